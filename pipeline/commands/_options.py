@@ -1,0 +1,89 @@
+"""Options and error reporting shared by the commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.content import ContentError
+from pipeline.dates import DateError, parse_datetime
+from pipeline.settings import Settings, SettingsError, load_settings
+
+
+class CommandFailed(Exception):
+    """A failure the user can fix; its message is printed as the one-line reason."""
+
+    def __init__(self, message: str, details: list[str] | None = None, code: int = 1):
+        super().__init__(message)
+        self.details = details or []
+        self.code = code
+
+
+def report_failure(failure: CommandFailed) -> int:
+    for line in failure.details:
+        print(line, file=sys.stderr)
+    print(f"error: {failure}", file=sys.stderr)
+    return failure.code
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=os.environ.get("GOAL17_CONFIG"),
+        help="settings file (default: ./site.toml if present, else built-in defaults)",
+    )
+
+
+def add_content(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--content", metavar="DIR", default="content", help="content folder (default: content)"
+    )
+
+
+def add_out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", metavar="DIR", default="outputs", help="output folder (default: outputs)")
+
+
+def add_now(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--now",
+        metavar="ISO-TIME",
+        help="treat this as the current time (ISO 8601; without offset: the site's time zone)",
+    )
+
+
+def settings_from(args: argparse.Namespace, **overrides) -> Settings:
+    try:
+        settings = load_settings(getattr(args, "config", None))
+        base_url = getattr(args, "base_url", None)
+        if base_url or overrides:
+            settings = settings.with_overrides(base_url=base_url, **overrides)
+        return settings
+    except SettingsError as exc:
+        raise CommandFailed("invalid settings", details=exc.problems) from None
+
+
+def now_from(args: argparse.Namespace, settings: Settings) -> datetime:
+    value = getattr(args, "now", None)
+    if not value:
+        return datetime.now(settings.tz)
+    try:
+        return parse_datetime(value, settings.tz)
+    except DateError as exc:
+        raise CommandFailed(f"--now: {exc}") from None
+
+
+def content_failed(exc: ContentError, out: str | Path | None = None) -> CommandFailed:
+    untouched = f"; {out} was not changed" if out is not None else ""
+    return CommandFailed(f"{exc}{untouched}", details=[str(p) for p in exc.problems])
+
+
+def unexpected(exc: BaseException, what: str) -> CommandFailed:
+    if os.environ.get("GOAL17_DEBUG"):
+        traceback.print_exc()
+    return CommandFailed(f"{what} failed: {type(exc).__name__}: {exc}")

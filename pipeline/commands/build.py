@@ -1,0 +1,66 @@
+"""``build``: content → pages, feeds and snippets in the output folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import jinja2
+
+from pipeline.build import BuildError, run_build
+from pipeline.commands._options import (
+    CommandFailed,
+    add_config,
+    add_content,
+    add_now,
+    add_out,
+    content_failed,
+    now_from,
+    settings_from,
+)
+from pipeline.content import ContentError
+from pipeline.publish import PublishError
+
+ORDER = 10
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "build",
+        help="build pages, feeds and snippets from the content folder",
+        description="Read every update, validate it, and publish the site atomically to the output folder.",
+    )
+    add_config(parser)
+    add_content(parser)
+    add_out(parser)
+    parser.add_argument("--base-url", metavar="URL", help="override the site's base URL (e.g. for a preview)")
+    add_now(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    now = now_from(args, settings)
+    try:
+        outcome = run_build(args.content, args.out, settings, now)
+    except ContentError as exc:
+        raise content_failed(exc, args.out) from None
+    except (BuildError, PublishError) as exc:
+        raise CommandFailed(f"{exc}; {args.out} was not changed") from None
+    except jinja2.TemplateError as exc:
+        where = f"{exc.filename}:{exc.lineno}: " if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+        raise CommandFailed(f"template error: {where}{exc}; {args.out} was not changed") from None
+    for warning in outcome.result.content.warnings:
+        print(warning, file=sys.stderr)
+    if not args.quiet:
+        content = outcome.result.content
+        report = outcome.report
+        print(
+            f"built {len(content.updates)} updates into {args.out}/ "
+            f"({len(report.written)} files written, {len(report.removed)} removed, "
+            f"{report.unchanged} unchanged; {content.drafts} drafts and "
+            f"{len(content.scheduled)} scheduled not published)"
+        )
+        print(f"open {args.out}/index.html, feeds in {args.out}/feeds/, snippets in {args.out}/snippets/")
+    return 0

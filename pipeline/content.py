@@ -1,0 +1,489 @@
+"""Reading a content folder into validated, rendered :class:`Update` values.
+
+All validation happens here, and every problem in the folder is collected and reported together
+as ``path:line: message`` before anything is built. Drafts and updates dated after ``now`` are
+dropped here, against an explicit ``now``, so no builder ever looks at the clock.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from pipeline import frontmatter, ids, sanitize
+from pipeline.dates import DateError, parse_datetime
+from pipeline.frontmatter import Field
+from pipeline.markdown_render import Rendered, render_markdown
+from pipeline.settings import LANGUAGES, Settings
+from pipeline.slugs import SLUG_RE, slugify
+from pipeline.taxonomy import load_taxonomy
+
+KNOWN_KEYS = {
+    "title",
+    "date",
+    "updated",
+    "id",
+    "slug",
+    "summary",
+    "targets",
+    "tags",
+    "lang",
+    "author",
+    "image",
+    "image_alt",
+    "draft",
+}
+SUMMARY_LIMIT = 300
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.severity}: {self.message}"
+
+
+class ContentError(Exception):
+    """The content folder has errors; nothing may be built from it."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        files = len({p.path for p in errors})
+        super().__init__(f"{len(errors)} problem(s) in {files} file(s)")
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    alt: str
+    length: int | None = None  # bytes, for RSS enclosures; None for external images
+    media_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    id: str
+    slug: str
+    title: str
+    date: datetime
+    updated: datetime
+    lang: str
+    targets: tuple[str, ...]
+    tags: tuple[str, ...]
+    author: str | None
+    summary: str  # plain text
+    html: str  # sanitized, every URL absolute
+    toc_html: str  # sanitized table of contents, empty for short updates
+    image: Image | None
+    source: str  # path relative to the content folder, posix style
+    url: str  # absolute URL of the update's page
+
+    @property
+    def path(self) -> str:
+        """Site-relative folder of the update's page."""
+        return f"updates/{self.slug}/"
+
+
+@dataclass
+class Source:
+    """One parsed and validated file, before rendering."""
+
+    rel: str
+    body: str
+    body_line: int
+    id: str
+    slug: str
+    title: str
+    date: datetime
+    updated: datetime
+    lang: str
+    targets: tuple[str, ...]
+    tags: tuple[str, ...]
+    author: str | None
+    summary: str | None
+    image: str | None
+    image_alt: str | None
+    image_line: int
+    draft: bool
+
+
+@dataclass
+class ContentSet:
+    updates: list[Update]  # published, newest first
+    assets: dict[str, Path]  # content-relative path -> file, copied to the site as-is
+    warnings: list[Problem] = field(default_factory=list)
+    drafts: int = 0
+    scheduled: list[tuple[datetime, str]] = field(default_factory=list)  # (date, source) not yet due
+
+
+Renderer = Callable[[list[str]], list[Rendered]]
+
+
+def render_all(bodies: list[str]) -> list[Rendered]:
+    return [render_markdown(body) for body in bodies]
+
+
+def read_content(
+    content_dir: str | Path,
+    settings: Settings,
+    now: datetime,
+    renderer: Renderer = render_all,
+) -> ContentSet:
+    """Read, validate and render every update under ``content_dir``; raise :class:`ContentError`."""
+    root = Path(content_dir)
+    if not root.is_dir():
+        raise ContentError([Problem(str(root), 0, "content folder not found")])
+    problems: list[Problem] = []
+    sources: list[Source] = []
+    markdown_files, assets = _discover(root)
+    for rel in markdown_files:
+        source = _read_source(root, rel, settings, problems)
+        if source is not None:
+            sources.append(source)
+    _check_unique(sources, "id", problems)
+    _check_unique(sources, "slug", problems)
+    for source in sources:
+        _check_image(root, source, assets, problems)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ContentError(problems)
+    warnings = [p for p in problems if p.severity == "warning"]
+
+    md_links = {s.rel: settings.url(f"updates/{s.slug}/") for s in sources}
+    published = [s for s in sources if not s.draft and s.date <= now]
+    result = ContentSet(updates=[], assets=assets, warnings=warnings)
+    result.drafts = sum(1 for s in sources if s.draft)
+    result.scheduled = sorted((s.date, s.rel) for s in sources if not s.draft and s.date > now)
+    rendered = renderer([s.body for s in published])
+    for source, output in zip(published, rendered, strict=True):
+        result.updates.append(_finish(source, output, settings, md_links, assets, warnings))
+    result.updates.sort(key=sort_key)
+    result.warnings = sorted(warnings)
+    return result
+
+
+def sort_key(update: Update) -> tuple:
+    """Newest first; equal dates fall back to the id so the order never depends on file names."""
+    return (-update.date.timestamp(), update.id)
+
+
+def _discover(root: Path) -> tuple[list[str], dict[str, Path]]:
+    markdown_files: list[str] = []
+    assets: dict[str, Path] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if any(part.startswith((".", "_")) for part in rel.split("/")) or not path.is_file():
+            continue
+        if path.suffix.lower() == ".md":
+            markdown_files.append(rel)
+        else:
+            assets[rel] = path
+    return markdown_files, assets
+
+
+def _read_source(root: Path, rel: str, settings: Settings, problems: list[Problem]) -> Source | None:
+    def problem(line: int, message: str, severity: str = "error") -> None:
+        problems.append(Problem(rel, line, message, severity))
+
+    data = (root / rel).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problem(line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8")
+        return None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        doc = frontmatter.split(text)
+    except frontmatter.FrontMatterError as exc:
+        problem(exc.line, exc.message)
+        return None
+    meta = doc.meta
+    before = len([p for p in problems if p.severity == "error"])
+    for key, fld in meta.items():
+        if key not in KNOWN_KEYS:
+            problem(fld.line, f"unknown front-matter key '{key}' (ignored)", "warning")
+
+    def text_value(key: str, required: bool = False) -> str | None:
+        fld = meta.get(key)
+        if fld is None or fld.value in (None, ""):
+            if required:
+                problem(doc.meta_line, f"missing required '{key}'")
+            return None
+        if not isinstance(fld.value, str):
+            problem(fld.line, f"'{key}' must be a single text value")
+            return None
+        return fld.value.strip()
+
+    title = text_value("title", required=True)
+    if title is not None and not title:
+        problem(meta["title"].line, "'title' is empty")
+
+    tz = settings.tz
+    published = _date_value(meta, "date", tz, problem, doc.meta_line, required=True)
+    updated = _date_value(meta, "updated", tz, problem, doc.meta_line, required=False)
+    if published and updated and updated < published:
+        problem(meta["updated"].line, "'updated' is earlier than 'date'")
+
+    update_id = text_value("id")
+    if update_id is None:
+        suggestion = ids.mint_id(settings.host, date.today())
+        problem(
+            doc.meta_line,
+            f"missing 'id': add a line 'id: \"{suggestion}\"' (or create files with "
+            "'python -m pipeline new'); never change it afterwards",
+        )
+    elif not ids.is_valid_id(update_id):
+        problem(
+            meta["id"].line, f"'id' must be a URI such as tag:example.se,2026-01-31:ab12, got {update_id!r}"
+        )
+
+    raw_slug = text_value("slug")
+    stem = posixpath.splitext(posixpath.basename(rel))[0]
+    slug = slugify(raw_slug if raw_slug is not None else stem)
+    if not slug or not SLUG_RE.match(slug):
+        line = meta["slug"].line if raw_slug is not None else 1
+        problem(line, f"cannot make a URL slug from {raw_slug or stem!r}; set 'slug'")
+
+    lang = text_value("lang") or settings.language
+    if lang not in LANGUAGES:
+        problem(meta["lang"].line, f"'lang' must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+
+    targets = _targets(meta.get("targets"), problem)
+    tags = tuple(dict.fromkeys(" ".join(t.split()) for t in _text_list(meta.get("tags"), "tags", problem)))
+    draft_text = text_value("draft")
+    draft = False
+    if draft_text is not None:
+        if draft_text.lower() in ("true", "false"):
+            draft = draft_text.lower() == "true"
+        else:
+            problem(meta["draft"].line, f"'draft' must be true or false, got {draft_text!r}")
+
+    image = text_value("image")
+    image_alt = text_value("image_alt")
+    if image and not image_alt:
+        problem(
+            meta["image"].line, "'image' needs 'image_alt': describe the picture for people who cannot see it"
+        )
+    if image_alt and not image:
+        problem(meta["image_alt"].line, "'image_alt' given without 'image'", "warning")
+    summary = text_value("summary")
+    author = text_value("author")
+    if not doc.body.strip():
+        problem(doc.body_line, "the update has no text", "warning")
+
+    if len([p for p in problems if p.severity == "error"]) > before:
+        return None
+    assert title and published and update_id
+    return Source(
+        rel=rel,
+        body=doc.body,
+        body_line=doc.body_line,
+        id=update_id,
+        slug=slug,
+        title=title,
+        date=published,
+        updated=updated or published,
+        lang=lang,
+        targets=targets,
+        tags=tags,
+        author=author,
+        summary=sanitize.plain_text(summary) if summary else None,
+        image=image,
+        image_alt=image_alt,
+        image_line=meta["image"].line if image else 0,
+        draft=draft,
+    )
+
+
+def _date_value(meta, key, tz, problem, meta_line, required) -> datetime | None:
+    fld: Field | None = meta.get(key)
+    if fld is None or fld.value in (None, ""):
+        if required:
+            problem(meta_line, f"missing required '{key}' (ISO 8601, e.g. 2026-03-14 or 2026-03-14T09:30)")
+        return None
+    if not isinstance(fld.value, str):
+        problem(fld.line, f"'{key}' must be a single date")
+        return None
+    try:
+        return parse_datetime(fld.value, tz)
+    except DateError as exc:
+        problem(fld.line, f"'{key}': {exc}")
+        return None
+
+
+def _text_list(fld: Field | None, key: str, problem) -> list[str]:
+    if fld is None or fld.value in (None, ""):
+        return []
+    if isinstance(fld.value, str):
+        return [fld.value.strip()]
+    if isinstance(fld.value, list):
+        values = []
+        for item in fld.value:
+            if isinstance(item.value, str) and item.value.strip():
+                values.append(item.value.strip())
+            else:
+                problem(item.line, f"'{key}' entries must be plain text")
+        return values
+    problem(fld.line, f"'{key}' must be a list")
+    return []
+
+
+def _targets(fld: Field | None, problem) -> tuple[str, ...]:
+    taxonomy = load_taxonomy()
+    found: list[str] = []
+    for value in _text_list(fld, "targets", problem):
+        target = value.strip().strip('"')
+        if taxonomy.has_target(target):
+            found.append(target)
+        else:
+            line = fld.line if fld else 1
+            if isinstance(fld.value, list):
+                line = next((i.line for i in fld.value if i.value == value), line)
+            problem(
+                line, f'unknown goal-17 target {value!r}: use 17.1 … 17.19, e.g. targets: ["17.9", "17.17"]'
+            )
+    return taxonomy.sort_targets(found)
+
+
+def _check_unique(sources: Iterable[Source], attr: str, problems: list[Problem]) -> None:
+    seen: dict[str, Source] = {}
+    for source in sources:
+        value = getattr(source, attr)
+        if value in seen:
+            first = seen[value]
+            problems.append(Problem(source.rel, 1, f"duplicate {attr} {value!r}: also used by {first.rel}"))
+            problems.append(Problem(first.rel, 1, f"duplicate {attr} {value!r}: also used by {source.rel}"))
+        else:
+            seen[value] = source
+
+
+def _check_image(root: Path, source: Source, assets: dict[str, Path], problems: list[Problem]) -> None:
+    if not source.image or urlsplit(source.image).scheme:
+        return
+    rel = _content_path(source.rel, source.image)
+    if rel not in assets:
+        problems.append(
+            Problem(source.rel, source.image_line, f"image file not found: {source.image} (looked for {rel})")
+        )
+
+
+def _content_path(source_rel: str, url_path: str) -> str:
+    """A path written in ``source_rel`` resolved to a content-relative path (no leading ../)."""
+    path = unquote(url_path)
+    joined = path.lstrip("/") if path.startswith("/") else posixpath.join(posixpath.dirname(source_rel), path)
+    normal = posixpath.normpath(joined) if joined else ""
+    while normal.startswith("../"):
+        normal = normal[3:]
+    return "" if normal in (".", "..") else normal
+
+
+def make_resolver(
+    source_rel: str,
+    page_url: str,
+    settings: Settings,
+    md_links: dict[str, str],
+    assets: dict[str, Path],
+    on_missing: Callable[[str], None],
+) -> Callable[[str], str | None]:
+    """Relative URL → absolute URL, the way an author of ``source_rel`` means it.
+
+    A path naming a content file (``other.md``, ``media/x.jpg``) is taken relative to the
+    Markdown file and points at that update's page or the copied asset; ``/path`` is taken from
+    the site root (the base URL); anything else is resolved like a browser would, against the
+    update's own page.
+    """
+
+    def resolve(url: str) -> str | None:
+        if url.startswith("//"):
+            return "https:" + url
+        parts = urlsplit(url)
+        if parts.scheme:
+            return None
+        if not parts.path:
+            target = page_url
+        else:
+            rel = _content_path(source_rel, parts.path)
+            if rel in md_links:
+                target = md_links[rel]
+            elif rel in assets or parts.path.startswith("/"):
+                target = settings.url(quote(rel, safe="/"))
+                if parts.path.endswith("/") and not target.endswith("/"):
+                    target += "/"
+            else:
+                if rel.endswith(".md") or posixpath.splitext(rel)[1]:
+                    on_missing(parts.path)
+                base = urlsplit(page_url)
+                joined = posixpath.normpath(posixpath.join(base.path, unquote(parts.path)))
+                if parts.path.endswith("/") and not joined.endswith("/"):
+                    joined += "/"
+                root_path = urlsplit(settings.base_url).path
+                if not joined.startswith(root_path):
+                    joined = root_path + joined.lstrip("/")
+                target = urlunsplit((base.scheme, base.netloc, quote(joined, safe="/"), "", ""))
+        query = f"?{parts.query}" if parts.query else ""
+        fragment = f"#{parts.fragment}" if parts.fragment else ""
+        return target + query + fragment
+
+    return resolve
+
+
+def _finish(
+    source: Source,
+    rendered: Rendered,
+    settings: Settings,
+    md_links: dict[str, str],
+    assets: dict[str, Path],
+    warnings: list[Problem],
+) -> Update:
+    page_url = settings.url(f"updates/{source.slug}/")
+
+    def on_missing(path: str) -> None:
+        offset = next((i for i, line in enumerate(source.body.split("\n")) if path in line), 0)
+        line = source.body_line + offset
+        warnings.append(Problem(source.rel, line, f"link to a missing file: {path}", "warning"))
+
+    resolve = make_resolver(source.rel, page_url, settings, md_links, assets, on_missing)
+    html = sanitize.clean_html(rendered.html, resolve)
+    toc = sanitize.clean_html(rendered.toc_html, resolve) if rendered.toc_html else ""
+    summary = source.summary or sanitize.shorten(sanitize.first_paragraph_text(html), SUMMARY_LIMIT)
+    image = None
+    if source.image:
+        if urlsplit(source.image).scheme in ("http", "https"):
+            image = Image(url=source.image, alt=source.image_alt or "")
+        else:
+            rel = _content_path(source.rel, source.image)
+            file = assets[rel]
+            image = Image(
+                url=settings.url(quote(rel, safe="/")),
+                alt=source.image_alt or "",
+                length=file.stat().st_size,
+                media_type=mimetypes.guess_type(rel)[0] or "application/octet-stream",
+            )
+    return Update(
+        id=source.id,
+        slug=source.slug,
+        title=source.title,
+        date=source.date,
+        updated=source.updated,
+        lang=source.lang,
+        targets=source.targets,
+        tags=source.tags,
+        author=source.author,
+        summary=summary,
+        html=html,
+        toc_html=toc,
+        image=image,
+        source=source.rel,
+        url=page_url,
+    )

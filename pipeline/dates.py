@@ -1,0 +1,91 @@
+"""Parsing authors' ISO 8601 dates and showing dates to readers in Swedish or English.
+
+A date written without an offset means local time in the site's time zone (Europe/Stockholm by
+default), because that is what a Swedish author means by "09:00".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time
+from email.utils import format_datetime
+from zoneinfo import ZoneInfo
+
+MONTHS = {
+    "sv": (
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+}
+
+_ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}"  # date
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"  # optional time
+    r"(?:Z|[+-]\d{2}:?\d{2})?)?$"  # optional offset
+)
+
+
+class DateError(ValueError):
+    """A value that is not an ISO 8601 date or date-time."""
+
+
+def parse_datetime(value: str, tz: ZoneInfo) -> datetime:
+    """Parse ``2026-03-14``, ``2026-03-14 09:30``, ``2026-03-14T09:30:00+01:00`` or ``…Z``."""
+    text = value.strip()
+    if not _ISO.match(text):
+        raise DateError(f"not an ISO 8601 date: {value!r} (write e.g. 2026-03-14 or 2026-03-14T09:30)")
+    try:
+        if len(text) == 10:
+            parsed = datetime.combine(date.fromisoformat(text), time(0, 0))
+        else:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise DateError(f"impossible date {value!r}: {exc}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed
+
+
+def to_local(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz)
+
+
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 with seconds and the offset, as Atom and JSON Feed want it."""
+    return moment.isoformat(timespec="seconds")
+
+
+def rfc822(moment: datetime) -> str:
+    """RFC 822 date as RSS 2.0 and email headers want it (always in UTC for stability)."""
+    return format_datetime(moment.astimezone(UTC))
+
+
+def display_date(moment: datetime, lang: str, tz: ZoneInfo) -> str:
+    """'27 november 2026' in Swedish, '27 November 2026' in English, in the site's time zone."""
+    local = moment.astimezone(tz)
+    months = MONTHS["en" if lang == "en" else "sv"]
+    return f"{local.day} {months[local.month - 1]} {local.year}"
