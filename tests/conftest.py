@@ -1,0 +1,67 @@
+"""Shared test helpers: small real content folders written to tmp_path."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.settings import Settings, default_settings
+
+REPO = Path(__file__).resolve().parent.parent
+NOW = datetime.fromisoformat("2026-11-27T12:00:00+01:00")
+
+
+def front_matter(**fields: object) -> str:
+    """YAML front matter from keyword arguments; lists become flow sequences of quoted strings."""
+    lines = ["---"]
+    for key, value in fields.items():
+        if isinstance(value, list | tuple):
+            inner = ", ".join(f'"{v}"' for v in value)
+            lines.append(f"{key}: [{inner}]")
+        elif isinstance(value, bool):
+            lines.append(f"{key}: {'true' if value else 'false'}")
+        else:
+            lines.append(f"{key}: {value}")
+    lines.append("---")
+    return "\n".join(lines) + "\n"
+
+
+WriteUpdate = Callable[..., Path]
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "content"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def write_update(content_dir: Path) -> WriteUpdate:
+    """write_update("name", title=..., body="...", **front matter) -> path of content/name.md.
+
+    ``id`` defaults to a tag URI from the name and ``date`` to 2026-11-01; pass ``id=None`` or
+    ``date=None`` to leave them out.
+    """
+
+    def write(name: str, body: str = "Text.\n", **fields: object) -> Path:
+        fields.setdefault("title", name.replace("-", " ").capitalize())
+        fields.setdefault("id", f"tag:test.example,2026:{name}")
+        fields.setdefault("date", "2026-11-01T10:00")
+        fields = {k: v for k, v in fields.items() if v is not None}
+        path = content_dir / f"{name}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(front_matter(**fields) + textwrap.dedent(body), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Default settings with the state folder inside tmp_path."""
+    return default_settings(state_dir=str(tmp_path / "state"))
