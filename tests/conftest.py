@@ -44,15 +44,17 @@ def content_dir(tmp_path: Path) -> Path:
 def write_update(content_dir: Path) -> WriteUpdate:
     """write_update("name", title=..., body="...", **front matter) -> path of content/name.md.
 
-    ``id`` defaults to a tag URI from the name and ``date`` to 2026-11-01; pass ``id=None`` or
-    ``date=None`` to leave them out.
+    Lines 2-4 are title, id and date (defaults: from the name, a tag URI, 2026-11-01T10:00),
+    other fields follow in the order given; pass ``id=None`` etc. to leave one out.
     """
 
     def write(name: str, body: str = "Text.\n", **fields: object) -> Path:
-        fields.setdefault("title", name.replace("-", " ").capitalize())
-        fields.setdefault("id", f"tag:test.example,2026:{name}")
-        fields.setdefault("date", "2026-11-01T10:00")
-        fields = {k: v for k, v in fields.items() if v is not None}
+        defaults = {
+            "title": name.replace("-", " ").capitalize(),
+            "id": f"tag:test.example,2026:{name}",
+            "date": "2026-11-01T10:00",
+        }
+        fields = {k: v for k, v in {**defaults, **fields}.items() if v is not None}
         path = content_dir / f"{name}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(front_matter(**fields) + textwrap.dedent(body), encoding="utf-8")

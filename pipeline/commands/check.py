@@ -1,0 +1,53 @@
+"""``check``: validate the content folder and show what a build would publish, writing nothing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline.commands._options import (
+    add_config,
+    add_content,
+    add_now,
+    content_failed,
+    now_from,
+    settings_from,
+)
+from pipeline.content import ContentError, read_content
+from pipeline.dates import rfc3339
+
+ORDER = 8
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate content and list what would be published",
+        description="Read and validate every update; print each problem as path:line and list what a build "
+        "at --now would publish. Writes nothing.",
+    )
+    add_config(parser)
+    add_content(parser)
+    add_now(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    now = now_from(args, settings)
+    try:
+        content = read_content(args.content, settings, now)
+    except ContentError as exc:
+        raise content_failed(exc) from None
+    for warning in content.warnings:
+        print(warning, file=sys.stderr)
+    for update in content.updates:
+        targets = ",".join(update.targets) or "-"
+        print(f"{rfc3339(update.date)}  {update.lang}  {targets:<16} {update.url}  ({update.source})")
+    for when, source in content.scheduled:
+        print(f"{rfc3339(when)}  scheduled  {source}")
+    print(
+        f"{len(content.updates)} published, {len(content.scheduled)} scheduled, {content.drafts} drafts, "
+        f"{len(content.warnings)} warnings"
+    )
+    return 0
