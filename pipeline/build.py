@@ -13,8 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline import pages
-from pipeline.content import ContentSet, Update, read_content
+from pipeline.content import ContentSet, Renderer, Update, read_content
 from pipeline.publish import PublishReport, publish
+from pipeline.render_cache import cached_renderer
 from pipeline.settings import Settings
 
 Builder = Callable[[Sequence[Update], Settings], dict[str, bytes]]
@@ -43,9 +44,17 @@ class BuildOutcome:
     report: PublishReport
 
 
-def build_files(content_dir: str | Path, settings: Settings, now: datetime) -> BuildResult:
-    """Everything a build publishes, in memory; raises ContentError on bad content."""
-    content = read_content(content_dir, settings, now)
+def build_files(
+    content_dir: str | Path, settings: Settings, now: datetime, renderer: Renderer | None = None
+) -> BuildResult:
+    """Everything a build publishes, in memory; raises ContentError on bad content.
+
+    Markdown goes through the persistent render cache (``pipeline.render_cache``) unless another
+    ``renderer`` is given (``build --no-cache`` passes one that renders everything afresh).
+    """
+    if renderer is None:
+        renderer = cached_renderer(settings)
+    content = read_content(content_dir, settings, now, renderer=renderer)
     files: dict[str, bytes] = {}
     owner: dict[str, str] = {}
 
@@ -65,9 +74,13 @@ def build_files(content_dir: str | Path, settings: Settings, now: datetime) -> B
 
 
 def run_build(
-    content_dir: str | Path, out_dir: str | Path, settings: Settings, now: datetime
+    content_dir: str | Path,
+    out_dir: str | Path,
+    settings: Settings,
+    now: datetime,
+    renderer: Renderer | None = None,
 ) -> BuildOutcome:
     """Build and publish; on any error the previous output folder is left exactly as it was."""
-    result = build_files(content_dir, settings, now)
+    result = build_files(content_dir, settings, now, renderer=renderer)
     report = publish(out_dir, result.files, preserve=lambda rel: rel.startswith(NEWSLETTER_PREFIX))
     return BuildOutcome(result=result, report=report)
