@@ -64,10 +64,20 @@ def cache_key(body: str) -> str:
         markdown.__version__,
         repr(EXTENSIONS),
         repr(
-            sorted((k, sorted((kk, repr(vv)) for kk, vv in v.items())) for k, v in EXTENSION_CONFIGS.items())
+            sorted(
+                (k, sorted((kk, _stable_repr(vv)) for kk, vv in v.items()))
+                for k, v in EXTENSION_CONFIGS.items()
+            )
         ),
         body,
     ):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def _stable_repr(value: object) -> str:
+    """``repr`` that is the same in every process: a function's repr holds its memory address."""
+    if callable(value):
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', repr(type(value)))}"
+    return repr(value)

@@ -18,7 +18,10 @@ INTERVAL = 0.1  # seconds between redraws
 
 
 class Progress:
-    """``with Progress("rendering", total) as bar: bar.advance(n)`` — silent unless on a TTY."""
+    """``with Progress("sending", total) as bar: bar.advance(n)`` — silent unless on a TTY.
+
+    An instance is also a ``progress(done, total)`` callback, the form the render cache calls.
+    """
 
     def __init__(self, label: str, total: int, stream: TextIO | None = None, enabled: bool | None = None):
         self.label = label
@@ -37,8 +40,10 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __call__(self, count: int = 1) -> None:
-        self.advance(count)
+    def __call__(self, done: int, total: int) -> None:
+        """Progress-callback form: ``done`` of ``total`` so far (totals may be learnt late)."""
+        self.total = total
+        self.advance(done - self.done)
 
     def advance(self, count: int = 1) -> None:
         self.done += count

@@ -45,7 +45,7 @@ POOL_THRESHOLD = 50  # fewer misses than this render faster in-process than a po
 WORKERS = 2
 CHUNK = 32  # bodies per task: big enough to amortise pickling, small enough to balance cores
 
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # (done, total)
 
 
 @dataclass
@@ -66,7 +66,7 @@ class CachedRenderer:
     """A ``Renderer`` for :func:`pipeline.content.read_content`: ``list[str] -> list[Rendered]``.
 
     ``folder=None`` renders everything (still in parallel) without reading or writing a cache,
-    for ``build --no-cache``. ``progress(n)`` is called as n more bodies are done.
+    for ``build --no-cache``. ``progress(done, total)`` is called as bodies are done.
     """
 
     def __init__(
@@ -93,8 +93,9 @@ class CachedRenderer:
                 self.stats.hits += 1
             else:
                 missing.setdefault(key, []).append(index)
-        if self.progress and self.stats.hits:
-            self.progress(self.stats.hits)
+        done = self.stats.hits
+        if self.progress:
+            self.progress(done, len(bodies))
         todo = [(key, bodies[positions[0]]) for key, positions in missing.items()]
         self.stats.misses = len(todo)
         for key, rendered in self._render(todo):
@@ -102,8 +103,9 @@ class CachedRenderer:
                 results[index] = rendered
             if self.folder is not None:
                 self._store(key, rendered)
+            done += len(missing[key])
             if self.progress:
-                self.progress(len(missing[key]))
+                self.progress(done, len(bodies))
         if self.folder is not None:
             _remove_other_generations(self.folder)
         assert all(r is not None for r in results)

@@ -19,7 +19,9 @@ from pipeline.commands._options import (
     settings_from,
 )
 from pipeline.content import ContentError
+from pipeline.progress import Progress
 from pipeline.publish import PublishError
+from pipeline.render_cache import cached_renderer
 
 ORDER = 10
 
@@ -36,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--base-url", metavar="URL", help="override the site's base URL (e.g. for a preview)")
     add_now(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="render every update afresh, neither reading nor writing the render cache in the state folder",
+    )
     parser.set_defaults(func=run)
 
 
@@ -43,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     now = now_from(args, settings)
     try:
-        outcome = run_build(args.content, args.out, settings, now)
+        with Progress("rendering", 0, enabled=False if args.quiet else None) as bar:
+            renderer = cached_renderer(settings, use_cache=not args.no_cache, progress=bar)
+            outcome = run_build(args.content, args.out, settings, now, renderer=renderer)
     except ContentError as exc:
         raise content_failed(exc, args.out) from None
     except (BuildError, PublishError) as exc:
