@@ -1,0 +1,280 @@
+"""The benchmark runner: builds of a synthetic archive, timed in subprocesses, beside the naive baseline.
+
+For each size N it writes the corpus once, then measures, each ``--repeat`` times:
+
+* **cold** — ``python -m pipeline build`` with an empty state folder (no render cache) and no
+  output folder;
+* **no change** — the same build again;
+* **edit one** — after changing the body of one update;
+* **add one** — after adding one update newer than all others;
+* **naive** — ``python -m bench.naive`` (front matter + Python-Markdown + feedgen, one process).
+
+Every build is a separate process, timed on the wall clock from start to exit (interpreter start
+and imports included, as a person or a scheduler sees it), and its peak RSS is read from
+``wait4``'s resource usage for that child: the largest resident set of the build process or any
+process it waited for (the render pool's workers are forked and share the parent's pages, so
+their memory is not added on top). Figures are medians with min–max spread; absolute times on a
+shared 2-core machine drift, so the cold build is also given as a ratio to the naive baseline
+measured in the same run.
+
+    python -m bench                      # N = 1,000 and 10,000, 3 repeats
+    python -m bench --sizes 1000 --repeat 5
+    python -m bench --quick              # N = 300, 1 repeat: a minute-long sanity check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench import corpus
+from bench.messaging import messaging_sections
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results" / "latest.json"
+SCENARIOS = ("cold", "nochange", "edit", "add", "naive")
+LABELS = {
+    "cold": "cold full build",
+    "nochange": "rebuild, nothing changed",
+    "edit": "rebuild, one update edited",
+    "add": "rebuild, one update added",
+    "naive": "naive baseline (1 process)",
+}
+TARGETS_10K = {"cold": 15.0, "nochange": 1.0, "edit": 2.0, "add": 2.0}  # seconds, issue 8
+
+
+@dataclass
+class Sample:
+    seconds: float
+    peak_rss_mib: float
+
+
+@dataclass
+class Figure:
+    scenario: str
+    size: int
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(s.seconds for s in self.samples)
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        times = [s.seconds for s in self.samples]
+        return min(times), max(times)
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return max(s.peak_rss_mib for s in self.samples)
+
+    def summary(self) -> dict:
+        low, high = self.spread
+        return {
+            "scenario": self.scenario,
+            "size": self.size,
+            "median_s": round(self.median, 3),
+            "min_s": round(low, 3),
+            "max_s": round(high, 3),
+            "peak_rss_mib": round(self.peak_rss_mib, 1),
+            "runs": [asdict(s) for s in self.samples],
+        }
+
+
+def run_measured(command: list[str], cwd: Path = REPO) -> Sample:
+    """Run one command to completion: wall time, and the peak RSS ``wait4`` reports for that child."""
+    env = dict(os.environ, GOAL17_PROGRESS="0", PYTHONDONTWRITEBYTECODE="1")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            err.seek(0)
+            message = err.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{message}")
+    return Sample(seconds=round(elapsed, 4), peak_rss_mib=round(usage.ru_maxrss / 1024, 1))
+
+
+def build_command(config: Path, content: Path, out: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "build",
+        "--config",
+        str(config),
+        "--content",
+        str(content),
+        "--out",
+        str(out),
+        "--now",
+        corpus.BENCH_NOW,
+        "--quiet",
+    ]
+
+
+def measure_size(size: int, repeat: int, work: Path, say) -> dict[str, Figure]:
+    """All scenarios for one corpus size, each ``repeat`` times."""
+    folder = work / f"n{size}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    content, out, state = folder / "content", folder / "outputs", folder / "state"
+    say(f"N={size}: writing corpus")
+    corpus.write_corpus(content, size)
+    config = folder / "site.toml"
+    config.write_text(f'[site]\nstate_dir = "{state}"\n', encoding="utf-8")
+    command = build_command(config, content, out)
+    figures = {name: Figure(name, size) for name in SCENARIOS}
+
+    def measure(name: str) -> None:
+        sample = run_measured(command)
+        figures[name].samples.append(sample)
+        say(f"N={size}: {LABELS[name]}: {sample.seconds:.2f} s, {sample.peak_rss_mib:.0f} MiB")
+
+    for _ in range(repeat):
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
+        measure("cold")
+    for _ in range(repeat):
+        measure("nochange")
+    for _ in range(repeat):
+        corpus.edit_one(content, size)
+        measure("edit")
+    for extra in range(repeat):
+        corpus.add_one(content, size, index=size + extra)
+        measure("add")
+    # The naive baseline reads the same files (now N + repeat of them, a rounding error).
+    naive_out = folder / "naive-out"
+    for _ in range(repeat):
+        sample = run_measured([sys.executable, "-m", "bench.naive", str(content), str(naive_out)])
+        figures["naive"].samples.append(sample)
+        say(f"N={size}: {LABELS['naive']}: {sample.seconds:.2f} s, {sample.peak_rss_mib:.0f} MiB")
+    shutil.rmtree(folder, ignore_errors=True)
+    return figures
+
+
+def machine() -> dict:
+    """What the figures were measured on: they mean little without it."""
+    model = ""
+    try:
+        for line in subprocess.run(
+            ["lscpu"], capture_output=True, text=True, check=False
+        ).stdout.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def table(builds: dict[int, dict[str, Figure]], others: list[dict]) -> str:
+    lines = [
+        f"{'N':>6}  {'scenario':<28} {'median s':>9} {'min–max s':>13} {'peak RSS MiB':>13} {'vs naive':>9}",
+        "-" * 84,
+    ]
+    for size, figures in builds.items():
+        naive = figures["naive"].median
+        for name in SCENARIOS:
+            fig = figures[name]
+            if not fig.samples:
+                continue
+            low, high = fig.spread
+            ratio = f"{fig.median / naive:.2f}×" if name != "naive" and naive else ""
+            lines.append(
+                f"{size:>6}  {LABELS[name]:<28} {fig.median:>9.2f} {f'{low:.2f}–{high:.2f}':>13} "
+                f"{fig.peak_rss_mib:>13.0f} {ratio:>9}"
+            )
+    for item in others:
+        if item.get("measured"):
+            lines.append(f"        {item['name']:<44} {item['value']}")
+        else:
+            lines.append(f"        not measured: {item['name']} — {item['reason']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Benchmark the site build (issue 8)."
+    )
+    parser.add_argument(
+        "--sizes", default="1000,10000", help="comma-separated corpus sizes (default 1000,10000)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per figure; the median is reported (default 3)"
+    )
+    parser.add_argument("--quick", action="store_true", help="N = 300, one run each: a quick sanity check")
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a new temporary folder)")
+    parser.add_argument(
+        "--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})"
+    )
+    parser.add_argument("--skip-messaging", action="store_true", help="only the build benchmarks")
+    args = parser.parse_args(argv)
+    sizes = [300] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
+    repeat = 1 if args.quick else max(args.repeat, 1)
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="goal17-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    try:
+        builds = {size: measure_size(size, repeat, work, say) for size in sizes}
+        others = [] if args.skip_messaging else messaging_sections(repeat, say)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    report = {
+        "machine": machine(),
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "repeat": repeat,
+        "builds": [fig.summary() for figures in builds.values() for fig in figures.values()],
+        "ratios_to_naive": {
+            str(size): {
+                name: round(figures[name].median / figures["naive"].median, 3)
+                for name in SCENARIOS
+                if name != "naive"
+            }
+            for size, figures in builds.items()
+        },
+        "targets_10k_s": TARGETS_10K,
+        "other": others,
+    }
+    text = table(builds, others)
+    print(text)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nresults written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
