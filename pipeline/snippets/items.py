@@ -7,9 +7,10 @@ fixed allow-list. Nothing here trusts that the content folder was friendly.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import nh3
 
@@ -23,8 +24,10 @@ from pipeline.taxonomy import load_taxonomy
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 # An anchor whose href the sanitizer removed (javascript:, data:, relative): keep only its text.
 _ANCHOR_WITHOUT_HREF = re.compile(r'<a(?![^>]*\shref=")[^>]*>(.*?)</a>', re.S)
-# Markup shown as text (a code span quoting "<svg onload=…>"): inert, but dropped like in `plain`.
-_ESCAPED_TAG = re.compile(r"&lt;[A-Za-z/!?][^<]*?&gt;")
+# The only tags an excerpt may hold, exactly as nh3 writes them after the pass in `excerpt`.
+_EXCERPT_TAG = re.compile(r'(<a href="[^"<>]*" rel="noopener">|</?(?:p|a|em|strong|ul|ol|li)>)')
+# What may stay unencoded in an excerpt link; everything else (quotes, <, >, spaces) is %-encoded.
+_URL_SAFE = "/:?#[]@!$&'()*+,;=%~"
 _EMPTY_ELEMENT = re.compile(r"<(p|li|ul|ol|em|strong)>\s*</\1>")
 _EXCERPT_ATTRIBUTES = {"a": {"href", "rel"}}
 
@@ -59,14 +62,17 @@ def excerpt(clean_html: str) -> str:
 
     ``pipeline.sanitize.excerpt_html`` picks the blocks; this pass drops attributes nh3 allows by
     default (``title``, ``lang``) and unwraps links whose unsafe URL was removed, so every ``<a>``
-    in a snippet has an absolute ``href`` and ``rel="noopener"``. Markup quoted as text is dropped
-    too, so the excerpt says what the summary says.
+    in a snippet has an absolute ``href`` and ``rel="noopener"``. Its text runs get the same
+    treatment as ``plain`` (markup quoted as text, e.g. in a code span, is dropped), so the excerpt
+    never says more than the summary would.
     """
     first = excerpt_html(clean_html)
 
     def keep(element: str, attribute: str, value: str) -> str | None:
         if element == "a" and attribute == "href":
-            return value if http_url(value) or value.startswith("mailto:") else None
+            if http_url(value) or value.startswith("mailto:"):
+                return quote(value.strip(), safe=_URL_SAFE)
+            return None
         if element == "a" and attribute == "rel":
             return "noopener"
         return None
@@ -82,11 +88,23 @@ def excerpt(clean_html: str) -> str:
         link_rel=None,
         strip_comments=True,
     )
-    text = _ESCAPED_TAG.sub("", _ANCHOR_WITHOUT_HREF.sub(r"\1", tight))
+    parts = _EXCERPT_TAG.split(_ANCHOR_WITHOUT_HREF.sub(r"\1", tight))
+    # Even-numbered parts are text: run each through `plain` like every other text field.
+    text = "".join(part if index % 2 else _plain_segment(part) for index, part in enumerate(parts))
     # A paragraph that only held an image (or removed markup) would leave an empty box behind.
     while (emptied := _EMPTY_ELEMENT.sub("", text)) != text:
         text = emptied
     return "\n".join(line for line in text.split("\n") if line.strip())
+
+
+def _plain_segment(escaped: str) -> str:
+    """One text run of the excerpt, as plain text and escaped again; edge spaces kept."""
+    if not escaped.strip():
+        return escaped
+    text = plain(html_lib.unescape(escaped))
+    lead = " " if escaped[0].isspace() else ""
+    trail = " " if escaped[-1].isspace() else ""
+    return lead + html_lib.escape(text, quote=False) + trail if text else lead or trail
 
 
 def target_refs(target_ids: tuple[str, ...] | list[str], lang: str) -> list[dict[str, str]]:
