@@ -1,0 +1,40 @@
+"""``schedule``: run the jobs of ``schedule.toml`` in the foreground until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipeline.commands._options import CommandFailed
+from pipeline.commands._schedule import add_schedule_options, schedule_from
+
+ORDER = 80
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "schedule",
+        help="run the scheduled jobs (build, newsletter, send, …) in the foreground",
+        description=(
+            "Run the jobs declared in the schedule file until SIGTERM or Ctrl-C. Each run is logged to "
+            "stdout and to the run history in the state database. One scheduler per state folder; "
+            "on a stop signal a running job may finish within [scheduler] shutdown_wait, then the "
+            "process exits 0."
+        ),
+    )
+    add_schedule_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    schedule = schedule_from(args)
+    # APScheduler is imported only by the command that needs it.
+    from pipeline.schedule.lock import SchedulerLocked
+    from pipeline.schedule.runner import SchedulerService, configure_logging
+
+    if not schedule.enabled_jobs:
+        raise CommandFailed(f"every job in {schedule.source} is disabled; nothing to run")
+    configure_logging()
+    try:
+        return SchedulerService(schedule).run()
+    except SchedulerLocked as exc:
+        raise CommandFailed(str(exc)) from None
