@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pipeline import pages, snippets
+from pipeline import feeds, pages, snippets
 from pipeline.content import ContentSet, Renderer, Update, read_content
 from pipeline.publish import PublishReport, publish
 from pipeline.render_cache import cached_renderer
@@ -23,6 +23,7 @@ Builder = Callable[[Sequence[Update], Settings], dict[str, bytes]]
 BUILDERS: list[Builder] = [
     pages.build,
     snippets.build,
+    feeds.build,
 ]
 
 # Paths another job publishes into the same folder; a site build carries them over untouched.

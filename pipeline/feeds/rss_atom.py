@@ -1,0 +1,262 @@
+"""RSS 2.0 and Atom 1.0 documents with feedgen, made deterministic and validator-clean.
+
+feedgen's defaults that would break that, and what we do about each:
+
+* it stamps "now" into ``updated``/``lastBuildDate``: we always set them from the page
+  (:attr:`FeedPage.updated`, the newest entry's ``updated``, or a fixed instant for an empty feed);
+* it *prepends* entries: we add them with ``order="append"``, newest first;
+* the last ``link()`` call becomes RSS's channel ``<link>`` whatever its ``rel``: the HTML page is
+  always the last link added;
+* RSS gets only the first ``rel="self"`` atom:link: a feedgen extension (:class:`_FeedLinks`) adds
+  ``rel="hub"`` and the RFC 5005 links to the RSS channel, and ``fh:archive`` to Atom archives.
+
+An entry extension (:class:`_EntryExtras`) adds what feedgen has no call for: per-entry language
+(``xml:lang`` / ``dc:language``), the author's name in RSS (``dc:creator``; RSS ``<author>`` must
+be an email address), category labels in Atom, and the text-or-HTML choice for Atom titles and
+summaries (see :mod:`.markup`).
+
+RSS text is finally written with hexadecimal character references (``&#x3C;``, ``&#x26;``) as the
+RSS Best Practices Profile recommends, so no reader mistakes escaped text for markup.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from pipeline import __version__
+from pipeline.content import Update
+from pipeline.feeds.markup import defuse_tags, feed_html, looks_like_markup
+from pipeline.feeds.model import (
+    ATOM_FILE,
+    FAVICON_PATH,
+    GENERATOR,
+    ICON_PATH,
+    RSS_FILE,
+    FeedPage,
+    categories,
+    clean_text,
+)
+from pipeline.settings import Settings
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+FH_NS = "http://purl.org/syndication/history/1.0"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+EXT = "goal17"
+
+Link = tuple[str, str, "str | None"]  # rel, href, media type
+
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
+
+
+def render_rss(page: FeedPage, settings: Settings) -> bytes:
+    fg = _generator(page, settings, RSS_FILE, RSS_TYPE)
+    fg.image(url=settings.url(FAVICON_PATH), width="64", height="64")
+    return _hex_references(fg.rss_str(pretty=True))
+
+
+def render_atom(page: FeedPage, settings: Settings) -> bytes:
+    fg = _generator(page, settings, ATOM_FILE, ATOM_TYPE)
+    fg.icon(settings.url(FAVICON_PATH))
+    fg.logo(settings.url(ICON_PATH))
+    return fg.atom_str(pretty=True)
+
+
+def _generator(page: FeedPage, settings: Settings, filename: str, media_type: str) -> FeedGenerator:
+    scope = page.scope
+    fg = FeedGenerator()
+    fg.register_extension(EXT, _FeedLinks, _EntryExtras)
+    links = _feed_links(page, settings, filename, media_type)
+    getattr(fg, EXT).configure(links=links, archive=page.is_archive, rss=filename == RSS_FILE)
+    self_url = settings.url(page.folder + filename)
+    fg.id(self_url)
+    fg.title(clean_text(page.title()))
+    fg.subtitle(clean_text(scope.description))
+    fg.author(name=clean_text(settings.organisation), uri=settings.url())
+    fg.language(scope.language)
+    fg.generator(GENERATOR, version=__version__)
+    fg.updated(_seconds(page.updated))
+    fg.link(href=self_url, rel="self", type=media_type)
+    for rel, href, link_type in links:
+        fg.link(href=href, rel=rel, **({"type": link_type} if link_type else {}))
+    # Last, so that feedgen makes it the RSS channel <link>.
+    fg.link(href=scope.home_url, rel="alternate", type="text/html")
+    for update in page.entries:
+        entry = fg.add_entry(order="append")
+        _fill_entry(entry, update, settings)
+    return fg
+
+
+def _feed_links(page: FeedPage, settings: Settings, filename: str, media_type: str) -> list[Link]:
+    """(rel, href, type) of the WebSub hub and the RFC 5005 links, in a fixed order."""
+    links: list[Link] = []
+    if settings.websub_hub:
+        links.append(("hub", settings.websub_hub, None))
+    if page.prev_archive:
+        links.append(("prev-archive", settings.url(page.prev_archive + filename), media_type))
+    if page.next_archive:
+        links.append(("next-archive", settings.url(page.next_archive + filename), media_type))
+    if page.current:
+        links.append(("current", settings.url(page.current + filename), media_type))
+    return links
+
+
+def _fill_entry(entry, update: Update, settings: Settings) -> None:
+    title = clean_text(update.title)
+    summary = clean_text(update.summary)
+    entry.id(update.id)  # also RSS <guid isPermaLink="false">
+    entry.title(title)
+    entry.published(_seconds(update.date))  # Atom <published>, RSS <pubDate>
+    entry.updated(_seconds(update.updated))
+    if update.author:
+        entry.author(name=clean_text(update.author))
+    links = _entry_links(update)
+    for link in links:
+        entry.link(**link)  # feedgen derives RSS <enclosure> and <link> from these
+    cats = categories(update)
+    for cat in cats:
+        if cat.scheme:
+            entry.category(term=cat.term, scheme=cat.scheme)
+        else:
+            entry.category(term=cat.term)
+    # summary() fills Atom <summary> and RSS <description>; RSS description is HTML, so it gets
+    # the escaped text (description() would also overwrite Atom content, which content() resets).
+    entry.summary(summary)
+    entry.description(html.escape(summary, quote=False), isSummary=False)
+    entry.content(feed_html(update.html), type="html")
+    getattr(entry, EXT).configure(update=update, categories=cats, links=links)
+
+
+def _entry_links(update: Update) -> list[dict[str, str]]:
+    """The image enclosure (when its media type is known), then the update's page, last."""
+    links = []
+    image = update.image
+    if image is not None:
+        media_type = image.media_type or mimetypes.guess_type(urlsplit(image.url).path)[0]
+        if media_type:
+            enclosure = {"href": image.url, "rel": "enclosure", "type": media_type}
+            if image.length is not None:
+                enclosure["length"] = str(image.length)
+            links.append(enclosure)
+    # Last: feedgen makes the last alternate link the RSS item <link>.
+    links.append({"href": update.url, "rel": "alternate", "type": "text/html", "hreflang": update.lang})
+    return links
+
+
+def _seconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+def _atom(name: str) -> str:
+    return f"{{{ATOM_NS}}}{name}"
+
+
+def _set_text_construct(element: etree._Element | None) -> None:
+    """Atom text that looks like markup is sent as escaped HTML, which reads back the same."""
+    if element is None or element.get("type") or not element.text:
+        return
+    if looks_like_markup(element.text):
+        element.set("type", "html")
+        element.text = html.escape(element.text, quote=False)
+
+
+class _FeedLinks(BaseExtension):
+    """Feed-level additions feedgen lacks (see module docstring)."""
+
+    def __init__(self) -> None:
+        self.links: list[Link] = []
+        self.archive = False
+        self.rss = False
+
+    def configure(self, links: list[Link], archive: bool, rss: bool) -> None:
+        self.links = links
+        self.archive = archive
+        self.rss = rss
+
+    def extend_ns(self) -> dict[str, str]:
+        if self.rss:
+            return {"dc": DC_NS}
+        return {"fh": FH_NS} if self.archive else {}
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        _set_text_construct(feed.find("title"))
+        _set_text_construct(feed.find("subtitle"))
+        if self.archive:
+            etree.SubElement(feed, f"{{{FH_NS}}}archive")
+        return feed
+
+    def extend_rss(self, rss: etree._Element) -> etree._Element:
+        channel = rss.find("channel")
+        for tag in ("title", "description"):
+            element = channel.find(tag)
+            if element is not None and element.text:
+                element.text = defuse_tags(element.text)
+        image_title = channel.find("image/title")
+        if image_title is not None and image_title.text:
+            image_title.text = defuse_tags(image_title.text)
+        for rel, href, link_type in self.links:
+            link = etree.SubElement(channel, _atom("link"), href=href, rel=rel)
+            if link_type:
+                link.set("type", link_type)
+        return rss
+
+
+class _EntryExtras(BaseEntryExtension):
+    """Entry-level additions feedgen lacks (see module docstring)."""
+
+    def __init__(self) -> None:
+        self.update: Update | None = None
+        self.categories: list = []
+        self.links: list[dict[str, str]] = []
+
+    def configure(self, update: Update, categories: list, links: list[dict[str, str]]) -> None:
+        self.update = update
+        self.categories = categories
+        self.links = links
+
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
+        assert self.update is not None
+        entry.set(XML_LANG, self.update.lang)
+        # feedgen 1.0 writes entry links without their rel/type attributes: write them again.
+        old = entry.findall("link")
+        position = entry.index(old[0]) if old else len(entry)
+        for element in old:
+            entry.remove(element)
+        for offset, link in enumerate(self.links):
+            entry.insert(position + offset, etree.Element("link", **link))
+        _set_text_construct(entry.find("title"))
+        _set_text_construct(entry.find("summary"))
+        for element, cat in zip(entry.findall("category"), self.categories, strict=True):
+            if cat.label != cat.term:
+                element.set("label", cat.label)
+        return entry
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        assert self.update is not None
+        _map_text(item, "title", defuse_tags)
+        for element in item.findall("category"):
+            element.text = defuse_tags(element.text or "")
+        if self.update.author:
+            etree.SubElement(item, f"{{{DC_NS}}}creator").text = defuse_tags(clean_text(self.update.author))
+        etree.SubElement(item, f"{{{DC_NS}}}language").text = self.update.lang
+        return item
+
+
+def _map_text(parent: etree._Element, tag: str, change: Callable[[str], str]) -> None:
+    element = parent.find(tag)
+    if element is not None and element.text:
+        element.text = change(element.text)
+
+
+def _hex_references(document: bytes) -> bytes:
+    """``&lt;`` → ``&#x3C;`` etc.: the same characters, in the form the RSS Profile recommends."""
+    return document.replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;").replace(b"&amp;", b"&#x26;")
