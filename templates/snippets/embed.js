@@ -10,7 +10,7 @@
   };
   var NAME = /^(latest|targets\/17\.\d{1,2}|groups\/[a-z0-9-]{1,40}|lang\/[a-z]{2}\/latest)$/;
   var RULES =
-    ".g17-w{display:block;box-sizing:border-box;margin:0;text-align:left;" +
+    ".g17-w{display:block;box-sizing:border-box;margin:0;text-align:left;overflow-wrap:anywhere;" +
     "font:var(--goal17-font,15px/1.45 system-ui,sans-serif);color:var(--goal17-color,#1b1b1b);" +
     "background:var(--goal17-bg,#fff);border:var(--goal17-border,1px solid #d0d4d9);" +
     "border-radius:var(--goal17-radius,6px);padding:var(--goal17-padding,1rem 1.1rem)}" +

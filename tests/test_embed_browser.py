@@ -1,0 +1,392 @@
+"""The embed script in a real headless Chromium: a partner page on one origin, snippets on another.
+
+Two loopback HTTP servers stand in for a partner's site and ours; Playwright drives Debian's
+chromium. The partner page carries hostile CSS and a hand-made hostile snippet (what a tampered
+mirror could serve), so the checks cover the script's own defences, not only the pipeline's.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.build import run_build
+from pipeline.settings import default_settings
+from tests.conftest import NOW, REPO, front_matter
+from tests.snippets_helpers import HOSTILE, NORMAL, PIXEL_PNG
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian's chromium is not installed at /usr/bin/chromium (CI installs it)", allow_module_level=True
+    )
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ARTIFACTS = REPO / "tests" / "artifacts"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+# What a tampered or malicious mirror could serve: the script must show it as text and run none of it.
+EVIL_SNIPPET = {
+    "title": '<img src=x onerror="window.__pwned=1;alert(1)">Evil title',
+    "lang": 'en" onmouseover="window.__pwned=2',
+    "page_url": "javascript:window.__pwned=3;alert(3)",
+    "home_url": "data:text/html,<script>alert(4)</script>",
+    "items": [
+        {
+            "title": "<script>window.__pwned=5;alert(5)</script>",
+            "url": "javascript:window.__pwned=6;alert(6)",
+            "date": '"><svg onload="window.__pwned=7;alert(7)">',
+            "display_date": "<iframe src=javascript:alert(8)></iframe>",
+            "summary": "<img src=x onerror=alert(9)><style>*{display:none}</style>",
+            "excerpt_html": "<img src=x onerror=alert(10)>",
+            "targets": [{"id": "<b onmouseover=alert(11)>17.1</b>"}],
+            "lang": "en><script>alert(12)</script>",
+        },
+        {
+            "title": "Second, with a data: link",
+            "url": "data:text/html,<script>alert(13)</script>",
+            "lang": "en",
+        },
+        "not an object",
+        None,
+    ],
+}
+
+PARTNER_PAGE = """<!DOCTYPE html>
+<html lang="sv">
+<head>
+<meta charset="utf-8">
+<title>Partnerkommunen</title>
+<script>window.hostErrors = []; addEventListener("error", function (e) { hostErrors.push(String(e.message)); });</script>
+<style>
+  /* Hostile host CSS: none of it may reach inside a widget. */
+  body { font: 16px Georgia, serif; background: #fbf8f2; margin: 0; padding: 16px 24px; }
+  * { color: rgb(255, 0, 0) !important; }
+  h2, h3 { font-size: 60px !important; text-transform: uppercase; }
+  ul, li { list-style: square !important; margin: 0 0 0 30px; }
+  a { text-decoration: line-through !important; }
+  .g17-item, .g17-title, section { display: none !important; }
+  .grid { display: grid; grid-template-columns: repeat(3, 1fr); gap: 16px; align-items: start; }
+  .grid > div { min-width: 0; }
+  #themed { --goal17-accent: rgb(255, 209, 102); --goal17-bg: rgb(25, 72, 106); --goal17-color: rgb(255, 255, 255);
+            --goal17-muted: rgb(215, 227, 238); --goal17-rule: rgb(47, 102, 144); --goal17-radius: 12px; }
+</style>
+</head>
+<body>
+<h1>Partnerkommunens sida</h1>
+<p id="host-before">väntar</p>
+<ul id="host-list" class="g17-list"><li class="g17-item">Värdsidans egen lista</li></ul>
+<div class="grid">
+  <div id="w-latest" data-goal17="latest" data-limit="3"><a href="/">Nyheter</a></div>
+  <div id="w-target" data-goal17="targets/17.17" data-limit="2" data-lang="sv"></div>
+  <div id="w-en" data-goal17="latest" data-lang="en" data-limit="5"></div>
+  <div id="w-missing" data-goal17="groups/no-such-group"></div>
+  <div id="w-bad-name" data-goal17="../../secrets"></div>
+  <div id="w-evil" data-goal17="groups/evil" data-limit="10"></div>
+  <div id="themed" data-goal17="lang/en/latest" data-limit="2" data-heading="3"></div>
+</div>
+<script src="EMBED_URL" async></script>
+<script>document.getElementById("host-before").textContent = "värdskriptet körde";</script>
+</body>
+</html>
+"""
+
+# The same embed, but in a browser where document.currentScript is unavailable (late async run).
+NO_CURRENT_SCRIPT_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>No currentScript</title>
+<script>Object.defineProperty(document, "currentScript", { get: function () { return null; } });</script>
+</head><body>
+<div id="w-only" data-goal17="targets/17.9" data-limit="1"></div>
+<script src="EMBED_URL" async></script>
+</body></html>
+"""
+
+WIDGETS = ["w-latest", "w-target", "w-en", "w-missing", "w-bad-name", "w-evil", "themed"]
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    cors = False
+
+    def end_headers(self) -> None:
+        if self.cors:
+            self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        self.server.requests.append(self.path)  # type: ignore[attr-defined]
+
+
+class _Cors(_Quiet):
+    cors = True
+
+
+def _serve(directory: Path, handler: type[_Quiet]) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
+    server.requests = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _write(folder: Path, name: str, fields: dict, body: str) -> None:
+    fields = {"id": f"tag:test.example,2026:{name}", **fields}
+    (folder / f"{name}.md").write_text(front_matter(**fields) + body, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("embed")
+    content, out, partner = root / "content", root / "out", root / "partner"
+    for folder in (content / "media", partner):
+        folder.mkdir(parents=True)
+    (content / "media" / "bild.png").write_bytes(PIXEL_PNG)
+    for name, fields, body in NORMAL + HOSTILE:
+        _write(content, name, fields, body)
+    out.mkdir()
+    ours = _serve(out, _Cors)
+    base = f"http://127.0.0.1:{ours.server_address[1]}/"
+    settings = default_settings(base_url=base, state_dir=str(root / "state"))
+    run_build(content, out, settings, NOW)
+    evil = dict(json.loads((out / "snippets/groups/data.json").read_text("utf-8")), **EVIL_SNIPPET)
+    (out / "snippets/groups/evil.json").write_text(json.dumps(evil), encoding="utf-8")
+    embed_url = base + "snippets/embed.js"
+    (partner / "index.html").write_text(PARTNER_PAGE.replace("EMBED_URL", embed_url), encoding="utf-8")
+    (partner / "plain.html").write_text(
+        NO_CURRENT_SCRIPT_PAGE.replace("EMBED_URL", embed_url), encoding="utf-8"
+    )
+    theirs = _serve(partner, _Quiet)
+    try:
+        yield {
+            "out": out,
+            "base": base,
+            "partner": f"http://127.0.0.1:{theirs.server_address[1]}/",
+            "requests": ours.requests,
+        }
+    finally:
+        for server in (ours, theirs):
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(site) -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def partner_page(site, browser) -> Iterator[dict[str, Any]]:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(10_000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("pageerror", lambda error: dialogs.append(f"pageerror: {error}"))
+    page.goto(site["partner"] + "index.html")
+    page.wait_for_function(
+        """ids => ids.every(id => {
+            const root = document.getElementById(id).shadowRoot;
+            return root && root.querySelector('.g17-list, .g17-empty, .g17-fail');
+        })""",
+        arg=WIDGETS,
+    )
+    page.wait_for_timeout(300)  # let any injected handler or late script have its chance to fire
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "embed.png"), full_page=True)
+    yield {"page": page, "dialogs": dialogs}
+    page.close()
+
+
+def _snippet(site, name: str) -> dict[str, Any]:
+    return json.loads((site["out"] / "snippets" / f"{name}.json").read_text("utf-8"))
+
+
+def _widget(page, widget_id: str) -> dict[str, Any]:
+    """What a reader of one widget gets: heading, items (title, href, lang, datetime, date text)."""
+    return page.evaluate(
+        """id => {
+            const root = document.getElementById(id).shadowRoot;
+            const section = root.querySelector('section');
+            const items = [...root.querySelectorAll('li.g17-item')].map(li => ({
+                title: li.querySelector('.g17-item-title').textContent,
+                href: li.querySelector('.g17-item-title a') ? li.querySelector('.g17-item-title a').getAttribute('href') : null,
+                lang: li.getAttribute('lang'),
+                datetime: li.querySelector('time').getAttribute('datetime'),
+                date: li.querySelector('time').textContent,
+                summary: li.querySelector('.g17-summary') ? li.querySelector('.g17-summary').textContent : null,
+            }));
+            const heading = root.querySelector('.g17-title');
+            return {
+                lang: section.getAttribute('lang'),
+                heading: heading ? heading.textContent : null,
+                headingTag: heading ? heading.tagName : null,
+                items,
+                links: [...root.querySelectorAll('a')].map(a => a.getAttribute('href')),
+                text: section.textContent,
+                fail: root.querySelector('.g17-fail') ? root.querySelector('.g17-fail a').getAttribute('href') : null,
+            };
+        }""",
+        widget_id,
+    )
+
+
+def test_latest_widget_shows_the_newest_items_in_order(site, partner_page):
+    widget = _widget(partner_page["page"], "w-latest")
+    expected = _snippet(site, "latest")["items"][:3]
+    assert [i["title"] for i in widget["items"]] == [i["title"] for i in expected]
+    assert [i["href"] for i in widget["items"]] == [i["url"] for i in expected]
+    assert [i["lang"] for i in widget["items"]] == [i["lang"] for i in expected]
+    assert [i["datetime"] for i in widget["items"]] == [i["date"] for i in expected]
+    assert [i["date"] for i in widget["items"]] == [i["display_date"] for i in expected]
+    assert widget["lang"] == "sv"
+    assert widget["heading"] == _snippet(site, "latest")["title"]
+    assert widget["headingTag"] == "H2"
+
+
+def test_target_widget_honours_the_limit(site, partner_page):
+    widget = _widget(partner_page["page"], "w-target")
+    expected = _snippet(site, "targets/17.17")["items"]
+    assert len(expected) > 2
+    assert [i["title"] for i in widget["items"]] == [i["title"] for i in expected[:2]]
+    assert widget["heading"] == "Delmål 17.17: Uppmuntra effektiva partnerskap"
+
+
+def test_language_filter_shows_only_english_items_with_english_words(site, partner_page):
+    widget = _widget(partner_page["page"], "w-en")
+    expected = [i for i in _snippet(site, "latest")["items"] if i["lang"] == "en"][:5]
+    assert len(expected) >= 2
+    assert [i["title"] for i in widget["items"]] == [i["title"] for i in expected]
+    assert {i["lang"] for i in widget["items"]} == {"en"}
+    assert widget["lang"] == "en"
+    assert "All updates" in widget["text"]
+    assert widget["items"][0]["date"].split()[1] in {"September", "October", "November"}
+
+
+def test_hostile_payload_does_not_run(site, partner_page):
+    page = partner_page["page"]
+    assert partner_page["dialogs"] == []
+    assert page.evaluate("window.__pwned") is None
+    evil = _widget(page, "w-evil")
+    # Shown as inert text, links only where the URL is http(s).
+    assert evil["heading"].startswith("<img src=x onerror=")
+    assert evil["items"][0]["title"] == "<script>window.__pwned=5;alert(5)</script>"
+    assert evil["items"][0]["href"] is None and evil["items"][1]["href"] is None
+    assert len(evil["items"]) == 2  # the non-object entries are skipped
+    assert evil["links"] == []
+    found = page.evaluate(
+        """() => {
+            const roots = [document, ...[...document.querySelectorAll('[data-goal17]')].map(h => h.shadowRoot)];
+            const all = roots.flatMap(r => [...r.querySelectorAll('*')]);
+            const allowed = new Set(['STYLE', 'SECTION', 'H2', 'H3', 'H4', 'A', 'UL', 'LI', 'P', 'TIME']);
+            return {
+                shadowTags: roots.slice(1).flatMap(r => [...r.querySelectorAll('*')].map(e => e.tagName))
+                    .filter(t => !allowed.has(t)),
+                handlers: all.flatMap(e => [...e.attributes].map(a => a.name)).filter(n => n.startsWith('on')),
+                badUrls: all.flatMap(e => ['href', 'src', 'action'].map(n => e.getAttribute(n)))
+                    .filter(v => v && /^\\s*(javascript|data|vbscript):/i.test(v)),
+                scripts: document.scripts.length,
+                langs: all.map(e => e.getAttribute('lang')).filter(l => l && !/^[a-z]{2}$/.test(l)),
+            };
+        }"""
+    )
+    assert found == {"shadowTags": [], "handlers": [], "badUrls": [], "scripts": 3, "langs": []}
+
+
+def test_sanitized_hostile_updates_render_as_plain_news(site, partner_page):
+    widget = _widget(partner_page["page"], "w-target")
+    hostile_titles = {i["title"] for i in _snippet(site, "targets/17.17")["items"][:2]}
+    assert "Rubrik" in hostile_titles  # the hostile update is really in this widget
+    assert "<" not in widget["text"]
+
+
+def test_missing_snippet_and_bad_name_show_the_fallback_link(site, partner_page):
+    page = partner_page["page"]
+    for widget_id in ("w-missing", "w-bad-name"):
+        widget = _widget(page, widget_id)
+        assert widget["items"] == []
+        assert widget["fail"] == site["base"]
+        assert "kunde inte visas" in widget["text"]
+    assert "/snippets/groups/no-such-group.json" in site["requests"]
+    assert not any("secrets" in path for path in site["requests"])
+
+
+def test_host_page_script_still_runs_and_sees_no_errors(partner_page):
+    page = partner_page["page"]
+    assert page.text_content("#host-before") == "värdskriptet körde"
+    assert page.evaluate("window.hostErrors") == []
+    assert page.evaluate("typeof window.goal17.scan") == "function"
+
+
+def test_widgets_and_host_css_do_not_touch_each_other(partner_page):
+    page = partner_page["page"]
+    styles = page.evaluate(
+        """() => {
+            const root = document.getElementById('w-latest').shadowRoot;
+            const css = el => getComputedStyle(el);
+            const item = root.querySelector('.g17-item');
+            return {
+                itemDisplay: css(item).display,
+                listStyle: css(root.querySelector('.g17-list')).listStyleType,
+                titleSize: css(root.querySelector('.g17-title')).fontSize,
+                linkColor: css(root.querySelector('.g17-item-title a')).color,
+                linkDecoration: css(root.querySelector('.g17-item-title a')).textDecorationLine,
+                hostList: css(document.querySelector('#host-list')).listStyleType,
+                hostItemDisplay: css(document.querySelector('#host-list .g17-item')).display,
+                themedLink: css(document.getElementById('themed').shadowRoot.querySelector('a')).color,
+                themedBackground: css(document.getElementById('themed').shadowRoot.querySelector('section')).backgroundColor,
+            };
+        }"""
+    )
+    assert styles["itemDisplay"] == "list-item"
+    assert styles["listStyle"] == "none"
+    assert styles["titleSize"] != "60px"
+    assert styles["linkColor"] == "rgb(25, 72, 106)"
+    assert styles["linkDecoration"] == "underline"
+    # The host's own list keeps the host's rules, though it borrows the widget's class names.
+    assert styles["hostList"] == "square"
+    assert styles["hostItemDisplay"] == "none"
+    # Theming through CSS custom properties set on the container.
+    assert styles["themedLink"] == "rgb(255, 209, 102)"
+    assert styles["themedBackground"] == "rgb(25, 72, 106)"
+
+
+def test_script_finds_its_own_url_without_current_script(site, browser):
+    page = browser.new_page()
+    try:
+        page.goto(site["partner"] + "plain.html")
+        page.wait_for_function("document.getElementById('w-only').shadowRoot?.querySelector('.g17-list')")
+        titles = page.locator("#w-only .g17-item-title").all_text_contents()
+        assert titles == [_snippet(site, "targets/17.9")["items"][0]["title"]]
+    finally:
+        page.close()
+
+
+def test_demo_page_renders_its_widgets(site, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(site["base"] + "snippets/demo.html")
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('[data-goal17]')].every(
+                h => h.shadowRoot && h.shadowRoot.querySelector('.g17-list'))"""
+        )
+        assert page.locator("[data-goal17]").count() >= 4
+        assert page.locator(".g17-fail").count() == 0
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo.png"), full_page=True)
+    finally:
+        page.close()
