@@ -1,0 +1,191 @@
+"""The ``[newsletter]`` and ``[smtp]`` settings tables, validated once into typed values.
+
+Declared here with :func:`pipeline.settings.read_table` so the site settings module needs no
+newsletter knowledge; documented in ``site.toml``. Passwords and the signing secret are never in
+the file: only the names of the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pipeline.settings import Settings, SettingsError, read_table
+
+DEFAULT_INTRO = {
+    "sv": "Här är de senaste nyheterna om kommuners och regioners arbete med Agenda 2030, mål 17.",
+    "en": "Here are the latest updates on how Swedish municipalities and regions work with "
+    "Agenda 2030, goal 17.",
+}
+
+NEWSLETTER_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
+    "state_dir": ((str,), ""),
+    "outbox": ((str,), ""),
+    "transport": ((str,), "outbox"),
+    "intro_sv": ((str,), DEFAULT_INTRO["sv"]),
+    "intro_en": ((str,), DEFAULT_INTRO["en"]),
+    "logo": ((str,), ""),
+    "logo_width": ((int,), 160),
+    "list_id": ((str,), ""),
+    "unsubscribe_url": ((str,), ""),
+    "preferences_url": ((str,), ""),
+    "unsubscribe_mailto": ((str,), ""),
+    "bounce_address": ((str,), ""),
+    "example_recipient": ((str,), "prenumerant@example.com"),
+    "first_issue_days": ((int,), 30),
+    "size_warn_kb": ((int,), 90),
+    "size_limit_kb": ((int,), 102),
+    "dkim_selector": ((str,), ""),
+    "dkim_key_file": ((str,), ""),
+    "dkim_domain": ((str,), ""),
+}
+
+SMTP_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
+    "host": ((str,), "localhost"),
+    "port": ((int,), 587),
+    "security": ((str,), "starttls"),
+    "rate": ((int, float), 10.0),
+    "timeout": ((int, float), 30.0),
+    "helo": ((str,), ""),
+    "ca_file": ((str,), ""),
+    "user_env": ((str,), "GOAL17_SMTP_USER"),
+    "password_env": ((str,), "GOAL17_SMTP_PASSWORD"),
+}
+
+SECURITY_MODES = ("starttls", "tls", "none")
+TRANSPORTS = ("outbox", "smtp")
+
+
+@dataclass(frozen=True)
+class NewsletterConfig:
+    state_dir: Path
+    outbox: Path
+    transport: str
+    intro: dict[str, str]
+    logo: str  # absolute URL or ""
+    logo_width: int
+    list_id: str  # the id inside List-Id's angle brackets
+    list_name: str
+    unsubscribe_url: str  # base URL; the token is appended
+    preferences_url: str
+    unsubscribe_mailto: str
+    bounce_address: str
+    sender_domain: str
+    example_recipient: str
+    first_issue_days: int
+    size_warn_bytes: int
+    size_limit_bytes: int
+    dkim_selector: str
+    dkim_key_file: Path | None
+    dkim_domain: str
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str
+    rate: float  # messages per second, 0 = unlimited
+    timeout: float
+    helo: str
+    ca_file: Path | None
+    user_env: str
+    password_env: str
+
+
+def _base_dir(settings: Settings) -> Path:
+    return Path(settings.source).parent if settings.source != "<defaults>" else Path.cwd()
+
+
+def _path(settings: Settings, value: str, default: Path) -> Path:
+    if not value:
+        return default
+    path = Path(value)
+    return path if path.is_absolute() else _base_dir(settings) / path
+
+
+def _base_url(value: str, default: str) -> str:
+    url = value or default
+    return url if url.endswith("/") else url + "/"
+
+
+def newsletter_config(settings: Settings) -> NewsletterConfig:
+    """Validated ``[newsletter]`` table; raises :class:`SettingsError` naming each bad key."""
+    raw = read_table(settings, "newsletter", NEWSLETTER_SPEC)
+    problems: list[str] = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(f"{settings.source}: [newsletter] {key}: {message}")
+
+    if raw["transport"] not in TRANSPORTS:
+        bad("transport", f"must be one of {', '.join(TRANSPORTS)}, got {raw['transport']!r}")
+    for key in ("unsubscribe_url", "preferences_url"):
+        if raw[key] and urlsplit(raw[key]).scheme != "https" and not raw[key].startswith("http://127."):
+            bad(key, f"must be an https:// URL (RFC 8058 one-click unsubscribe), got {raw[key]!r}")
+    logo = raw["logo"]
+    if logo and not urlsplit(logo).scheme:
+        logo = settings.url(logo)
+    for key in ("unsubscribe_mailto", "bounce_address", "example_recipient"):
+        if raw[key] and "@" not in raw[key]:
+            bad(key, f"not an email address: {raw[key]!r}")
+    if raw["first_issue_days"] < 1:
+        bad("first_issue_days", "must be at least 1")
+    if not 1 <= raw["size_warn_kb"] <= raw["size_limit_kb"]:
+        bad("size_warn_kb", "must be at least 1 and not above size_limit_kb")
+    if bool(raw["dkim_selector"]) != bool(raw["dkim_key_file"]):
+        bad("dkim_selector", "set both dkim_selector and dkim_key_file to sign, or neither")
+    if problems:
+        raise SettingsError(problems)
+    sender_domain = settings.sender_email.rsplit("@", 1)[1].lower()
+    state_dir = _path(settings, raw["state_dir"], settings.state_dir)
+    return NewsletterConfig(
+        state_dir=state_dir,
+        outbox=_path(settings, raw["outbox"], state_dir / "outbox"),
+        transport=raw["transport"],
+        intro={"sv": raw["intro_sv"], "en": raw["intro_en"]},
+        logo=logo,
+        logo_width=raw["logo_width"],
+        list_id=raw["list_id"] or f"newsletter.{settings.host}",
+        list_name=settings.title,
+        unsubscribe_url=_base_url(raw["unsubscribe_url"], settings.url("unsubscribe/")),
+        preferences_url=_base_url(raw["preferences_url"], settings.url("preferences/")),
+        unsubscribe_mailto=raw["unsubscribe_mailto"] or settings.sender_email,
+        bounce_address=raw["bounce_address"] or settings.sender_email,
+        sender_domain=sender_domain,
+        example_recipient=raw["example_recipient"],
+        first_issue_days=raw["first_issue_days"],
+        size_warn_bytes=raw["size_warn_kb"] * 1024,
+        size_limit_bytes=raw["size_limit_kb"] * 1024,
+        dkim_selector=raw["dkim_selector"],
+        dkim_key_file=_path(settings, raw["dkim_key_file"], Path()) if raw["dkim_key_file"] else None,
+        dkim_domain=raw["dkim_domain"] or sender_domain,
+    )
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    """Validated ``[smtp]`` table."""
+    raw = read_table(settings, "smtp", SMTP_SPEC)
+    problems: list[str] = []
+    if raw["security"] not in SECURITY_MODES:
+        problems.append(
+            f"{settings.source}: [smtp] security: must be one of {', '.join(SECURITY_MODES)}, got {raw['security']!r}"
+        )
+    if not 1 <= raw["port"] <= 65535:
+        problems.append(f"{settings.source}: [smtp] port: must be 1–65535, got {raw['port']}")
+    if raw["rate"] < 0:
+        problems.append(f"{settings.source}: [smtp] rate: must be 0 (unlimited) or more, got {raw['rate']}")
+    if problems:
+        raise SettingsError(problems)
+    return SmtpConfig(
+        host=raw["host"],
+        port=raw["port"],
+        security=raw["security"],
+        rate=float(raw["rate"]),
+        timeout=float(raw["timeout"]),
+        helo=raw["helo"],
+        ca_file=_path(settings, raw["ca_file"], Path()) if raw["ca_file"] else None,
+        user_env=raw["user_env"],
+        password_env=raw["password_env"],
+    )
