@@ -301,3 +301,10 @@ def test_read_content_order_is_the_snippet_order(content_dir, write_update, sett
     updates = read_content(content_dir, settings, NOW).updates
     latest = json.loads(snippets.build(updates, settings)["snippets/latest.json"])
     assert [i["id"] for i in latest["items"]] == sorted(u.id for u in updates)
+
+
+def test_documented_example_is_a_valid_snippet(normal_files):
+    text = (REPO / "docs" / "partners.md").read_text("utf-8")
+    example = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
+    validator(normal_files).validate(example)
+    assert sorted(example) == sorted(json.loads(normal_files["snippets/targets/17.9.json"]))
