@@ -80,7 +80,7 @@ def _paragraph(rng: random.Random, i: int, n: int, budget: int) -> tuple[str, in
         elif roll < 0.32:
             sentence = sentence.replace(" ", " **", 1).replace(" ", "** ", 2).replace("** ", " ", 1)
         sentences.append(sentence)
-        used += length
+        used += len(sentence.split())
     return " ".join(sentences), used
 
 
@@ -147,9 +147,12 @@ def update_text(i: int, n: int, seed: int = 17) -> str:
                 block, used = _table(rng)
                 table_done = True
             else:
-                block, used = _paragraph(rng, i, n, rng.randint(40, 110))
+                left = target_words - words
+                block, used = _paragraph(rng, i, n, max(min(rng.randint(40, 110), left), 10))
             blocks.append(block)
             words += used
+            if words >= target_words:
+                break
     return "\n".join(front) + "\n\n" + "\n\n".join(blocks) + "\n"
 
 

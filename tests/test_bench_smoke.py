@@ -1,0 +1,73 @@
+"""The benchmark's corpus is deterministic and valid, and the runner works end to end on a tiny N."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from bench import corpus
+from pipeline.content import read_content
+from pipeline.dates import parse_datetime
+from tests.conftest import REPO
+
+
+def files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_corpus_is_deterministic_and_seeded(tmp_path):
+    a = files(corpus.write_corpus(tmp_path / "a", 25))
+    b = files(corpus.write_corpus(tmp_path / "b", 25))
+    c = files(corpus.write_corpus(tmp_path / "c", 25, seed=18))
+    assert a == b
+    assert a != c and a.keys() == c.keys()
+    assert len([name for name in a if name.endswith(".md")]) == 25
+    assert a["media/bild.png"].startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_corpus_reads_cleanly_and_looks_like_real_updates(tmp_path, settings):
+    folder = corpus.write_corpus(tmp_path / "content", 40)
+    content = read_content(folder, settings, parse_datetime(corpus.BENCH_NOW, settings.tz))
+    assert len(content.updates) == 40 and content.warnings == []
+    assert len({u.id for u in content.updates}) == 40
+    assert all(u.id.startswith("tag:bench.example,") for u in content.updates)
+    years = {u.date.year for u in content.updates}
+    assert min(years) == 2016 and max(years) == 2026
+    assert all(1 <= len(u.targets) <= 3 for u in content.updates)
+    with_image = [u for u in content.updates if u.image]
+    assert with_image and all(u.image.alt and u.image.length for u in with_image)
+    assert any("<table>" in u.html for u in content.updates)
+    assert any(f"{settings.base_url}updates/uppdatering-" in u.html for u in content.updates)
+    assert any(f"{settings.base_url}media/rapport.txt" in u.html for u in content.updates)
+    words = [len(corpus.update_text(i, 40).split("---\n", 2)[2].split()) for i in range(40)]
+    assert min(words) >= 400 and max(words) <= 1000  # 400–900 words of prose, plus headings and markup
+
+
+def test_edit_and_add_change_exactly_one_file(tmp_path):
+    folder = corpus.write_corpus(tmp_path / "content", 10)
+    before = files(folder)
+    edited = corpus.edit_one(folder, 10)
+    after = files(folder)
+    assert [k for k in before if before[k] != after[k]] == [edited.name]
+    added = corpus.add_one(folder, 10)
+    assert set(files(folder)) - set(after) == {added.name}
+
+
+def test_runner_end_to_end_with_a_tiny_corpus(tmp_path):
+    out = tmp_path / "latest.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--sizes", "12", "--repeat", "1", "--json", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    scenarios = {b["scenario"] for b in report["builds"]}
+    assert scenarios == {"cold", "nochange", "edit", "add", "naive"}
+    assert all(b["median_s"] > 0 and b["peak_rss_mib"] > 10 for b in report["builds"])
+    assert report["machine"]["cpus"] >= 1 and "cold" in report["ratios_to_naive"]["12"]
+    assert "cold full build" in result.stdout and "naive baseline" in result.stdout
+    assert all(("measured" in item) for item in report["other"])

@@ -1,0 +1,136 @@
+"""The persistent Markdown render cache: same output as rendering, hits, and distrust of bad entries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from pipeline import markdown_render
+from pipeline.markdown_render import cache_key, render_markdown
+from pipeline.render_cache import (
+    FORMAT,
+    GENERATION,
+    CachedRenderer,
+    cache_dir,
+    cached_renderer,
+    decode_entry,
+    encode_entry,
+)
+from tests.conftest import REPO
+
+BODIES = [
+    "Hej **världen**. Se [andra](andra.md) och ![bild](media/bild.png).\n",
+    "## Rubrik ett\n\nText.\n\n## Rubrik två\n\n- a\n- b\n\n## Tre\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+    "Fotnot[^1].\n\n[^1]: Här.\n",
+    "Hej **världen**. Se [andra](andra.md) och ![bild](media/bild.png).\n",  # same as the first
+]
+
+
+def entry_files(folder):
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_cached_rendering_equals_direct_rendering_and_second_run_hits(settings):
+    expected = [render_markdown(body) for body in BODIES]
+    first = cached_renderer(settings)
+    assert first(BODIES) == expected
+    assert (first.stats.hits, first.stats.misses) == (0, 3)  # equal bodies are rendered once
+    folder = cache_dir(settings)
+    assert folder.is_relative_to(settings.state_dir / "cache")
+    assert len(entry_files(folder)) == 3
+
+    second = cached_renderer(settings)
+    assert second(BODIES) == expected
+    assert (second.stats.hits, second.stats.misses, second.stats.rejected) == (4, 0, 0)
+
+
+def test_an_edited_body_is_a_miss_and_the_others_still_hit(settings):
+    cached_renderer(settings)(BODIES)
+    edited = [*BODIES[:2], "Fotnot[^1] ändrad.\n\n[^1]: Här.\n"]
+    renderer = cached_renderer(settings)
+    assert renderer(edited) == [render_markdown(b) for b in edited]
+    assert (renderer.stats.hits, renderer.stats.misses) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],  # truncated write
+        lambda data: data.replace(b"Rubrik", b"Rubrak", 1),  # payload changed, checksum not
+        lambda data: b"goal17-markdown-cache 0\n" + data[len(FORMAT) :],  # older format
+        lambda data: b"",  # empty file
+        lambda data: b"\x00\xff" * 40,  # garbage
+    ],
+    ids=["truncated", "bitflip", "old-format", "empty", "garbage"],
+)
+def test_a_corrupt_entry_is_rejected_rerendered_and_repaired(settings, damage):
+    body = BODIES[1]
+    cached_renderer(settings)([body])
+    [path] = entry_files(cache_dir(settings))
+    path.write_bytes(damage(path.read_bytes()))
+
+    renderer = cached_renderer(settings)
+    assert renderer([body]) == [render_markdown(body)]
+    assert (renderer.stats.rejected, renderer.stats.misses) == (1, 1)
+    assert decode_entry(cache_key(body), path.read_bytes()) == render_markdown(body)  # rewritten
+
+
+def test_a_valid_entry_under_the_wrong_key_is_not_trusted(settings):
+    """An entry copied or renamed onto another key's name (stale) is caught by the key inside it."""
+    cached_renderer(settings)(BODIES[:2])
+    wrong = cache_dir(settings) / cache_key(BODIES[0])[:2] / cache_key(BODIES[0])
+    wrong.write_bytes(encode_entry(cache_key(BODIES[1]), render_markdown(BODIES[1])))
+    renderer = cached_renderer(settings)
+    assert renderer(BODIES[:1]) == [render_markdown(BODIES[0])]
+    assert renderer.stats.rejected == 1
+
+
+def test_key_covers_extension_settings_and_renderer_version(monkeypatch):
+    body = BODIES[1]
+    before = cache_key(body)
+    monkeypatch.setattr(markdown_render, "RENDERER_VERSION", "999")
+    bumped = cache_key(body)
+    monkeypatch.undo()
+    configs = {**markdown_render.EXTENSION_CONFIGS, "toc": {**markdown_render.EXTENSION_CONFIGS["toc"]}}
+    configs["toc"]["toc_depth"] = "2-4"
+    monkeypatch.setattr(markdown_render, "EXTENSION_CONFIGS", configs)
+    reconfigured = cache_key(body)
+    assert len({before, bumped, reconfigured}) == 3
+
+
+def test_key_is_the_same_in_another_process():
+    """A persistent cache is useless if keys differ per process (e.g. a function's repr in them)."""
+    code = "import sys; from pipeline.markdown_render import cache_key; print(cache_key(sys.argv[1]))"
+    other = subprocess.run(
+        [sys.executable, "-c", code, BODIES[1]], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert other.stdout.strip() == cache_key(BODIES[1])
+
+
+def test_misses_are_rendered_in_a_process_pool_with_identical_results(tmp_path):
+    bodies = [f"## Del {i}\n\nText {i} med [länk](u{i}.md).\n" for i in range(40)]
+    renderer = CachedRenderer(tmp_path / GENERATION, pool_threshold=10)
+    assert renderer(bodies) == [render_markdown(b) for b in bodies]
+    assert renderer.stats.pooled
+    again = CachedRenderer(tmp_path / GENERATION, pool_threshold=10)
+    assert again(bodies) == [render_markdown(b) for b in bodies]
+    assert not again.stats.pooled and again.stats.hits == 40
+
+
+def test_no_cache_mode_writes_nothing_and_old_generations_are_removed(settings, tmp_path):
+    cached_renderer(settings, use_cache=False)(BODIES)
+    assert not (settings.state_dir / "cache").exists()
+    old = settings.state_dir / "cache" / "markdown-r0-md3.0"
+    old.mkdir(parents=True)
+    (old / "entry").write_bytes(b"x")
+    cached_renderer(settings)(BODIES)
+    assert not old.exists() and cache_dir(settings).is_dir()
+
+
+def test_progress_callback_reaches_the_total(settings):
+    seen: list[tuple[int, int]] = []
+    cached_renderer(settings, progress=lambda done, total: seen.append((done, total)))(BODIES)
+    assert seen[-1] == (4, 4)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
