@@ -369,7 +369,19 @@ def _check_unique(sources: Iterable[Source], attr: str, problems: list[Problem])
 
 
 def _check_image(root: Path, source: Source, assets: dict[str, Path], problems: list[Problem]) -> None:
-    if not source.image or urlsplit(source.image).scheme:
+    if not source.image:
+        return
+    scheme = urlsplit(source.image).scheme
+    if scheme in ("http", "https"):
+        return
+    if scheme:
+        problems.append(
+            Problem(
+                source.rel,
+                source.image_line,
+                f"'image' must be a file in the content folder or an http(s) URL, got {source.image!r}",
+            )
+        )
         return
     rel = _content_path(source.rel, source.image)
     if rel not in assets:

@@ -184,3 +184,11 @@ def test_image_with_local_file_gets_size_and_type(write_update, content_dir, set
 def test_missing_image_file_is_an_error(write_update, content_dir, settings):
     write_update("x", image="media/saknas.png", image_alt="Alt")
     assert "image file not found: media/saknas.png" in errors_of(content_dir, settings)[0]
+
+
+def test_image_with_a_script_or_data_url_is_an_error(write_update, content_dir, settings):
+    write_update("js", image='"javascript:alert(1)"', image_alt="Alt")
+    write_update("data", image='"data:image/png;base64,AAAA"', image_alt="Alt")
+    problems = errors_of(content_dir, settings)
+    assert len(problems) == 2
+    assert all("'image' must be a file in the content folder or an http(s) URL" in p for p in problems)
