@@ -53,10 +53,25 @@ def split(text: str) -> Document:
     return Document(meta=meta, body=body, body_line=end + 2, meta_line=1)
 
 
+# libyaml's composer builds the same nodes (with the same line marks) about 8x faster than the
+# pure-Python one: 0.4 s of a 1,000-update build. Its error messages are worded differently, so
+# invalid YAML is parsed again by the pure-Python composer, whose messages are the ones reported.
+_C_LOADER = getattr(yaml, "CBaseLoader", None)
+
+
+def _compose(yaml_text: str) -> yaml.Node | None:
+    if _C_LOADER is not None:
+        try:
+            return yaml.compose(yaml_text, Loader=_C_LOADER)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(yaml_text, Loader=yaml.BaseLoader)
+
+
 def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
     offset = first_line - 1
     try:
-        node = yaml.compose(yaml_text, Loader=yaml.BaseLoader)
+        node = _compose(yaml_text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1 + offset) if mark else first_line
