@@ -324,6 +324,7 @@ class SubscriberStore:
         source: str = "cli",
         page: str | None = None,
         resubscribe: bool = False,
+        allow_erased: bool = False,
     ) -> tuple[Subscriber, bool]:
         """Add an address; returns ``(subscriber, created)``.
 
@@ -331,7 +332,9 @@ class SubscriberStore:
         same answer either way) — except that ``resubscribe=True`` brings an unsubscribed
         address back with the new status, language, targets and consent. ``status`` is
         ``"pending"`` for double opt-in (the web form) or ``"active"`` (CLI, import of a list with
-        consent already documented). An erased address is refused.
+        consent already documented). An erased address is refused, unless ``allow_erased=True``:
+        the web form's double opt-in, where the owner confirms from the mailbox (the suppression
+        hash stays; it only keeps imports from adding the address).
         """
         email = normalize_email(address)
         _check_choice(lang, LANGUAGES, "language")
@@ -365,7 +368,7 @@ class SubscriberStore:
                 )
                 self._log(existing.id, "resubscribed", source, page, at, f"status {status}")
                 return self.by_id(existing.id), True
-            if self.is_suppressed(email):
+            if not allow_erased and self.is_suppressed(email):
                 raise SubscriberError(
                     f"{email} asked for all its data to be erased; it can only subscribe again itself"
                 )
