@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pipeline import feeds, pages, snippets
+from pipeline import feeds, pages, snippets, websub
 from pipeline.content import ContentSet, Renderer, Update, read_content
 from pipeline.publish import PublishReport, publish
 from pipeline.render_cache import cached_renderer
@@ -85,4 +85,5 @@ def run_build(
     """Build and publish; on any error the previous output folder is left exactly as it was."""
     result = build_files(content_dir, settings, now, renderer=renderer)
     report = publish(out_dir, result.files, preserve=lambda rel: rel.startswith(NEWSLETTER_PREFIX))
+    websub.record_build(report, settings)  # remember changed feeds for the next WebSub ping
     return BuildOutcome(result=result, report=report)
