@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         job = schedule.job(args.job)
     except KeyError as exc:
         raise CommandFailed(str(exc.args[0])) from None
-    configure_logging()
+    configure_logging(schedule.settings.tz)
     if not job.enabled:
         log.info("job %s is disabled in %s; running it anyway, as asked", job.name, schedule.source)
     history = RunHistory(schedule.settings.state_dir)

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not schedule.enabled_jobs:
         raise CommandFailed(f"every job in {schedule.source} is disabled; nothing to run")
-    configure_logging()
+    configure_logging(schedule.settings.tz)
     try:
         return SchedulerService(schedule).run()
     except SchedulerLocked as exc:

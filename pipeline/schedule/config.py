@@ -448,10 +448,14 @@ def _zone_ok(name: Any) -> bool:
 
 
 def local_time(moment: datetime, zone: tzinfo) -> str:
-    """``2026-10-26 08:00 CET (+01:00)``: how ``jobs`` and the logs show a fire time."""
+    """``2026-10-26 08:00 CET (+01:00)``: how ``jobs`` and the logs show a fire time.
+
+    Seconds are shown only when not zero (a per-second test schedule, not a Monday newsletter).
+    """
     local = moment.astimezone(zone)
     offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({offset[:3]}:{offset[3:]})"
+    clock = f"{local:%H:%M:%S}" if local.second or local.microsecond else f"{local:%H:%M}"
+    return f"{local:%Y-%m-%d} {clock} {local.tzname()} ({offset[:3]}:{offset[3:]})"
 
 
 __all__ = [

@@ -47,7 +47,7 @@ def build_job(settings: Settings, options: dict[str, Any]) -> str:
     )
     if read.scheduled:
         due, source = read.scheduled[0]
-        summary += f"; {len(read.scheduled)} scheduled, next {source} at {due.isoformat(timespec='minutes')}"
+        summary += f"; {len(read.scheduled)} scheduled, next {source} at {due.isoformat(timespec='seconds')}"
     if read.warnings:
         summary += f"; {len(read.warnings)} warning(s)"
     return summary

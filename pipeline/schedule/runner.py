@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, tzinfo
 from types import FrameType
 from typing import Any
 
@@ -51,10 +51,21 @@ log = logging.getLogger("pipeline.schedule")
 NOT_STARTED = "not started: the scheduler is stopping"
 
 
-def configure_logging(stream: Any = None) -> None:
-    """One line per event on stdout (journald adds its own timestamps, cron mails it)."""
+class _ZoneFormatter(logging.Formatter):
+    """Timestamps in the site's time zone, whatever TZ the service happens to run with."""
+
+    def __init__(self, zone: tzinfo | None):
+        super().__init__("%(asctime)s %(levelname)s %(message)s")
+        self.zone = zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
+
+
+def configure_logging(zone: tzinfo | None = None, stream: Any = None) -> None:
+    """One line per event on stdout (journald keeps it; cron mails it)."""
     handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+    handler.setFormatter(_ZoneFormatter(zone))
     ours = logging.getLogger("pipeline.schedule")
     ours.handlers[:] = [handler]
     ours.setLevel(logging.INFO)
@@ -89,9 +100,9 @@ class SchedulerService:
         self._active: dict[str, int | None] = {}  # job name -> run id, while running
         self._finished_runs: dict[str, int] = {}  # job name -> run id, until its event is handled
         self._catch_up: set[str] = set()
-        self._stop = threading.Event()
-        self._force = threading.Event()
-        self._signals = 0
+        # Set by signal handlers, so plain attributes: a handler must not take a lock the
+        # interrupted main thread may hold (Event.set() there can deadlock against Event.wait()).
+        self._signals: list[str] = []
 
     # -- the main loop ------------------------------------------------------------------------
 
@@ -129,14 +140,15 @@ class SchedulerService:
         log.info(
             "scheduler started: PID %d, state %s, %d job(s) from %s",
             os.getpid(),
-            self.settings.state_dir,
+            self.settings.state_dir.resolve(),
             len(self.jobs),
             self.schedule.source,
         )
         for job in scheduler.get_jobs():
             log.info("job %s: next run %s", job.id, local_time(job.next_run_time, job.trigger.timezone))
-        while not self._stop.wait(0.5):
-            pass
+        while not self._signals:
+            time.sleep(0.1)
+        log.info("%s received: no new runs; stopping", self._signals[0])
         return self._shut_down(scheduler, lock)
 
     def _add(self, scheduler: BackgroundScheduler, job: JobSpec, now: datetime) -> None:
@@ -264,18 +276,11 @@ class SchedulerService:
         signal.signal(signal.SIGINT, self._on_signal)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self._signals += 1
-        name = signal.Signals(signum).name
-        if self._signals == 1:
-            log.info("%s received: no new runs; stopping", name)
-            self._stop.set()
-        else:
-            log.warning("%s received again: not waiting for running jobs", name)
-            self._force.set()
+        self._signals.append(signal.Signals(signum).name)  # the main loop notices and logs it
 
     def request_stop(self) -> None:
         """Stop as a signal would (for embedding the service in another program)."""
-        self._stop.set()
+        self._signals.append("stop request")
 
     def _shut_down(self, scheduler: BackgroundScheduler, lock: InstanceLock) -> int:
         assert self.history is not None
@@ -297,7 +302,10 @@ class SchedulerService:
                     ", ".join(sorted(running)),
                 )
                 announced = True
-            if time.monotonic() >= deadline or self._force.is_set():
+            forced = len(self._signals) > 1
+            if time.monotonic() >= deadline or forced:
+                if forced:
+                    log.warning("%s received again: not waiting for running jobs", self._signals[-1])
                 for name, run_id in sorted(running.items()):
                     if run_id is not None:
                         self.history.mark_interrupted(
