@@ -17,6 +17,7 @@ from pipeline.content import ContentSet, Renderer, Update, read_content
 from pipeline.publish import PublishReport, publish
 from pipeline.render_cache import cached_renderer
 from pipeline.settings import Settings
+from pipeline.web import form_snippet
 
 Builder = Callable[[Sequence[Update], Settings], dict[str, bytes]]
 
@@ -24,6 +25,7 @@ BUILDERS: list[Builder] = [
     pages.build,
     snippets.build,
     feeds.build,
+    form_snippet.build,
 ]
 
 # Paths another job publishes into the same folder; a site build carries them over untouched.
