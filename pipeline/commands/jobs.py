@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
 
 from pipeline.commands._options import CommandFailed
@@ -34,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     schedule = schedule_from(args)
     from pipeline.schedule.catchup import plan_catch_up
     from pipeline.schedule.config import format_duration, local_time
-    from pipeline.schedule.history import read_only_history
+    from pipeline.schedule.history import existing_history
+    from pipeline.schedule.registry import unavailable_kinds
 
     settings = schedule.settings
     if args.now:
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandFailed(f"--now: {exc}") from None
     else:
         now = datetime.now(settings.tz)
-    history = read_only_history(settings.state_dir)
+    history = existing_history(settings.state_dir)
 
     rows = [("JOB", "KIND", "SCHEDULE", "GRACE", "NEXT RUN", "LAST RUN")]
     for job in schedule.jobs:
@@ -82,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
         print()
         for job in described:
             print(f"{job.name}: {job.description}")
+    kinds = set().union(*(job.kinds() for job in schedule.enabled_jobs))
+    for reason in unavailable_kinds(kinds).values():
+        print(f"note: {reason}; jobs using it will fail until it is", file=sys.stderr)
     return 0
 
 

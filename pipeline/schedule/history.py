@@ -248,8 +248,8 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def read_only_history(state_dir: str | Path) -> RunHistory | None:
-    """The history if the state database exists; ``jobs`` must not create a state folder."""
+def existing_history(state_dir: str | Path) -> RunHistory | None:
+    """The history if the state database exists (``jobs`` must not create a state folder)."""
     if not (Path(state_dir) / statedb.DB_NAME).exists():
         return None
     return RunHistory(state_dir)
