@@ -60,7 +60,8 @@ def test_pages_contain_no_script_and_only_absolute_own_links(write_update, conte
     out = tmp_path / "out"
     assert build(content_dir, out) == 0
     for path, data in tree(out).items():
-        if path.endswith(".html"):
+        # snippets/ holds the partners' embed demo and sign-up form, whose own scripts are the point
+        if path.endswith(".html") and not path.startswith("snippets/"):
             html = data.decode()
             assert "<script" not in html and "onclick" not in html
             for url in re.findall(r'(?:href|src)="([^"]*)"', html):
