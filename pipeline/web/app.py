@@ -67,6 +67,7 @@ SECURITY_HEADERS = [
         b"frame-ancestors 'none'; base-uri 'none'",
     ),
 ]
+SERVICE_PREFIXES = ("/subscribe", "/confirm/", "/unsubscribe/", "/preferences/")
 LINK_STATUS = {"invalid": 400, "expired": 410, "used": 410, "gone": 410}
 
 
@@ -482,14 +483,15 @@ class App:
 
 
 class SecurityHeaders:
-    """Adds the same protective headers to every response and drops any Set-Cookie."""
+    """Adds protective headers to every answer of the service (not the built site's files) and
+    drops any Set-Cookie: RFC 8058 one-click unsubscribe must work without cookies."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or not scope["path"].startswith(SERVICE_PREFIXES):
+            await self.app(scope, receive, send)  # the built site keeps its own headers
             return
 
         async def send_with_headers(message: Message) -> None:
@@ -555,7 +557,7 @@ def create_app(
     if out_dir is not None:
         from pipeline.web.static import static_route
 
-        routes.append(static_route(Path(out_dir), settings))
+        routes.append(static_route(Path(out_dir)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
