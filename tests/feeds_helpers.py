@@ -102,6 +102,7 @@ TRICKY = [
         "Text in *English*.\n",
     ),
     ("no-targets", {"title": "Utan delmål", "date": "2026-11-16T09:00"}, "Ingen kategori.\n"),
+    ("empty", {"title": "Bara en rubrik", "date": "2026-11-15T09:00", "targets": ["17.6"]}, ""),
 ]
 
 

@@ -122,6 +122,19 @@ def test_summary_is_plain_and_content_is_full_html(tricky):
     assert data["summary"] == "Början och slut." and data["content_html"].startswith("<p>")
 
 
+def test_an_update_without_text_is_summarised_by_its_title(tricky):
+    atom = entry(tricky, "feeds/atom.xml", "tag:test.example,2026:empty")
+    assert atom.summary == "Bara en rubrik" and "content" not in atom
+    rss = next(
+        i
+        for i in etree.fromstring(tricky["feeds/rss.xml"]).iter("item")
+        if i.findtext("guid").endswith("empty")
+    )
+    assert rss.findtext("description") == "Bara en rubrik"
+    assert rss.find("{http://purl.org/rss/1.0/modules/content/}encoded") is None
+    assert json_item(tricky, "feeds/feed.json", "tag:test.example,2026:empty")["summary"] == "Bara en rubrik"
+
+
 def test_markup_like_titles_are_unambiguous_in_each_format(tricky):
     title = "Hostile </b> <script>alert(1)</script> & co"
     atom = etree.fromstring(tricky["feeds/atom.xml"]).find(f"{A}entry/{A}title")
@@ -217,7 +230,7 @@ def test_updated_is_the_newest_entry_not_the_build_time(content_dir, write_updat
 
 def test_newest_first_with_the_id_breaking_ties(tricky):
     ids = [i["id"].rsplit(":", 1)[1] for i in json.loads(tricky["feeds/feed.json"])["items"]]
-    assert ids == ["hostile", "relative", "same-a", "same-b", "english", "no-targets"]
+    assert ids == ["hostile", "relative", "same-a", "same-b", "english", "no-targets", "empty"]
     for fmt in ("rss.xml", "atom.xml"):
         assert [e.id.rsplit(":", 1)[1] for e in feedparser.parse(tricky["feeds/" + fmt]).entries] == ids
 

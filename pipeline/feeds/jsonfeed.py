@@ -50,7 +50,7 @@ def _item(update: Update) -> dict[str, Any]:
         "id": update.id,
         "url": update.url,
         "title": clean_text(update.title),
-        "summary": clean_text(update.summary),
+        "summary": clean_text(update.summary) or clean_text(update.title),
         "content_html": feed_html(update.html),
         "date_published": rfc3339(update.date),
         "date_modified": rfc3339(update.updated),

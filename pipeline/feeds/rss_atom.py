@@ -128,11 +128,13 @@ def _fill_entry(entry, update: Update, settings: Settings) -> None:
             entry.category(term=cat.term, scheme=cat.scheme)
         else:
             entry.category(term=cat.term)
-    # summary() fills Atom <summary> and RSS <description>; RSS description is HTML, so it gets
-    # the escaped text (description() would also overwrite Atom content, which content() resets).
-    entry.summary(summary)
-    entry.description(html.escape(summary, quote=False), isSummary=False)
-    entry.content(feed_html(update.html), type="html")
+    # summary() fills Atom <summary> and RSS <description> (escaped in extend_rss: RSS readers
+    # treat it as HTML). An update without text is summarised by its title: an entry with neither
+    # summary nor content, or an empty one, is flagged by validators.
+    entry.summary(summary or title)
+    body = feed_html(update.html)
+    if body.strip():
+        entry.content(body, type="html")
     getattr(entry, EXT).configure(update=update, categories=cats, links=links)
 
 
@@ -243,6 +245,7 @@ class _EntryExtras(BaseEntryExtension):
     def extend_rss(self, item: etree._Element) -> etree._Element:
         assert self.update is not None
         _map_text(item, "title", defuse_tags)
+        _map_text(item, "description", lambda text: html.escape(text, quote=False))
         for element in item.findall("category"):
             element.text = defuse_tags(element.text or "")
         if self.update.author:
