@@ -17,6 +17,7 @@ make every string unambiguous:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import nh3
 
@@ -27,6 +28,7 @@ _MARKUP = re.compile(r"<[A-Za-z/!?]|&#?\w+")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 
 
+@lru_cache(maxsize=4096)  # one update appears in several feeds, in three formats each
 def feed_html(html: str) -> str:
     """The update's sanitized HTML, normalized until it re-parses to itself (at most 3 passes)."""
     current = clean_text(html)
