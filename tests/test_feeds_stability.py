@@ -88,10 +88,10 @@ def test_editing_an_update_changes_its_feeds_and_their_updated_time(content_dir,
     assert atom.findtext(f"{A}updated") == "2026-11-20T08:00:00+01:00"
 
 
-def archive_setup(content_dir, write_update, count: int):
+def archive_setup(content_dir, write_update, count: int, **settings):
     for n in range(1, count + 1):
         write_update(f"u{n:02d}", date=f"2026-10-{n:02d}T10:00", targets=["17.1"])
-    return build_feeds(content_dir, default_settings(feed_items=3))
+    return build_feeds(content_dir, default_settings(feed_items=3, **settings))
 
 
 def entry_ids(files, path):
@@ -130,7 +130,10 @@ def test_archives_hold_every_older_update_in_fixed_pages_from_the_oldest(content
         chain.append(url.removeprefix(BASE))
         url = doc.get("next_url")
     assert chain == ["feeds/feed.json"] + [f"feeds/archive/{n}/feed.json" for n in (3, 2, 1)]
-    # Target and group feeds have no archives.
+    # Archive pages never change, so they advertise no WebSub hub; target and group feeds have no archives.
+    hubbed = archive_setup(content_dir, write_update, 10, websub_hub="https://hub.example.org/")
+    assert b'rel="hub"' in hubbed["feeds/atom.xml"] and b'rel="hub"' not in hubbed["feeds/archive/1/atom.xml"]
+    assert "hubs" not in json.loads(hubbed["feeds/archive/1/feed.json"])
     assert b"prev-archive" not in files["feeds/targets/17.1/atom.xml"]
 
 

@@ -39,7 +39,7 @@ def render_json(page: FeedPage, settings: Settings) -> bytes:
     if page.prev_archive:
         # JSON Feed pagination: next_url is "the next n items", i.e. the next older page.
         feed["next_url"] = settings.url(page.prev_archive + JSON_FILE)
-    if settings.websub_hub:
+    if settings.websub_hub and not page.is_archive:
         feed["hubs"] = [{"type": "WebSub", "url": settings.websub_hub}]
     return dumps(feed)
 

@@ -99,7 +99,7 @@ def _generator(page: FeedPage, settings: Settings, filename: str, media_type: st
 def _feed_links(page: FeedPage, settings: Settings, filename: str, media_type: str) -> list[Link]:
     """(rel, href, type) of the WebSub hub and the RFC 5005 links, in a fixed order."""
     links: list[Link] = []
-    if settings.websub_hub:
+    if settings.websub_hub and not page.is_archive:  # archive pages never change: nothing to push
         links.append(("hub", settings.websub_hub, None))
     if page.prev_archive:
         links.append(("prev-archive", settings.url(page.prev_archive + filename), media_type))
