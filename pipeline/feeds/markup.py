@@ -10,8 +10,9 @@ make every string unambiguous:
   a second line of defence behind the content reader.
 * :func:`looks_like_markup` tells when plain text would be read as HTML by a reader or flagged
   by a validator; Atom then sends it as escaped ``type="html"``, which says exactly the same.
-* :func:`defuse_tags` is for RSS titles and categories, which have no type attribute: a ``<``
-  that starts something tag-like becomes a full-width ``＜`` so no reader can run it as markup.
+* :func:`defuse_tags` is for RSS titles and categories and for author names, which have no type
+  attribute: a ``<`` that starts something tag-like becomes a full-width ``＜`` so no reader can
+  run it as markup.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def _generator(page: FeedPage, settings: Settings, filename: str, media_type: st
     fg.id(self_url)
     fg.title(clean_text(page.title()))
     fg.subtitle(clean_text(scope.description))
-    fg.author(name=clean_text(settings.organisation), uri=settings.url())
+    fg.author(name=defuse_tags(clean_text(settings.organisation)), uri=settings.url())
     fg.language(scope.language)
     fg.generator(GENERATOR, version=__version__)
     fg.updated(_seconds(page.updated))
@@ -118,7 +118,7 @@ def _fill_entry(entry, update: Update, settings: Settings) -> None:
     entry.published(_seconds(update.date))  # Atom <published>, RSS <pubDate>
     entry.updated(_seconds(update.updated))
     if update.author:
-        entry.author(name=clean_text(update.author))
+        entry.author(name=defuse_tags(clean_text(update.author)))  # Atom names have no type: plain text
     links = _entry_links(update)
     for link in links:
         entry.link(**link)  # feedgen derives RSS <enclosure> and <link> from these
