@@ -1,8 +1,9 @@
 """A static preview server for the output folder, with the headers the real host should send.
 
-``python -m pipeline serve`` uses :func:`make_server` (the standard library's
-``ThreadingHTTPServer``). The HTTP rules themselves are plain functions, so another server (a
-Starlette app, a test) can reuse them unchanged:
+:func:`make_server` is a standard-library server (``ThreadingHTTPServer``) for the output folder.
+The HTTP rules themselves are plain functions, so another server reuses them unchanged:
+``python -m pipeline serve`` runs the subscription service's app (:mod:`pipeline.web`), which
+serves every non-service path with these same functions.
 
 * :func:`media_type` — ``application/rss+xml``, ``application/atom+xml``,
   ``application/feed+json``, ``application/json``, … with ``charset=utf-8`` on text types;
