@@ -126,7 +126,8 @@ class App:
             paragraphs=[body.format(**fields)] if body else [],
         )
 
-    def link_error(self, lang: str, error: LinkError, *, json_wanted: bool = False) -> Response:
+    def link_error(self, request: Request, error: LinkError, *, json_wanted: bool = False) -> Response:
+        lang = self.page_lang(request, error.lang)
         status = LINK_STATUS[error.kind]
         key = {"gone": "not_subscribed"}.get(error.kind, error.kind)
         if json_wanted:
@@ -273,7 +274,7 @@ class App:
         try:
             subscriber = await self.service.call(self.service.pending_for, token)
         except LinkError as exc:
-            return self.link_error(self.page_lang(request), exc)
+            return self.link_error(request, exc)
         lang = self.page_lang(request, subscriber.lang)
         T = texts(lang)
         return self.page(
@@ -293,7 +294,7 @@ class App:
         try:
             subscriber = await self.service.call(self.service.confirm, token)
         except LinkError as exc:
-            return self.link_error(self.page_lang(request), exc)
+            return self.link_error(request, exc)
         return self._confirmed(self.page_lang(request, subscriber.lang), subscriber)
 
     def _confirmed(self, lang: str, subscriber: Subscriber) -> Response:
@@ -313,7 +314,7 @@ class App:
         try:
             subscriber = await self.service.call(self.service.unsubscribe_subject, token)
         except LinkError as exc:
-            return self.link_error(self.page_lang(request), exc)
+            return self.link_error(request, exc)
         if subscriber is None:
             return self.message(self.page_lang(request), "not_subscribed")
         lang = self.page_lang(request, subscriber.lang)
@@ -338,7 +339,7 @@ class App:
         try:
             subscriber = await self.service.call(self.service.unsubscribe, token, source=source)
         except LinkError as exc:
-            return self.link_error(self.page_lang(request), exc, json_wanted=fields.kind == "json")
+            return self.link_error(request, exc, json_wanted=fields.kind == "json")
         if subscriber is None:
             return self.message(self.page_lang(request), "not_subscribed")
         lang = self.page_lang(request, subscriber.lang)
@@ -386,7 +387,7 @@ class App:
         try:
             subscriber = await self.service.call(self.service.preferences_subject, token)
         except LinkError as exc:
-            return self.link_error(self.page_lang(request), exc)
+            return self.link_error(request, exc)
         return self._preferences(request, subscriber, token)
 
     async def preferences(self, request: Request) -> Response:
@@ -416,7 +417,7 @@ class App:
                 lang = self.page_lang(request, subscriber.lang)
                 return self._preferences(request, subscriber, token, status=400, error=texts(lang)[exc.key])
         except LinkError as exc:
-            return self.link_error(self.page_lang(request), exc)
+            return self.link_error(request, exc)
         return self._preferences(request, subscriber, token, title_key="saved_title")
 
     async def data_export(self, request: Request) -> Response:
@@ -424,7 +425,7 @@ class App:
         try:
             record = await self.service.call(self.service.export, token)
         except LinkError as exc:
-            return self.link_error(self.page_lang(request), exc, json_wanted=True)
+            return self.link_error(request, exc, json_wanted=True)
         body = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
         return Response(
             body.encode("utf-8"),

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 import python_multipart
 from python_multipart.multipart import parse_options_header
+from starlette.requests import ClientDisconnect
 
 MAX_FIELDS = 60
 MAX_VALUE_CHARS = 2_000
@@ -66,11 +67,14 @@ async def read_limited(stream: AsyncIterator[bytes], declared_length: str | None
             raise BodyError(413, f"request body too large ({length} bytes; the limit is {limit})")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in stream:
-        size += len(chunk)
-        if size > limit:
-            raise BodyError(413, f"request body too large (over {limit} bytes)")
-        chunks.append(chunk)
+    try:
+        async for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                raise BodyError(413, f"request body too large (over {limit} bytes)")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise BodyError(400, "the client went away before sending the whole body") from None
     return b"".join(chunks)
 
 

@@ -67,9 +67,10 @@ MIGRATIONS = [
 class LinkError(Exception):
     """A link that cannot be used: ``kind`` is ``invalid``, ``expired``, ``used`` or ``gone``."""
 
-    def __init__(self, kind: str, detail: str = ""):
+    def __init__(self, kind: str, detail: str = "", *, lang: str | None = None):
         super().__init__(detail or kind)
         self.kind = kind
+        self.lang = lang  # the subscriber's language, once the link is known to be genuine
 
 
 class InputError(ValueError):
@@ -300,11 +301,11 @@ class SubscriptionService:
                 bind=timestamp(subscriber.consent_at),
             )
         except tokens.TokenExpired as exc:
-            raise LinkError("expired", str(exc)) from None
+            raise LinkError("expired", str(exc), lang=subscriber.lang) from None
         except tokens.TokenError as exc:
             raise LinkError("invalid", str(exc)) from None
         if subscriber.status != "pending":
-            raise LinkError("used", f"subscription is {subscriber.status}")
+            raise LinkError("used", f"subscription is {subscriber.status}", lang=subscriber.lang)
         return subscriber
 
     def confirm(self, token: str) -> Subscriber:
