@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from lxml import html as lxml_html
 
@@ -347,3 +349,25 @@ def test_international_addresses(service: Service):
     assert service.sign_up("asa@exämple.se").status_code == 202
     assert service.subscriber("asa@exämple.se").email == "asa@xn--exmple-cua.se"
     assert service.mailbox.to("asa@xn--exmple-cua.se")
+
+
+def test_consent_record_is_exportable_from_the_command_line(service: Service, capsys):
+    from pipeline.cli import main
+
+    service.client.post("/subscribe", data={"email": "gdpr@example.se", "page": f"{PARTNER}/form?secret=1"})
+    service.clock.advance(hours=2)
+    assert service.client.post(confirm_link(service, "gdpr@example.se")).status_code == 200
+    capsys.readouterr()
+    assert main(["subscribers", "consent", "GDPR@example.se", "--config", str(service.config_path)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["email"] == "gdpr@example.se" and record["status"] == "active"
+    subscribed, confirmed = record["consent"]
+    assert (subscribed["event"], subscribed["source"], subscribed["page"]) == (
+        "subscribed",
+        "form",
+        f"{PARTNER}/form",
+    )
+    assert (confirmed["event"], confirmed["page"]) == ("confirmed", service.url + "confirm/")
+    assert subscribed["at"] == "2026-11-27T11:00:00Z" and confirmed["at"] == "2026-11-27T13:00:00Z"
+    assert main(["subscribers", "consent", "nobody@example.se", "--config", str(service.config_path)]) == 1
+    assert "not on the list" in capsys.readouterr().err

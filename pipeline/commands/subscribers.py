@@ -1,8 +1,9 @@
-"""``subscribers``: add, remove, list, import and export newsletter subscribers."""
+"""``subscribers``: add, remove, list, import and export newsletter subscribers; show one's consent."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -47,7 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exporting = actions.add_parser("export", help="write every subscriber to a CSV file ('-' for stdout)")
     exporting.add_argument("file", metavar="FILE.csv")
 
-    for sub in (add, remove, listing, importing, exporting):
+    consent = actions.add_parser(
+        "consent",
+        help="print everything kept about one address, with its consent history, as JSON (GDPR Art. 7, 15)",
+    )
+    consent.add_argument("address")
+
+    for sub in (add, remove, listing, importing, exporting, consent):
         add_config(sub)
         add_now(sub)
         sub.set_defaults(func=run)
@@ -152,4 +159,19 @@ def _export(args, store: SubscriberStore, now) -> int:
     return 0
 
 
-ACTIONS = {"add": _add, "remove": _remove, "list": _list, "import": _import, "export": _export}
+def _consent(args, store: SubscriberStore, now) -> int:
+    subscriber = store.find(args.address)
+    if subscriber is None:
+        raise CommandFailed(f"{args.address} is not on the list")
+    print(json.dumps(store.export_record(subscriber.uid), ensure_ascii=False, indent=2, sort_keys=True))
+    return 0
+
+
+ACTIONS = {
+    "add": _add,
+    "remove": _remove,
+    "list": _list,
+    "import": _import,
+    "export": _export,
+    "consent": _consent,
+}
