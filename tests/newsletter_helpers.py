@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
+from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from aiosmtpd.controller import Controller
 
 from tests.conftest import NOW
 
@@ -45,3 +52,61 @@ def write_updates(
             summary=f'"{LONG_SUMMARY}"',
             body="Brödtext.\n",
         )
+
+
+# -- a real SMTP server on loopback ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Recorder:
+    """aiosmtpd handler that keeps every accepted message; ``refuse`` maps an address to a reply
+    (e.g. ``"550 5.1.1 no such user"``); ``delay`` slows each DATA down."""
+
+    def __init__(self, delay: float = 0.0):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.refuse: dict[str, str] = {}
+        self.rcpt_attempts: Counter[str] = Counter()
+        self.delay = delay
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpt_attempts[address] += 1
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+    def recipients(self) -> Counter[str]:
+        with self.lock:
+            return Counter(rcpt for rcpts, _ in self.messages for rcpt in rcpts)
+
+
+@contextmanager
+def smtp_server(recorder: Recorder, **smtp_parameters):
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, **smtp_parameters)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+def smtp_settings(folder: Path, port: int, extra: str = "", security: str = "none") -> Path:
+    return write_settings(
+        folder,
+        f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "{security}"\nrate = 0\ntimeout = 10\n'
+        + extra,
+    )

@@ -158,7 +158,7 @@ class IssueStore:
             start = previous.window_end
         else:
             start = now - timedelta(days=first_issue_days)
-        if now <= start:
+        if now < start:
             raise IssueError(
                 f"the window would end ({now.isoformat()}) before it starts ({start.isoformat()}); "
                 f"issue {previous.number if previous else '?'} already covers up to {start.isoformat()}"
