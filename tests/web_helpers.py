@@ -127,6 +127,7 @@ def write_site(folder: Path, *, web_port: int, smtp_port: int | None, **web: Any
                 lines.append(f"{key} = [{', '.join(repr(v).replace(chr(39), chr(34)) for v in value)}]")
             else:
                 lines.append(f"{key} = {value}")
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "site.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
