@@ -321,3 +321,16 @@ def test_preview_writes_html_and_prints_its_path(
     page = path.read_text(encoding="utf-8")
     assert path.suffix == ".html" and "prenumerant@example.com" in page and "@@" not in page
     assert issue_ids(config) == {}  # nothing recorded
+
+
+def test_site_toml_documents_the_defaults(capsys, tmp_path: Path, content_dir: Path) -> None:
+    from pipeline.newsletter.config import smtp_config
+    from pipeline.settings import default_settings
+
+    documented = load_settings(REPO / "site.toml")
+    built_in = default_settings(state_dir=str(REPO / ".state"))
+    assert newsletter_config(documented) == newsletter_config(built_in)
+    assert smtp_config(documented) == smtp_config(built_in)
+    bad = write_settings(tmp_path, '[newsletter]\nintro_sw = "typo"\n[smtp]\nsecurity = "ssl"\n')
+    assert newsletter(bad, content_dir, tmp_path / "out", "2026-11-27T12:00") == 1
+    assert "[newsletter] intro_sw: unknown setting" in capsys.readouterr().err
