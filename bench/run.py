@@ -212,7 +212,7 @@ def table(builds: dict[int, dict[str, Figure]], others: list[dict]) -> str:
             )
     for item in others:
         if item.get("measured"):
-            lines.append(f"        {item['name']:<44} {item['value']}")
+            lines.append(f"        {item['name']:<62} {item['value']}")
         else:
             lines.append(f"        not measured: {item['name']} — {item['reason']}")
     return "\n".join(lines)
@@ -234,8 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         "--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})"
     )
     parser.add_argument("--skip-messaging", action="store_true", help="only the build benchmarks")
+    parser.add_argument("--skip-builds", action="store_true", help="only the newsletter benchmarks")
     args = parser.parse_args(argv)
     sizes = [300] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.skip_builds:
+        sizes = []
     repeat = 1 if args.quick else max(args.repeat, 1)
 
     def say(message: str) -> None:
@@ -246,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     try:
         builds = {size: measure_size(size, repeat, work, say) for size in sizes}
-        others = [] if args.skip_messaging else messaging_sections(repeat, say)
+        others = [] if args.skip_messaging else messaging_sections(repeat, say, quick=args.quick)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
