@@ -204,3 +204,51 @@ def test_partner_form_posts_to_the_service_and_is_deterministic():
         trap = form.xpath(".//input[@name='website']")[0]
         assert trap.getparent().get("hidden") is not None and trap.get("tabindex") == "-1"
         assert doc.get("lang") == ("en" if name.endswith(".en.html") else "sv")
+
+
+def test_web_command_serves_the_service_alone(tmp_path):
+    import subprocess
+    import sys
+
+    import httpx
+
+    config = tmp_path / "site.toml"
+    config.write_text('[site]\nstate_dir = "state"\n', encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "web", "--config", str(config), "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("subscription service at http://127.0.0.1:"), line
+        url = line.split()[3]
+        response = httpx.get(url, timeout=10)
+        assert response.status_code == 200 and 'name="email"' in response.text
+        assert (
+            httpx.get(url.replace("/subscribe", "/index.html"), timeout=10).status_code == 404
+        )  # no site here
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_web_command_refuses_real_mail_without_a_secret(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "site.toml"
+    config.write_text('[site]\nstate_dir = "state"\n[newsletter]\ntransport = "smtp"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "GOAL17_SECRET"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "web", "--config", str(config), "--port", "0"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 1 and "GOAL17_SECRET is not set" in result.stderr

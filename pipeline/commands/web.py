@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 
 from pipeline.commands._options import CommandFailed, add_config, settings_from
 from pipeline.newsletter.tokens import SecretMissing
@@ -24,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_config(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to listen on (default: 8080; 0 picks a free one)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,16 +45,30 @@ def run(args: argparse.Namespace) -> int:
         raise CommandFailed("invalid settings", details=exc.problems) from None
     except SecretMissing as exc:
         raise CommandFailed(str(exc)) from None
-    print(f"subscription service on http://{args.host}:{args.port}/subscribe (Ctrl-C stops it)", flush=True)
-    uvicorn.run(
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((args.host, args.port))
+        sock.listen(128)  # connections wait in the backlog until uvicorn has started
+    except OSError as exc:
+        sock.close()
+        raise CommandFailed(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"subscription service at http://{shown}:{port}/subscribe (Ctrl-C stops it)", flush=True)
+    config = uvicorn.Config(
         app,
-        host=args.host,
-        port=args.port,
         log_level="info",
         proxy_headers=False,  # [web] trust_forwarded_for decides which client address counts
         server_header=False,
-        date_header=True,
         h11_max_incomplete_event_size=16_384,
         timeout_keep_alive=5,
     )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        print("stopped")
+    finally:
+        sock.close()
     return 0
