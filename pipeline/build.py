@@ -1,25 +1,40 @@
 """The site build: content in, every output file out, then one atomic publish.
 
-``build_files`` is the pure part (content folder → ``{path: bytes}``); ``run_build`` is the job the
-CLI and the scheduler share. Each output kind is one builder with the same signature, listed in
-``BUILDERS``; their outputs must not overlap.
+``build_files`` is the pure part (content folder → ``{path: bytes | Deferred}``); ``run_build`` is
+the job the CLI and the scheduler share. Each output kind is one builder with the same
+signature, listed in ``BUILDERS``; their outputs must not overlap.
+
+Builds are incremental without ever being allowed to differ from a cold build:
+
+* the content cache (:mod:`pipeline.content_cache`) skips parsing and rendering files whose
+  bytes, settings and code are unchanged;
+* builders return :class:`~pipeline.deferred.Deferred` outputs keyed by a digest of their inputs,
+  and publishing makes only those whose key changed;
+* when nothing the build reads has changed since the last build (the content folder's file
+  stats, settings, code and templates, and no scheduled update has come due) and the output
+  folder is as that build left it, the build is skipped altogether.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline import feeds, pages, snippets, websub
 from pipeline.content import ContentSet, Renderer, Update, read_content
-from pipeline.publish import PublishReport, publish
+from pipeline.content_cache import ContentCache, cache_path
+from pipeline.deferred import Deferred, Output
+from pipeline.fingerprint import context_digest, digest
+from pipeline.publish import PublishReport, manifest_intact, publish, read_manifest
 from pipeline.render_cache import cached_renderer
 from pipeline.settings import Settings
 from pipeline.web import form_snippet
 
-Builder = Callable[[Sequence[Update], Settings], dict[str, bytes]]
+Builder = Callable[[Sequence[Update], Settings], Mapping[str, Output]]
 
 BUILDERS: list[Builder] = [
     pages.build,
@@ -39,30 +54,58 @@ class BuildError(Exception):
 @dataclass
 class BuildResult:
     content: ContentSet
-    files: dict[str, bytes]
+    files: dict[str, Output]
+
+
+@dataclass
+class BuildSummary:
+    """What a build published, also for a build skipped because nothing changed."""
+
+    updates: int
+    drafts: int
+    scheduled: list[tuple[str, str]]  # (RFC 3339 date, source) of updates not yet due, soonest first
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, content: ContentSet) -> BuildSummary:
+        return cls(
+            updates=len(content.updates),
+            drafts=content.drafts,
+            scheduled=[(when.isoformat(), source) for when, source in content.scheduled],
+            warnings=[str(w) for w in content.warnings],
+        )
 
 
 @dataclass
 class BuildOutcome:
-    result: BuildResult
+    summary: BuildSummary
     report: PublishReport
+    skipped: bool = False  # nothing had changed: the output folder was left as it was
+    result: BuildResult | None = None  # None when skipped
 
 
 def build_files(
-    content_dir: str | Path, settings: Settings, now: datetime, renderer: Renderer | None = None
+    content_dir: str | Path,
+    settings: Settings,
+    now: datetime,
+    renderer: Renderer | None = None,
+    use_cache: bool = True,
 ) -> BuildResult:
-    """Everything a build publishes, in memory; raises ContentError on bad content.
+    """Everything a build publishes, described in memory; raises ContentError on bad content.
 
-    Markdown goes through the persistent render cache (``pipeline.render_cache``) unless another
-    ``renderer`` is given (``build --no-cache`` passes one that renders everything afresh).
+    Markdown goes through the persistent render cache and whole files through the content cache
+    unless ``use_cache`` is off (``build --no-cache``).
     """
     if renderer is None:
-        renderer = cached_renderer(settings)
-    content = read_content(content_dir, settings, now, renderer=renderer)
-    files: dict[str, bytes] = {}
+        renderer = cached_renderer(settings, use_cache=use_cache)
+    cache = ContentCache(cache_path(settings)) if use_cache else None
+    content = read_content(content_dir, settings, now, renderer=renderer, cache=cache)
+    if cache is not None:
+        cache.save()
+    files: dict[str, Output] = {}
     owner: dict[str, str] = {}
 
-    def add(name: str, produced: dict[str, bytes]) -> None:
+    def add(name: str, produced: Mapping[str, Output]) -> None:
         for path, data in produced.items():
             if path in files:
                 raise BuildError(f"two outputs want the same path {path!r}: {owner[path]} and {name}")
@@ -73,8 +116,14 @@ def build_files(
 
     for builder in BUILDERS:
         add(builder.__module__, builder(content.updates, settings))
-    add("content assets", {rel: path.read_bytes() for rel, path in content.assets.items()})
+    add("content assets", {rel: _asset(path) for rel, path in content.assets.items()})
     return BuildResult(content=content, files=files)
+
+
+def _asset(path: Path) -> Deferred:
+    """A file copied from the content folder, remade only when its size or mtime changes."""
+    st = path.stat()
+    return Deferred(digest("asset", str(path), st.st_size, st.st_mtime_ns), path.read_bytes)
 
 
 def run_build(
@@ -83,9 +132,86 @@ def run_build(
     settings: Settings,
     now: datetime,
     renderer: Renderer | None = None,
+    use_cache: bool = True,
 ) -> BuildOutcome:
     """Build and publish; on any error the previous output folder is left exactly as it was."""
-    result = build_files(content_dir, settings, now, renderer=renderer)
-    report = publish(out_dir, result.files, preserve=lambda rel: rel.startswith(NEWSLETTER_PREFIX))
+    out = Path(out_dir).absolute()
+    manifest_path = Path(settings.state_dir) / "outputs" / f"{digest(str(out))}.json"
+    inputs = input_digest(content_dir, settings) if use_cache else None
+    if inputs is not None:
+        skipped = _skip_if_unchanged(manifest_path, out, inputs, now)
+        if skipped is not None:
+            return skipped
+    result = build_files(content_dir, settings, now, renderer=renderer, use_cache=use_cache)
+    summary = BuildSummary.of(result.content)
+    stamp = _stamp(inputs, result.content, summary) if inputs is not None else {}
+    report = publish(
+        out,
+        result.files,
+        preserve=lambda rel: rel.startswith(NEWSLETTER_PREFIX),
+        stamp=stamp,
+        manifest_path=manifest_path,
+        reuse=use_cache,
+    )
     websub.record_build(report, settings)  # remember changed feeds for the next WebSub ping
-    return BuildOutcome(result=result, report=report)
+    return BuildOutcome(summary=summary, report=report, result=result)
+
+
+def input_digest(content_dir: str | Path, settings: Settings) -> str:
+    """Everything a build reads besides the clock: code, templates, settings, the content files.
+
+    Content files are taken by their stats (path, size, mtime, inode), not their bytes: 10,000
+    stats cost milliseconds, and any write to a file changes its mtime.
+    """
+    root = Path(content_dir).absolute()
+    stats: list[tuple] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            st = os.stat(os.path.join(dirpath, name))
+            stats.append(
+                (os.path.relpath(os.path.join(dirpath, name), root), st.st_size, st.st_mtime_ns, st.st_ino)
+            )
+    return digest(context_digest(settings), str(root), stats)
+
+
+def _stamp(inputs: str, content: ContentSet, summary: BuildSummary) -> dict[str, Any]:
+    """The build's record: its inputs and the window of time in which it publishes the same set."""
+    newest = max((u.date for u in content.updates), default=None)
+    return {
+        "inputs": inputs,
+        "valid_from": newest.isoformat() if newest else None,
+        "valid_until": content.scheduled[0][0].isoformat() if content.scheduled else None,
+        "summary": {
+            "updates": summary.updates,
+            "drafts": summary.drafts,
+            "scheduled": summary.scheduled,
+            "warnings": summary.warnings,
+        },
+    }
+
+
+def _skip_if_unchanged(manifest_path: Path, out: Path, inputs: str, now: datetime) -> BuildOutcome | None:
+    manifest = read_manifest(manifest_path)
+    stamp = manifest.stamp if manifest is not None else None
+    if not stamp or stamp.get("inputs") != inputs:
+        return None
+    valid_from, valid_until = stamp.get("valid_from"), stamp.get("valid_until")
+    if valid_from is not None and now < datetime.fromisoformat(valid_from):
+        return None  # an update published last time would not be published now
+    if valid_until is not None and now >= datetime.fromisoformat(valid_until):
+        return None  # a scheduled update has come due
+    if not out.is_dir() or not manifest_intact(out, manifest):
+        return None
+    try:
+        saved = stamp["summary"]
+        summary = BuildSummary(
+            updates=int(saved["updates"]),
+            drafts=int(saved["drafts"]),
+            scheduled=[(str(when), str(source)) for when, source in saved["scheduled"]],
+            warnings=[str(w) for w in saved["warnings"]],
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    report = PublishReport(unchanged=len(manifest.files))
+    return BuildOutcome(summary=summary, report=report, skipped=True)

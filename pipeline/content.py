@@ -10,13 +10,15 @@ from __future__ import annotations
 import mimetypes
 import posixpath
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pipeline import frontmatter, ids, sanitize
 from pipeline.dates import DateError, parse_datetime
+from pipeline.fingerprint import context_digest, digest
 from pipeline.frontmatter import Field
 from pipeline.markdown_render import Rendered, render_markdown
 from pipeline.settings import LANGUAGES, Settings
@@ -87,6 +89,7 @@ class Update:
     image: Image | None
     source: str  # path relative to the content folder, posix style
     url: str  # absolute URL of the update's page
+    fingerprint: str = ""  # digest of every field above: equal fingerprints, equal outputs
 
     @property
     def path(self) -> str:
@@ -99,7 +102,7 @@ class Source:
     """One parsed and validated file, before rendering."""
 
     rel: str
-    body: str
+    body: str | None  # None when the source came from the content cache (read again if needed)
     body_line: int
     id: str
     slug: str
@@ -126,6 +129,47 @@ class ContentSet:
     scheduled: list[tuple[datetime, str]] = field(default_factory=list)  # (date, source) not yet due
 
 
+Lookup = tuple[str, "str | None", bool]  # content path, update URL it named (if any), is an asset
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A rendered update and what its rendering looked up in the content folder."""
+
+    update: Update
+    lookups: tuple[Lookup, ...]
+    image_size: tuple[str, int] | None  # (content path, bytes) of a local front-matter image
+    warnings: tuple[Problem, ...]
+
+    def still_valid(self, md_links: dict[str, str], assets: dict[str, Path]) -> bool:
+        """Would rendering again resolve every link and the image exactly as before?"""
+        for rel, url, is_asset in self.lookups:
+            if md_links.get(rel) != url or (rel in assets) != is_asset:
+                return False
+        if self.image_size is not None:
+            rel, size = self.image_size
+            try:
+                return rel in assets and assets[rel].stat().st_size == size
+            except OSError:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class CachedSource:
+    """What the content cache keeps per file: the parsed source and, once made, its update."""
+
+    source: Source  # with body None
+    warnings: tuple[Problem, ...]
+    finished: Finished | None
+
+
+class ContentCache(Protocol):
+    def get(self, key: str) -> CachedSource | None: ...
+
+    def put(self, key: str, entry: CachedSource) -> None: ...
+
+
 Renderer = Callable[[list[str]], list[Rendered]]
 
 
@@ -138,18 +182,39 @@ def read_content(
     settings: Settings,
     now: datetime,
     renderer: Renderer = render_all,
+    cache: ContentCache | None = None,
 ) -> ContentSet:
-    """Read, validate and render every update under ``content_dir``; raise :class:`ContentError`."""
+    """Read, validate and render every update under ``content_dir``; raise :class:`ContentError`.
+
+    With a ``cache`` (see :mod:`pipeline.content_cache`), a file whose bytes, path, settings and
+    code are unchanged is not parsed again, and its finished :class:`Update` is reused as long as
+    every link it resolved still resolves the same way.
+    """
     root = Path(content_dir)
     if not root.is_dir():
         raise ContentError([Problem(str(root), 0, "content folder not found")])
     problems: list[Problem] = []
     sources: list[Source] = []
+    cached: dict[str, tuple[str, CachedSource]] = {}
+    context = context_digest(settings) if cache is not None else ""
     markdown_files, assets = _discover(root)
     for rel in markdown_files:
-        source = _read_source(root, rel, settings, problems)
+        data = (root / rel).read_bytes()
+        key = digest(context, rel, data) if cache is not None else ""
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:
+            sources.append(hit.source)
+            problems.extend(hit.warnings)
+            cached[rel] = (key, hit)
+            continue
+        before = len(problems)
+        source = _read_source(rel, data, settings, problems)
         if source is not None:
             sources.append(source)
+            if cache is not None:
+                entry = CachedSource(replace(source, body=None), tuple(problems[before:]), None)
+                cache.put(key, entry)
+                cached[rel] = (key, entry)
     _check_unique(sources, "id", problems)
     _check_unique(sources, "slug", problems)
     for source in sources:
@@ -164,9 +229,25 @@ def read_content(
     result = ContentSet(updates=[], assets=assets, warnings=warnings)
     result.drafts = sum(1 for s in sources if s.draft)
     result.scheduled = sorted((s.date, s.rel) for s in sources if not s.draft and s.date > now)
-    rendered = renderer([s.body for s in published])
-    for source, output in zip(published, rendered, strict=True):
-        result.updates.append(_finish(source, output, settings, md_links, assets, warnings))
+    todo: list[Source] = []
+    for source in published:
+        key, entry = cached.get(source.rel, ("", None))
+        finished = entry.finished if entry is not None else None
+        if finished is not None and finished.still_valid(md_links, assets):
+            result.updates.append(finished.update)
+            warnings.extend(finished.warnings)
+        else:
+            if source.body is None:
+                source = replace(source, body=_body_of((root / source.rel).read_bytes()))
+            todo.append(source)
+    rendered = renderer([s.body or "" for s in todo])
+    for source, output in zip(todo, rendered, strict=True):
+        finished = _finish(source, output, settings, md_links, assets)
+        result.updates.append(finished.update)
+        warnings.extend(finished.warnings)
+        if cache is not None:
+            key, entry = cached[source.rel]
+            cache.put(key, replace(entry, finished=finished))
     result.updates.sort(key=sort_key)
     result.warnings = sorted(warnings)
     return result
@@ -191,18 +272,25 @@ def _discover(root: Path) -> tuple[list[str], dict[str, Path]]:
     return markdown_files, assets
 
 
-def _read_source(root: Path, rel: str, settings: Settings, problems: list[Problem]) -> Source | None:
+def _body_of(data: bytes) -> str:
+    """The Markdown body of a file that was valid when it was cached."""
+    return frontmatter.split(_text_of(data)).body
+
+
+def _text_of(data: bytes) -> str:
+    return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_source(rel: str, data: bytes, settings: Settings, problems: list[Problem]) -> Source | None:
     def problem(line: int, message: str, severity: str = "error") -> None:
         problems.append(Problem(rel, line, message, severity))
 
-    data = (root / rel).read_bytes()
     try:
-        text = data.decode("utf-8-sig")
+        text = _text_of(data)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         problem(line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8")
         return None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
         doc = frontmatter.split(text)
     except frontmatter.FrontMatterError as exc:
@@ -407,13 +495,15 @@ def make_resolver(
     md_links: dict[str, str],
     assets: dict[str, Path],
     on_missing: Callable[[str], None],
+    lookups: list[Lookup] | None = None,
 ) -> Callable[[str], str | None]:
     """Relative URL → absolute URL, the way an author of ``source_rel`` means it.
 
     A path naming a content file (``other.md``, ``media/x.jpg``) is taken relative to the
     Markdown file and points at that update's page or the copied asset; ``/path`` is taken from
     the site root (the base URL); anything else is resolved like a browser would, against the
-    update's own page.
+    update's own page. Each lookup of a content path is appended to ``lookups``, so a cached
+    result can later be checked against the content folder as it is then.
     """
 
     def resolve(url: str) -> str | None:
@@ -426,6 +516,8 @@ def make_resolver(
             target = page_url
         else:
             rel = _content_path(source_rel, parts.path)
+            if lookups is not None:
+                lookups.append((rel, md_links.get(rel), rel in assets))
             if rel in md_links:
                 target = md_links[rel]
             elif rel in assets or parts.path.startswith("/"):
@@ -456,46 +548,54 @@ def _finish(
     settings: Settings,
     md_links: dict[str, str],
     assets: dict[str, Path],
-    warnings: list[Problem],
-) -> Update:
+) -> Finished:
     page_url = settings.url(f"updates/{source.slug}/")
+    body = source.body or ""
+    warnings: list[Problem] = []
+    lookups: list[Lookup] = []
 
     def on_missing(path: str) -> None:
-        offset = next((i for i, line in enumerate(source.body.split("\n")) if path in line), 0)
+        offset = next((i for i, line in enumerate(body.split("\n")) if path in line), 0)
         line = source.body_line + offset
         warnings.append(Problem(source.rel, line, f"link to a missing file: {path}", "warning"))
 
-    resolve = make_resolver(source.rel, page_url, settings, md_links, assets, on_missing)
+    resolve = make_resolver(source.rel, page_url, settings, md_links, assets, on_missing, lookups)
     html = sanitize.clean_html(rendered.html, resolve)
     toc = sanitize.clean_html(rendered.toc_html, resolve) if rendered.toc_html else ""
     summary = source.summary or sanitize.shorten(sanitize.first_paragraph_text(html), SUMMARY_LIMIT)
     image = None
+    image_size: tuple[str, int] | None = None
     if source.image:
         if urlsplit(source.image).scheme in ("http", "https"):
             image = Image(url=source.image, alt=source.image_alt or "")
         else:
             rel = _content_path(source.rel, source.image)
-            file = assets[rel]
+            length = assets[rel].stat().st_size
+            image_size = (rel, length)
             image = Image(
                 url=settings.url(quote(rel, safe="/")),
                 alt=source.image_alt or "",
-                length=file.stat().st_size,
+                length=length,
                 media_type=mimetypes.guess_type(rel)[0] or "application/octet-stream",
             )
-    return Update(
-        id=source.id,
-        slug=source.slug,
-        title=source.title,
-        date=source.date,
-        updated=source.updated,
-        lang=source.lang,
-        targets=source.targets,
-        tags=source.tags,
-        author=source.author,
-        summary=summary,
-        html=html,
-        toc_html=toc,
-        image=image,
-        source=source.rel,
-        url=page_url,
+    values = {
+        "id": source.id,
+        "slug": source.slug,
+        "title": source.title,
+        "date": source.date,
+        "updated": source.updated,
+        "lang": source.lang,
+        "targets": source.targets,
+        "tags": source.tags,
+        "author": source.author,
+        "summary": summary,
+        "html": html,
+        "toc_html": toc,
+        "image": image,
+        "source": source.rel,
+        "url": page_url,
+    }
+    update = Update(**values, fingerprint=digest(*values.items()))
+    return Finished(
+        update=update, lookups=tuple(dict.fromkeys(lookups)), image_size=image_size, warnings=tuple(warnings)
     )

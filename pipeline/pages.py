@@ -6,8 +6,11 @@ Pure: ``build(updates, settings)`` returns ``{relative path: bytes}`` and reads 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from pipeline.content import Update
+from pipeline.deferred import Deferred, Output
+from pipeline.fingerprint import context_digest, digest
 from pipeline.settings import Settings
 from pipeline.taxonomy import load_taxonomy
 from pipeline.templating import environment
@@ -30,13 +33,16 @@ def paginate(items: Sequence[Update], size: int, base_path: str) -> list[tuple[s
     ]
 
 
-def build(updates: Sequence[Update], settings: Settings) -> dict[str, bytes]:
+def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
+    """Every page, deferred: a page is rendered only when the digest of its inputs changed."""
     env = environment()
     taxonomy = load_taxonomy()
-    files: dict[str, bytes] = {}
+    context = context_digest(settings)
+    files: dict[str, Output] = {}
     common = {"settings": settings, "site_lang": settings.language}
     update_tpl = env.get_template("pages/update.html")
-    for update in updates:
+
+    def update_page(update: Update) -> bytes:
         html = update_tpl.render(
             **common,
             update=update,
@@ -45,7 +51,12 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, bytes]:
             feeds=feed_links(settings),
             tz=settings.tz,
         )
-        files[f"{update.path}index.html"] = html.encode("utf-8")
+        return html.encode("utf-8")
+
+    for update in updates:
+        files[f"{update.path}index.html"] = Deferred(
+            digest(context, "update page", update.fingerprint), partial(update_page, update)
+        )
 
     list_tpl = env.get_template("pages/list.html")
 
@@ -56,22 +67,54 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, bytes]:
         for index, (path, chunk, number) in enumerate(pages):
             newer = pages[index - 1][0] if index > 0 else None
             older = pages[index + 1][0] if index + 1 < len(pages) else None
-            html = list_tpl.render(
-                **common,
-                lang=settings.language,
-                items=chunk,
-                heading=heading,
-                intro=intro,
-                canonical=settings.url(path),
-                feeds=feed_links(settings, feed_prefix),
-                page_number=number,
-                page_count=len(pages),
-                target=target,
-                tz=settings.tz,
-                newer=settings.url(newer) if newer is not None else None,
-                older=settings.url(older) if older is not None else None,
+            key = digest(
+                context,
+                "list page",
+                path,
+                heading,
+                intro,
+                feed_prefix,
+                target,
+                number,
+                len(pages),
+                newer,
+                older,
+                [u.fingerprint for u in chunk],
             )
-            files[f"{path}index.html"] = html.encode("utf-8")
+            files[f"{path}index.html"] = Deferred(
+                key,
+                partial(
+                    list_page,
+                    chunk,
+                    heading,
+                    intro,
+                    path,
+                    feed_prefix,
+                    number,
+                    len(pages),
+                    target,
+                    newer,
+                    older,
+                ),
+            )
+
+    def list_page(chunk, heading, intro, path, feed_prefix, number, count, target, newer, older) -> bytes:
+        html = list_tpl.render(
+            **common,
+            lang=settings.language,
+            items=chunk,
+            heading=heading,
+            intro=intro,
+            canonical=settings.url(path),
+            feeds=feed_links(settings, feed_prefix),
+            page_number=number,
+            page_count=count,
+            target=target,
+            tz=settings.tz,
+            newer=settings.url(newer) if newer is not None else None,
+            older=settings.url(older) if older is not None else None,
+        )
+        return html.encode("utf-8")
 
     listing(updates, "", settings.title, settings.description, "feeds/")
     lang = settings.language

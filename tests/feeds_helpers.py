@@ -26,6 +26,7 @@ from lxml import etree
 
 from pipeline import feeds
 from pipeline.content import read_content
+from pipeline.deferred import materialize_all
 from pipeline.settings import Settings
 from tests.conftest import NOW, front_matter
 
@@ -120,7 +121,7 @@ def write_corpus(content_dir: Path, corpus=TRICKY, crlf_names: tuple[str, ...] =
 
 def build_feeds(content_dir: Path, settings: Settings) -> dict[str, bytes]:
     content = read_content(content_dir, settings, NOW)
-    return feeds.build(content.updates, settings)
+    return materialize_all(feeds.build(content.updates, settings))
 
 
 def feed_documents(files: dict[str, bytes]) -> Iterator[tuple[str, bytes]]:

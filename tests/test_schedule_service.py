@@ -196,9 +196,15 @@ def test_missed_runs_within_grace_run_once_older_ones_are_skipped_and_logged(
 
 
 def slow_project(project: Project, steps: int, wait: str) -> None:
-    """A real job that takes a while: a pipeline of several builds of a few hundred updates."""
+    """A real job that takes a while: a pipeline of several builds of a few hundred updates.
+
+    Each step builds into a folder of its own: into one folder, every build after the first
+    would find nothing changed and finish at once.
+    """
     project.many_updates("big", 200)
-    step = '{ kind = "build", options = { content = "big", out = "big-site" } }'
+    step_list = [
+        f'{{ kind = "build", options = {{ content = "big", out = "big-site-{n}" }} }}' for n in range(steps)
+    ]
     project.schedule(
         f"""
         [scheduler]
@@ -207,7 +213,7 @@ def slow_project(project: Project, steps: int, wait: str) -> None:
         [jobs.slow]
         kind = "pipeline"
         interval = "1s"
-        steps = [{", ".join([step] * steps)}]
+        steps = [{", ".join(step_list)}]
         """
     )
 

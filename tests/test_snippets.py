@@ -13,6 +13,7 @@ from jsonschema import ValidationError
 from pipeline import snippets
 from pipeline.build import BUILDERS, build_files, run_build
 from pipeline.content import read_content
+from pipeline.deferred import materialize_all
 from pipeline.settings import default_settings
 from pipeline.taxonomy import load_taxonomy
 from tests.conftest import NOW, REPO
@@ -29,7 +30,7 @@ from tests.snippets_helpers import (
 @pytest.fixture
 def normal_files(content_dir, write_update, settings) -> dict[str, bytes]:
     write_corpus(content_dir, NORMAL, write_update)
-    return build_files(content_dir, settings, NOW).files
+    return materialize_all(build_files(content_dir, settings, NOW).files)
 
 
 def test_snippets_builder_is_registered():
@@ -179,13 +180,13 @@ def test_empty_targets_are_valid_and_fixed(normal_files):
 
 def test_only_one_language_means_no_language_files(content_dir, write_update, settings):
     write_update("bara-svenska", targets=["17.9"])
-    files = build_files(content_dir, settings, NOW).files
+    files = materialize_all(build_files(content_dir, settings, NOW).files)
     assert not [p for p in files if p.startswith("snippets/lang/")]
     validator(files).validate(json.loads(files["snippets/latest.json"]))
 
 
 def test_no_content_at_all_still_gives_valid_snippets(content_dir, settings):
-    files = build_files(content_dir, settings, NOW).files
+    files = materialize_all(build_files(content_dir, settings, NOW).files)
     check = validator(files)
     documents = snippet_files(files)
     assert len(documents) == 1 + 19 + 7
@@ -197,19 +198,19 @@ def test_no_content_at_all_still_gives_valid_snippets(content_dir, settings):
 def test_snippet_items_setting_limits_every_snippet(content_dir, write_update, settings):
     for day in range(1, 16):
         write_update(f"nyhet-{day:02d}", date=f"2026-10-{day:02d}T10:00", targets=["17.17"])
-    files = build_files(content_dir, settings, NOW).files
+    files = materialize_all(build_files(content_dir, settings, NOW).files)
     latest = json.loads(files["snippets/latest.json"])
     assert len(latest["items"]) == settings.snippet_items == 10
     assert latest["items"][0]["id"].endswith("nyhet-15")
     assert latest["items"][-1]["id"].endswith("nyhet-06")
-    three = build_files(content_dir, default_settings(snippet_items=3), NOW).files
+    three = materialize_all(build_files(content_dir, default_settings(snippet_items=3), NOW).files)
     assert len(json.loads(three["snippets/targets/17.17.json"])["items"]) == 3
 
 
 def test_bytes_are_deterministic_and_independent_of_build_time(content_dir, write_update, settings):
     write_corpus(content_dir, NORMAL, write_update)
-    first = build_files(content_dir, settings, NOW).files
-    later = build_files(content_dir, settings, NOW + timedelta(days=3)).files
+    first = materialize_all(build_files(content_dir, settings, NOW).files)
+    later = materialize_all(build_files(content_dir, settings, NOW + timedelta(days=3)).files)
     for path in first:
         if path.startswith("snippets/"):
             assert first[path] == later[path], path
@@ -221,7 +222,7 @@ def test_bytes_are_deterministic_and_independent_of_build_time(content_dir, writ
 
 def test_hostile_corpus_reaches_no_snippet(content_dir, write_update, settings):
     write_corpus(content_dir, HOSTILE + NORMAL, write_update)
-    files = build_files(content_dir, settings, NOW).files
+    files = materialize_all(build_files(content_dir, settings, NOW).files)
     check = validator(files)
     documents = snippet_files(files)
     hostile_ids = {f"tag:test.example,2026:{name}" for name, _, _ in HOSTILE}

@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Progress("rendering", 0, enabled=False if args.quiet else None) as bar:
             renderer = cached_renderer(settings, use_cache=not args.no_cache, progress=bar)
-            outcome = run_build(args.content, args.out, settings, now, renderer=renderer)
+            outcome = run_build(
+                args.content, args.out, settings, now, renderer=renderer, use_cache=not args.no_cache
+            )
     except ContentError as exc:
         raise content_failed(exc, args.out) from None
     except (BuildError, PublishError) as exc:
@@ -60,16 +62,21 @@ def run(args: argparse.Namespace) -> int:
     except jinja2.TemplateError as exc:
         where = f"{exc.filename}:{exc.lineno}: " if isinstance(exc, jinja2.TemplateSyntaxError) else ""
         raise CommandFailed(f"template error: {where}{exc}; {args.out} was not changed") from None
-    for warning in outcome.result.content.warnings:
+    summary = outcome.summary
+    for warning in summary.warnings:
         print(warning, file=sys.stderr)
     if not args.quiet:
-        content = outcome.result.content
         report = outcome.report
+        if outcome.skipped:
+            done = f"nothing changed since the last build: {args.out}/ left as it was"
+        else:
+            done = (
+                f"{len(report.written)} files written, {len(report.removed)} removed, "
+                f"{report.unchanged} unchanged"
+            )
         print(
-            f"built {len(content.updates)} updates into {args.out}/ "
-            f"({len(report.written)} files written, {len(report.removed)} removed, "
-            f"{report.unchanged} unchanged; {content.drafts} drafts and "
-            f"{len(content.scheduled)} scheduled not published)"
+            f"built {summary.updates} updates into {args.out}/ ({done}; {summary.drafts} drafts and "
+            f"{len(summary.scheduled)} scheduled not published)"
         )
         print(f"open {args.out}/index.html, feeds in {args.out}/feeds/, snippets in {args.out}/snippets/")
     return 0

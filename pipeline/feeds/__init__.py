@@ -15,28 +15,49 @@ See ``docs/feeds.md`` for the format choices and why each one is made.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from pipeline.content import Update
+from pipeline.deferred import Deferred, Output
 from pipeline.feeds.archive import feed_pages
 from pipeline.feeds.discovery import build_discovery
 from pipeline.feeds.icons import png_icon
 from pipeline.feeds.jsonfeed import render_json
-from pipeline.feeds.model import ATOM_FILE, FAVICON_PATH, ICON_PATH, JSON_FILE, RSS_FILE, scopes
+from pipeline.feeds.model import ATOM_FILE, FAVICON_PATH, ICON_PATH, JSON_FILE, RSS_FILE, FeedPage, scopes
 from pipeline.feeds.rss_atom import render_atom, render_rss
+from pipeline.fingerprint import context_digest, digest
 from pipeline.settings import Settings
 
 
-def build(updates: Sequence[Update], settings: Settings) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
+def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
+    """Every feed file; each feed document is deferred, made only when one of its inputs changed."""
+    files: dict[str, Output] = {}
+    context = context_digest(settings)
     pages = [page for scope in scopes(updates, settings) for page in feed_pages(scope, settings)]
     for page in pages:
-        files[page.folder + RSS_FILE] = render_rss(page, settings)
-        files[page.folder + ATOM_FILE] = render_atom(page, settings)
-        files[page.folder + JSON_FILE] = render_json(page, settings)
+        inputs = page_inputs(page)
+        for name, render in ((RSS_FILE, render_rss), (ATOM_FILE, render_atom), (JSON_FILE, render_json)):
+            files[page.folder + name] = Deferred(
+                digest(context, name, inputs), partial(render, page, settings)
+            )
     files.update(build_discovery(pages, settings))
     files[ICON_PATH] = png_icon(512)
     files[FAVICON_PATH] = png_icon(64)
     return dict(sorted(files.items()))
+
+
+def page_inputs(page: FeedPage) -> tuple:
+    """Everything a feed document is made of: its place, its scope's words, its entries."""
+    scope = page.scope
+    return (
+        page.folder,
+        page.archive_number,
+        page.prev_archive,
+        page.next_archive,
+        page.current,
+        (scope.kind, scope.key, scope.folder, scope.title, scope.description, scope.language, scope.home_url),
+        [u.fingerprint for u in page.entries],
+    )
 
 
 __all__ = ["build"]

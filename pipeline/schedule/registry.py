@@ -40,14 +40,16 @@ def build_job(settings: Settings, options: dict[str, Any]) -> str:
     out = options.get("out", BUILD_OPTIONS["out"][1])
     now = datetime.now(settings.tz)
     outcome = run_build(content, out, settings, now)
-    read, report = outcome.result.content, outcome.report
+    read, report = outcome.summary, outcome.report
     summary = (
-        f"built {len(read.updates)} updates into {out}/ ({len(report.written)} written, "
+        f"built {read.updates} updates into {out}/ ({len(report.written)} written, "
         f"{len(report.removed)} removed, {report.unchanged} unchanged)"
     )
+    if outcome.skipped:
+        summary = f"built {read.updates} updates into {out}/ (nothing changed)"
     if read.scheduled:
         due, source = read.scheduled[0]
-        summary += f"; {len(read.scheduled)} scheduled, next {source} at {due.isoformat(timespec='seconds')}"
+        summary += f"; {len(read.scheduled)} scheduled, next {source} at {due}"
     if read.warnings:
         summary += f"; {len(read.warnings)} warning(s)"
     return summary
