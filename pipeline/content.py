@@ -8,7 +8,9 @@ dropped here, against an explicit ``now``, so no builder ever looks at the clock
 from __future__ import annotations
 
 import mimetypes
+import os
 import posixpath
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -198,15 +200,21 @@ def read_content(
     cached: dict[str, tuple[str, CachedSource]] = {}
     context = context_digest(settings) if cache is not None else ""
     markdown_files, assets = _discover(root)
-    for rel in markdown_files:
-        data = (root / rel).read_bytes()
-        key = digest(context, rel, data) if cache is not None else ""
+    for rel, st in markdown_files:
+        # A file is known by its stats (as make and git's index do): size, mtime and ctime change
+        # with every write, so an unchanged file is not even read.
+        key = (
+            digest(context, rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            if cache is not None
+            else ""
+        )
         hit = cache.get(key) if cache is not None else None
         if hit is not None:
             sources.append(hit.source)
             problems.extend(hit.warnings)
             cached[rel] = (key, hit)
             continue
+        data = (root / rel).read_bytes()
         before = len(problems)
         source = _read_source(rel, data, settings, problems)
         if source is not None:
@@ -258,18 +266,29 @@ def sort_key(update: Update) -> tuple:
     return (-update.date.timestamp(), update.id)
 
 
-def _discover(root: Path) -> tuple[list[str], dict[str, Path]]:
-    markdown_files: list[str] = []
+def _discover(root: Path) -> tuple[list[tuple[str, os.stat_result]], dict[str, Path]]:
+    """Markdown files (with their stats) and assets, skipping names starting with . or _."""
+    markdown_files: list[tuple[str, os.stat_result]] = []
     assets: dict[str, Path] = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if any(part.startswith((".", "_")) for part in rel.split("/")) or not path.is_file():
-            continue
-        if path.suffix.lower() == ".md":
-            markdown_files.append(rel)
-        else:
-            assets[rel] = path
-    return markdown_files, assets
+    top = str(root)
+    prefix = len(top) + 1
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+        base = dirpath[prefix:].replace(os.sep, "/")
+        for name in sorted(filenames):
+            if name.startswith((".", "_")):
+                continue
+            full = os.path.join(dirpath, name)
+            st = os.stat(full)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            rel = f"{base}/{name}" if base else name
+            if name.lower().endswith(".md"):
+                markdown_files.append((rel, st))
+            else:
+                assets[rel] = Path(full)
+    markdown_files.sort()
+    return markdown_files, dict(sorted(assets.items()))
 
 
 def _body_of(data: bytes) -> str:

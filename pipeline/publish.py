@@ -1,16 +1,18 @@
-"""Publishing a build: stage every file, then swap the staging folder into place atomically.
+"""Publishing a build: stage every changed file, then move it into place.
 
-A reader, a partner site or a crash never sees half a build: the new tree is complete before it
-replaces the old one (Linux ``renameat2(RENAME_EXCHANGE)``; elsewhere two renames). Files whose
-bytes did not change are hard-linked from the old tree, so they keep their inode and mtime (and
-their HTTP ``Last-Modified``/ETag); when nothing changed at all, nothing is touched.
+A reader, a partner site or a crash never sees half a file, and a failed build never changes the
+output folder: every file is made and written to a staging folder first. The first publish
+renames the complete staging tree into place; later ones move each changed file in with one
+atomic rename, in an order where nothing links to a file that is not there yet, and remove
+deleted files last (see :func:`_apply`). Unchanged files are never touched: they keep their
+bytes, inode and mtime (and so their HTTP ``Last-Modified``/ETag). When nothing changed at all,
+nothing is touched. A manifest in the state folder remembers each file's input digest, size and
+mtime, so a :class:`~pipeline.deferred.Deferred` file whose inputs did not change is not even made.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import errno
+import contextlib
 import fcntl
 import json
 import os
@@ -76,6 +78,7 @@ def publish(
         wanted: dict[str, Output] = dict(files)
         wanted[MARKER] = MARKER_TEXT
         carried = sorted(r for r in old if r not in wanted and preserve is not None and preserve(r))
+        _remove_stale_staging(out)
         staging: Path | None = None
         keep: list[str] = []
         entries: dict[str, list] = {}
@@ -120,11 +123,11 @@ def publish(
                 return report
             if staging is None:
                 staging = _new_staging(out)
-            for rel in keep:
-                dest = staging / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                _link_or_copy(old[rel], dest)
-            _swap_in(staging, out)
+            if out.exists():
+                _apply(staging, out, report.written, report.removed)
+            else:
+                os.rename(staging, out)  # the first publish: the staging tree is the whole site
+            staging = None
             if manifest_path is not None:
                 _write_atomically(Path(manifest_path), new_manifest.to_bytes())
         except BaseException:
@@ -216,11 +219,60 @@ def _check_target(out: Path) -> None:
 
 def _existing_files(out: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
-    for dirpath, _dirnames, filenames in os.walk(out):
+    root = str(out)
+    prefix = len(root) + 1
+    for dirpath, _dirnames, filenames in os.walk(root):
+        base = dirpath[prefix:].replace(os.sep, "/")
         for name in filenames:
-            path = Path(dirpath) / name
-            found[path.relative_to(out).as_posix()] = path
+            found[f"{base}/{name}" if base else name] = Path(dirpath, name)
     return found
+
+
+# Order in which changed files are moved into a live folder: what is linked to comes before what
+# links to it (assets, then update pages, feeds, snippets, and the listings last).
+def _apply_order(rel: str) -> tuple[int, str]:
+    if rel.startswith("updates/"):
+        rank = 1
+    elif rel.startswith("feeds/"):
+        rank = 2
+    elif rel.startswith("snippets/"):
+        rank = 3
+    elif rel.endswith(".html"):
+        rank = 4
+    else:
+        rank = 0
+    return rank, rel
+
+
+def _apply(staging: Path, out: Path, written: list[str], removed: list[str]) -> None:
+    """Move the staged files into ``out``, each with one atomic rename, then drop removed ones.
+
+    Every file is replaced whole (a reader gets the old or the new bytes, never a mix), and in
+    an order such that a new page never links to a file that is not there yet; removed files go
+    last, after nothing links to them. Everything that can fail (making the files) has happened
+    before the first rename, so a failed build leaves ``out`` as it was. Replacing the whole tree
+    instead would mean re-creating ~10,000 folders per build for a 10,000-update site.
+    """
+    for rel in sorted(written, key=_apply_order):
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / rel, target)
+    folders: set[Path] = set()
+    for rel in removed:
+        with contextlib.suppress(FileNotFoundError):
+            (out / rel).unlink()
+        folders.update((out / rel).parents)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        if folder != out and out in folder.parents:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only succeeds when empty
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Staging folders left by a killed publish (the lock is held, so none is in use)."""
+    for leftover in out.parent.glob(f".{out.name}.staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
@@ -230,13 +282,6 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return path.read_bytes() == data
     except OSError:
         return False
-
-
-def _link_or_copy(src: Path, dest: Path) -> None:
-    try:
-        os.link(src, dest)
-    except OSError:
-        shutil.copy2(src, dest)
 
 
 class _Lock:
@@ -258,37 +303,3 @@ class _Lock:
 def _lock(out: Path) -> _Lock:
     """Serialise publishers of one folder (the scheduler and a person at the CLI)."""
     return _Lock(out.parent / f".{out.name}.lock")
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    if not out.exists():
-        os.rename(staging, out)
-        return
-    if _exchange(staging, out):
-        shutil.rmtree(staging)  # now holds the old tree
-        return
-    retired = out.parent / f".{out.name}.old-{os.getpid()}"
-    os.rename(out, retired)
-    os.rename(staging, out)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    if renameat2 is None:
-        return False
-    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    if result == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
