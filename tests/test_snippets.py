@@ -13,7 +13,7 @@ from jsonschema import ValidationError
 from pipeline import snippets
 from pipeline.build import BUILDERS, build_files, run_build
 from pipeline.content import read_content
-from pipeline.deferred import materialize_all
+from pipeline.deferred import materialize, materialize_all
 from pipeline.settings import default_settings
 from pipeline.taxonomy import load_taxonomy
 from tests.conftest import NOW, REPO
@@ -302,7 +302,7 @@ def test_read_content_order_is_the_snippet_order(content_dir, write_update, sett
     write_update("b-same-time", date="2026-11-01T10:00")
     write_update("a-same-time", date="2026-11-01T10:00")
     updates = read_content(content_dir, settings, NOW).updates
-    latest = json.loads(snippets.build(updates, settings)["snippets/latest.json"])
+    latest = json.loads(materialize(snippets.build(updates, settings)["snippets/latest.json"]))
     assert [i["id"] for i in latest["items"]] == sorted(u.id for u in updates)
 
 

@@ -176,12 +176,17 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                 updates=tuple(u for u in ordered if members.intersection(u.targets)),
             )
         )
+    by_target: dict[str, list[Update]] = {t.id: [] for t in taxonomy.targets}
+    for update in ordered:  # one pass over the updates, not one per target
+        for target_id in update.targets:
+            by_target[target_id].append(update)
     for target in taxonomy.targets:
-        found.append(target_scope(target, ordered, settings))
+        found.append(target_scope(target, by_target[target.id], settings))
     return found
 
 
-def target_scope(target: Target, ordered: Sequence[Update], settings: Settings) -> FeedScope:
+def target_scope(target: Target, in_scope: Sequence[Update], settings: Settings) -> FeedScope:
+    """The feed of one target; ``in_scope`` are the updates about it, newest first."""
     lang = settings.language
     words = labels(lang)
     return FeedScope(
@@ -194,7 +199,7 @@ def target_scope(target: Target, ordered: Sequence[Update], settings: Settings) 
         ),
         language=lang,
         home_url=settings.url(f"targets/{target.id}/"),
-        updates=tuple(u for u in ordered if target.id in u.targets),
+        updates=tuple(in_scope),
     )
 
 

@@ -8,12 +8,17 @@ language, ``snippets/schema.json`` (+ the versioned copy), ``snippets/embed.js``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
+from itertools import islice
 
 from pipeline.content import Update
+from pipeline.deferred import Deferred, Output
+from pipeline.fingerprint import context_digest, digest
 from pipeline.settings import Settings
 from pipeline.snippets.documents import (
     SCHEMA_MAJOR,
     SCHEMA_VERSION,
+    Scope,
     encode,
     schema_path,
     scopes,
@@ -25,14 +30,31 @@ from pipeline.snippets.schema import schema_document
 __all__ = ["SCHEMA_MAJOR", "SCHEMA_VERSION", "build"]
 
 
-def build(updates: Sequence[Update], settings: Settings) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
+def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
+    files: dict[str, Output] = {}
+    context = context_digest(settings)
     all_scopes = scopes(updates, settings)
     for scope in all_scopes:
-        files[scope.path] = encode(snippet_document(scope, updates, settings))
+        chosen = [u.fingerprint for u in islice(filter(scope.accepts, updates), settings.snippet_items)]
+        inputs = (
+            scope.path,
+            scope.kind,
+            scope.title,
+            scope.lang,
+            scope.page_path,
+            scope.feed_prefix,
+            scope.extra,
+        )
+        files[scope.path] = Deferred(
+            digest(context, "snippet", inputs, chosen), partial(_snippet_file, scope, updates, settings)
+        )
     schema = encode(schema_document(settings))
     files["snippets/schema.json"] = schema
     files[schema_path()] = schema
     files["snippets/embed.js"] = embed_script()
     files["snippets/demo.html"] = demo_page(updates, settings, all_scopes)
     return files
+
+
+def _snippet_file(scope: Scope, updates: Sequence[Update], settings: Settings) -> bytes:
+    return encode(snippet_document(scope, updates, settings))
