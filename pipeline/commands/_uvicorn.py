@@ -1,0 +1,57 @@
+"""Running the ASGI app for ``serve`` and ``web``: one way to make it, bind, and run uvicorn."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+from pipeline.commands._options import CommandFailed
+from pipeline.settings import Settings, SettingsError
+
+
+def make_app(settings: Settings, out_dir: Path | None = None) -> Any:
+    """The subscription service (plus the static preview of ``out_dir``), or a clear failure."""
+    from pipeline.newsletter.tokens import SecretMissing
+    from pipeline.web.app import create_app
+
+    try:
+        return create_app(settings, out_dir) if out_dir is not None else create_app(settings)
+    except SettingsError as exc:
+        raise CommandFailed("invalid settings", details=exc.problems) from None
+    except SecretMissing as exc:
+        raise CommandFailed(str(exc)) from None
+
+
+def listen(host: str, port: int) -> tuple[socket.socket, str]:
+    """Bind and listen before printing anything, so a printed address is one that answers.
+
+    Returns the socket and the base URL (with the real port when ``port`` was 0).
+    """
+    if not 0 <= port <= 65535:
+        raise CommandFailed(f"--port must be between 0 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)  # connections wait in the backlog until uvicorn has started
+    except OSError as exc:
+        sock.close()
+        raise CommandFailed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    return sock, f"http://{shown}:{bound_port}/"
+
+
+def run_uvicorn(app: Any, sock: socket.socket, **options: Any) -> int:
+    import uvicorn
+
+    config = uvicorn.Config(app, server_header=False, timeout_keep_alive=5, **options)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        print("stopped")
+    finally:
+        sock.close()
+    return 0
