@@ -1,17 +1,14 @@
 """A persistent cache of rendered Markdown, and rendering the misses on both cores.
 
-Python-Markdown is most of a cold build (about 2.8 ms per update here), and almost every update
-in a growing archive is unchanged between builds. So each rendered body is stored under
-``<state_dir>/cache/markdown-…/`` (never inside outputs/), named by
-:func:`pipeline.markdown_render.cache_key` — a hash of the body, the extensions and their
-settings and the renderer version — so an edit, a Markdown upgrade or a renderer change can never
-be served an old rendering.
-
-An entry is never trusted blindly: it starts with a format header, carries its own key and a
-SHA-256 of its payload, and anything that does not check out (truncated write, disk corruption,
-hand edits, an entry from another format version) counts as a miss, is re-rendered and rewritten.
-Entries are written to a temporary file and renamed into place, so two builds sharing a state
-folder never see half an entry.
+Python-Markdown is most of a cold build (about 2.8 ms per update here). The content cache
+(:mod:`pipeline.content_cache`) already skips unchanged files; this cache keeps renderings by
+body alone — :func:`pipeline.markdown_render.cache_key`, a hash of the body, the extensions and
+their settings and the renderer version — so a change of settings, code or front matter, which
+invalidates the content cache, does not re-render Markdown that did not change, and an edit, a
+Markdown upgrade or a renderer change can never be served an old rendering. Entries live in a
+:class:`~pipeline.shard_store.ShardStore` under ``<state_dir>/cache/markdown-…/`` (never inside
+outputs/), checksummed and distrusted when damaged. Entries are not pruned per build (a build
+only asks for what the content cache missed); a renderer generation change drops the folder.
 
 Misses are rendered in a process pool when there are enough of them to pay for starting it
 (workers import Markdown and the results travel back pickled); a handful of misses, the usual
@@ -21,13 +18,8 @@ rebuild, are rendered in-process.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import hashlib
-import json
 import multiprocessing
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +28,11 @@ import markdown
 
 from pipeline.markdown_render import RENDERER_VERSION, Rendered, cache_key, render_markdown
 from pipeline.settings import Settings
+from pipeline.shard_store import ShardStore
 
-FORMAT = b"goal17-markdown-cache 1\n"
+FORMAT = b"goal17-markdown-cache 2\n"
 # Folder per renderer generation: a version bump abandons the old folder, which is then removed.
-GENERATION = f"markdown-r{RENDERER_VERSION}-md{markdown.__version__}"
+GENERATION = f"markdown-r{RENDERER_VERSION}-md{markdown.__version__}-s2"  # s2: sharded storage
 CACHE_PREFIX = "markdown-"
 POOL_THRESHOLD = 50  # fewer misses than this render faster in-process than a pool starts
 WORKERS = 2
@@ -52,9 +45,8 @@ Progress = Callable[[int, int], None]  # (done, total)
 class CacheStats:
     hits: int = 0
     misses: int = 0
-    rejected: int = 0  # entries found but corrupt or stale, re-rendered
     pooled: bool = False
-    rejected_paths: list[str] = field(default_factory=list)
+    rejected_paths: list[str] = field(default_factory=list)  # damaged shards, ignored and rewritten
 
 
 def cache_dir(settings: Settings) -> Path:
@@ -77,6 +69,11 @@ class CachedRenderer:
         progress: Progress | None = None,
     ):
         self.folder = Path(folder) if folder is not None else None
+        self.store = (
+            ShardStore(self.folder, FORMAT, accepts=lambda value: isinstance(value, Rendered))
+            if self.folder is not None
+            else None
+        )
         self.workers = workers
         self.pool_threshold = pool_threshold
         self.progress = progress
@@ -87,7 +84,7 @@ class CachedRenderer:
         keys = [cache_key(body) for body in bodies]
         missing: dict[str, list[int]] = {}  # key -> positions (equal bodies are rendered once)
         for index, key in enumerate(keys):
-            cached = self._load(key) if self.folder is not None else None
+            cached = self.store.get(key) if self.store is not None else None
             if cached is not None:
                 results[index] = cached
                 self.stats.hits += 1
@@ -101,12 +98,14 @@ class CachedRenderer:
         for key, rendered in self._render(todo):
             for index in missing[key]:
                 results[index] = rendered
-            if self.folder is not None:
-                self._store(key, rendered)
+            if self.store is not None:
+                self.store.put(key, rendered)
             done += len(missing[key])
             if self.progress:
                 self.progress(done, len(bodies))
-        if self.folder is not None:
+        if self.store is not None and self.folder is not None:
+            self.store.save(prune=False)
+            self.stats.rejected_paths = list(self.store.rejected)
             _remove_other_generations(self.folder)
         assert all(r is not None for r in results)
         return results  # type: ignore[return-value]
@@ -128,76 +127,6 @@ class CachedRenderer:
                 strict=True,
             ):
                 yield from zip(keys, rendered, strict=True)
-
-    # -- storage -----------------------------------------------------------------------------
-
-    def _path(self, key: str) -> Path:
-        assert self.folder is not None
-        return self.folder / key[:2] / key
-
-    def _load(self, key: str) -> Rendered | None:
-        path = self._path(key)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError:
-            data = b""
-        rendered = decode_entry(key, data)
-        if rendered is None:
-            self.stats.rejected += 1
-            self.stats.rejected_paths.append(str(path))
-        return rendered
-
-    def _store(self, key: str, rendered: Rendered) -> None:
-        path = self._path(key)
-        tmp: str | None = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(encode_entry(key, rendered))
-            os.replace(tmp, path)
-        except OSError:
-            # A cache that cannot be written only costs speed next time; the build goes on.
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-
-
-def encode_entry(key: str, rendered: Rendered) -> bytes:
-    """Header, checksum line, then the JSON payload (which repeats the key it was stored under)."""
-    payload = json.dumps(
-        {
-            "key": key,
-            "html": rendered.html,
-            "toc_html": rendered.toc_html,
-            "headings": rendered.heading_count,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode("utf-8")
-    return FORMAT + hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload
-
-
-def decode_entry(key: str, data: bytes) -> Rendered | None:
-    """The entry's rendering, or None if it is not exactly what :func:`encode_entry` wrote for ``key``."""
-    if not data.startswith(FORMAT):
-        return None
-    rest = data[len(FORMAT) :]
-    checksum, newline, payload = rest.partition(b"\n")
-    if not newline or hashlib.sha256(payload).hexdigest().encode("ascii") != checksum:
-        return None
-    try:
-        value = json.loads(payload)
-        if value["key"] != key:
-            return None
-        html, toc, headings = value["html"], value["toc_html"], value["headings"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    if not (isinstance(html, str) and isinstance(toc, str) and isinstance(headings, int)):
-        return None
-    return Rendered(html=html, toc_html=toc, heading_count=headings)
 
 
 def _render_chunk(bodies: Sequence[str]) -> list[Rendered]:

@@ -54,7 +54,7 @@ class Site:
             cold = self.build(self.root / "cold-out", "--no-cache")
         finally:
             self.config.write_text(config_text, encoding="utf-8")
-        assert not cold_state.exists() or not any(cold_state.rglob("markdown-*/*/*"))
+        assert not cold_state.exists() or not any(cold_state.rglob("markdown-*/shard-*.pickle"))
         assert sorted(cached) == sorted(cold)
         different = [path for path in cached if cached[path] != cold[path]]
         assert different == []
@@ -65,7 +65,7 @@ class Site:
 def site(tmp_path):
     site = Site(tmp_path)
     site.build(tmp_path / "out")  # fills the cache
-    assert any(site.state.rglob("markdown-*/*/*"))
+    assert any(site.state.rglob("markdown-*/shard-*.pickle"))
     return site
 
 

@@ -1,0 +1,116 @@
+"""A persistent key → value store as a few checksummed pickle shards, for the build caches.
+
+Thousands of small cache files cost more than the work they save on a slow file system (about
+1 ms to create each one here), so entries are grouped into 16 shard files by the first hex digit
+of their key: reading or writing a shard is one file operation, and a build that changes a few
+entries rewrites only their shards. A shard is never trusted blindly: it starts with a format
+header and a SHA-256 of its payload, every entry must belong to it and pass ``accepts``; anything
+else (truncated write, disk damage, another format) is ignored as if empty, recorded in
+``rejected``, and rewritten on the next save. Shards are written to a temporary file and renamed
+into place, so a reader never sees half a shard. Values are pickled: the store lives in our own
+state folder and is verified by its checksum before it is unpickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SHARDS = "0123456789abcdef"  # a key's first hex digit names its shard
+
+
+class ShardStore:
+    def __init__(self, folder: str | Path, format_line: bytes, accepts: Callable[[Any], bool]):
+        self.folder = Path(folder)
+        self.format_line = format_line
+        self.accepts = accepts
+        self.rejected: list[str] = []  # shards that existed but could not be trusted
+        self._shards: dict[str, dict[str, Any]] = {}  # loaded on first use
+        self._used: set[str] = set()
+        self._dirty: set[str] = set()
+
+    def get(self, key: str) -> Any | None:
+        value = self._shard(key[0]).get(key)
+        if value is not None:
+            self._used.add(key)
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self._shard(key[0])[key] = value
+        self._used.add(key)
+        self._dirty.add(key[0])
+
+    def save(self, prune: bool) -> None:
+        """Write the shards that changed; with ``prune``, keep only entries used since loading.
+
+        A store that cannot be written only costs speed next time; the build goes on.
+        """
+        for name, entries in self._shards.items():
+            if prune:
+                kept = {key: value for key, value in entries.items() if key in self._used}
+                if len(kept) != len(entries):
+                    self._shards[name] = entries = kept
+                    self._dirty.add(name)
+            if name in self._dirty:
+                self._write(name, entries)
+        self._dirty.clear()
+
+    def _shard(self, name: str) -> dict[str, Any]:
+        if name not in self._shards:
+            self._shards[name] = self._load(name)
+        return self._shards[name]
+
+    def _path(self, name: str) -> Path:
+        return self.folder / f"shard-{name}.pickle"
+
+    def _write(self, name: str, entries: dict[str, Any]) -> None:
+        payload = pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
+        data = self.format_line + hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload
+        tmp: str | None = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, self._path(name))
+            tmp = None
+        except OSError:
+            pass
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def _load(self, name: str) -> dict[str, Any]:
+        path = self._path(name)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return {}
+        checksum, newline, payload = data[len(self.format_line) :].partition(b"\n")
+        if (
+            not data.startswith(self.format_line)
+            or not newline
+            or hashlib.sha256(payload).hexdigest().encode("ascii") != checksum
+        ):
+            return self._reject(name, path)
+        try:
+            entries = pickle.loads(payload)  # our own file, verified by its checksum
+        except Exception:  # noqa: BLE001 - any unpickling failure means: start this shard afresh
+            return self._reject(name, path)
+        if not isinstance(entries, dict) or not all(
+            isinstance(k, str) and k[:1] == name and self.accepts(v) for k, v in entries.items()
+        ):
+            return self._reject(name, path)
+        return entries
+
+    def _reject(self, name: str, path: Path) -> dict[str, Any]:
+        self.rejected.append(str(path))
+        self._dirty.add(name)  # rewrite it whole on the next save
+        return {}
