@@ -164,6 +164,35 @@ def test_smtp_permanent_and_temporary_failures(tmp_path: Path, content_dir: Path
         assert store.get(uid).email == str(msg["To"])
 
 
+def test_an_outbox_rehearsal_does_not_keep_the_issue_from_smtp(
+    tmp_path: Path, content_dir: Path, write_update, capsys, monkeypatch
+) -> None:
+    """Checking an issue in the outbox first, then sending it for real, reaches everyone once."""
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        config_file = smtp_settings(tmp_path, port)
+        settings = prepare(
+            tmp_path, content_dir, write_update, config_file, [("a@example.se", {}), ("b@example.se", {})]
+        )
+        assert main(["send", "--config", str(config_file), "--transport", "outbox"]) == 0
+        assert len(list((tmp_path / "state" / "outbox").glob("*.eml"))) == 2
+        capsys.readouterr()
+        smtp = ["send", "--config", str(config_file), "--transport", "smtp"]
+        monkeypatch.setenv("GOAL17_SECRET", SECRET)
+        assert main(smtp) == 0
+        out = capsys.readouterr().out
+        assert "issue 1 via smtp: 2 sent, 0 skipped as already sent" in out, out
+        assert "2 had only been written to the outbox" in out
+        assert main(smtp) == 0  # and then nobody twice
+        assert "0 sent, 2 skipped as already sent" in capsys.readouterr().out
+        # an outbox run after the real one writes nothing
+        assert main(["send", "--config", str(config_file), "--transport", "outbox"]) == 0
+        assert "0 sent, 2 skipped as already sent" in capsys.readouterr().out
+    assert recorder.recipients() == {"a@example.se": 1, "b@example.se": 1}
+    log = {r["email"]: (r["status"], r["transport"], r["attempts"]) for r in send_log(settings, 1)}
+    assert log == {"a@example.se": ("sent", "smtp", 1), "b@example.se": ("sent", "smtp", 1)}
+
+
 def _tls_files(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(

@@ -16,6 +16,9 @@ when a run starts was therefore in flight when an earlier run died: it is sent a
 one message that can arrive twice (if the kill came after the server accepted it and before the
 log recorded it); every other subscriber gets the issue exactly once. With the outbox transport
 even that one is not duplicated: the file is replaced.
+
+The outbox is for checking, not delivery: a row written to the outbox does not count as sent for
+a later SMTP run, so rehearsing an issue in the outbox never keeps it from its readers.
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ class SendSummary:
     waiting: int = 0  # failed before, retry not due yet
     permanent: int = 0  # refused for good in this run
     permanent_before: int = 0
+    outbox_before: int = 0  # only written to the outbox before; delivered for real in this run
     errors: list[str] = field(default_factory=list)
     test_to: str | None = None
 
@@ -116,6 +120,8 @@ class SendSummary:
             parts.append(f"{self.skipped_no_updates} with nothing for their targets")
         if self.resumed:
             parts.append(f"{self.resumed} resumed from an interrupted run")
+        if self.outbox_before:
+            parts.append(f"{self.outbox_before} had only been written to the outbox")
         return ", ".join(parts)
 
 
@@ -229,7 +235,10 @@ def _claim(
             "INSERT INTO newsletter_sends (issue, subscriber_id, status, message_id, transport, claimed_at) "
             "VALUES (?, ?, 'claimed', ?, ?, ?) "
             "ON CONFLICT (issue, subscriber_id) DO UPDATE SET status = 'claimed', claimed_at = excluded.claimed_at, "
-            "transport = excluded.transport WHERE newsletter_sends.status IN ('claimed', 'temporary')",
+            "transport = excluded.transport, attempts = CASE WHEN newsletter_sends.transport = excluded.transport "
+            "THEN newsletter_sends.attempts ELSE 0 END, sent_at = NULL, next_attempt_at = NULL, last_error = NULL "
+            "WHERE newsletter_sends.status IN ('claimed', 'temporary') "
+            "OR (newsletter_sends.transport = 'outbox' AND excluded.transport <> 'outbox')",
             (issue, subscriber_id, msgid, transport, at),
         )
         claimed = cursor.rowcount == 1
@@ -348,7 +357,8 @@ def _send_all(
     conn, issue, editions, transport, signer, limiter, config, now, clock, summary, progress
 ) -> None:
     rows = conn.execute(
-        "SELECT s.id AS sid, n.status AS send_status, n.next_attempt_at AS next_at, n.attempts AS attempts "
+        "SELECT s.id AS sid, n.status AS send_status, n.next_attempt_at AS next_at, n.attempts AS attempts, "
+        "n.transport AS sent_via "
         "FROM subscribers s LEFT JOIN newsletter_sends n ON n.issue = ? AND n.subscriber_id = s.id "
         "WHERE s.status = 'active' ORDER BY s.id",
         (issue.number,),
@@ -357,7 +367,10 @@ def _send_all(
     work: list[int] = []
     for row in rows:
         status = row["send_status"]
-        if status == "sent":
+        if status is not None and row["sent_via"] == "outbox" and transport.name != "outbox":
+            summary.outbox_before += 1  # only rehearsed in the outbox: deliver it for real now
+            work.append(row["sid"])
+        elif status == "sent":
             summary.already_sent += 1
         elif status == "permanent":
             summary.permanent_before += 1
