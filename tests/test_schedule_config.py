@@ -93,6 +93,27 @@ def problems_of(tmp_path: Path, text: str) -> list[str]:
             'kind = "pipeline"\ninterval = "1m"\nsteps = [{ kind = "build", options = { outt = "x" } }]',
             "[jobs.j] steps[1].options.outt: unknown option",
         ),
+        # the newsletter's kinds are checked when the schedule is loaded, not at 08:00 on Monday
+        (
+            'kind = "send"\ninterval = "1m"\noptions = { transprot = "smtp" }',
+            "[jobs.j] options.transprot: unknown option for kind 'send'",
+        ),
+        (
+            'kind = "send"\ninterval = "1m"\noptions = { transport = "smpt" }',
+            "[jobs.j] options.transport: must be one of outbox, smtp, got 'smpt'",
+        ),
+        (
+            'kind = "send"\ninterval = "1m"\noptions = { rate = "20/s" }',
+            "[jobs.j] options.rate: expected int",
+        ),
+        (
+            'kind = "pipeline"\ninterval = "1m"\nsteps = [{ kind = "newsletter", options = { forse = true } }]',
+            "[jobs.j] steps[1].options.forse: unknown option for kind 'newsletter'",
+        ),
+        (
+            'kind = "ping"\ninterval = "1m"\noptions = { hubb = "https://hub.example/" }',
+            "[jobs.j] options.hubb: unknown option for kind 'ping'",
+        ),
     ],
 )
 def test_invalid_job_names_job_and_key(tmp_path: Path, table: str, expected: str) -> None:

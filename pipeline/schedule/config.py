@@ -402,6 +402,12 @@ class _Reader:
                 names = " or ".join(t.__name__ for t in types)
                 self.bad(where, f"{key}.{name}", f"expected {names}, got {option!r}")
                 continue
+            allowed = KINDS[kind].choices.get(name)
+            if allowed is not None and option not in allowed:
+                self.bad(
+                    where, f"{key}.{name}", f"must be one of {', '.join(map(str, allowed))}, got {option!r}"
+                )
+                continue
             options[name] = option
         return options
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,27 @@ OptionSpec = Mapping[str, tuple[tuple[type, ...], Any]]
 BUILD_OPTIONS: OptionSpec = {
     "content": ((str,), "content"),
     "out": ((str,), "outputs"),
+}
+
+# The options of the kinds whose code lives elsewhere, declared here so that a typo in
+# schedule.toml (``transprot = "smtp"``) is an error when the schedule is loaded, not an option
+# silently ignored at 08:00 on Monday. Keep in step with pipeline/newsletter/jobs.py and
+# pipeline/websub.py:ping_job.
+NEWSLETTER_OPTIONS: OptionSpec = {
+    "content": ((str,), "content"),
+    "out": ((str,), "outputs"),
+    "force": ((bool,), False),
+    "now": ((str,), None),
+}
+SEND_OPTIONS: OptionSpec = {
+    "issue": ((int,), None),
+    "transport": ((str,), None),
+    "rate": ((int, float), None),
+    "now": ((str,), None),
+}
+PING_OPTIONS: OptionSpec = {
+    "hub": ((str,), None),
+    "timeout": ((int, float), None),
 }
 
 
@@ -97,6 +118,7 @@ class Kind:
     target: JobFunction | str  # a function, or "module:function" imported when first run
     options: OptionSpec | None  # None: the function validates its own options
     help: str
+    choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # option -> allowed values
 
     def function(self) -> JobFunction:
         if callable(self.target):
@@ -122,9 +144,20 @@ KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
         Kind("build", build_job, BUILD_OPTIONS, "build and publish pages, feeds and snippets"),
-        Kind("newsletter", "pipeline.newsletter.jobs:newsletter_job", None, "build the newsletter issue"),
-        Kind("send", "pipeline.newsletter.jobs:send_job", None, "send the newsletter to subscribers"),
-        Kind("ping", "pipeline.websub:ping_job", None, "tell the WebSub hub which feeds changed"),
+        Kind(
+            "newsletter",
+            "pipeline.newsletter.jobs:newsletter_job",
+            NEWSLETTER_OPTIONS,
+            "build the newsletter issue",
+        ),
+        Kind(
+            "send",
+            "pipeline.newsletter.jobs:send_job",
+            SEND_OPTIONS,
+            "send the newsletter to subscribers",
+            choices={"transport": ("outbox", "smtp")},
+        ),
+        Kind("ping", "pipeline.websub:ping_job", PING_OPTIONS, "tell the WebSub hub which feeds changed"),
         Kind("pipeline", pipeline_job, None, "run several steps in order, stopping at the first failure"),
     )
 }
