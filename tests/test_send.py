@@ -310,7 +310,28 @@ def test_scheduler_jobs_build_and_send(tmp_path: Path, content_dir: Path, write_
     with SubscriberStore.open(tmp_path / "state") as store:
         store.add("a@example.se", now=NOW)
     options = {"content": str(content_dir), "out": str(tmp_path / "out"), "now": "2026-11-27T12:00"}
-    assert newsletter_job(settings, options) == "newsletter: built issue 1 with 1 update(s)"
-    assert newsletter_job(settings, options) == "newsletter: no new updates, no issue built"
+    assert newsletter_job(settings, options) == "built issue 1 with 1 update(s)"
+    assert newsletter_job(settings, options) == "no new updates, no issue built"
     line = send_job(settings, {"transport": "outbox", "now": "2026-11-27T13:00"})
     assert line.startswith("issue 1 via outbox: 1 sent, 0 skipped as already sent, 0 failed")
+
+
+def test_weekly_pipeline_summary_names_each_step_once(
+    tmp_path: Path, content_dir: Path, write_update
+) -> None:
+    """The shipped weekly job's steps, through the scheduler's pipeline kind: one label per step."""
+    from pipeline.schedule.registry import Step, run_pipeline
+
+    settings = load_settings(write_settings(tmp_path))
+    write_update("ett", date="2026-11-20T09:00", targets=["17.9"])
+    with SubscriberStore.open(tmp_path / "state") as store:
+        store.add("a@example.se", now=NOW)
+    now = "2026-11-27T12:00"
+    steps = [
+        Step("newsletter", {"content": str(content_dir), "out": str(tmp_path / "out"), "now": now}),
+        Step("send", {"now": now}),
+    ]
+    assert run_pipeline(settings, steps) == (
+        "newsletter: built issue 1 with 1 update(s); "
+        "send: issue 1 via outbox: 1 sent, 0 skipped as already sent, 0 failed"
+    )

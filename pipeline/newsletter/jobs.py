@@ -25,7 +25,10 @@ def _now(settings: Settings, options: dict[str, Any]) -> datetime:
 
 
 def newsletter_job(settings: Settings, options: dict[str, Any]) -> str:
-    """Build the next issue if there are new updates; always refresh the archive."""
+    """Build the next issue if there are new updates; always refresh the archive.
+
+    The summary does not name the kind: the scheduler's log line and a ``pipeline`` job do.
+    """
     outcome = build_issue(
         options.get("content", "content"),
         options.get("out", "outputs"),
@@ -35,10 +38,8 @@ def newsletter_job(settings: Settings, options: dict[str, Any]) -> str:
     )
     warnings = f" ({'; '.join(outcome.warnings)})" if outcome.warnings else ""
     if outcome.issue is None:
-        return "newsletter: no new updates, no issue built"
-    return (
-        f"newsletter: built issue {outcome.issue.number} with {len(outcome.issue.items)} update(s){warnings}"
-    )
+        return "no new updates, no issue built"
+    return f"built issue {outcome.issue.number} with {len(outcome.issue.items)} update(s){warnings}"
 
 
 def send_job(settings: Settings, options: dict[str, Any]) -> str:
