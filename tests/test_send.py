@@ -164,6 +164,28 @@ def test_smtp_permanent_and_temporary_failures(tmp_path: Path, content_dir: Path
         assert store.get(uid).email == str(msg["To"])
 
 
+def test_smtp_refuses_an_http_unsubscribe_link_from_the_base_url(
+    tmp_path: Path, content_dir: Path, write_update, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("GOAL17_SECRET", SECRET)
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        config_file = smtp_settings(tmp_path, port)
+        text = config_file.read_text(encoding="utf-8")
+        config_file.write_text(
+            text.replace("[site]\n", '[site]\nbase_url = "http://mal17.example.se/"\n'), encoding="utf-8"
+        )
+        prepare(tmp_path, content_dir, write_update, config_file, [("a@example.se", {})])
+        for extra in ([], ["--to", "test@example.se"]):
+            assert main(["send", "--config", str(config_file), "--transport", "smtp", *extra]) == 1
+            err = capsys.readouterr().err
+            assert "[newsletter] unsubscribe_url is 'http://mal17.example.se/unsubscribe/'" in err, err
+            assert "https://" in err and "nothing sent" in err
+        # the outbox (for checking) still works with a local http site
+        assert main(["send", "--config", str(config_file)]) == 0
+    assert recorder.messages == []
+
+
 def test_an_outbox_rehearsal_does_not_keep_the_issue_from_smtp(
     tmp_path: Path, content_dir: Path, write_update, capsys, monkeypatch
 ) -> None:

@@ -111,6 +111,12 @@ def _base_url(value: str, default: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def is_one_click_url(url: str) -> bool:
+    """What a link in real mail may be: https:// (RFC 8058; Gmail and Yahoo require it), or
+    http:// on the loopback address for tests against a local service."""
+    return urlsplit(url).scheme == "https" or url.startswith("http://127.")
+
+
 def newsletter_config(settings: Settings) -> NewsletterConfig:
     """Validated ``[newsletter]`` table; raises :class:`SettingsError` naming each bad key."""
     raw = read_table(settings, "newsletter", NEWSLETTER_SPEC)
@@ -122,7 +128,7 @@ def newsletter_config(settings: Settings) -> NewsletterConfig:
     if raw["transport"] not in TRANSPORTS:
         bad("transport", f"must be one of {', '.join(TRANSPORTS)}, got {raw['transport']!r}")
     for key in ("unsubscribe_url", "preferences_url"):
-        if raw[key] and urlsplit(raw[key]).scheme != "https" and not raw[key].startswith("http://127."):
+        if raw[key] and not is_one_click_url(raw[key]):
             bad(key, f"must be an https:// URL (RFC 8058 one-click unsubscribe), got {raw[key]!r}")
     logo = raw["logo"]
     if logo and not urlsplit(logo).scheme:

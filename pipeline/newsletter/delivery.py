@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO
 
 from pipeline import statedb
-from pipeline.newsletter.config import NewsletterConfig, newsletter_config, smtp_config
+from pipeline.newsletter.config import NewsletterConfig, is_one_click_url, newsletter_config, smtp_config
 from pipeline.newsletter.issues import Issue, IssueStore
 from pipeline.newsletter.message import DkimSigner, MessageTemplate, Prepared, test_message_id
 from pipeline.newsletter.render import render_edition
@@ -286,6 +286,8 @@ def send_issue(
     transport_name = transport_name or config.transport
     if transport_name not in ("outbox", "smtp"):
         raise SendError(f"unknown transport {transport_name!r} (use outbox or smtp)")
+    if transport_name != "outbox":
+        _require_https_links(settings, config)
     if clock is None:
         clock = (lambda: now) if now is not None else (lambda: datetime.now(settings.tz))
     now = now or clock()
@@ -322,6 +324,24 @@ def send_issue(
             return summary
         finally:
             conn.close()
+
+
+def _require_https_links(settings: Settings, config: NewsletterConfig) -> None:
+    """Refuse real mail whose unsubscribe or preferences link is not https.
+
+    An explicit ``unsubscribe_url`` is checked with the settings; the default one comes from
+    ``[site] base_url``, which may well be http:// for a local preview, so it is checked here.
+    """
+    for key, url in (
+        ("unsubscribe_url", config.unsubscribe_url),
+        ("preferences_url", config.preferences_url),
+    ):
+        if not is_one_click_url(url):
+            raise SendError(
+                f"{settings.source}: [newsletter] {key} is {url!r} (from [site] base_url unless set); "
+                "real mail needs an https:// link (RFC 8058 one-click unsubscribe, required by Gmail and "
+                f"Yahoo): set an https base_url or {key}; nothing sent"
+            )
 
 
 def _send_test(to, issue, editions, transport, signer, config, now, lang) -> None:
