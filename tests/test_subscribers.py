@@ -125,6 +125,35 @@ def test_csv_import_reports_bad_rows_by_line_and_imports_the_rest(
     assert listed == ["known@example.se", "ok1@example.se", "ok2@example.se", "ok5@example.se"]
 
 
+def test_csv_from_a_swedish_spreadsheet_semicolons_bom_and_crlf(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Excel with a Swedish locale saves 'CSV UTF-8' with ';' between fields, a BOM and CRLF."""
+    data = tmp_path / "lista.csv"
+    data.write_bytes("\ufeffE-post;x\r\n".encode())  # no 'email' column: still the clear error
+    assert cli(config_file, "import", str(data)) == 1
+    assert "needs a header row with an 'email' column" in capsys.readouterr().err
+    data.write_bytes(
+        (
+            "\ufeffEmail;Lang;Targets\r\n"
+            "anna@example.se;SV;17.9 17.17\r\n"
+            "\r\n"  # a blank line is skipped, not an error
+            "bo@example.se;En;\r\n"
+            "cecilia@example.se;fi;\r\n"  # line 5: a language we do not send
+        ).encode("utf-8")
+    )
+    assert cli(config_file, "import", str(data)) == 1
+    out, err = capsys.readouterr()
+    assert err.strip() == f"{data}:5: rejected: lang must be one of sv, en, got 'fi'"
+    assert "imported 2 subscriber(s)" in out
+    assert cli(config_file, "list") == 0
+    rows = [line.split("\t")[:4] for line in capsys.readouterr().out.splitlines()]
+    assert rows == [
+        ["anna@example.se", "active", "sv", "17.9 17.17"],
+        ["bo@example.se", "active", "en", "all"],
+    ]
+
+
 def test_csv_without_email_column_imports_nothing(config_file: Path, tmp_path: Path, capsys) -> None:
     data = tmp_path / "bad.csv"
     data.write_text("mail\na@example.se\n", encoding="utf-8")

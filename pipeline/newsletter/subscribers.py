@@ -483,7 +483,8 @@ class SubscriberStore:
         one transaction. Addresses already on the list are left as they are.
         """
         report = ImportReport()
-        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+        text = text.lstrip("\ufeff")
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
         if "email" not in header:
             raise SubscriberError("line 1: the CSV needs a header row with an 'email' column")
@@ -505,9 +506,9 @@ class SubscriberStore:
                 continue
             try:
                 email = normalize_email(values.get("email", ""))
-                lang = _check_choice(values.get("lang") or "sv", LANGUAGES, "lang")
+                lang = _check_choice((values.get("lang") or "sv").lower(), LANGUAGES, "lang")
                 targets = parse_targets(values.get("targets", ""))
-                row_status = _check_choice(values.get("status") or status, STATUSES, "status")
+                row_status = _check_choice((values.get("status") or status).lower(), STATUSES, "status")
                 row_page = values.get("consent_page") or page
             except SubscriberError as exc:
                 report.rejected.append((start, str(exc)))
@@ -586,6 +587,16 @@ class SubscriberStore:
                 ]
             )
         return out.getvalue()
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the header row: ',' or, as spreadsheets write CSV where the decimal mark
+    is a comma (Excel in Swedish), ';' — or a tab. The one that yields an ``email`` column wins."""
+    header = text.split("\n", 1)[0].lower()
+    for candidate in (",", ";", "\t"):
+        if "email" in (name.strip().strip('"') for name in header.split(candidate)):
+            return candidate
+    return ","
 
 
 def _new_uid() -> str:
