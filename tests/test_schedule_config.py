@@ -250,3 +250,24 @@ def test_invalid_schedule_exits_nonzero_naming_job_and_key(tmp_path: Path) -> No
         assert "nothing was started" in result.stderr
         assert result.stdout == ""
     assert not (tmp_path / "state").exists()
+
+
+def test_a_typo_in_a_table_the_jobs_read_stops_the_scheduler_before_it_starts(tmp_path: Path) -> None:
+    """The shipped schedule with a [newsletter] typo in site.toml: refused at once, not on Monday."""
+    project = make_project(tmp_path)
+    site = project.root / "site.toml"
+    site.write_text(
+        site.read_text(encoding="utf-8") + "\n[newsletter]\nfirst_isue_days = 7\n", encoding="utf-8"
+    )
+    result = subprocess.run(
+        pipeline_cmd("schedule", "--config", str(REPO / "schedule.toml"), "--site", str(site)),
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result
+    assert "[newsletter] first_isue_days: unknown setting" in result.stderr
+    assert "nothing was started" in result.stderr and result.stdout == ""
+    assert not (project.state / "scheduler.lock").exists()

@@ -6,6 +6,7 @@ import argparse
 
 from pipeline.commands._options import CommandFailed
 from pipeline.commands._schedule import add_schedule_options, schedule_from
+from pipeline.schedule.registry import settings_problems
 
 ORDER = 80
 
@@ -33,6 +34,12 @@ def run(args: argparse.Namespace) -> int:
 
     if not schedule.enabled_jobs:
         raise CommandFailed(f"every job in {schedule.source} is disabled; nothing to run")
+    # A typo in a table only some jobs read (e.g. [newsletter]) must stop the start, not the
+    # Monday-morning run; `run JOB` reports it for that job alone.
+    kinds = set().union(*(job.kinds() for job in schedule.enabled_jobs))
+    problems = settings_problems(kinds, schedule.settings)
+    if problems:
+        raise CommandFailed("invalid settings for the scheduled jobs; nothing was started", details=problems)
     configure_logging(schedule.settings.tz)
     try:
         return SchedulerService(schedule).run()

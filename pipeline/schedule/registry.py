@@ -119,6 +119,9 @@ class Kind:
     options: OptionSpec | None  # None: the function validates its own options
     help: str
     choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # option -> allowed values
+    # "module:function(settings)" that validate the site settings this kind reads (raise
+    # SettingsError), so the scheduler can refuse to start instead of failing at the first run.
+    settings_checks: tuple[str, ...] = ()
 
     def function(self) -> JobFunction:
         if callable(self.target):
@@ -149,6 +152,7 @@ KINDS: dict[str, Kind] = {
             "pipeline.newsletter.jobs:newsletter_job",
             NEWSLETTER_OPTIONS,
             "build the newsletter issue",
+            settings_checks=("pipeline.newsletter.config:newsletter_config",),
         ),
         Kind(
             "send",
@@ -156,6 +160,10 @@ KINDS: dict[str, Kind] = {
             SEND_OPTIONS,
             "send the newsletter to subscribers",
             choices={"transport": ("outbox", "smtp")},
+            settings_checks=(
+                "pipeline.newsletter.config:newsletter_config",
+                "pipeline.newsletter.config:smtp_config",
+            ),
         ),
         Kind("ping", "pipeline.websub:ping_job", PING_OPTIONS, "tell the WebSub hub which feeds changed"),
         Kind("pipeline", pipeline_job, None, "run several steps in order, stopping at the first failure"),
@@ -167,6 +175,26 @@ def run_kind(kind: str, settings: Settings, options: dict[str, Any]) -> str:
     """Run one job function and return its summary; every caller goes through here."""
     summary = KINDS[kind].function()(settings, options)
     return str(summary) if summary is not None else "done"
+
+
+def settings_problems(kinds: set[str], settings: Settings) -> list[str]:
+    """What is wrong in the site settings tables that jobs of these kinds read (e.g. a typo in
+    ``[newsletter]``), each problem once; kinds whose code is not installed are not checked."""
+    from pipeline.settings import SettingsError
+
+    problems: list[str] = []
+    checks = dict.fromkeys(check for name in sorted(kinds) for check in KINDS[name].settings_checks)
+    for check in checks:
+        module_name, _, attr = check.partition(":")
+        try:
+            function = getattr(importlib.import_module(module_name), attr)
+        except (ModuleNotFoundError, AttributeError):
+            continue  # reported as an unavailable kind
+        try:
+            function(settings)
+        except SettingsError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
+    return problems
 
 
 def unavailable_kinds(kinds: set[str]) -> dict[str, str]:
