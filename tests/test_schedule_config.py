@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -189,6 +190,15 @@ def test_shipped_schedule_is_valid() -> None:
     assert [step.kind for step in weekly.options["steps"]] == ["newsletter", "send"]
     assert weekly.trigger.cron == {"day_of_week": "mon", "hour": 8, "minute": 0}
     assert weekly.trigger.timezone == "Europe/Stockholm"
+    # deferred (4xx) messages are retried within the hour, in runs clear of Monday's 08:00 send
+    retries = jobs["retries"]
+    assert retries.kind == "send" and retries.options == {"retries_only": True}
+    trigger = retries.trigger.make()
+    monday = datetime(2026, 11, 30, 7, 59, tzinfo=ZoneInfo("Europe/Stockholm"))
+    fires = [monday]
+    for _ in range(4):
+        fires.append(trigger.get_next_fire_time(None, fires[-1] + timedelta(seconds=1)))
+    assert [f"{f:%H:%M}" for f in fires[1:]] == ["08:07", "08:22", "08:37", "08:52"]
 
 
 def jobs_output(capsys: pytest.CaptureFixture[str], *args: str) -> str:

@@ -215,6 +215,50 @@ def test_an_outbox_rehearsal_does_not_keep_the_issue_from_smtp(
     assert log == {"a@example.se": ("sent", "smtp", 1), "b@example.se": ("sent", "smtp", 1)}
 
 
+def test_a_deferred_reader_gets_an_older_issue_from_the_retries_job(
+    tmp_path: Path, content_dir: Path, write_update, capsys, monkeypatch
+) -> None:
+    """Greylisting (451) on Monday: the weekly send of the next issue alone never retried the first
+    one; the retries job (send_job with retries_only, as in the shipped schedule) does, and sends
+    nothing to anybody else."""
+    from pipeline.newsletter.jobs import send_job
+
+    recorder = Recorder()
+    recorder.refuse = {"grey@example.se": "451 4.7.1 Greylisted, try again later"}
+    with smtp_server(recorder) as port:
+        config_file = smtp_settings(tmp_path, port, '[newsletter]\ntransport = "smtp"\n')
+        settings = prepare(
+            tmp_path, content_dir, write_update, config_file, [("a@example.se", {}), ("grey@example.se", {})]
+        )
+        first = send_issue(settings, now=NOW, environ=ENV)
+        assert (first.sent, first.temporary) == (1, 1)
+        recorder.refuse.clear()
+        write_update("tre", date="2026-11-28T09:00", targets=["17.9"])
+        build_issue(content_dir, tmp_path / "out", settings, NOW + timedelta(days=7))
+        with SubscriberStore.open(tmp_path / "state") as store:
+            store.add("new@example.se", now=NOW + timedelta(days=7))
+        monkeypatch.setenv("GOAL17_SECRET", SECRET)
+        week = NOW + timedelta(days=7)
+        assert send_job(settings, {"now": week.isoformat()}).startswith("issue 2 via smtp: 3 sent")
+        retried = send_job(settings, {"retries_only": True, "now": week.isoformat()})
+        assert retried.startswith("issue 1 via smtp: 1 sent, 0 skipped as already sent, 0 failed"), retried
+        assert send_job(settings, {"retries_only": True, "now": week.isoformat()}) == "no retries due"
+        assert main(["send", "--config", str(config_file), "--retries-only"]) == 0
+        assert capsys.readouterr().out == "no retries due\n"
+    got = sorted(
+        (rcpts[0], message_from_bytes(data, policy=default)["Message-ID"])
+        for rcpts, data in recorder.messages
+    )
+    issues = [(address, str(mid).split(".")[1]) for address, mid in got]
+    assert sorted(issues) == [
+        ("a@example.se", "1"),
+        ("a@example.se", "2"),
+        ("grey@example.se", "1"),
+        ("grey@example.se", "2"),
+        ("new@example.se", "2"),
+    ]
+
+
 def _tls_files(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 
 from pipeline.commands._options import CommandFailed, add_config, add_now, settings_from
 from pipeline.dates import DateError, parse_datetime
-from pipeline.newsletter.delivery import SendError, send_issue, stderr_notes
+from pipeline.newsletter.delivery import SendError, issues_with_retries_due, send_issue, stderr_notes
 from pipeline.newsletter.message import DkimError
 from pipeline.newsletter.render import RenderError
 from pipeline.newsletter.subscribers import SubscriberError
@@ -37,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--rate", metavar="N/s", help="at most N messages per second (e.g. 20/s, 600/min; 0 = no limit)"
     )
+    parser.add_argument(
+        "--retries-only",
+        action="store_true",
+        help="send only the retries that are due (of ISSUE, else of every issue), to nobody new",
+    )
     parser.add_argument("--to", metavar="ADDRESS", help="send one test message to ADDRESS (not recorded)")
     parser.add_argument("--lang", choices=LANGUAGES, help="language of the --to test message")
     add_config(parser)
@@ -57,24 +63,34 @@ def run(args: argparse.Namespace) -> int:
         rate = parse_rate(args.rate)
     except ValueError as exc:
         raise CommandFailed(f"--rate: {exc}") from None
+    if args.retries_only and args.to:
+        raise CommandFailed("--retries-only and --to do not go together")
     try:
-        summary = send_issue(
-            settings,
-            issue_number=args.issue,
-            transport_name=args.transport,
-            rate=rate,
-            now=now,
-            to=args.to,
-            lang=args.lang,
-            progress=sys.stderr,
-            notes=None if args.quiet else stderr_notes,
-        )
+        if args.retries_only and args.issue is None:
+            numbers = issues_with_retries_due(settings, now or datetime.now(settings.tz))
+            if not numbers and not args.quiet:
+                print("no retries due")
+        else:
+            numbers = [args.issue]
+        for number in numbers:
+            summary = send_issue(
+                settings,
+                issue_number=number,
+                transport_name=args.transport,
+                rate=rate,
+                now=now,
+                to=args.to,
+                lang=args.lang,
+                progress=sys.stderr,
+                notes=None if args.quiet else stderr_notes,
+                retries_only=args.retries_only,
+            )
+            for error in summary.errors:
+                print(f"failed: {error}", file=sys.stderr)
+            if not args.quiet:
+                print(summary.line())
     except SettingsError as exc:
         raise CommandFailed("invalid settings", details=exc.problems) from None
     except (SecretMissing, SendError, TransportUnavailable, DkimError, RenderError, SubscriberError) as exc:
         raise CommandFailed(str(exc)) from None
-    for error in summary.errors:
-        print(f"failed: {error}", file=sys.stderr)
-    if not args.quiet:
-        print(summary.line())
     return 0

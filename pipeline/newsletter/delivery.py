@@ -275,12 +275,14 @@ def send_issue(
     environ: Mapping[str, str] | None = None,
     progress: IO[str] | None = None,
     notes: Callable[[str], None] | None = None,
+    retries_only: bool = False,
 ) -> SendSummary:
     """Send an issue (default: the latest) to every active subscriber who has not had it.
 
     ``now`` stamps the messages' Date and decides which retries are due; ``clock`` stamps the send
     log (default: the real clock, or ``now`` when given). ``to`` sends one test message to that
-    address instead, outside the send log.
+    address instead, outside the send log. ``retries_only`` sends only what the log already holds
+    as due (temporary failures, claims of a run that died), to nobody new.
     """
     config = newsletter_config(settings)
     transport_name = transport_name or config.transport
@@ -317,7 +319,18 @@ def send_issue(
                     summary.test_to = to
                     return summary
                 _send_all(
-                    conn, issue, editions, transport, signer, limiter, config, now, clock, summary, progress
+                    conn,
+                    issue,
+                    editions,
+                    transport,
+                    signer,
+                    limiter,
+                    config,
+                    now,
+                    clock,
+                    summary,
+                    progress,
+                    retries_only,
                 )
             finally:
                 transport.close()
@@ -374,7 +387,18 @@ def _send_test(to, issue, editions, transport, signer, config, now, lang) -> Non
 
 
 def _send_all(
-    conn, issue, editions, transport, signer, limiter, config, now, clock, summary, progress
+    conn,
+    issue,
+    editions,
+    transport,
+    signer,
+    limiter,
+    config,
+    now,
+    clock,
+    summary,
+    progress,
+    retries_only=False,
 ) -> None:
     rows = conn.execute(
         "SELECT s.id AS sid, n.status AS send_status, n.next_attempt_at AS next_at, n.attempts AS attempts, "
@@ -387,6 +411,8 @@ def _send_all(
     work: list[int] = []
     for row in rows:
         status = row["send_status"]
+        if retries_only and status not in ("claimed", "temporary"):
+            continue  # not retrying: nobody new, nothing sent or refused
         if status is not None and row["sent_via"] == "outbox" and transport.name != "outbox":
             summary.outbox_before += 1  # only rehearsed in the outbox: deliver it for real now
             work.append(row["sid"])
@@ -488,6 +514,24 @@ def _deliver(
     summary.sent += 1
 
 
+def issues_with_retries_due(settings: Settings, now: datetime) -> list[int]:
+    """Issues whose send log holds a retry that is due at ``now`` (a temporary failure whose
+    backoff has passed, or a claim left by a run that died), oldest first."""
+    config = newsletter_config(settings)
+    conn = statedb.connect(config.state_dir)
+    try:
+        _open_log(conn)
+        rows = conn.execute(
+            "SELECT DISTINCT n.issue FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
+            "WHERE s.status = 'active' AND (n.status = 'claimed' OR (n.status = 'temporary' AND "
+            "(n.next_attempt_at IS NULL OR n.next_attempt_at <= ?))) ORDER BY n.issue",
+            (timestamp(now),),
+        ).fetchall()
+        return [row[0] for row in rows]
+    finally:
+        conn.close()
+
+
 def send_log(settings: Settings, issue_number: int) -> list[dict]:
     """The send log of one issue (for reports and tests)."""
     config = newsletter_config(settings)
@@ -508,4 +552,4 @@ def stderr_notes(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-__all__ = ["SendBusy", "SendError", "SendSummary", "send_issue", "send_log"]
+__all__ = ["SendBusy", "SendError", "SendSummary", "issues_with_retries_due", "send_issue", "send_log"]

@@ -6,7 +6,8 @@ one-line summary; failures raise (the scheduler records them).
 - ``newsletter_job`` options: ``content`` (default "content"), ``out`` ("outputs"), ``force`` (false),
   ``now`` (ISO time, for tests; default: the clock).
 - ``send_job`` options: ``issue`` (default: the latest), ``transport`` ("outbox" or "smtp"; default
-  from ``[newsletter] transport``), ``rate`` (messages per second; default from ``[smtp] rate``).
+  from ``[newsletter] transport``), ``rate`` (messages per second; default from ``[smtp] rate``),
+  ``retries_only`` (false; true: only the due retries of every issue, to nobody new).
 """
 
 from __future__ import annotations
@@ -43,14 +44,27 @@ def newsletter_job(settings: Settings, options: dict[str, Any]) -> str:
 
 
 def send_job(settings: Settings, options: dict[str, Any]) -> str:
-    """Send an issue (default: the latest) to every active subscriber who has not had it yet."""
-    from pipeline.newsletter.delivery import send_issue
+    """Send an issue (default: the latest) to every active subscriber who has not had it yet.
 
-    summary = send_issue(
-        settings,
-        issue_number=options.get("issue"),
-        transport_name=options.get("transport"),
-        rate=options.get("rate"),
-        now=_now(settings, options),
-    )
-    return summary.line()
+    With ``retries_only``: only the retries that are due, of every issue (or of ``issue``), to
+    nobody new. A weekly send alone would retry a greylisted (4xx) reader a week later, and not at
+    all once a newer issue is the latest; a frequent retries job keeps the backoff's promise.
+    """
+    from pipeline.newsletter.delivery import SendBusy, issues_with_retries_due, send_issue
+
+    now = _now(settings, options)
+    common = {"transport_name": options.get("transport"), "rate": options.get("rate"), "now": now}
+    if not options.get("retries_only"):
+        return send_issue(settings, issue_number=options.get("issue"), **common).line()
+    issue = options.get("issue")
+    numbers = [issue] if issue is not None else issues_with_retries_due(settings, now)
+    if not numbers:
+        return "no retries due"
+    lines = []
+    for number in numbers:
+        try:
+            lines.append(send_issue(settings, issue_number=number, retries_only=True, **common).line())
+        except SendBusy:
+            lines.append("another send is running; the rest waits for the next run")
+            break
+    return "; ".join(lines)

@@ -42,6 +42,7 @@ SEND_OPTIONS: OptionSpec = {
     "transport": ((str,), None),
     "rate": ((int, float), None),
     "now": ((str,), None),
+    "retries_only": ((bool,), False),
 }
 PING_OPTIONS: OptionSpec = {
     "hub": ((str,), None),
