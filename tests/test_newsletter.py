@@ -88,7 +88,12 @@ def test_now_before_the_previous_window_is_an_error(
     write_update("one", date="2026-11-20T09:00")
     assert newsletter(config, content_dir, tmp_path / "out", "2026-11-27T12:00") == 0
     assert newsletter(config, content_dir, tmp_path / "out", "2026-11-26T12:00") == 1
-    assert "already covers up to" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # both times in the site's zone (the window's end is stored in UTC), to the second
+    assert (
+        "the window would end (2026-11-26T12:00:00+01:00) before it starts (2026-11-27T12:00:00+01:00); "
+        "issue 1 already covers up to 2026-11-27T12:00:00+01:00" in err
+    ), err
 
 
 def test_archive_files_and_feed(tmp_path: Path, content_dir: Path, write_update) -> None:

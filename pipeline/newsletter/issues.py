@@ -159,9 +159,12 @@ class IssueStore:
         else:
             start = now - timedelta(days=first_issue_days)
         if now < start:
+            # both times in the zone of --now, to the second: comparable at a glance
+            end_text = now.isoformat(timespec="seconds")
+            start_text = start.astimezone(now.tzinfo).isoformat(timespec="seconds")
             raise IssueError(
-                f"the window would end ({now.isoformat()}) before it starts ({start.isoformat()}); "
-                f"issue {previous.number if previous else '?'} already covers up to {start.isoformat()}"
+                f"the window would end ({end_text}) before it starts ({start_text}); "
+                f"issue {previous.number if previous else '?'} already covers up to {start_text}"
             )
         included = {row[0] for row in self.conn.execute("SELECT update_id FROM newsletter_issue_updates")}
         chosen = [u for u in updates if start < u.date <= now and u.id not in included]
