@@ -3,6 +3,7 @@ real signals, a real state database. Schedules use one-second intervals to stay 
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -247,3 +248,24 @@ def test_shutdown_wait_is_bounded(project: Project, schedulers) -> None:
     conn = statedb.connect(project.state)
     assert conn.execute("SELECT COUNT(*) FROM schedule_jobs WHERE job = 'slow'").fetchone()[0] == 0
     conn.close()
+    # The interrupted build's worker processes (its render and publish pools) went with it,
+    # instead of waiting forever for a parent that is gone.
+    deadline = time.monotonic() + 5
+    while (left := processes_in(project.root)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, left
+
+
+def processes_in(folder: Path) -> list[str]:
+    """Processes whose working directory is ``folder`` (what a scheduler started there left behind)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if Path(os.readlink(proc / "cwd")) == folder.resolve():
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append(f"{proc.name}: {command}")
+        except OSError:
+            continue
+    return found

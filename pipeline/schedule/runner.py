@@ -19,6 +19,7 @@ Resilience comes from APScheduler's per-job settings plus what it cannot know by
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -85,6 +86,18 @@ def _drop_apscheduler_duplicates(record: logging.LogRecord) -> bool:
     return not (
         "raised an exception" in message or "was missed by" in message or "skipped: maximum" in message
     )
+
+
+def _end_worker_processes() -> None:
+    """Kill the worker processes of interrupted jobs (e.g. the build's render and publish pools)
+    before ``os._exit``: forked workers outlive their parent and, blocked on the pool's queue that
+    a sibling keeps open, would wait forever. SIGKILL, because a forked worker inherited this
+    process's SIGTERM handler and would only note the signal. Their work is staged, never published."""
+    children = multiprocessing.active_children()
+    for child in children:
+        child.kill()
+    for child in children:
+        child.join(timeout=2)
 
 
 class SchedulerService:
@@ -313,6 +326,7 @@ class SchedulerService:
                         )
                     log.warning("job %s: still running; interrupted by the stop", name)
                 log.info("scheduler stopped (%d job(s) interrupted)", len(running))
+                _end_worker_processes()
                 lock.release()
                 logging.shutdown()
                 sys.stdout.flush()
