@@ -98,7 +98,7 @@ def build_files(
     """
     if renderer is None:
         renderer = cached_renderer(settings, use_cache=use_cache)
-    cache = ContentCache(cache_path(settings)) if use_cache else None
+    cache = ContentCache(cache_path(settings, content_dir)) if use_cache else None
     content = read_content(content_dir, settings, now, renderer=renderer, cache=cache)
     if cache is not None:
         cache.save()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.content import CachedSource
+from pipeline.fingerprint import digest
 from pipeline.settings import Settings
 from pipeline.shard_store import ShardStore
 
@@ -18,8 +19,9 @@ FORMAT = b"goal17-content-cache 2\n"
 FOLDER_NAME = "content-v2"
 
 
-def cache_path(settings: Settings) -> Path:
-    return Path(settings.state_dir) / "cache" / FOLDER_NAME
+def cache_path(settings: Settings, content_dir: str | Path) -> Path:
+    """One cache per content folder: sites sharing a state folder must not prune each other's."""
+    return Path(settings.state_dir) / "cache" / FOLDER_NAME / digest(str(Path(content_dir).absolute()))
 
 
 class ContentCache:

@@ -22,16 +22,20 @@ _LIBRARIES = ("markdown", "nh3", "jinja2", "feedgen", "lxml", "pyyaml")
 
 
 def digest(*parts: object) -> str:
-    """A short, stable hash of ``parts`` (str/bytes taken as-is, anything else by repr)."""
+    """A short, stable hash of ``parts``: str and bytes as they are, anything else by its repr.
+
+    Each part is tagged with its kind and length, so ``"None"`` and ``None``, or ``("a", "bc")``
+    and ``("ab", "c")``, never collide; long strings are hashed without building their repr.
+    """
     h = hashlib.blake2b(digest_size=16)
     for part in parts:
         if isinstance(part, bytes):
-            data = part
+            tag, data = b"b", part
         elif isinstance(part, str):
-            data = part.encode("utf-8")
+            tag, data = b"s", part.encode("utf-8")
         else:
-            data = repr(part).encode("utf-8")
-        h.update(len(data).to_bytes(8, "little"))
+            tag, data = b"r", repr(part).encode("utf-8")
+        h.update(tag + len(data).to_bytes(8, "little"))
         h.update(data)
     return h.hexdigest()
 

@@ -17,12 +17,13 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.deferred import Deferred, Output, materialize
+from pipeline.forkpool import map_forked
 
 MARKER = ".goal17-output"
 MANIFEST_FORMAT = 1
@@ -83,6 +84,7 @@ def publish(
         keep: list[str] = []
         entries: dict[str, list] = {}
         try:
+            todo: list[str] = []
             for rel in sorted(wanted):
                 item, old_path = wanted[rel], old.get(rel)
                 key = item.key if isinstance(item, Deferred) else None
@@ -91,19 +93,13 @@ def publish(
                 if reusable and _stat_record(old_path, key) == record:
                     keep.append(rel)
                     entries[rel] = record
-                    continue
-                data = materialize(item)
-                if old_path is not None and _same_bytes(old_path, data):
-                    keep.append(rel)
-                    entries[rel] = _stat_record(old_path, key)
-                    continue
-                if staging is None:
-                    staging = _new_staging(out)
-                dest = staging / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(data)
-                entries[rel] = _stat_record(dest, key)
-                report.written.append(rel)
+                else:
+                    todo.append(rel)
+            if todo:
+                staging = _new_staging(out)
+                for rel, written, record in _make_all(todo, wanted, old, staging):
+                    entries[rel] = record
+                    (report.written if written else keep).append(rel)
             for rel in carried:
                 keep.append(rel)
                 record = known.get(rel)
@@ -117,7 +113,9 @@ def publish(
             new_manifest = Manifest(
                 files=entries, stamp=stamp if stamp is not None else (manifest.stamp if manifest else None)
             )
-            if out.exists() and staging is None and not report.removed:
+            if out.exists() and not report.written and not report.removed:
+                if staging is not None:
+                    shutil.rmtree(staging)
                 if manifest_path is not None and manifest != new_manifest:
                     _write_atomically(Path(manifest_path), new_manifest.to_bytes())
                 return report
@@ -175,6 +173,30 @@ def manifest_intact(out_dir: str | Path, manifest: Manifest) -> bool:
         if st.st_size != size or st.st_mtime_ns != mtime:
             return False
     return True
+
+
+def _make_all(
+    todo: list[str], wanted: Mapping[str, Output], old: dict[str, Path], staging: Path
+) -> Iterator[tuple[str, bool, list]]:
+    """Make each file in ``todo`` and write it to ``staging`` unless it equals the old one.
+
+    Yields ``(path, written, manifest record)`` in ``todo`` order. A cold 10,000-update build
+    makes ~12,000 pages and feeds: they are made on both cores, each worker writing its files.
+    """
+    return map_forked(
+        lambda index: _make(todo[index], wanted[todo[index]], old.get(todo[index]), staging), len(todo)
+    )
+
+
+def _make(rel: str, item: Output, old_path: Path | None, staging: Path) -> tuple[str, bool, list]:
+    key = item.key if isinstance(item, Deferred) else None
+    data = materialize(item)
+    if old_path is not None and _same_bytes(old_path, data):
+        return rel, False, _stat_record(old_path, key)
+    dest = staging / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+    return rel, True, _stat_record(dest, key)
 
 
 def _stat_record(path: Path, key: str | None) -> list:

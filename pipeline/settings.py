@@ -52,6 +52,9 @@ SITE_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
 }
 
 LANGUAGES = ("sv", "en")
+# Tables besides [site], each validated by the feature that reads it (``read_table``). A feature
+# adding a table adds its name here, so a misspelt table is an error rather than silently ignored.
+TABLES = ("newsletter", "smtp", "web")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -139,6 +142,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise SettingsError([f"{path}: 'site' must be a table"])
     sections = {}
     for name, table in data.items():
+        if name not in TABLES:
+            known = ", ".join(f"[{t}]" for t in ("site", *TABLES))
+            raise SettingsError([f"{path}: [{name}]: unknown table (known: {known})"])
         if not isinstance(table, dict):
             raise SettingsError([f"{path}: {name}: expected a [{name}] table"])
         sections[name] = table

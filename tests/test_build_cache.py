@@ -91,7 +91,7 @@ def test_a_corrupt_content_cache_is_ignored_and_rewritten(site, capsys, tmp_path
     build(site, capsys)
     reference = {p: (site[2] / p).read_bytes() for p in stats(site[2])}
     settings = default_settings(state_dir=str(tmp_path / "state"))
-    shards = list(cache_path(settings).glob("shard-*.pickle"))
+    shards = list(cache_path(settings, site[0]).glob("shard-*.pickle"))
     assert shards
     for shard in shards:
         shard.write_bytes(shard.read_bytes()[:-7] + b"garbage")

@@ -196,3 +196,15 @@ def test_ci_runs_the_readme_test_command():
     commands = re.search(r"```sh\n(.*?)```", readme, re.S).group(1).strip().splitlines()
     assert len(commands) == 2 and "pipeline build" in commands[0] and "pytest" in commands[1]
     assert "grep -m1 -E '^python3 .*pytest' README.md" in (REPO / ".ci" / "run").read_text()
+
+
+def test_unknown_settings_table_is_an_error(small_site, tmp_path, capsys):
+    config = tmp_path / "site.toml"
+    config.write_text('[site]\ntitle = "T"\n\n[newsleter]\nintro = "x"\n', encoding="utf-8")
+    assert (
+        main(["build", "--config", str(config), "--content", str(small_site), "--out", str(tmp_path / "o")])
+        == 1
+    )
+    assert (
+        "[newsleter]: unknown table (known: [site], [newsletter], [smtp], [web])" in capsys.readouterr().err
+    )

@@ -81,3 +81,37 @@ def test_failure_while_staging_leaves_the_old_tree(tmp_path):
         publish(out, {"a.txt": b"new", "b.txt": "not bytes"})
     assert snapshot(out) == before
     assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_files_made_on_both_cores_equal_files_made_in_one(tmp_path, monkeypatch):
+    from pipeline import forkpool
+    from pipeline.deferred import Deferred
+
+    files = {
+        f"p/{i}/index.html": Deferred(f"k{i}", lambda i=i: f"page {i}".encode() * 50) for i in range(300)
+    }
+    files["a.txt"] = b"plain"
+    monkeypatch.setattr(forkpool, "WORKERS", 2)
+    parallel = publish(tmp_path / "parallel", files)
+    monkeypatch.setattr(forkpool, "WORKERS", 1)
+    serial = publish(tmp_path / "serial", files)
+    assert parallel.written == serial.written and len(parallel.written) == 302
+    tree = {
+        p.relative_to(tmp_path / "serial").as_posix(): p.read_bytes()
+        for p in (tmp_path / "serial").rglob("*")
+        if p.is_file()
+    }
+    assert {
+        p.relative_to(tmp_path / "parallel").as_posix(): p.read_bytes()
+        for p in (tmp_path / "parallel").rglob("*")
+        if p.is_file()
+    } == tree
+
+    def broken() -> bytes:
+        raise RuntimeError("a template failed in a worker")
+
+    monkeypatch.setattr(forkpool, "WORKERS", 2)
+    before = snapshot(tmp_path / "parallel")
+    with pytest.raises(RuntimeError, match="failed in a worker"):
+        publish(tmp_path / "parallel", {**files, "p/7/index.html": Deferred("other", broken)})
+    assert snapshot(tmp_path / "parallel") == before

@@ -1,0 +1,63 @@
+"""Spreading a CPU-bound loop over both cores with forked workers.
+
+The build's heavy loops (sanitizing rendered updates, making pages and feeds) work on large
+in-memory data: updates, templates, closures. Forked workers inherit all of it, so only an index
+goes to a worker and a small result comes back; nothing big is pickled. ``gc.freeze()`` before
+forking keeps each worker's garbage collector from walking, and so copying page by page, the
+parent's whole heap. Below ``min_items`` the loop runs in-process: starting workers costs more.
+
+Everything runs in-process where ``fork`` does not exist, and whenever other threads are running
+(the scheduler runs jobs in threads): forking a threaded process can copy a lock some other
+thread holds, and two builds at once would share the one inherited function.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import gc
+import multiprocessing
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+WORKERS = 2
+_FUNCTION: Callable[[int], Any] | None = None  # inherited by the forked workers
+_LOCK = threading.Lock()  # one pool at a time; a nested or concurrent loop runs in-process
+
+
+def map_forked(
+    function: Callable[[int], R], count: int, min_items: int = 200, chunksize: int = 64
+) -> Iterator[R]:
+    """Yield ``function(i)`` for ``i`` in ``range(count)``, in order; exceptions propagate."""
+    global _FUNCTION
+    if not can_fork(count, min_items) or not _LOCK.acquire(blocking=False):
+        for index in range(count):
+            yield function(index)
+        return
+    _FUNCTION = function
+    gc.freeze()
+    try:
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
+            yield from pool.map(_call, range(count), chunksize=chunksize)
+    finally:
+        _FUNCTION = None
+        gc.unfreeze()
+        _LOCK.release()
+
+
+def can_fork(count: int, min_items: int) -> bool:
+    """Is a forked pool both worth it and safe here?"""
+    return (
+        count >= min_items
+        and WORKERS >= 2
+        and threading.active_count() == 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+
+
+def _call(index: int) -> Any:
+    assert _FUNCTION is not None
+    return _FUNCTION(index)
