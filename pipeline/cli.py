@@ -17,25 +17,34 @@ from pipeline import __version__, commands
 from pipeline.commands._options import CommandFailed, report_failure
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_names() -> list[str]:
+    """Every command: one module each in :mod:`pipeline.commands`, named like the command."""
+    return [info.name for info in pkgutil.iter_modules(commands.__path__) if not info.name.startswith("_")]
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with ``only`` a parser that knows just that command.
+
+    Importing every command pulls in the web service, the scheduler and the newsletter; a
+    ``build`` run by cron every few minutes should not pay for them.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m pipeline",
         description="goal-17 syndication: Markdown updates → pages, feeds, snippets, newsletters.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    modules = [
-        importlib.import_module(f"{commands.__name__}.{info.name}")
-        for info in pkgutil.iter_modules(commands.__path__)
-        if not info.name.startswith("_")
-    ]
+    names = [only] if only is not None else command_names()
+    modules = [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
         module.register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    first = argv[0] if argv else None
+    parser = build_parser(only=first if first in command_names() else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

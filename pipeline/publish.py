@@ -72,9 +72,9 @@ def publish(
     out.parent.mkdir(parents=True, exist_ok=True)
     with _lock(out):
         _check_target(out)
-        old = _existing_files(out) if out.exists() else {}
         manifest = read_manifest(manifest_path) if manifest_path is not None else None
         known = manifest.files if (manifest is not None and reuse) else {}
+        old = _old_files(out, known)
         report = PublishReport()
         wanted: dict[str, Output] = dict(files)
         wanted[MARKER] = MARKER_TEXT
@@ -90,7 +90,7 @@ def publish(
                 key = item.key if isinstance(item, Deferred) else None
                 record = known.get(rel)
                 reusable = key is not None and old_path is not None and record and record[0] == key
-                if reusable and _stat_record(old_path, key) == record:
+                if reusable and _stat_or_none(old_path, key) == record:
                     keep.append(rel)
                     entries[rel] = record
                 else:
@@ -103,11 +103,10 @@ def publish(
             for rel in carried:
                 keep.append(rel)
                 record = known.get(rel)
-                entries[rel] = (
-                    record
-                    if record and _stat_record(old[rel], record[0]) == record
-                    else _stat_record(old[rel], None)
-                )
+                current = _stat_or_none(old[rel], record[0] if record else None)
+                if current is None:
+                    continue  # listed in the manifest but gone: nothing to carry
+                entries[rel] = record if current == record else [None, *current[1:]]
             report.unchanged = len(keep)
             report.removed = sorted(rel for rel in old if rel not in wanted and rel not in carried)
             new_manifest = Manifest(
@@ -237,6 +236,35 @@ def _check_target(out: Path) -> None:
                 f"refusing to replace {out}: it is not empty and was not made by this pipeline "
                 f"(no {MARKER} file); choose an empty or new folder"
             )
+
+
+def _old_files(out: Path, known: dict[str, list]) -> dict[str, Path]:
+    """What the folder holds: the manifest's list when there is one (no walk over ~10,000
+    folders), plus whatever appeared at the top level since (another job's ``newsletters/``);
+    otherwise a walk. Every use of a listed file copes with it having gone missing since; a
+    stray file dropped by hand into a folder we publish stays until a build without a manifest.
+    """
+    if not out.exists():
+        return {}
+    if not known:
+        return _existing_files(out)
+    found = {rel: out / rel for rel in known}
+    tops = {rel.split("/", 1)[0] for rel in known}
+    for entry in os.scandir(out):
+        if entry.name not in tops:
+            found.update(
+                {f"{entry.name}/{rel}": path for rel, path in _existing_files(Path(entry.path)).items()}
+                if entry.is_dir()
+                else {entry.name: Path(entry.path)}
+            )
+    return found
+
+
+def _stat_or_none(path: Path, key: str | None) -> list | None:
+    try:
+        return _stat_record(path, key)
+    except OSError:
+        return None
 
 
 def _existing_files(out: Path) -> dict[str, Path]:

@@ -19,24 +19,13 @@ import pytest
 
 from pipeline.build import run_build
 from pipeline.settings import default_settings
+from tests.browser_helpers import launched_chromium, require_chromium
 from tests.conftest import NOW, REPO, front_matter
 from tests.snippets_helpers import HOSTILE, NORMAL, PIXEL_PNG
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed at /usr/bin/chromium (CI installs it)", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
+require_chromium()
 
 ARTIFACTS = REPO / "tests" / "artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 # What a tampered or malicious mirror could serve: the script must show it as text and run none of it.
 EVIL_SNIPPET = {
@@ -182,12 +171,8 @@ def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def browser(site) -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="module")

@@ -20,23 +20,12 @@ from pipeline.newsletter.config import newsletter_config
 from pipeline.newsletter.issues import IssueStore
 from pipeline.newsletter.render import SLOTS, render_edition
 from pipeline.newsletter.statefiles import connect
+from tests.browser_helpers import launched_chromium, require_chromium
 from tests.conftest import NOW
 from tests.newsletter_helpers import write_updates
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed at /usr/bin/chromium (CI installs it)", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
+require_chromium()
 
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 # Every visible element with its own text: its computed colour and the first opaque background
 # behind it (walking up the ancestors), as WCAG contrast ratio.
@@ -72,12 +61,8 @@ CONTRASTS_JS = """
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched_chromium() as chromium:
+        yield chromium
 
 
 def subscriber_html(tmp_path: Path, content_dir: Path, write_update, settings) -> str:

@@ -12,22 +12,10 @@ from typing import Any
 import pytest
 
 from pipeline.web import form_snippet
+from tests.browser_helpers import launched_chromium, require_chromium
 from tests.web_helpers import Service, links, running_service
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed at /usr/bin/chromium (CI installs it)", allow_module_level=True
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
-
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+require_chromium()
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -49,10 +37,8 @@ def partner(tmp_path) -> Iterator[tuple[Path, str]]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def test_sign_up_from_a_partner_page_with_and_without_scripts(tmp_path, partner, browser):
