@@ -163,16 +163,16 @@ def input_digest(content_dir: str | Path, settings: Settings) -> str:
     Content files are taken by their stats (path, size, mtime, inode), not their bytes: 10,000
     stats cost milliseconds, and any write to a file changes its mtime.
     """
-    root = Path(content_dir).absolute()
+    root = str(Path(content_dir).absolute())
+    prefix = len(root) + 1
     stats: list[tuple] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(filenames):
-            st = os.stat(os.path.join(dirpath, name))
-            stats.append(
-                (os.path.relpath(os.path.join(dirpath, name), root), st.st_size, st.st_mtime_ns, st.st_ino)
-            )
-    return digest(context_digest(settings), str(root), stats)
+            path = os.path.join(dirpath, name)
+            st = os.stat(path)
+            stats.append((path[prefix:], st.st_size, st.st_mtime_ns, st.st_ino))
+    return digest(context_digest(settings), root, stats)
 
 
 def _stamp(inputs: str, content: ContentSet, summary: BuildSummary) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def digest(*parts: object) -> str:
     Each part is tagged with its kind and length, so ``"None"`` and ``None``, or ``("a", "bc")``
     and ``("ab", "c")``, never collide; long strings are hashed without building their repr.
     """
-    h = hashlib.blake2b(digest_size=16)
+    chunks: list[bytes] = []
     for part in parts:
         if isinstance(part, bytes):
             tag, data = b"b", part
@@ -35,9 +35,9 @@ def digest(*parts: object) -> str:
             tag, data = b"s", part.encode("utf-8")
         else:
             tag, data = b"r", repr(part).encode("utf-8")
-        h.update(tag + len(data).to_bytes(8, "little"))
-        h.update(data)
-    return h.hexdigest()
+        chunks.append(tag + len(data).to_bytes(8, "little"))
+        chunks.append(data)
+    return hashlib.blake2b(b"".join(chunks), digest_size=16).hexdigest()
 
 
 @cache
