@@ -6,6 +6,7 @@ Pure: ``build(updates, settings)`` returns ``{relative path: bytes}`` and reads 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from pipeline.content import Update
@@ -25,12 +26,38 @@ def feed_links(settings: Settings, prefix: str = "feeds/") -> list[dict[str, str
     ]
 
 
-def paginate(items: Sequence[Update], size: int, base_path: str) -> list[tuple[str, list[Update], int]]:
-    """Split into pages: ``(path, items, number)``; page 1 lives at ``base_path`` itself."""
-    pages = [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
-    return [
-        (base_path if n == 1 else f"{base_path}page/{n}/", chunk, n) for n, chunk in enumerate(pages, start=1)
+@dataclass(frozen=True)
+class ListPage:
+    path: str
+    items: list[Update]  # newest first
+    number: int | None  # None for the front page
+    newer: str | None  # path of the page with the next newer items
+    older: str | None
+
+
+def paginate(items: Sequence[Update], size: int, base_path: str) -> list[ListPage]:
+    """The front page (the newest ``size`` items) and numbered pages counted from the oldest.
+
+    Numbering from the oldest, like RFC 5005 feed archives, keeps every full page the same when
+    an update is added: only the front page and the newest numbered page change, instead of every
+    page of the listing shifting by one item (500 pages re-made per new update at 10,000). The
+    front page may repeat some items of the newest numbered page.
+    """
+    oldest_first = list(reversed(items))
+    count = -(-len(items) // size)  # ceil
+    numbered = [
+        (f"{base_path}page/{n}/", list(reversed(oldest_first[(n - 1) * size : n * size])), n)
+        for n in range(1, count + 1)
     ]
+    front_older = None
+    if len(items) > size:
+        front_older = numbered[(len(items) - size - 1) // size][0]
+    pages = [ListPage(base_path, list(items[:size]), None, None, front_older)]
+    for index, (path, chunk, number) in enumerate(numbered):
+        newer = numbered[index + 1][0] if index + 1 < count else base_path
+        older = numbered[index - 1][0] if index > 0 else None
+        pages.append(ListPage(path, chunk, number, newer, older))
+    return pages
 
 
 def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
@@ -64,55 +91,41 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         items: Sequence[Update], base_path: str, heading: str, intro: str, feed_prefix: str, target=None
     ) -> None:
         pages = paginate(items, settings.page_size, base_path)
-        for index, (path, chunk, number) in enumerate(pages):
-            newer = pages[index - 1][0] if index > 0 else None
-            older = pages[index + 1][0] if index + 1 < len(pages) else None
+        count = len(pages) - 1
+        for page in pages:
             key = digest(
                 context,
                 "list page",
-                path,
                 heading,
                 intro,
                 feed_prefix,
                 target,
-                number,
-                len(pages),
-                newer,
-                older,
-                [u.fingerprint for u in chunk],
+                page.path,
+                page.number,
+                count,
+                page.newer,
+                page.older,
+                [u.fingerprint for u in page.items],
             )
-            files[f"{path}index.html"] = Deferred(
-                key,
-                partial(
-                    list_page,
-                    chunk,
-                    heading,
-                    intro,
-                    path,
-                    feed_prefix,
-                    number,
-                    len(pages),
-                    target,
-                    newer,
-                    older,
-                ),
+            files[f"{page.path}index.html"] = Deferred(
+                key, partial(list_page, page, heading, intro, feed_prefix, count, target)
             )
 
-    def list_page(chunk, heading, intro, path, feed_prefix, number, count, target, newer, older) -> bytes:
+    def list_page(page: ListPage, heading, intro, feed_prefix, count, target) -> bytes:
         html = list_tpl.render(
             **common,
             lang=settings.language,
-            items=chunk,
+            items=page.items,
             heading=heading,
             intro=intro,
-            canonical=settings.url(path),
+            canonical=settings.url(page.path),
             feeds=feed_links(settings, feed_prefix),
-            page_number=number,
+            page_number=page.number,
             page_count=count,
             target=target,
             tz=settings.tz,
-            newer=settings.url(newer) if newer is not None else None,
-            older=settings.url(older) if older is not None else None,
+            newer=settings.url(page.newer) if page.newer is not None else None,
+            older=settings.url(page.older) if page.older is not None else None,
         )
         return html.encode("utf-8")
 

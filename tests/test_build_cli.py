@@ -208,3 +208,25 @@ def test_unknown_settings_table_is_an_error(small_site, tmp_path, capsys):
     assert (
         "[newsleter]: unknown table (known: [site], [newsletter], [smtp], [web])" in capsys.readouterr().err
     )
+
+
+def test_listing_pages_are_numbered_from_the_oldest_and_stay_put(write_update, content_dir, tmp_path):
+    config = tmp_path / "site.toml"
+    config.write_text(f'[site]\npage_size = 2\nstate_dir = "{tmp_path / "state"}"\n', encoding="utf-8")
+    for day in range(1, 6):
+        write_update(f"u{day}", date=f"2026-10-0{day}T10:00")
+    out = tmp_path / "out"
+    args = ["build", "--config", str(config), "--content", str(content_dir), "--out", str(out), "--now", NOW]
+    assert main(args) == 0
+    front = (out / "index.html").read_text(encoding="utf-8")
+    assert front.index("U5") < front.index("U4") and "U3" not in front  # the newest two
+    assert "U1" in (out / "page/1/index.html").read_text() and "U2" in (out / "page/1/index.html").read_text()
+    assert 'href="https://mal17.example.se/page/2/"' in front  # older: the page after the front page's items
+    page1 = (out / "page/1/index.html").read_bytes()
+    page1_mtime = (out / "page/1/index.html").stat().st_mtime_ns
+    write_update("u6", date="2026-10-06T10:00")
+    assert main(args) == 0
+    assert (out / "page/1/index.html").read_bytes() == page1  # adding an update moves nothing old
+    assert (out / "page/1/index.html").stat().st_mtime_ns == page1_mtime
+    assert "U6" in (out / "index.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (out / "page").iterdir()) == ["1", "2", "3"]
