@@ -44,7 +44,7 @@ def paginate(items: Sequence[Update], size: int, base_path: str) -> list[ListPag
     front page may repeat some items of the newest numbered page.
     """
     oldest_first = list(reversed(items))
-    count = -(-len(items) // size)  # ceil
+    count = -(-len(items) // size) if len(items) > size else 0  # all on the front page: no copies
     numbered = [
         (f"{base_path}page/{n}/", list(reversed(oldest_first[(n - 1) * size : n * size])), n)
         for n in range(1, count + 1)

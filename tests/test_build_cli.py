@@ -230,3 +230,9 @@ def test_listing_pages_are_numbered_from_the_oldest_and_stay_put(write_update, c
     assert (out / "page/1/index.html").stat().st_mtime_ns == page1_mtime
     assert "U6" in (out / "index.html").read_text(encoding="utf-8")
     assert sorted(p.name for p in (out / "page").iterdir()) == ["1", "2", "3"]
+
+
+def test_a_listing_that_fits_on_its_front_page_has_no_numbered_pages(small_site, tmp_path):
+    out = tmp_path / "out"
+    assert build(small_site, out) == 0
+    assert not (out / "page").exists() and not (out / "targets/17.9/page").exists()
