@@ -17,17 +17,14 @@ rebuild, are rendered in-process.
 
 from __future__ import annotations
 
-import concurrent.futures
-import gc
-import multiprocessing
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import markdown
 
-from pipeline.forkpool import can_fork
+from pipeline.forkpool import can_fork, map_forked
 from pipeline.markdown_render import RENDERER_VERSION, Rendered, cache_key, render_markdown
 from pipeline.settings import Settings
 from pipeline.shard_store import ShardStore
@@ -115,35 +112,19 @@ class CachedRenderer:
     # -- rendering ---------------------------------------------------------------------------
 
     def _render(self, todo: list[tuple[str, str]]):
-        """Yield ``(key, Rendered)`` for every item, in a pool when that pays off."""
-        if self.workers < 2 or not can_fork(len(todo), self.pool_threshold):
+        """Yield ``(key, Rendered)`` for every item, on both cores when that pays off."""
+        if self.workers < 2:
             for key, body in todo:
                 yield key, render_markdown(body)
             return
-        self.stats.pooled = True
-        chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
-        gc.freeze()  # workers never free the parent's objects: keep their collectors off its heap
-        try:
-            with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=_context()) as pool:
-                for keys, rendered in zip(
-                    ([key for key, _ in chunk] for chunk in chunks),
-                    pool.map(_render_chunk, ([body for _, body in chunk] for chunk in chunks)),
-                    strict=True,
-                ):
-                    yield from zip(keys, rendered, strict=True)
-        finally:
-            gc.unfreeze()
-
-
-def _render_chunk(bodies: Sequence[str]) -> list[Rendered]:
-    return [render_markdown(body) for body in bodies]
-
-
-def _context():
-    # fork starts workers in milliseconds and shares the parent's imported modules; the pool is
-    # only used when forkpool.can_fork found no other thread running, so forking is safe here.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self.stats.pooled = can_fork(len(todo), self.pool_threshold)
+        rendered = map_forked(
+            lambda index: render_markdown(todo[index][1]),
+            len(todo),
+            min_items=self.pool_threshold,
+            chunksize=CHUNK,
+        )
+        yield from zip((key for key, _ in todo), rendered, strict=True)
 
 
 def _remove_other_generations(folder: Path) -> None:
