@@ -8,13 +8,14 @@ settings without editing this file, and an unknown or mistyped key is still an e
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline.tomlfile import read_toml
 
 DEFAULT_SETTINGS_FILE = "site.toml"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -127,16 +128,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
             return _validate_site({}, "<defaults>", {}, base_dir=None)
         path = candidate
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SettingsError([f"{path}: settings file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError([f"{path}: cannot read settings: {exc}"]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError([f"{path}: invalid TOML: {exc}"]) from None
+    data = read_toml(path, "settings file", SettingsError)
     site = data.pop("site", {})
     if not isinstance(site, dict):
         raise SettingsError([f"{path}: 'site' must be a table"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -24,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.schedule.registry import KINDS, OptionSpec, Step
 from pipeline.settings import SITE_SPEC, Settings, SettingsError, load_settings
+from pipeline.tomlfile import read_toml
 
 DEFAULT_SCHEDULE_FILE = "schedule.toml"
 
@@ -160,16 +160,7 @@ def load_schedule(path: str | Path | None = None, site: str | Path | None = None
     else the built-in defaults. Raises :class:`ScheduleError` or ``SettingsError``.
     """
     path = Path(path or DEFAULT_SCHEDULE_FILE)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ScheduleError([f"{path}: schedule file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScheduleError([f"{path}: cannot read the schedule: {exc}"]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScheduleError([f"{path}: invalid TOML: {exc}"]) from None
+    data = read_toml(path, "schedule file", ScheduleError)
     reader = _Reader(str(path))
     scheduler = reader.scheduler_table(data)
     settings_path = _settings_path(path, site, scheduler.get("site"))
