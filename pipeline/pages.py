@@ -12,6 +12,7 @@ from functools import partial
 from pipeline.content import Update
 from pipeline.deferred import Deferred, Output
 from pipeline.fingerprint import context_digest, digest
+from pipeline.labels import labels
 from pipeline.settings import Settings
 from pipeline.taxonomy import load_taxonomy
 from pipeline.templating import environment
@@ -141,14 +142,10 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         listing(
             items,
             f"targets/{target.id}/",
-            f"{labels_target(lang)} {target.id}: {target.title(lang)}",
+            f"{labels(lang)['target_heading']} {target.id}: {target.title(lang)}",
             group.title(lang),
             f"feeds/targets/{target.id}/",
             target=target,
         )
     files["static/style.css"] = (env.loader.get_source(env, "static/style.css")[0]).encode("utf-8")
     return files
-
-
-def labels_target(lang: str) -> str:
-    return "Target" if lang == "en" else "Delmål"
