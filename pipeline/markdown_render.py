@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import markdown
 
+from pipeline import markdown_inline
 from pipeline.slugs import slugify
 
 # Bump when the output of render_markdown changes for the same input (cache key ingredient).
@@ -40,8 +41,12 @@ _HEADING = re.compile(r"<h[23][\s>]")
 def _converter() -> markdown.Markdown:
     global _md
     if _md is None:
-        _md = markdown.Markdown(
-            extensions=list(EXTENSIONS), extension_configs=EXTENSION_CONFIGS, output_format="html"
+        # The library's own converter with its inline pass made cheaper, never different
+        # (pipeline.markdown_inline).
+        _md = markdown_inline.install(
+            markdown.Markdown(
+                extensions=list(EXTENSIONS), extension_configs=EXTENSION_CONFIGS, output_format="html"
+            )
         )
     return _md
 
