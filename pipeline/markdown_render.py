@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import markdown
 
-from pipeline import markdown_inline
+from pipeline import markdown_prefilter
 from pipeline.slugs import slugify
 
 # Bump when the output of render_markdown changes for the same input (cache key ingredient).
@@ -42,8 +42,8 @@ def _converter() -> markdown.Markdown:
     global _md
     if _md is None:
         # The library's own converter with its inline pass made cheaper, never different
-        # (pipeline.markdown_inline).
-        _md = markdown_inline.install(
+        # (pipeline.markdown_prefilter).
+        _md = markdown_prefilter.install(
             markdown.Markdown(
                 extensions=list(EXTENSIONS), extension_configs=EXTENSION_CONFIGS, output_format="html"
             )

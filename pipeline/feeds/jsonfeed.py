@@ -69,8 +69,25 @@ def _item(update: Update) -> dict[str, Any]:
     return item
 
 
-def dumps(document: Any) -> bytes:
-    """Deterministic JSON: sorted keys, two-space indent, UTF-8, markup characters escaped."""
-    text = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True)
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
+def dumps(document: dict[str, Any]) -> bytes:
+    """Deterministic JSON: sorted keys, UTF-8, markup characters escaped.
+
+    One top-level member per line, and one element per line inside a top-level array (each feed
+    item on a line of its own); anything deeper is compact. Readable enough to diff, and written
+    by json's C encoder: the indented layout forces the pure-Python encoder, which cost about as
+    much as building the feed itself (a tenth of the build's feed time at 10,000 updates).
+    """
+    members = []
+    for key in sorted(document):
+        value = document[key]
+        if isinstance(value, list) and value:
+            text = "[\n    " + ",\n    ".join(_ENCODE(element) for element in value) + "\n  ]"
+        else:
+            text = _ENCODE(value)
+        members.append(f"  {_ENCODE(key)}: {text}")
+    text = "{\n" + ",\n".join(members) + "\n}" if members else "{}"
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return (text + "\n").encode("utf-8")

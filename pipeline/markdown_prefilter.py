@@ -1,0 +1,177 @@
+"""Python-Markdown, minus the regex searches that cannot succeed.
+
+Python-Markdown tries its patterns one after another. Every block of an update is offered to
+about a dozen block processors, and every run of text (paragraph, list item, heading, table
+cell) is searched with about fifteen inline patterns. Several of those regexes start with a
+lookbehind or an ``(?:^|\\n)`` alternation, so Python's ``re`` tries them at every position:
+the backtick pattern alone costs about 17 µs per paragraph, although most text holds no
+backtick at all. On the benchmark corpus this was about a third of all Markdown time.
+
+Every match of each of those patterns must contain one of a few characters (a backtick, ``[``,
+``<``, ``#``, ``>`` …). ``str.find`` answers "is any of them here?" in C, so before the library
+runs a pattern we ask that; when the answer is no, we do exactly what the library does after a
+failed search (next pattern or processor), and when it is yes, the library's own code runs.
+The output is the library's, byte for byte: ``tests/test_markdown_prefilter.py`` compares the
+two on the example content, benchmark updates and thousands of generated snippets, and checks
+each hint's claim against its regex directly.
+
+A hint applies only to the exact processor class and regex it was written for. A
+Python-Markdown release that changes one falls back to the library's code (correct, slower)
+and a test reports the hint as missing, so it gets reviewed rather than trusted.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as etree
+from collections.abc import Callable
+
+import markdown
+from markdown import blockprocessors, inlinepatterns, treeprocessors, util
+
+# Inline patterns: (registry name, regex source) → characters of which every match holds at
+# least one, at or after the index the search starts from (lookaheads included).
+INLINE_HINTS: dict[tuple[str, str], str] = {
+    ("backtick", r"(?:(?<!\\)((?:\\{2})+)(?=`+)|(?<!\\)`)"): "`",
+    ("escape", r"\\(.)"): "\\",
+    ("footnote", r"\[\^([^\]]*)\]"): "[",
+    ("reference", r"(?<!\!)\["): "[",
+    ("link", r"(?<!\!)\["): "[",
+    ("image_link", r"\!\["): "!",
+    ("image_reference", r"\!\["): "!",
+    ("short_reference", r"(?<!\!)\["): "[",
+    ("short_image_ref", r"\!\["): "!",
+    ("autolink", r"<([A-Za-z][A-Za-z0-9+.-]*://[^<>]*)>"): "<",
+    ("automail", r"<([^<> !]+@[^@<> ]+)>"): "<",
+    ("linebreak", r"  \n"): "\n",
+    ("entity", r"(&(?:\#[0-9]+|\#x[0-9a-fA-F]+|[a-zA-Z0-9]+);)"): "&",
+    ("em_strong", r"\*|_"): "*_",
+}
+
+# Block processors: (registry name, class name, regex source or None) → characters the block
+# must contain for the processor to accept it. "test" hints guard ``test(parent, block)``;
+# "run" hints guard processors whose test always says yes and whose ``run`` gives the block back
+# untouched and returns False when its regex finds nothing.
+BLOCK_TEST_HINTS: dict[tuple[str, str, str | None], str] = {
+    (
+        "hashheader",
+        "HashHeaderProcessor",
+        r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)",
+    ): "#",
+    ("setextheader", "SetextHeaderProcessor", r"^.*?\n(?:=+|-+)[ ]*(\n|$)"): "=-",
+    (
+        "hr",
+        "HRProcessor",
+        r"^[ ]{0,3}(?=(?P<atomicgroup>(-+[ ]{0,2}){3,}|(_+[ ]{0,2}){3,}|(\*+[ ]{0,2}){3,}))"
+        r"(?P=atomicgroup)[ ]*$",
+    ): "-_*",
+    ("quote", "BlockQuoteProcessor", r"(^|\n)[ ]{0,3}>[ ]?(.*)"): ">",
+    # TableProcessor.test needs a header row split by pipes (or a bordered single column).
+    ("table", "TableProcessor", None): "|",
+}
+BLOCK_RUN_HINTS: dict[tuple[str, str, str | None], str] = {
+    (
+        "reference",
+        "ReferenceProcessor",
+        r"^[ ]{0,3}\[([^\[\]]*)\]:[ ]*(?:\n[ ]*)?([^\s]+)[ ]*(?:\n[ ]*)?"
+        r'((["\'])(.*)\4[ ]*|\((.*)\)[ ]*)?$',
+    ): "[",
+    ("footnote", "FootnoteBlockProcessor", r"^[ ]{0,3}\[\^([^\]]*)\]:[ ]*(.*)$"): "[",
+}
+
+
+def inline_hint(name: str, source: str) -> str | None:
+    """The characters a match of the named built-in inline pattern must contain, if known."""
+    if name == "html" and source.startswith("(<(") and source.endswith(")>)"):
+        return "<"  # every alternative sits between a literal "<" and a literal ">"
+    return INLINE_HINTS.get((name, source))
+
+
+def block_hints(name: str, processor: blockprocessors.BlockProcessor) -> tuple[str | None, str | None]:
+    """(test hint, run hint) for a registered block processor, each None when unknown."""
+    key = (name, type(processor).__name__, _block_regex_source(processor))
+    return BLOCK_TEST_HINTS.get(key), BLOCK_RUN_HINTS.get(key)
+
+
+def _block_regex_source(processor: blockprocessors.BlockProcessor) -> str | None:
+    regex = getattr(processor, "SEARCH_RE", None) or getattr(processor, "RE", None)
+    return getattr(regex, "pattern", None)
+
+
+def _contains_any(text: str, chars: str, start: int = 0) -> bool:
+    # A plain loop: any() over a generator costs more than the finds it saves here.
+    for char in chars:  # noqa: SIM110
+        if text.find(char, start) >= 0:
+            return True
+    return False
+
+
+class PrefilteredInlineProcessor(treeprocessors.InlineProcessor):
+    """The library's inline processor with a cheap "cannot match" test in front of each pattern."""
+
+    def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
+        names = [item.name for item in self.inlinePatterns._priority]
+        self._table = []
+        for name, pattern in zip(names, self.inlinePatterns, strict=True):
+            if isinstance(pattern, inlinepatterns.InlineProcessor):
+                regex = pattern.getCompiledRegExp()
+                self._table.append((pattern, regex, inline_hint(name, regex.pattern)))
+            else:  # a legacy pattern matches differently: always hand it to the library
+                self._table.append((pattern, None, None))
+        return super().run(tree, ancestors)
+
+    # Name-mangled override of InlineProcessor.__handleInline: the library calls it for every
+    # run of text, and recursively for the text inside what a pattern matched.
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
+        if isinstance(data, util.AtomicString):
+            return data
+        apply = self._InlineProcessor__applyPattern
+        table = self._table
+        count = len(table)
+        start = 0
+        while patternIndex < count:
+            pattern, regex, hint = table[patternIndex]
+            if regex is not None and (
+                not _contains_any(data, hint, start)
+                if hint is not None
+                else regex.search(data, start) is None
+            ):
+                # What the library does when a pattern finds nothing: next pattern, from 0.
+                patternIndex += 1
+                start = 0
+                continue
+            data, matched, start = apply(pattern, data, patternIndex, start)
+            if not matched:
+                patternIndex += 1
+        return data
+
+
+def _guard_test(
+    test: Callable[[etree.Element, str], bool], chars: str
+) -> Callable[[etree.Element, str], bool]:
+    def guarded(parent: etree.Element, block: str) -> bool:
+        return _contains_any(block, chars) and test(parent, block)
+
+    return guarded
+
+
+def _guard_run(run: Callable[[etree.Element, list[str]], bool | None], chars: str):
+    def guarded(parent: etree.Element, blocks: list[str]) -> bool | None:
+        if not _contains_any(blocks[0], chars):
+            return False  # the library would pop the block, find nothing, put it back: False
+        return run(parent, blocks)
+
+    return guarded
+
+
+def install(md: markdown.Markdown) -> markdown.Markdown:
+    """Put the prefilters in front of ``md``'s inline patterns and block processors."""
+    priority = next(item.priority for item in md.treeprocessors._priority if item.name == "inline")
+    md.treeprocessors.register(PrefilteredInlineProcessor(md), "inline", priority)
+    for item in md.parser.blockprocessors._priority:
+        processor = md.parser.blockprocessors[item.name]
+        test_hint, run_hint = block_hints(item.name, processor)
+        if test_hint is not None:
+            processor.test = _guard_test(processor.test, test_hint)  # type: ignore[method-assign]
+        if run_hint is not None:
+            processor.run = _guard_run(processor.run, run_hint)  # type: ignore[method-assign]
+    return md
