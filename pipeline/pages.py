@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
+
+from markupsafe import Markup
 
 from pipeline.content import Update
 from pipeline.deferred import Deferred, Output
@@ -67,7 +69,15 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     taxonomy = load_taxonomy()
     context = context_digest(settings)
     files: dict[str, Output] = {}
-    common = {"settings": settings, "site_lang": settings.language}
+    # Badge lists repeat: each update's appears on its own page and in every listing it is in.
+    # The macro stays in the template; its output is remembered per (targets, language).
+    item_macros = env.get_template("pages/_item.html").make_module({"settings": settings})
+    badges = lru_cache(maxsize=4096)(lambda ids, lang: Markup(item_macros.badges(list(ids), lang)))
+    common = {
+        "settings": settings,
+        "site_lang": settings.language,
+        "badges": lambda ids, lang: badges(tuple(ids), lang),
+    }
     update_tpl = env.get_template("pages/update.html")
 
     def update_page(update: Update) -> bytes:

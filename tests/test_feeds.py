@@ -11,6 +11,10 @@ import pytest
 from lxml import etree
 
 from pipeline.build import run_build
+from pipeline.content import read_content
+from pipeline.feeds.archive import feed_pages
+from pipeline.feeds.model import scopes
+from pipeline.feeds.rss_atom import _last, render_atom, render_rss
 from pipeline.settings import default_settings
 from pipeline.taxonomy import load_taxonomy
 from tests.conftest import NOW
@@ -270,3 +274,21 @@ def test_pages_link_their_feeds_for_autodiscovery(content_dir, write_update, set
         assert f'href="{BASE}feeds/{name}"' in home and f"application/{media_type}+" in home
         assert f'href="{BASE}feeds/targets/17.9/{name}"' in target
         assert (out / "feeds" / name).is_file() and (out / "feeds/targets/17.9" / name).is_file()
+
+
+def test_rss_and_atom_are_the_same_whichever_is_made_first(content_dir, settings):
+    """The two formats share one filled generator per page; neither may see the other's address."""
+    write_corpus(content_dir)
+    updates = read_content(content_dir, settings, NOW).updates
+    pages = [page for scope in scopes(updates, settings) for page in feed_pages(scope, settings)]
+    for page in pages[:6]:
+        _last.memo = None
+        alone = (render_rss(page, settings), _clear(_last), render_atom(page, settings))
+        atom_first = render_atom(page, settings), render_rss(page, settings)
+        _last.memo = None
+        rss_first = render_rss(page, settings), render_atom(page, settings)
+        assert (atom_first[1], atom_first[0]) == (alone[0], alone[2]) == rss_first
+
+
+def _clear(local) -> None:
+    local.memo = None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import mimetypes
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -60,36 +61,56 @@ RSS_TYPE = "application/rss+xml"
 
 def render_rss(page: FeedPage, settings: Settings) -> bytes:
     fg = _generator(page, settings, RSS_FILE, RSS_TYPE)
-    fg.image(url=settings.url(FAVICON_PATH), width="64", height="64")
+    fg.image(url=settings.url(FAVICON_PATH), width="64", height="64")  # feedgen: also Atom's logo
     return _hex_references(fg.rss_str(pretty=True))
 
 
 def render_atom(page: FeedPage, settings: Settings) -> bytes:
     fg = _generator(page, settings, ATOM_FILE, ATOM_TYPE)
-    fg.icon(settings.url(FAVICON_PATH))
-    fg.logo(settings.url(ICON_PATH))
+    fg.logo(settings.url(ICON_PATH))  # feedgen: also RSS's image
     return fg.atom_str(pretty=True)
 
 
+_last = threading.local()  # the most recent page's filled generator, per thread
+
+
 def _generator(page: FeedPage, settings: Settings, filename: str, media_type: str) -> FeedGenerator:
-    scope = page.scope
-    fg = FeedGenerator()
-    fg.register_extension(EXT, _FeedLinks, _EntryExtras)
+    """The page's generator, addressed as ``filename``: its own id, self and RFC 5005 links.
+
+    Entries are the same in RSS and Atom, and filling them is a third of a feed's cost, so the
+    filled generator of the last page is kept and only re-addressed for the other format (the
+    build makes a page's files one after another: they sit next to each other in path order).
+    """
+    memo = getattr(_last, "memo", None)
+    if memo is not None and memo[0] is page and memo[1] is settings:
+        fg = memo[2]
+    else:
+        fg = _filled(page, settings)
+        _last.memo = (page, settings, fg)
     links = _feed_links(page, settings, filename, media_type)
     getattr(fg, EXT).configure(links=links, archive=page.is_archive, rss=filename == RSS_FILE)
     self_url = settings.url(page.folder + filename)
     fg.id(self_url)
+    fg.link(href=self_url, rel="self", type=media_type, replace=True)
+    for rel, href, link_type in links:
+        fg.link(href=href, rel=rel, **({"type": link_type} if link_type else {}))
+    # Last, so that feedgen makes it the RSS channel <link>.
+    fg.link(href=page.scope.home_url, rel="alternate", type="text/html")
+    return fg
+
+
+def _filled(page: FeedPage, settings: Settings) -> FeedGenerator:
+    """A generator with the page's feed-level text and its entries, not yet addressed."""
+    scope = page.scope
+    fg = FeedGenerator()
+    fg.register_extension(EXT, _FeedLinks, _EntryExtras)
     fg.title(clean_text(page.title()))
     fg.subtitle(clean_text(scope.description))
     fg.author(name=defuse_tags(clean_text(settings.organisation)), uri=settings.url())
     fg.language(scope.language)
     fg.generator(GENERATOR, version=__version__)
     fg.updated(_seconds(page.updated))
-    fg.link(href=self_url, rel="self", type=media_type)
-    for rel, href, link_type in links:
-        fg.link(href=href, rel=rel, **({"type": link_type} if link_type else {}))
-    # Last, so that feedgen makes it the RSS channel <link>.
-    fg.link(href=scope.home_url, rel="alternate", type="text/html")
+    fg.icon(settings.url(FAVICON_PATH))  # Atom only
     for update in page.entries:
         entry = fg.add_entry(order="append")
         _fill_entry(entry, update, settings)
