@@ -77,16 +77,23 @@ def test_a_corrupt_shard_is_rejected_rerendered_and_repaired(settings, damage):
 
 
 def test_key_covers_extension_settings_and_renderer_version(monkeypatch):
+    # The settings are constants, hashed once per process: forget that hash around each change.
     body = BODIES[1]
+    markdown_render._key_prefix.cache_clear()
     before = cache_key(body)
     monkeypatch.setattr(markdown_render, "RENDERER_VERSION", "999")
+    markdown_render._key_prefix.cache_clear()
     bumped = cache_key(body)
     monkeypatch.undo()
     configs = {**markdown_render.EXTENSION_CONFIGS, "toc": {**markdown_render.EXTENSION_CONFIGS["toc"]}}
     configs["toc"]["toc_depth"] = "2-4"
     monkeypatch.setattr(markdown_render, "EXTENSION_CONFIGS", configs)
+    markdown_render._key_prefix.cache_clear()
     reconfigured = cache_key(body)
+    monkeypatch.undo()
+    markdown_render._key_prefix.cache_clear()
     assert len({before, bumped, reconfigured}) == 3
+    assert cache_key(body) == before  # the real settings again once the patch is gone
 
 
 def test_key_is_the_same_in_another_process():
