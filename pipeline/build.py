@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import feeds, pages, snippets, websub
+from pipeline import feeds, forkpool, pages, snippets, websub
 from pipeline.content import ContentSet, Renderer, Update, read_content
 from pipeline.content_cache import ContentCache, cache_path
 from pipeline.deferred import Deferred, Output
@@ -101,7 +101,7 @@ def build_files(
     cache = ContentCache(cache_path(settings, content_dir)) if use_cache else None
     content = read_content(content_dir, settings, now, renderer=renderer, cache=cache)
     if cache is not None:
-        cache.save()
+        cache.save(background=True)  # written while pages and feeds are made; run_build joins it
     files: dict[str, Output] = {}
     owner: dict[str, str] = {}
 
@@ -142,17 +142,20 @@ def run_build(
         skipped = _skip_if_unchanged(manifest_path, out, inputs, now)
         if skipped is not None:
             return skipped
-    result = build_files(content_dir, settings, now, renderer=renderer, use_cache=use_cache)
-    summary = BuildSummary.of(result.content)
-    stamp = _stamp(inputs, result.content, summary) if inputs is not None else {}
-    report = publish(
-        out,
-        result.files,
-        preserve=lambda rel: rel.startswith(NEWSLETTER_PREFIX),
-        stamp=stamp,
-        manifest_path=manifest_path,
-        reuse=use_cache,
-    )
+    try:
+        result = build_files(content_dir, settings, now, renderer=renderer, use_cache=use_cache)
+        summary = BuildSummary.of(result.content)
+        stamp = _stamp(inputs, result.content, summary) if inputs is not None else {}
+        report = publish(
+            out,
+            result.files,
+            preserve=lambda rel: rel.startswith(NEWSLETTER_PREFIX),
+            stamp=stamp,
+            manifest_path=manifest_path,
+            reuse=use_cache,
+        )
+    finally:
+        forkpool.join_background()  # the caches are on disk before the build says it is done
     websub.record_build(report, settings)  # remember changed feeds for the next WebSub ping
     return BuildOutcome(summary=summary, report=report, result=result)
 

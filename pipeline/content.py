@@ -201,27 +201,37 @@ def read_content(
     cached: dict[str, tuple[str, CachedSource]] = {}
     context = context_digest(settings) if cache is not None else ""
     markdown_files, assets = _discover(root)
-    for rel, st in markdown_files:
-        # A file is known by its stats (as make and git's index do): size, mtime and ctime change
-        # with every write, so an unchanged file is not even read.
-        key = (
-            digest(context, rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-            if cache is not None
-            else ""
+    # A file is known by its stats (as make and git's index do): size, mtime and ctime change
+    # with every write, so an unchanged file is not even read. The others are read and parsed on
+    # both cores (a cold build parses 10,000 files); results are taken in file order.
+    keys = [
+        digest(context, rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        if cache is not None
+        else ""
+        for rel, st in markdown_files
+    ]
+    hits = [cache.get(key) if cache is not None else None for key in keys]
+    misses = [index for index, hit in enumerate(hits) if hit is None]
+    parsed = dict(
+        zip(
+            misses,
+            map_forked(lambda i: _parse_file(root, markdown_files[misses[i]][0], settings), len(misses)),
+            strict=True,
         )
-        hit = cache.get(key) if cache is not None else None
+    )
+    for index, (rel, _) in enumerate(markdown_files):
+        key, hit = keys[index], hits[index]
         if hit is not None:
             sources.append(hit.source)
             problems.extend(hit.warnings)
             cached[rel] = (key, hit)
             continue
-        data = (root / rel).read_bytes()
-        before = len(problems)
-        source = _read_source(rel, data, settings, problems)
+        source, file_problems = parsed[index]
+        problems.extend(file_problems)
         if source is not None:
             sources.append(source)
             if cache is not None:
-                entry = CachedSource(replace(source, body=None), tuple(problems[before:]), None)
+                entry = CachedSource(replace(source, body=None), file_problems, None)
                 cache.put(key, entry)
                 cached[rel] = (key, entry)
     _check_unique(sources, "id", problems)
@@ -291,6 +301,13 @@ def _discover(root: Path) -> tuple[list[tuple[str, os.stat_result]], dict[str, P
                 assets[rel] = Path(full)
     markdown_files.sort()
     return markdown_files, dict(sorted(assets.items()))
+
+
+def _parse_file(root: Path, rel: str, settings: Settings) -> tuple[Source | None, tuple[Problem, ...]]:
+    """One file read and parsed, with its own problems (None when it cannot be used)."""
+    problems: list[Problem] = []
+    source = _read_source(rel, (root / rel).read_bytes(), settings, problems)
+    return source, tuple(problems)
 
 
 def _body_of(data: bytes) -> str:

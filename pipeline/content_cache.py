@@ -34,8 +34,8 @@ class ContentCache:
     def put(self, key: str, entry: CachedSource) -> None:
         self.store.put(key, entry)
 
-    def save(self) -> None:
-        self.store.save(prune=True)
+    def save(self, background: bool = False) -> None:
+        self.store.save(prune=True, background=background)
 
     @property
     def rejected(self) -> list[str]:

@@ -13,9 +13,11 @@ thread holds, and two builds at once would share the one inherited function.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import gc
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -61,3 +63,46 @@ def can_fork(count: int, min_items: int) -> bool:
 def _call(index: int) -> Any:
     assert _FUNCTION is not None
     return _FUNCTION(index)
+
+
+_BACKGROUND: list[int] = []  # pids of forked children still to be joined
+
+
+def in_background(function: Callable[[], None]) -> None:
+    """Run ``function`` in a forked child while the caller goes on; in-process when unsafe.
+
+    For work whose result only matters to a later run (writing a cache): the child gets a
+    copy-on-write snapshot of memory, does its writes and exits without running the parent's
+    exit handlers. :func:`join_background` waits for every such child.
+    """
+    if not can_fork(1, 0):
+        function()
+        return
+    gc.freeze()  # the child never collects: its garbage collector would copy the whole heap
+    try:
+        pid = os.fork()
+    finally:
+        gc.unfreeze()
+    if pid == 0:  # pragma: no cover - runs in the child, which reports only by its exit status
+        status = 1
+        try:
+            gc.disable()
+            function()
+            status = 0
+        finally:
+            os._exit(status)
+    _BACKGROUND.append(pid)
+
+
+@atexit.register
+def join_background() -> bool:
+    """Wait for every background child; False if any of them failed."""
+    ok = True
+    while _BACKGROUND:
+        pid = _BACKGROUND.pop()
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            continue
+        ok = ok and os.waitstatus_to_exitcode(status) == 0
+    return ok

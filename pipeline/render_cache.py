@@ -103,7 +103,7 @@ class CachedRenderer:
             if self.progress:
                 self.progress(done, len(bodies))
         if self.store is not None and self.folder is not None:
-            self.store.save(prune=False)
+            self.store.save(prune=False, background=True)
             self.stats.rejected_paths = list(self.store.rejected)
             _remove_other_generations(self.folder)
         assert all(r is not None for r in results)

@@ -22,6 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline import forkpool
+
+BACKGROUND_MIN_ENTRIES = 1000  # smaller saves take milliseconds: not worth a child process
 SHARDS = "0123456789abcdef"  # a key's first hex digit names its shard
 
 
@@ -46,11 +49,16 @@ class ShardStore:
         self._used.add(key)
         self._dirty.add(key[0])
 
-    def save(self, prune: bool) -> None:
+    def save(self, prune: bool, background: bool = False) -> None:
         """Write the shards that changed; with ``prune``, keep only entries used since loading.
 
-        A store that cannot be written only costs speed next time; the build goes on.
+        A store that cannot be written only costs speed next time; the build goes on. With
+        ``background`` the writing (pickling, checksums, files: most of a second for a cold
+        10,000-update build) happens in a forked child while the build goes on; the build joins
+        it before it finishes (:func:`pipeline.forkpool.join_background`).
         """
+        forkpool.join_background()  # an earlier save of these shards lands first
+        todo: list[tuple[str, dict[str, Any]]] = []
         for name, entries in self._shards.items():
             if prune:
                 kept = {key: value for key, value in entries.items() if key in self._used}
@@ -58,8 +66,19 @@ class ShardStore:
                     self._shards[name] = entries = kept
                     self._dirty.add(name)
             if name in self._dirty:
-                self._write(name, entries)
+                todo.append((name, entries))
         self._dirty.clear()
+        if not todo:
+            return
+
+        def write() -> None:
+            for name, entries in todo:
+                self._write(name, entries)
+
+        if background and sum(len(entries) for _, entries in todo) >= BACKGROUND_MIN_ENTRIES:
+            forkpool.in_background(write)
+        else:
+            write()
 
     def _shard(self, name: str) -> dict[str, Any]:
         if name not in self._shards:
@@ -88,6 +107,7 @@ class ShardStore:
                     os.unlink(tmp)
 
     def _load(self, name: str) -> dict[str, Any]:
+        forkpool.join_background()  # a save still being written in the background lands first
         path = self._path(name)
         try:
             data = path.read_bytes()
