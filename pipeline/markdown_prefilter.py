@@ -105,6 +105,22 @@ def _contains_any(text: str, chars: str, start: int = 0) -> bool:
     return False
 
 
+def _undefined_references_only(pattern: inlinepatterns.Pattern, md: markdown.Markdown) -> bool:
+    """A reference pattern in a document that defines no references.
+
+    The library's reference patterns (``[text][id]``, ``[text]``, ``![alt][id]``, ``![alt]``)
+    make an element only for a defined id; for any other match they return no element and let
+    the same pattern go on after it, leaving the text as it was. Definitions are collected by the
+    block parser, before the inline pass, so with none the pattern is a no-op, and most updates
+    define none.
+    """
+    return (
+        not md.references
+        and isinstance(pattern, inlinepatterns.ReferenceInlineProcessor)
+        and type(pattern).handleMatch is inlinepatterns.ReferenceInlineProcessor.handleMatch
+    )
+
+
 class PrefilteredInlineProcessor(treeprocessors.InlineProcessor):
     """The library's inline processor with a cheap "cannot match" test in front of each pattern."""
 
@@ -112,6 +128,8 @@ class PrefilteredInlineProcessor(treeprocessors.InlineProcessor):
         names = [item.name for item in self.inlinePatterns._priority]
         self._table = []
         for name, pattern in zip(names, self.inlinePatterns, strict=True):
+            if _undefined_references_only(pattern, self.md):
+                continue  # it can only skip over text: without references it changes nothing
             if isinstance(pattern, inlinepatterns.InlineProcessor):
                 regex = pattern.getCompiledRegExp()
                 self._table.append((pattern, regex, inline_hint(name, regex.pattern)))
