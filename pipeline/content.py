@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pipeline import frontmatter, ids, sanitize
@@ -173,11 +173,24 @@ class ContentCache(Protocol):
     def put(self, key: str, entry: CachedSource) -> None: ...
 
 
-Renderer = Callable[[list[str]], list[Rendered]]
+Then = Callable[[int, Rendered], Any]  # what to do with body i once rendered (e.g. finish it)
 
 
-def render_all(bodies: list[str]) -> list[Rendered]:
-    return [render_markdown(body) for body in bodies]
+class Renderer(Protocol):
+    """Markdown bodies → ``then(i, rendered)`` for each, in order (the renderings without ``then``).
+
+    ``then`` runs where the rendering was made (a forked worker, for many bodies), so rendering
+    and what follows it share one pass over both cores and only the result travels back.
+    """
+
+    def __call__(self, bodies: list[str], then: Then | None = None) -> list[Any]: ...
+
+
+def render_all(bodies: list[str], then: Then | None = None) -> list[Any]:
+    """Render without a cache; with ``then``, on both cores when there are many bodies."""
+    if then is None:
+        return [render_markdown(body) for body in bodies]
+    return list(map_forked(lambda i: then(i, render_markdown(bodies[i])), len(bodies)))
 
 
 def read_content(
@@ -259,9 +272,12 @@ def read_content(
             if source.body is None:
                 source = replace(source, body=_body_of((root / source.rel).read_bytes()))
             todo.append(source)
-    rendered = renderer([s.body or "" for s in todo])
-    # Sanitizing is the second-largest cost of a cold build (nh3 plus our URL resolver): both cores.
-    finishing = map_forked(lambda i: _finish(todo[i], rendered[i], settings, md_links, assets), len(todo))
+    # Sanitizing is the second-largest cost of a cold build (nh3 plus our URL resolver): it runs
+    # right after each rendering, in the same worker.
+    finishing = renderer(
+        [s.body or "" for s in todo],
+        lambda i, rendered: _finish(todo[i], rendered, settings, md_links, assets),
+    )
     for source, finished in zip(todo, finishing, strict=True):
         result.updates.append(finished.update)
         warnings.extend(finished.warnings)

@@ -65,19 +65,20 @@ def _call(index: int) -> Any:
     return _FUNCTION(index)
 
 
-_BACKGROUND: list[int] = []  # pids of forked children still to be joined
+_BACKGROUND: set[int] = set()  # pids of forked children not yet joined
 
 
-def in_background(function: Callable[[], None]) -> None:
+def in_background(function: Callable[[], None]) -> int | None:
     """Run ``function`` in a forked child while the caller goes on; in-process when unsafe.
 
     For work whose result only matters to a later run (writing a cache): the child gets a
     copy-on-write snapshot of memory, does its writes and exits without running the parent's
-    exit handlers. :func:`join_background` waits for every such child.
+    exit handlers. Returns the child's pid for :func:`join` (None when it ran in-process);
+    :func:`join_background` waits for every such child.
     """
     if not can_fork(1, 0):
         function()
-        return
+        return None
     gc.freeze()  # the child never collects: its garbage collector would copy the whole heap
     try:
         pid = os.fork()
@@ -91,18 +92,26 @@ def in_background(function: Callable[[], None]) -> None:
             status = 0
         finally:
             os._exit(status)
-    _BACKGROUND.append(pid)
+    _BACKGROUND.add(pid)
+    return pid
+
+
+def join(pid: int | None) -> bool:
+    """Wait for one background child (None: nothing to wait for); False if it failed."""
+    if pid is None or pid not in _BACKGROUND:
+        return True
+    _BACKGROUND.discard(pid)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return True
+    return os.waitstatus_to_exitcode(status) == 0
 
 
 @atexit.register
 def join_background() -> bool:
     """Wait for every background child; False if any of them failed."""
     ok = True
-    while _BACKGROUND:
-        pid = _BACKGROUND.pop()
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            continue
-        ok = ok and os.waitstatus_to_exitcode(status) == 0
+    for pid in sorted(_BACKGROUND):
+        ok = join(pid) and ok
     return ok

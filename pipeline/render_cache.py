@@ -18,12 +18,14 @@ rebuild, are rendered in-process.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import markdown
 
+from pipeline.content import Then
 from pipeline.forkpool import can_fork, map_forked
 from pipeline.markdown_render import RENDERER_VERSION, Rendered, cache_key, render_markdown
 from pipeline.settings import Settings
@@ -38,6 +40,7 @@ WORKERS = 2
 CHUNK = 32  # bodies per task: big enough to amortise pickling, small enough to balance cores
 
 Progress = Callable[[int, int], None]  # (done, total)
+R = TypeVar("R")
 
 
 @dataclass
@@ -54,7 +57,7 @@ def cache_dir(settings: Settings) -> Path:
 
 
 class CachedRenderer:
-    """A ``Renderer`` for :func:`pipeline.content.read_content`: ``list[str] -> list[Rendered]``.
+    """A :class:`pipeline.content.Renderer` that keeps its renderings in the state folder.
 
     ``folder=None`` renders everything (still in parallel) without reading or writing a cache,
     for ``build --no-cache``. ``progress(done, total)`` is called as bodies are done.
@@ -78,53 +81,57 @@ class CachedRenderer:
         self.progress = progress
         self.stats = CacheStats()
 
-    def __call__(self, bodies: list[str]) -> list[Rendered]:
-        results: list[Rendered | None] = [None] * len(bodies)
+    def __call__(self, bodies: list[str], then: Then | None = None) -> list[Any]:
+        """``then(i, rendering)`` for every body (the renderings themselves without ``then``).
+
+        Hits come from the store; misses are rendered, each once per distinct body in the count,
+        and ``then`` runs in the same worker, so a cold build renders and finishes each update
+        in one pass over both cores.
+        """
         keys = [cache_key(body) for body in bodies]
-        missing: dict[str, list[int]] = {}  # key -> positions (equal bodies are rendered once)
-        for index, key in enumerate(keys):
-            cached = self.store.get(key) if self.store is not None else None
-            if cached is not None:
-                results[index] = cached
-                self.stats.hits += 1
-            else:
-                missing.setdefault(key, []).append(index)
-        done = self.stats.hits
+        known: list[Rendered | None] = [
+            self.store.get(key) if self.store is not None else None for key in keys
+        ]
+        self.stats.hits = sum(1 for rendering in known if rendering is not None)
+        self.stats.misses = len(
+            {key for key, rendering in zip(keys, known, strict=True) if rendering is None}
+        )
+        follow = then if then is not None else _itself
+
+        def work(index: int) -> tuple[Rendered | None, Any]:
+            rendering = known[index]
+            fresh = None
+            if rendering is None:
+                rendering = fresh = render_markdown(bodies[index])
+            return fresh, follow(index, rendering)
+
         if self.progress:
-            self.progress(done, len(bodies))
-        todo = [(key, bodies[positions[0]]) for key, positions in missing.items()]
-        self.stats.misses = len(todo)
-        for key, rendered in self._render(todo):
-            for index in missing[key]:
-                results[index] = rendered
-            if self.store is not None:
-                self.store.put(key, rendered)
-            done += len(missing[key])
+            self.progress(0, len(bodies))
+        results: list[Any] = []
+        # Work worth a worker: every body when something follows, else only the misses.
+        busy = len(bodies) if then is not None else sum(1 for rendering in known if rendering is None)
+        for index, (fresh, result) in enumerate(self._map(work, len(bodies), busy)):
+            if fresh is not None and self.store is not None:
+                self.store.put(keys[index], fresh)
+            results.append(result)
             if self.progress:
-                self.progress(done, len(bodies))
+                self.progress(index + 1, len(bodies))
         if self.store is not None and self.folder is not None:
             self.store.save(prune=False, background=True)
             self.stats.rejected_paths = list(self.store.rejected)
             _remove_other_generations(self.folder)
-        assert all(r is not None for r in results)
-        return results  # type: ignore[return-value]
+        return results
 
-    # -- rendering ---------------------------------------------------------------------------
+    def _map(self, work: Callable[[int], R], count: int, busy: int) -> Iterator[R]:
+        """``work(i)`` for every index, on both cores when ``busy`` of them pay for a pool."""
+        self.stats.pooled = self.workers >= 2 and can_fork(busy, self.pool_threshold)
+        if not self.stats.pooled:
+            return (work(index) for index in range(count))
+        return map_forked(work, count, min_items=0, chunksize=CHUNK)
 
-    def _render(self, todo: list[tuple[str, str]]):
-        """Yield ``(key, Rendered)`` for every item, on both cores when that pays off."""
-        if self.workers < 2:
-            for key, body in todo:
-                yield key, render_markdown(body)
-            return
-        self.stats.pooled = can_fork(len(todo), self.pool_threshold)
-        rendered = map_forked(
-            lambda index: render_markdown(todo[index][1]),
-            len(todo),
-            min_items=self.pool_threshold,
-            chunksize=CHUNK,
-        )
-        yield from zip((key for key, _ in todo), rendered, strict=True)
+
+def _itself(index: int, rendering: Rendered) -> Rendered:
+    return rendering
 
 
 def _remove_other_generations(folder: Path) -> None:

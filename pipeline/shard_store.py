@@ -25,7 +25,10 @@ from typing import Any
 from pipeline import forkpool
 
 BACKGROUND_MIN_ENTRIES = 1000  # smaller saves take milliseconds: not worth a child process
-SHARDS = "0123456789abcdef"  # a key's first hex digit names its shard
+SHARDS = "0123456789abcdef"
+_WRITERS: dict[
+    Path, int | None
+] = {}  # folder -> background child still writing its shards  # a key's first hex digit names its shard
 
 
 class ShardStore:
@@ -57,7 +60,7 @@ class ShardStore:
         10,000-update build) happens in a forked child while the build goes on; the build joins
         it before it finishes (:func:`pipeline.forkpool.join_background`).
         """
-        forkpool.join_background()  # an earlier save of these shards lands first
+        forkpool.join(_WRITERS.pop(self.folder, None))  # an earlier save of this folder lands first
         todo: list[tuple[str, dict[str, Any]]] = []
         for name, entries in self._shards.items():
             if prune:
@@ -76,7 +79,7 @@ class ShardStore:
                 self._write(name, entries)
 
         if background and sum(len(entries) for _, entries in todo) >= BACKGROUND_MIN_ENTRIES:
-            forkpool.in_background(write)
+            _WRITERS[self.folder] = forkpool.in_background(write)
         else:
             write()
 
@@ -107,7 +110,7 @@ class ShardStore:
                     os.unlink(tmp)
 
     def _load(self, name: str) -> dict[str, Any]:
-        forkpool.join_background()  # a save still being written in the background lands first
+        forkpool.join(_WRITERS.pop(self.folder, None))  # a save still being written lands first
         path = self._path(name)
         try:
             data = path.read_bytes()

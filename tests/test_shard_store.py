@@ -26,7 +26,7 @@ def test_a_big_save_is_written_by_a_child_and_reads_back_whole(tmp_path):
         store.put(key, "värde " + key)
     store.save(prune=False, background=True)
     assert forkpool._BACKGROUND, "a save this big goes to a forked child"
-    child = forkpool._BACKGROUND[0]
+    (child,) = forkpool._BACKGROUND
     assert forkpool.join_background() is True
     assert child != os.getpid() and not forkpool._BACKGROUND
     again = _store(tmp_path)
@@ -72,3 +72,14 @@ def test_a_failing_background_write_is_reported_by_the_join(tmp_path):
 
     forkpool.in_background(fail)
     assert forkpool.join_background() is False
+
+
+def test_saving_one_store_does_not_wait_for_another(tmp_path):
+    first, second = _store(tmp_path / "a"), _store(tmp_path / "b")
+    for key in _keys(BACKGROUND_MIN_ENTRIES):
+        first.put(key, key)
+        second.put(key, key)
+    first.save(prune=False, background=True)
+    second.save(prune=False, background=True)
+    assert len(forkpool._BACKGROUND) == 2  # both writing at once
+    assert forkpool.join_background() is True
