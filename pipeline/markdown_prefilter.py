@@ -22,11 +22,13 @@ and a test reports the hint as missing, so it gets reviewed rather than trusted.
 
 from __future__ import annotations
 
+import hashlib
 import xml.etree.ElementTree as etree
 from collections.abc import Callable
 
 import markdown
 from markdown import blockprocessors, inlinepatterns, treeprocessors, util
+from markdown.preprocessors import Preprocessor
 
 # Inline patterns: (registry name, regex source) → characters of which every match holds at
 # least one, at or after the index the search starts from (lookaheads included).
@@ -77,6 +79,25 @@ BLOCK_RUN_HINTS: dict[tuple[str, str, str | None], str] = {
     ): "[",
     ("footnote", "FootnoteBlockProcessor", r"^[ ]{0,3}\[\^([^\]]*)\]:[ ]*(.*)$"): "[",
 }
+
+
+# Preprocessors: (registry name, class name, sha256 of the regex source, first 16 hex digits, or
+# None) → strings of which the text must contain one for the preprocessor to change anything;
+# without any, the library's run gives back the lines it was given.
+PREPROCESSOR_HINTS: dict[tuple[str, str, str | None], tuple[str, ...]] = {
+    # Fenced blocks open with ``` or ~~~ at a line start (FENCED_BLOCK_RE).
+    ("fenced_code_block", "FencedBlockPreprocessor", "588455cd8f4f8ecb"): ("```", "~~~"),
+    # Python's html.parser, under the raw-HTML extractor, acts only on "<" and on entity and
+    # character references ("&"); all other text it hands back as it was.
+    ("html_block", "HtmlBlockPreprocessor", None): ("<", "&"),
+}
+
+
+def preprocessor_hint(name: str, processor: Preprocessor) -> tuple[str, ...] | None:
+    """The strings a registered preprocessor needs in the text to do anything, if known."""
+    regex = getattr(processor, "FENCED_BLOCK_RE", None)
+    source = hashlib.sha256(regex.pattern.encode("utf-8")).hexdigest()[:16] if regex is not None else None
+    return PREPROCESSOR_HINTS.get((name, type(processor).__name__, source))
 
 
 def inline_hint(name: str, source: str) -> str | None:
@@ -181,8 +202,23 @@ def _guard_run(run: Callable[[etree.Element, list[str]], bool | None], chars: st
     return guarded
 
 
+def _guard_preprocessor(run: Callable[[list[str]], list[str]], needles: tuple[str, ...]):
+    def guarded(lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        if not any(needle in text for needle in needles):
+            return lines  # what the library would give back, without its pass over the text
+        return run(lines)
+
+    return guarded
+
+
 def install(md: markdown.Markdown) -> markdown.Markdown:
-    """Put the prefilters in front of ``md``'s inline patterns and block processors."""
+    """Put the prefilters in front of ``md``'s processors and inline patterns."""
+    for item in md.preprocessors._priority:
+        processor = md.preprocessors[item.name]
+        needles = preprocessor_hint(item.name, processor)
+        if needles is not None:
+            processor.run = _guard_preprocessor(processor.run, needles)  # type: ignore[method-assign]
     priority = next(item.priority for item in md.treeprocessors._priority if item.name == "inline")
     md.treeprocessors.register(PrefilteredInlineProcessor(md), "inline", priority)
     for item in md.parser.blockprocessors._priority:

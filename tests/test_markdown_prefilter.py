@@ -200,3 +200,33 @@ def test_block_hints_hold_whenever_the_processor_takes_the_block(seed: int) -> N
                 assert queue == [block, "efter"] and len(parent) == 0
                 checked += 1
     assert checked > 1000
+
+
+def test_the_costly_preprocessors_have_reviewed_hints() -> None:
+    md = _reference()
+    hinted = {
+        item.name
+        for item in md.preprocessors._priority
+        if markdown_prefilter.preprocessor_hint(item.name, md.preprocessors[item.name]) is not None
+    }
+    assert hinted == {"fenced_code_block", "html_block"}
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_preprocessor_hints_hold_whenever_the_preprocessor_changes_the_text(seed: int) -> None:
+    """Without one of its strings, the library's own preprocessor gives back the lines unchanged."""
+    md = _reference()
+    texts = _generated(3000, seed)
+    checked = 0
+    for item in md.preprocessors._priority:
+        processor = md.preprocessors[item.name]
+        needles = markdown_prefilter.preprocessor_hint(item.name, processor)
+        if needles is None:
+            continue
+        for text in texts:
+            if not any(needle in text for needle in needles):
+                md.reset()
+                lines = text.split("\n")
+                assert processor.run(list(lines)) == lines, (item.name, text)
+                checked += 1
+    assert checked > 1000
