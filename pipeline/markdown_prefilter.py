@@ -93,6 +93,23 @@ PREPROCESSOR_HINTS: dict[tuple[str, str, str | None], tuple[str, ...]] = {
 }
 
 
+# Tree processors that look for markers typed in the text: (registry name, class name) → the
+# strings the text must contain. Text in the tree comes from the source after whitespace
+# normalization (kept by :class:`SourceNote`); no processor makes a "{" or a "[TOC]" of its own.
+TREE_HINTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("attr_list", "AttrListTreeprocessor"): ("{",),  # every attribute list is "{…}"
+}
+TOC = ("toc", "TocTreeprocessor")  # its marker search is guarded by the configured marker
+
+
+class SourceNote(Preprocessor):
+    """Keeps the normalized source on the converter for the tree-processor guards."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        self.md.prefilter_text = "\n".join(lines)  # type: ignore[attr-defined]
+        return lines
+
+
 def preprocessor_hint(name: str, processor: Preprocessor) -> tuple[str, ...] | None:
     """The strings a registered preprocessor needs in the text to do anything, if known."""
     regex = getattr(processor, "FENCED_BLOCK_RE", None)
@@ -212,6 +229,15 @@ def _guard_preprocessor(run: Callable[[list[str]], list[str]], needles: tuple[st
     return guarded
 
 
+def _guard_tree(md: markdown.Markdown, method: Callable[..., None], needles: tuple[str, ...]):
+    def guarded(*args: object) -> None:
+        text = md.prefilter_text  # type: ignore[attr-defined]
+        if any(needle in text for needle in needles):
+            method(*args)
+
+    return guarded
+
+
 def install(md: markdown.Markdown) -> markdown.Markdown:
     """Put the prefilters in front of ``md``'s processors and inline patterns."""
     for item in md.preprocessors._priority:
@@ -219,6 +245,19 @@ def install(md: markdown.Markdown) -> markdown.Markdown:
         needles = preprocessor_hint(item.name, processor)
         if needles is not None:
             processor.run = _guard_preprocessor(processor.run, needles)  # type: ignore[method-assign]
+    # Right after whitespace normalization (which drops STX/ETX), before anything is stashed.
+    normalize = next(
+        item.priority for item in md.preprocessors._priority if item.name == "normalize_whitespace"
+    )
+    md.preprocessors.register(SourceNote(md), "prefilter_source", normalize - 1)
+    md.prefilter_text = ""  # type: ignore[attr-defined]
+    for item in md.treeprocessors._priority:
+        processor = md.treeprocessors[item.name]
+        key = (item.name, type(processor).__name__)
+        if key in TREE_HINTS:
+            processor.run = _guard_tree(md, processor.run, TREE_HINTS[key])  # type: ignore[method-assign]
+        if key == TOC and getattr(processor, "marker", ""):
+            processor.replace_marker = _guard_tree(md, processor.replace_marker, (processor.marker,))
     priority = next(item.priority for item in md.treeprocessors._priority if item.name == "inline")
     md.treeprocessors.register(PrefilteredInlineProcessor(md), "inline", priority)
     for item in md.parser.blockprocessors._priority:

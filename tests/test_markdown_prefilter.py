@@ -230,3 +230,12 @@ def test_preprocessor_hints_hold_whenever_the_preprocessor_changes_the_text(seed
                 assert processor.run(list(lines)) == lines, (item.name, text)
                 checked += 1
     assert checked > 1000
+
+
+def test_marker_searching_tree_processors_are_guarded() -> None:
+    md = _prefiltered()
+    assert md.preprocessors["prefilter_source"] is not None
+    guarded = [item.name for item in md.treeprocessors._priority if item.name in {"attr_list", "toc"}]
+    assert guarded == ["attr_list", "toc"]
+    for text in ["Stycke {: #eget-id }\n", "# Rubrik {: .klass }\n\n[TOC]\n\n## Del\n", "Bara text.\n"]:
+        assert _convert(md, text) == _convert(_reference(), text)
