@@ -89,6 +89,7 @@ class Update:
     summary: str  # plain text
     html: str  # sanitized, every URL absolute
     toc_html: str  # sanitized table of contents, empty for short updates
+    feed_html: str  # html as feeds carry it: re-parses to itself (often the very same string)
     image: Image | None
     source: str  # path relative to the content folder, posix style
     url: str  # absolute URL of the update's page
@@ -645,6 +646,7 @@ def _finish(
         "summary": summary,
         "html": html,
         "toc_html": toc,
+        "feed_html": sanitize.stable_html(html, body),
         "image": image,
         "source": source.rel,
         "url": page_url,

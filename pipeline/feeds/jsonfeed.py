@@ -14,7 +14,6 @@ from typing import Any
 
 from pipeline.content import Update
 from pipeline.dates import rfc3339
-from pipeline.feeds.markup import feed_html
 from pipeline.feeds.model import FAVICON_PATH, ICON_PATH, JSON_FILE, FeedPage, categories, clean_text
 from pipeline.settings import Settings
 
@@ -51,7 +50,7 @@ def _item(update: Update) -> dict[str, Any]:
         "url": update.url,
         "title": clean_text(update.title),
         "summary": clean_text(update.summary) or clean_text(update.title),
-        "content_html": feed_html(update.html),
+        "content_html": update.feed_html,
         "date_published": rfc3339(update.date),
         "date_modified": rfc3339(update.updated),
         "language": update.lang,

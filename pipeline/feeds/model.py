@@ -11,13 +11,13 @@ same pages: no clock, and every ordering is total (date, then id).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pipeline.content import Update, sort_key
 from pipeline.labels import labels
+from pipeline.sanitize import clean_text
 from pipeline.settings import Settings
 from pipeline.taxonomy import Group, Target, load_taxonomy
 
@@ -51,15 +51,6 @@ _PHRASES = {
         "archive": "archive",
     },
 }
-
-# Characters XML 1.0 forbids, plus C1 controls and U+FFFD that validators flag as mis-decoded
-# text; they carry no meaning in an update, and one of them would make a feed unparseable.
-_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ufffe\uffff]")
-
-
-def clean_text(value: str) -> str:
-    """``value`` without characters that XML forbids or validators treat as encoding damage."""
-    return _UNSAFE_CHARS.sub("", value)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from lxml import etree
 
 from pipeline import __version__
 from pipeline.content import Update
-from pipeline.feeds.markup import defuse_tags, feed_html, looks_like_markup
+from pipeline.feeds.markup import defuse_tags, looks_like_markup
 from pipeline.feeds.model import (
     ATOM_FILE,
     FAVICON_PATH,
@@ -153,7 +153,7 @@ def _fill_entry(entry, update: Update, settings: Settings) -> None:
     # treat it as HTML). An update without text is summarised by its title: an entry with neither
     # summary nor content, or an empty one, is flagged by validators.
     entry.summary(summary or title)
-    body = feed_html(update.html)
+    body = update.feed_html
     if body.strip():
         entry.content(body, type="html")
     getattr(entry, EXT).configure(update=update, categories=cats, links=links)
