@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import threading
 from collections.abc import Callable
+from functools import cache
 
 import nh3
 
@@ -89,18 +91,53 @@ EXCERPT_ATTRIBUTES = {"a": {"href"}}
 UrlResolver = Callable[[str], "str | None"]
 
 
-def clean_html(raw_html: str, resolve: UrlResolver) -> str:
-    """Sanitize rendered Markdown for publishing; ``resolve`` turns relative URLs absolute."""
-    return nh3.clean(
-        raw_html,
+# nh3 builds its allow-lists from the Python sets on every ``nh3.clean`` call (~25 µs, a
+# quarter of cleaning a whole update); reusable Cleaners build them once per process.
+_resolving = threading.local()  # the resolver of the clean_html call running in this thread
+
+
+def _resolve_relative(url: str) -> str | None:
+    return _resolving.resolve(url)
+
+
+@cache
+def _content_cleaner(url_relative: str | Callable[[str], str | None]) -> nh3.Cleaner:
+    return nh3.Cleaner(
         tags=CONTENT_TAGS,
         clean_content_tags=CLEAN_CONTENT,
         attributes=CONTENT_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
-        url_relative=resolve,
+        url_relative=url_relative,
         link_rel=None,
         strip_comments=True,
     )
+
+
+@cache
+def _excerpt_cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=EXCERPT_TAGS,
+        clean_content_tags=CLEAN_CONTENT,
+        attributes=EXCERPT_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        url_relative="deny",
+        link_rel="noopener",
+    )
+
+
+@cache
+def _text_cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(tags=set(), clean_content_tags=CLEAN_CONTENT)
+
+
+def clean_html(raw_html: str, resolve: UrlResolver) -> str:
+    """Sanitize rendered Markdown for publishing; ``resolve`` turns relative URLs absolute."""
+    previous = getattr(_resolving, "resolve", None)
+    _resolving.resolve = resolve
+    try:
+        return _content_cleaner(_resolve_relative).clean(raw_html)
+    finally:
+        _resolving.resolve = previous
 
 
 # Characters XML 1.0 forbids, plus C1 controls and U+FFFD that validators flag as mis-decoded
@@ -128,16 +165,7 @@ def stable_html(clean: str, markdown_source: str) -> str:
     if "<" not in markdown_source and current == clean:
         return clean
     for _ in range(3):
-        cleaned = nh3.clean(
-            current,
-            tags=CONTENT_TAGS,
-            clean_content_tags=CLEAN_CONTENT,
-            attributes=CONTENT_ATTRIBUTES,
-            url_schemes=URL_SCHEMES,
-            url_relative="deny",
-            link_rel=None,
-            strip_comments=True,
-        )
+        cleaned = _content_cleaner("deny").clean(current)
         if cleaned == current:
             break
         current = cleaned
@@ -159,20 +187,12 @@ def excerpt_html(clean: str, max_chars: int = 600) -> str:
         size += len(block)
         if size >= max_chars:
             break
-    return nh3.clean(
-        "\n".join(chosen),
-        tags=EXCERPT_TAGS,
-        clean_content_tags=CLEAN_CONTENT,
-        attributes=EXCERPT_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        url_relative="deny",
-        link_rel="noopener",
-    )
+    return _excerpt_cleaner().clean("\n".join(chosen))
 
 
 def plain_text(html_fragment: str) -> str:
     """Text content of an HTML fragment, whitespace collapsed, entities decoded."""
-    stripped = nh3.clean(html_fragment, tags=set(), clean_content_tags=CLEAN_CONTENT)
+    stripped = _text_cleaner().clean(html_fragment)
     return " ".join(html_lib.unescape(stripped).split())
 
 

@@ -66,3 +66,19 @@ def test_stable_html_takes_the_shortcut_only_without_raw_html_or_unsafe_characte
     assert sanitize.stable_html(mis_nested, "<section><div>x</div></section>") == _sanitizer_pass(
         _sanitizer_pass(mis_nested)
     )
+
+
+def test_each_thread_resolves_relative_urls_with_its_own_resolver() -> None:
+    """One reusable cleaner serves every update; the resolver in use belongs to the caller's thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    html = "".join(f'<p><a href="sida-{i}.md">länk {i}</a></p>' for i in range(200))
+
+    def clean_for(site: str) -> str:
+        return sanitize.clean_html(html, lambda url: f"https://{site}/{url}")
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(clean_for, [f"s{n}.example" for n in range(40)]))
+    for n, result in enumerate(results):
+        assert result.count(f"https://s{n}.example/sida-") == 200
+        assert "example/sida" in result and f"s{(n + 1) % 40}.example" not in result
