@@ -192,10 +192,28 @@ def _make(rel: str, item: Output, old_path: str | None, staging: Path) -> tuple[
     data = materialize(item)
     if old_path is not None and _same_bytes(old_path, data):
         return rel, False, _stat_record(old_path, key)
-    dest = staging / rel
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(data)
-    return rel, True, _stat_record(dest, key)
+    return rel, True, [key, *_write_new(os.path.join(staging, rel), data)]
+
+
+def _write_new(path: str, data: bytes) -> tuple[int, int]:
+    """Create ``path`` (and its folder) holding ``data``; its (size, mtime_ns).
+
+    Plain os calls: a cold build creates ~12,000 files, and pathlib's mkdir(parents=True),
+    write_bytes and a second stat by name cost a fifth more per file than the system calls.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return st.st_size, st.st_mtime_ns
 
 
 def _stat_record(path: str | Path, key: str | None) -> list:
