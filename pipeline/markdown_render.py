@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
 
@@ -35,21 +36,21 @@ class Rendered:
     heading_count: int
 
 
-_md: markdown.Markdown | None = None
+_local = threading.local()  # a Markdown converter keeps per-document state: one per thread
 _HEADING = re.compile(r"<h[23][\s>]")
 
 
 def _converter() -> markdown.Markdown:
-    global _md
-    if _md is None:
-        # The library's own converter with its inline pass made cheaper, never different
+    md = getattr(_local, "md", None)
+    if md is None:
+        # The library's own converter with its pattern work made cheaper, never different
         # (pipeline.markdown_prefilter).
-        _md = markdown_prefilter.install(
+        md = _local.md = markdown_prefilter.install(
             markdown.Markdown(
                 extensions=list(EXTENSIONS), extension_configs=EXTENSION_CONFIGS, output_format="html"
             )
         )
-    return _md
+    return md
 
 
 def render_markdown(body: str) -> Rendered:

@@ -130,3 +130,15 @@ def test_progress_callback_reaches_the_total(settings):
     cached_renderer(settings, progress=lambda done, total: seen.append((done, total)))(BODIES)
     assert seen[-1] == (4, 4)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_threads_render_concurrently_without_mixing_documents():
+    """Builds run in scheduler threads; each thread has its own converter (they keep state)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [
+        f"## Del {i}\n\n" + f"Stycke {i} med *betoning* och [länk](u{i}.md).\n\n" * 40 for i in range(60)
+    ]
+    expected = [render_markdown(body) for body in bodies]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(render_markdown, bodies)) == expected
