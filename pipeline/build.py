@@ -133,8 +133,12 @@ def run_build(
     now: datetime,
     renderer: Renderer | None = None,
     use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BuildOutcome:
-    """Build and publish; on any error the previous output folder is left exactly as it was."""
+    """Build and publish; on any error the previous output folder is left exactly as it was.
+
+    ``progress(done, total)`` follows the files being made and written.
+    """
     out = Path(out_dir).absolute()
     manifest_path = Path(settings.state_dir) / "outputs" / f"{digest(str(out))}.json"
     inputs = input_digest(content_dir, settings) if use_cache else None
@@ -153,6 +157,7 @@ def run_build(
             stamp=stamp,
             manifest_path=manifest_path,
             reuse=use_cache,
+            progress=progress,
         )
     finally:
         forkpool.join_background()  # the caches are on disk before the build says it is done

@@ -52,6 +52,7 @@ def publish(
     stamp: dict[str, Any] | None = None,
     manifest_path: str | Path | None = None,
     reuse: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PublishReport:
     """Make ``out_dir`` hold exactly ``files`` (plus preserved old files), atomically.
 
@@ -97,7 +98,9 @@ def publish(
                     todo.append(rel)
             if todo:
                 staging = _new_staging(out)
-                for rel, written, record in _make_all(todo, wanted, old, staging):
+                for done, (rel, written, record) in enumerate(_make_all(todo, wanted, old, staging), 1):
+                    if progress is not None:
+                        progress(done, len(todo))
                     entries[rel] = record
                     (report.written if written else keep).append(rel)
             for rel in carried:

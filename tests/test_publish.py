@@ -115,3 +115,14 @@ def test_files_made_on_both_cores_equal_files_made_in_one(tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="failed in a worker"):
         publish(tmp_path / "parallel", {**files, "p/7/index.html": Deferred("other", broken)})
     assert snapshot(tmp_path / "parallel") == before
+
+
+def test_progress_follows_the_files_being_made(tmp_path):
+    out = tmp_path / "out"
+    calls: list[tuple[int, int]] = []
+    files = {f"sida/{n}/index.html": f"<p>{n}</p>".encode() for n in range(5)}
+    publish(out, files, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(n, 6) for n in range(1, 7)]  # five pages and the folder's marker file
+    calls.clear()
+    publish(out, files, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(n, 6) for n in range(1, 7)]  # plain bytes are compared, not skipped unmade

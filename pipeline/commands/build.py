@@ -50,10 +50,22 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     now = now_from(args, settings)
     try:
-        with Progress("rendering", 0, enabled=False if args.quiet else None) as bar:
+        quiet = False if args.quiet else None
+        with Progress("rendering", 0, enabled=quiet) as bar, Progress("writing", 0, enabled=quiet) as writing:
             renderer = cached_renderer(settings, use_cache=not args.no_cache, progress=bar)
+
+            def wrote(done: int, total: int) -> None:
+                bar.close()  # rendering is over: the writing bar takes its line
+                writing(done, total)
+
             outcome = run_build(
-                args.content, args.out, settings, now, renderer=renderer, use_cache=not args.no_cache
+                args.content,
+                args.out,
+                settings,
+                now,
+                renderer=renderer,
+                use_cache=not args.no_cache,
+                progress=wrote,
             )
     except ContentError as exc:
         raise content_failed(exc, args.out) from None
