@@ -179,13 +179,45 @@ def test_export_then_import_round_trips(config_file: Path, tmp_path: Path, capsy
     assert rows[0]["consent_source"] == "cli" and rows[2]["unsubscribed_at"] == "2026-11-27T11:00:00Z"
     other = tmp_path / "other.toml"
     other.write_text('[site]\nstate_dir = "state2"\n', encoding="utf-8")
-    assert cli(other, "import", str(exported)) == 0
+    # Moved to another installation a month later: the consent evidence moves with the list.
+    later = ["--config", str(other), "--now", "2026-12-27T12:00"]
+    assert main(["subscribers", "import", *later, str(exported)]) == 0
     with SubscriberStore.open(tmp_path / "state2") as second:
         assert [(s.email, s.status, s.lang, s.targets) for s in second.list()] == [
             ("a@example.se", "active", "en", ("17.9",)),
             ("b@example.se", "pending", "sv", ()),
             ("c@example.se", "unsubscribed", "sv", ()),
         ]
+        imported = next(iter(second.list()))
+        log = second.consent_records(imported.uid)
+        assert log[-1].at.isoformat().startswith("2026-12-27")  # the log says when it was imported
+    again = tmp_path / "again.csv"
+    assert main(["subscribers", "export", *later, str(again)]) == 0
+    assert again.read_text(encoding="utf-8") == exported.read_text(encoding="utf-8")
+
+
+def test_csv_timestamps_are_checked_by_line(store: SubscriberStore) -> None:
+    text = (
+        "email,consent_at,consent_source\n"
+        "ok@example.se,2026-03-14T08:00:00Z,form\n"
+        "naive@example.se,2026-03-14T08:00:00,form\n"
+        "future@example.se,2030-01-01T00:00:00Z,form\n"
+        "garbled@example.se,igår,form\n"
+        "source@example.se,2026-03-14T08:00:00Z,telefon\n"
+    )
+    report = store.import_csv(text, now=NOW)
+    assert report.added == 1
+    assert [(line, message.split(":")[0].split(", got")[0]) for line, message in report.rejected] == [
+        (3, "consent_at needs a time zone"),
+        (4, "consent_at is in the future"),
+        (5, "consent_at is not a timestamp"),
+        (6, "consent_source must be one of form, import, api, cli"),
+    ]
+    (subscriber,) = list(store.list())
+    assert (subscriber.consent_source, subscriber.consent_at.isoformat()) == (
+        "form",
+        "2026-03-14T08:00:00+00:00",
+    )
 
 
 def test_unknown_address_and_erase_via_cli(config_file: Path, capsys) -> None:

@@ -476,8 +476,13 @@ class SubscriberStore:
         source: str = "import",
         page: str | None = None,
     ) -> ImportReport:
-        """Import rows with at least an ``email`` column (also ``lang``, ``targets``, ``status``,
-        ``consent_page`` as written by :meth:`export_csv`).
+        """Import rows with at least an ``email`` column (also ``lang``, ``targets``, ``status``
+        and the timestamps and consent columns, as written by :meth:`export_csv`).
+
+        A list moved from another installation keeps its consent evidence: ``consent_at``,
+        ``consent_source``, ``consent_page`` and the other timestamps are taken from the file when
+        present (the consent log records the import itself, now); without them, now and
+        ``source`` are recorded.
 
         Every bad row is reported with its line number and skipped; all good rows are imported in
         one transaction. Addresses already on the list are left as they are.
@@ -510,6 +515,13 @@ class SubscriberStore:
                 targets = parse_targets(values.get("targets", ""))
                 row_status = _check_choice((values.get("status") or status).lower(), STATUSES, "status")
                 row_page = values.get("consent_page") or page
+                row_source = _check_choice(
+                    (values.get("consent_source") or source).lower(), SOURCES, "consent_source"
+                )
+                times = {
+                    name: _csv_time(values.get(name, ""), name, now)
+                    for name in ("created_at", "confirmed_at", "unsubscribed_at", "consent_at")
+                }
             except SubscriberError as exc:
                 report.rejected.append((start, str(exc)))
                 continue
@@ -530,6 +542,8 @@ class SubscriberStore:
                         "targets": targets,
                         "status": row_status,
                         "page": row_page,
+                        "source": row_source,
+                        **times,
                     },
                 )
             )
@@ -553,16 +567,24 @@ class SubscriberStore:
                         row["lang"],
                         " ".join(row["targets"]),
                         row["status"],
+                        row["created_at"] or at,
                         at,
-                        at,
-                        at if row["status"] == "active" else None,
-                        at if row["status"] == "unsubscribed" else None,
-                        source,
-                        at,
+                        # a pending address has not confirmed; an unsubscribed one may have
+                        row["confirmed_at"]
+                        if row["status"] != "pending" and row["confirmed_at"]
+                        else (at if row["status"] == "active" else None),
+                        (row["unsubscribed_at"] or at) if row["status"] == "unsubscribed" else None,
+                        row["source"],
+                        row["consent_at"] or at,
                         row["page"],
                     ),
                 )
-                self._log(cursor.lastrowid, "subscribed", source, row["page"], at, f"status {row['status']}")
+                # The log says what happened here and now; the row keeps when and how consent was
+                # given, as the exported list documented it.
+                detail = f"status {row['status']}"
+                if row["consent_at"]:
+                    detail += f"; consent {row['consent_at']} via {row['source']}"
+                self._log(cursor.lastrowid, "subscribed", source, row["page"], at, detail)
                 report.added += 1
         return report
 
@@ -587,6 +609,27 @@ class SubscriberStore:
                 ]
             )
         return out.getvalue()
+
+
+def _csv_time(text: str, column: str, now: datetime) -> str | None:
+    """An exported timestamp (ISO 8601 with an offset, e.g. ``2026-03-14T08:00:00Z``), normalized.
+
+    Empty means unknown (the import's own time is used). A timestamp without an offset, one
+    that does not parse, or one in the future is refused: consent records must not be invented.
+    """
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SubscriberError(
+            f"{column} is not a timestamp: {text!r} (write e.g. 2026-03-14T08:00:00Z)"
+        ) from None
+    if moment.tzinfo is None:
+        raise SubscriberError(f"{column} needs a time zone: {text!r} (write e.g. 2026-03-14T08:00:00Z)")
+    if moment > now:
+        raise SubscriberError(f"{column} is in the future: {text!r}")
+    return timestamp(moment)
 
 
 def _delimiter(text: str) -> str:
