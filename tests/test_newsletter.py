@@ -92,8 +92,22 @@ def test_now_before_the_previous_window_is_an_error(
     # both times in the site's zone (the window's end is stored in UTC), to the second
     assert (
         "the window would end (2026-11-26T12:00:00+01:00) before it starts (2026-11-27T12:00:00+01:00); "
-        "issue 1 already covers up to 2026-11-27T12:00:00+01:00" in err
+        "issue 1 already covers up to 2026-11-27T12:00:00+01:00 (see it with --issue 1" in err
     ), err
+    # A preview at that time says the same, and points at the issue that covers it.
+    code = main(
+        ["newsletter", "preview", "--config", str(config), "--content", str(content_dir)]
+        + ["--out", str(tmp_path / "out"), "--now", "2026-11-26T12:00"]
+    )
+    assert code == 1 and "see it with --issue 1" in capsys.readouterr().err
+    assert newsletter_preview_issue(config, content_dir, tmp_path / "out", 1) == 0
+
+
+def newsletter_preview_issue(config: Path, content_dir: Path, out: Path, number: int) -> int:
+    return main(
+        ["newsletter", "preview", "--config", str(config), "--content", str(content_dir)]
+        + ["--out", str(out), "--issue", str(number), "-q"]
+    )
 
 
 def test_archive_files_and_feed(tmp_path: Path, content_dir: Path, write_update) -> None:

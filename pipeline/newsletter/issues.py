@@ -162,9 +162,12 @@ class IssueStore:
             # both times in the zone of --now, to the second: comparable at a glance
             end_text = now.isoformat(timespec="seconds")
             start_text = start.astimezone(now.tzinfo).isoformat(timespec="seconds")
+            if since is not None:
+                raise IssueError(f"--since ({start_text}) is after the end of the window ({end_text})")
             raise IssueError(
                 f"the window would end ({end_text}) before it starts ({start_text}); "
-                f"issue {previous.number if previous else '?'} already covers up to {start_text}"
+                f"issue {previous.number} already covers up to {start_text} "
+                f"(see it with --issue {previous.number}; the next issue can start after {start_text})"
             )
         included = {row[0] for row in self.conn.execute("SELECT update_id FROM newsletter_issue_updates")}
         chosen = [u for u in updates if start < u.date <= now and u.id not in included]
