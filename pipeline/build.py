@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import feeds, forkpool, pages, snippets, websub
-from pipeline.content import ContentSet, Renderer, Update, read_content
-from pipeline.content_cache import ContentCache, cache_path
+from pipeline.content import ContentSet, Renderer, Update
+from pipeline.content_cache import read_cached
 from pipeline.deferred import Deferred, Output
 from pipeline.fingerprint import context_digest, digest
 from pipeline.publish import PublishReport, manifest_intact, publish, read_manifest
-from pipeline.render_cache import cached_renderer
 from pipeline.settings import Settings
 from pipeline.web import form_snippet
 
@@ -96,12 +95,8 @@ def build_files(
     Markdown goes through the persistent render cache and whole files through the content cache
     unless ``use_cache`` is off (``build --no-cache``).
     """
-    if renderer is None:
-        renderer = cached_renderer(settings, use_cache=use_cache)
-    cache = ContentCache(cache_path(settings, content_dir)) if use_cache else None
-    content = read_content(content_dir, settings, now, renderer=renderer, cache=cache)
-    if cache is not None:
-        cache.save(background=True)  # written while pages and feeds are made; run_build joins it
+    # The content cache is written while pages and feeds are made; run_build joins the writer.
+    content = read_cached(content_dir, settings, now, renderer=renderer, use_cache=use_cache)
     files: dict[str, Output] = {}
     owner: dict[str, str] = {}
 

@@ -8,10 +8,12 @@ are dropped when it saves, so the cache does not grow with every edit.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
-from pipeline.content import CachedSource
+from pipeline.content import CachedSource, ContentSet, Renderer, read_content
 from pipeline.fingerprint import digest
+from pipeline.render_cache import cached_renderer
 from pipeline.settings import Settings
 from pipeline.shard_store import ShardStore
 
@@ -40,3 +42,26 @@ class ContentCache:
     @property
     def rejected(self) -> list[str]:
         return self.store.rejected
+
+
+def read_cached(
+    content_dir: str | Path,
+    settings: Settings,
+    now: datetime,
+    renderer: Renderer | None = None,
+    use_cache: bool = True,
+) -> ContentSet:
+    """:func:`pipeline.content.read_content` through the state folder's caches.
+
+    Every job that reads the content (the site build, the newsletter) goes through here, so an
+    unchanged update is parsed and rendered once, not once per job. The content cache is written
+    in the background (:func:`pipeline.forkpool.join_background` waits for it); ``use_cache=False``
+    reads and writes no cache at all.
+    """
+    if renderer is None:
+        renderer = cached_renderer(settings, use_cache=use_cache)
+    cache = ContentCache(cache_path(settings, content_dir)) if use_cache else None
+    content = read_content(content_dir, settings, now, renderer=renderer, cache=cache)
+    if cache is not None:
+        cache.save(background=True)
+    return content

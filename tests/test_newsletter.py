@@ -157,6 +157,23 @@ def test_site_build_and_newsletter_keep_each_others_files(
     assert (out / "newsletters" / "1" / "message.eml").exists()
 
 
+def test_the_newsletter_reads_content_through_the_site_builds_caches(
+    tmp_path: Path, content_dir: Path, write_update, settings, monkeypatch
+) -> None:
+    """An update the site build has rendered is neither parsed nor rendered again for the newsletter."""
+    from pipeline import content, render_cache
+
+    write_update("ett", date="2026-11-20T09:00", targets=["17.9"])
+    write_update("två", date="2026-11-21T09:00")
+    run_build(content_dir, tmp_path / "out", settings, NOW)
+    calls: list[str] = []
+    monkeypatch.setattr(render_cache, "render_markdown", lambda body: calls.append(body))
+    monkeypatch.setattr(content, "_parse_file", lambda *args: calls.append(str(args)))
+    outcome = build_issue(content_dir, tmp_path / "out", settings, NOW)
+    assert outcome.issue is not None and len(outcome.issue.items) == 2
+    assert calls == []
+
+
 def test_thirty_update_issue_stays_under_90_kb(
     tmp_path: Path, content_dir: Path, write_update, settings
 ) -> None:

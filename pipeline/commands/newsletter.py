@@ -19,7 +19,8 @@ from pipeline.commands._options import (
     now_from,
     settings_from,
 )
-from pipeline.content import ContentError, read_content
+from pipeline.content import ContentError
+from pipeline.content_cache import read_cached
 from pipeline.dates import DateError, parse_datetime
 from pipeline.newsletter import statefiles
 from pipeline.newsletter.archive import EXAMPLE_UID
@@ -118,7 +119,7 @@ def _preview(args, settings, now, since) -> int:
             if issue is None:
                 raise CommandFailed(f"there is no issue {args.issue}")
         else:
-            content = read_content(args.content, settings, now)
+            content = read_cached(args.content, settings, now)
             issue = store.plan(content.updates, now, since=since, first_issue_days=config.first_issue_days)
     lang = args.lang or settings.language
     _sizes, warnings = check_size(issue, settings, config)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.content import ContentSet, read_content
+from pipeline.content import ContentSet
+from pipeline.content_cache import read_cached
 from pipeline.newsletter import statefiles
 from pipeline.newsletter.archive import archive_files, publish_archive
 from pipeline.newsletter.config import NewsletterConfig, newsletter_config
@@ -75,7 +76,7 @@ def build_issue(
 ) -> BuildOutcome:
     """Build the next issue (if there is anything new) and republish the whole archive."""
     config = newsletter_config(settings)
-    content = read_content(content_dir, settings, now)
+    content = read_cached(content_dir, settings, now)  # shares the site build's caches
     outcome = BuildOutcome(issue=None, content=content, report=None)
 
     def check(issue: Issue) -> None:
