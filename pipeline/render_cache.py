@@ -10,9 +10,9 @@ Markdown upgrade or a renderer change can never be served an old rendering. Entr
 outputs/), checksummed and distrusted when damaged. Entries are not pruned per build (a build
 only asks for what the content cache missed); a renderer generation change drops the folder.
 
-Misses are rendered in a process pool when there are enough of them to pay for starting it
-(workers import Markdown and the results travel back pickled); a handful of misses, the usual
-rebuild, are rendered in-process.
+Misses are rendered in a forked pool when there is enough work to pay for starting it, together
+with whatever the caller does next with each rendering (``then``: finishing the update), so only
+results travel back; a handful of misses, the usual rebuild, are rendered in-process.
 """
 
 from __future__ import annotations
@@ -92,10 +92,9 @@ class CachedRenderer:
         known: list[Rendered | None] = [
             self.store.get(key) if self.store is not None else None for key in keys
         ]
-        self.stats.hits = sum(1 for rendering in known if rendering is not None)
-        self.stats.misses = len(
-            {key for key, rendering in zip(keys, known, strict=True) if rendering is None}
-        )
+        missing = [index for index, rendering in enumerate(known) if rendering is None]
+        self.stats.hits = len(bodies) - len(missing)
+        self.stats.misses = len({keys[index] for index in missing})  # equal bodies count once
         follow = then if then is not None else _itself
 
         def work(index: int) -> tuple[Rendered | None, Any]:
@@ -109,7 +108,7 @@ class CachedRenderer:
             self.progress(0, len(bodies))
         results: list[Any] = []
         # Work worth a worker: every body when something follows, else only the misses.
-        busy = len(bodies) if then is not None else sum(1 for rendering in known if rendering is None)
+        busy = len(bodies) if then is not None else len(missing)
         for index, (fresh, result) in enumerate(self._map(work, len(bodies), busy)):
             if fresh is not None and self.store is not None:
                 self.store.put(keys[index], fresh)

@@ -25,10 +25,8 @@ from typing import Any
 from pipeline import forkpool
 
 BACKGROUND_MIN_ENTRIES = 1000  # smaller saves take milliseconds: not worth a child process
-SHARDS = "0123456789abcdef"
-_WRITERS: dict[
-    Path, int | None
-] = {}  # folder -> background child still writing its shards  # a key's first hex digit names its shard
+SHARDS = "0123456789abcdef"  # a key's first hex digit names its shard
+_WRITERS: dict[Path, int | None] = {}  # folder -> background child still writing its shards
 
 
 class ShardStore:
