@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import xml.etree.ElementTree as etree
 from collections.abc import Callable
+from typing import Any
 
 import markdown
 from markdown import blockprocessors, inlinepatterns, treeprocessors, util
@@ -100,11 +101,11 @@ PREPROCESSOR_HINTS: dict[tuple[str, str, str | None], tuple[str, ...]] = {
 TREE_HINTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("attr_list", "AttrListTreeprocessor"): ("{",),  # every attribute list is "{…}"
 }
-TOC = ("toc", "TocTreeprocessor")  # its marker search is guarded by the configured marker
+TOC_PROCESSOR = ("toc", "TocTreeprocessor")  # its marker search is guarded by the marker itself
 
 
 class SourceNote(Preprocessor):
-    """Keeps the normalized source on the converter for the tree-processor guards."""
+    """Keeps the normalized source on the converter for the preprocessor and tree guards."""
 
     def run(self, lines: list[str]) -> list[str]:
         self.md.prefilter_text = "\n".join(lines)  # type: ignore[attr-defined]
@@ -220,47 +221,52 @@ def _guard_run(run: Callable[[etree.Element, list[str]], bool | None], chars: st
     return guarded
 
 
-def _guard_preprocessor(run: Callable[[list[str]], list[str]], needles: tuple[str, ...]):
-    def guarded(lines: list[str]) -> list[str]:
-        text = "\n".join(lines)
-        if not any(needle in text for needle in needles):
-            return lines  # what the library would give back, without its pass over the text
-        return run(lines)
+def _guard_typed(
+    md: markdown.Markdown,
+    method: Callable[..., Any],
+    needles: tuple[str, ...],
+    skipped: Callable[..., Any] = lambda *args: None,
+):
+    """``method`` only when the source holds one of ``needles``; else what it would have given.
 
-    return guarded
+    The source is :class:`SourceNote`'s text: later steps only ever stash text away (behind
+    placeholders made of letters and digits), so a needle missing from it is missing later too.
+    """
 
-
-def _guard_tree(md: markdown.Markdown, method: Callable[..., None], needles: tuple[str, ...]):
-    def guarded(*args: object) -> None:
+    def guarded(*args: Any) -> Any:
         text = md.prefilter_text  # type: ignore[attr-defined]
         if any(needle in text for needle in needles):
-            method(*args)
+            return method(*args)
+        return skipped(*args)
 
     return guarded
+
+
+def _priority(registry: Any, name: str) -> float:
+    return next(item.priority for item in registry._priority if item.name == name)
 
 
 def install(md: markdown.Markdown) -> markdown.Markdown:
     """Put the prefilters in front of ``md``'s processors and inline patterns."""
+    # Right after whitespace normalization (which drops STX/ETX), before anything is stashed.
+    normalize = _priority(md.preprocessors, "normalize_whitespace")
+    md.preprocessors.register(SourceNote(md), "prefilter_source", normalize - 1)
+    md.prefilter_text = ""  # type: ignore[attr-defined]
     for item in md.preprocessors._priority:
         processor = md.preprocessors[item.name]
         needles = preprocessor_hint(item.name, processor)
-        if needles is not None:
-            processor.run = _guard_preprocessor(processor.run, needles)  # type: ignore[method-assign]
-    # Right after whitespace normalization (which drops STX/ETX), before anything is stashed.
-    normalize = next(
-        item.priority for item in md.preprocessors._priority if item.name == "normalize_whitespace"
-    )
-    md.preprocessors.register(SourceNote(md), "prefilter_source", normalize - 1)
-    md.prefilter_text = ""  # type: ignore[attr-defined]
+        if needles is not None:  # without a needle the library gives back the lines it was given
+            processor.run = _guard_typed(md, processor.run, needles, skipped=lambda lines: lines)  # type: ignore[method-assign]
     for item in md.treeprocessors._priority:
         processor = md.treeprocessors[item.name]
         key = (item.name, type(processor).__name__)
         if key in TREE_HINTS:
-            processor.run = _guard_tree(md, processor.run, TREE_HINTS[key])  # type: ignore[method-assign]
-        if key == TOC and getattr(processor, "marker", ""):
-            processor.replace_marker = _guard_tree(md, processor.replace_marker, (processor.marker,))
-    priority = next(item.priority for item in md.treeprocessors._priority if item.name == "inline")
-    md.treeprocessors.register(PrefilteredInlineProcessor(md), "inline", priority)
+            processor.run = _guard_typed(md, processor.run, TREE_HINTS[key])  # type: ignore[method-assign]
+        if key == TOC_PROCESSOR and getattr(processor, "marker", ""):
+            processor.replace_marker = _guard_typed(md, processor.replace_marker, (processor.marker,))
+    md.treeprocessors.register(
+        PrefilteredInlineProcessor(md), "inline", _priority(md.treeprocessors, "inline")
+    )
     for item in md.parser.blockprocessors._priority:
         processor = md.parser.blockprocessors[item.name]
         test_hint, run_hint = block_hints(item.name, processor)
