@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     now = now_from(args, settings)
     try:
-        quiet = False if args.quiet else None
-        with Progress("rendering", 0, enabled=quiet) as bar, Progress("writing", 0, enabled=quiet) as writing:
+        shown = False if args.quiet else None  # None: on a terminal only
+        with Progress("rendering", 0, enabled=shown) as bar, Progress("writing", 0, enabled=shown) as writing:
             renderer = cached_renderer(settings, use_cache=not args.no_cache, progress=bar)
 
             def wrote(done: int, total: int) -> None:

@@ -23,9 +23,9 @@ from pipeline.feeds.model import (
     RSS_FILE,
     FeedPage,
     FeedScope,
-    clean_text,
 )
 from pipeline.labels import labels
+from pipeline.sanitize import clean_text
 from pipeline.settings import Settings
 
 OPML_PATH = FEEDS_DIR + "index.opml"

@@ -14,7 +14,8 @@ from typing import Any
 
 from pipeline.content import Update
 from pipeline.dates import rfc3339
-from pipeline.feeds.model import FAVICON_PATH, ICON_PATH, JSON_FILE, FeedPage, categories, clean_text
+from pipeline.feeds.model import FAVICON_PATH, ICON_PATH, JSON_FILE, FeedPage, categories
+from pipeline.sanitize import clean_text
 from pipeline.settings import Settings
 
 VERSION = "https://jsonfeed.org/version/1.1"

@@ -43,8 +43,8 @@ from pipeline.feeds.model import (
     RSS_FILE,
     FeedPage,
     categories,
-    clean_text,
 )
+from pipeline.sanitize import clean_text
 from pipeline.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"

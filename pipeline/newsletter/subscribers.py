@@ -499,6 +499,7 @@ class SubscriberStore:
             raise SubscriberError(
                 f"line 1: unknown column(s) {', '.join(unknown)}; known: {', '.join(CSV_FIELDS)}"
             )
+        at = timestamp(now)
         rows: list[tuple[int, dict]] = []
         seen: dict[str, int] = {}
         for record in reader:
@@ -518,7 +519,7 @@ class SubscriberStore:
                 row_source = _check_choice(
                     (values.get("consent_source") or source).lower(), SOURCES, "consent_source"
                 )
-                times = {
+                given = {
                     name: _csv_time(values.get(name, ""), name, now)
                     for name in ("created_at", "confirmed_at", "unsubscribed_at", "consent_at")
                 }
@@ -543,11 +544,20 @@ class SubscriberStore:
                         "status": row_status,
                         "page": row_page,
                         "source": row_source,
-                        **times,
+                        # What the file documents, else this import; a pending address has not
+                        # confirmed, an unsubscribed one may have.
+                        "created_at": given["created_at"] or at,
+                        "confirmed_at": None
+                        if row_status == "pending"
+                        else given["confirmed_at"] or (at if row_status == "active" else None),
+                        "unsubscribed_at": (given["unsubscribed_at"] or at)
+                        if row_status == "unsubscribed"
+                        else None,
+                        "consent_at": given["consent_at"] or at,
+                        "documented_consent": given["consent_at"],
                     },
                 )
             )
-        at = timestamp(now)
         with self._transaction():
             for _line, row in rows:
                 exists = self.conn.execute(
@@ -567,23 +577,20 @@ class SubscriberStore:
                         row["lang"],
                         " ".join(row["targets"]),
                         row["status"],
-                        row["created_at"] or at,
+                        row["created_at"],
                         at,
-                        # a pending address has not confirmed; an unsubscribed one may have
-                        row["confirmed_at"]
-                        if row["status"] != "pending" and row["confirmed_at"]
-                        else (at if row["status"] == "active" else None),
-                        (row["unsubscribed_at"] or at) if row["status"] == "unsubscribed" else None,
+                        row["confirmed_at"],
+                        row["unsubscribed_at"],
                         row["source"],
-                        row["consent_at"] or at,
+                        row["consent_at"],
                         row["page"],
                     ),
                 )
                 # The log says what happened here and now; the row keeps when and how consent was
                 # given, as the exported list documented it.
                 detail = f"status {row['status']}"
-                if row["consent_at"]:
-                    detail += f"; consent {row['consent_at']} via {row['source']}"
+                if row["documented_consent"]:
+                    detail += f"; consent {row['documented_consent']} via {row['source']}"
                 self._log(cursor.lastrowid, "subscribed", source, row["page"], at, detail)
                 report.added += 1
         return report
@@ -617,14 +624,14 @@ def _csv_time(text: str, column: str, now: datetime) -> str | None:
     Empty means unknown (the import's own time is used). A timestamp without an offset, one
     that does not parse, or one in the future is refused: consent records must not be invented.
     """
-    if not text:
-        return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = _parse_time(text)
     except ValueError:
         raise SubscriberError(
             f"{column} is not a timestamp: {text!r} (write e.g. 2026-03-14T08:00:00Z)"
         ) from None
+    if moment is None:
+        return None
     if moment.tzinfo is None:
         raise SubscriberError(f"{column} needs a time zone: {text!r} (write e.g. 2026-03-14T08:00:00Z)")
     if moment > now:
