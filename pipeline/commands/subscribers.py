@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline.commands._options import CommandFailed, add_config, add_now, now_from, settings_from
 from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.subscribers import STATUSES, SubscriberError, SubscriberStore
+from pipeline.newsletter.subscribers import STATUSES, Subscriber, SubscriberError, SubscriberStore
 from pipeline.settings import SettingsError
 
 ORDER = 40
@@ -102,10 +102,15 @@ def _add(args, store: SubscriberStore, now) -> int:
     return 0
 
 
-def _remove(args, store: SubscriberStore, now) -> int:
-    subscriber = store.find(args.address)
+def _known(store: SubscriberStore, address: str) -> Subscriber:
+    subscriber = store.find(address)
     if subscriber is None:
-        raise CommandFailed(f"{args.address} is not on the list")
+        raise CommandFailed(f"{address} is not on the list")
+    return subscriber
+
+
+def _remove(args, store: SubscriberStore, now) -> int:
+    subscriber = _known(store, args.address)
     if args.erase:
         store.erase(subscriber.uid, now=now)
         print(f"erased {subscriber.email} (only a hash is kept, so it is not imported again)")
@@ -160,9 +165,7 @@ def _export(args, store: SubscriberStore, now) -> int:
 
 
 def _consent(args, store: SubscriberStore, now) -> int:
-    subscriber = store.find(args.address)
-    if subscriber is None:
-        raise CommandFailed(f"{args.address} is not on the list")
+    subscriber = _known(store, args.address)
     print(json.dumps(store.export_record(subscriber.uid), ensure_ascii=False, indent=2, sort_keys=True))
     return 0
 
