@@ -387,10 +387,14 @@ def _read_source(rel: str, data: bytes, settings: Settings, problems: list[Probl
             f"missing 'id': add a line 'id: \"{suggestion}\"' (or create files with "
             "'python -m pipeline new'); never change it afterwards",
         )
-    elif not ids.is_valid_id(update_id):
+    elif (mapped := ids.canonical_id(update_id, settings.tag_authority)) is None:
         problem(
-            meta["id"].line, f"'id' must be a URI such as tag:example.se,2026-01-31:ab12, got {update_id!r}"
+            meta["id"].line,
+            f"'id' must be a URI such as tag:example.se,2026-01-31:ab12 or a short id "
+            f"({ids.SHORT_ID_RULE}), got {update_id!r}",
         )
+    else:
+        update_id = mapped  # short ids become tag:AUTHORITY:id (docs/forfattare.md)
 
     raw_slug = text_value("slug")
     stem = posixpath.splitext(posixpath.basename(rel))[0]

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline import ids
 from pipeline.tomlfile import read_toml
 
 DEFAULT_SETTINGS_FILE = "site.toml"
@@ -50,6 +51,7 @@ SITE_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
     "page_size": ((int,), 20),
     "websub_hub": ((str,), ""),
     "state_dir": ((str,), ".state"),
+    "id_authority": ((str,), ""),
 }
 
 LANGUAGES = ("sv", "en")
@@ -75,6 +77,7 @@ class Settings:
     page_size: int
     websub_hub: str
     state_dir: Path
+    id_authority: str = ""  # "" = derived from the host, see pipeline.ids
     source: str = "<defaults>"
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -85,6 +88,11 @@ class Settings:
     @property
     def host(self) -> str:
         return urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def tag_authority(self) -> str:
+        """The RFC 4151 authority short ids are mapped under (:func:`pipeline.ids.canonical_id`)."""
+        return self.id_authority or ids.default_authority(self.host)
 
     def url(self, path: str = "") -> str:
         """Absolute URL of a site-relative path; the one place URLs are joined."""
@@ -195,6 +203,8 @@ def _validate_site(
     for key in ("title", "organisation", "sender_name"):
         if not merged[key].strip():
             bad(key, "must not be empty")
+    if merged["id_authority"] and not ids.is_tag_authority(merged["id_authority"]):
+        bad("id_authority", f"must be DNSname,date such as example.se,2026, got {merged['id_authority']!r}")
     if problems:
         raise SettingsError(problems)
     state_dir = Path(merged.pop("state_dir"))
