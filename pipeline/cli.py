@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -22,6 +23,13 @@ def command_names() -> list[str]:
     return [info.name for info in pkgutil.iter_modules(commands.__path__) if not info.name.startswith("_")]
 
 
+def program_name(argv0: str | None = None) -> str:
+    """``goal17`` when started by the console script, else ``python -m pipeline``: usage lines
+    show the command the user can type again."""
+    name = os.path.basename(sys.argv[0] if argv0 is None else argv0)
+    return "goal17" if os.path.splitext(name)[0] == "goal17" else "python -m pipeline"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or with ``only`` a parser that knows just that command.
 
@@ -29,7 +37,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     ``build`` run by cron every few minutes should not pay for them.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline",
+        prog=program_name(),
         description="goal-17 syndication: Markdown updates → pages, feeds, snippets, newsletters.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
