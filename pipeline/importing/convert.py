@@ -115,8 +115,8 @@ def to_markdown(
     images = []
     for img in soup.find_all("img"):
         src = img.get("src")
-        if not src:
-            img.decompose()
+        if not src or (img.get("width") in ("0", "1") and img.get("height") in ("0", "1")):
+            img.decompose()  # no picture, or a tracking pixel (Feedburner adds one to every item)
             continue
         images.append(src)
         if image_url is not None:
