@@ -8,6 +8,8 @@ entities is refused outright: no feed or WordPress export needs them, and they a
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from pipeline.importing.model import ImportFailed
@@ -15,6 +17,9 @@ from pipeline.importing.model import ImportFailed
 ATOM_NS = "http://www.w3.org/2005/Atom"
 WXR_NS_PREFIX = "http://wordpress.org/export/"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+FEED_ROOTS = ("rss", "feed", "RDF")
+_COMMENT = re.compile(rb"<!--.*?-->", re.S)
+_START_TAG = re.compile(rb"<([A-Za-z_][A-Za-z0-9_.:-]*)")
 
 
 def _parser() -> etree.XMLParser:
@@ -37,8 +42,15 @@ def parse(data: bytes, name: str) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        message = exc.msg or str(exc)
+        message = " ".join((exc.msg or str(exc)).split())[:160]
         line = exc.lineno or 1
+        first = _first_tag(data)
+        if first is None:
+            raise ImportFailed(f"{name}: not a feed (not XML: {message})") from None
+        if first not in FEED_ROOTS:
+            raise ImportFailed(
+                f"{name}: not a feed: the document is <{first}>, expected <rss> or <feed>"
+            ) from None
         if "amplification" in message or "reference loop" in message:
             raise ImportFailed(
                 f"{name}:{line}: refused: the file expands XML entities (an XML bomb?)"
@@ -54,6 +66,13 @@ def parse(data: bytes, name: str) -> etree._Element:
             "they are how XML bombs and external-entity reads are made)"
         )
     return root
+
+
+def _first_tag(data: bytes) -> str | None:
+    """The local name of the first element, found without parsing (for broken documents)."""
+    head = _COMMENT.sub(b"", data[:65536])
+    match = _START_TAG.search(head)
+    return match.group(1).decode("ascii").rsplit(":", 1)[-1] if match else None
 
 
 def detect(root: etree._Element, name: str) -> str:

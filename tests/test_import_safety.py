@@ -1,0 +1,227 @@
+"""``import`` on broken and hostile input: one line, exit 1, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from pipeline.cli import main
+from pipeline.content import read_content
+from pipeline.importing import rss
+from pipeline.importing.existing import Existing
+from pipeline.importing.mapping import EMPTY
+from pipeline.importing.model import ImportFailed
+from pipeline.importing.plan import make_plan
+from pipeline.importing.writer import write_all
+from pipeline.importing.xmlparse import parse
+from pipeline.settings import default_settings
+from tests.conftest import NOW, REPO
+from tests.import_helpers import WXR, serve
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE rss [\n <!ENTITY lol "lol">\n'
+    + "".join(f' <!ENTITY lol{i} "{(f"&lol{i - 1};" if i > 1 else "&lol;") * 10}">\n' for i in range(1, 10))
+    + ']>\n<rss version="2.0"><channel><title>&lol9;</title><item><title>&lol9;</title></item></channel></rss>\n'
+)
+QUADRATIC = (
+    '<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY a "' + "x" * 50_000 + '">]>\n<rss version="2.0"><channel>'
+    "<item><title>" + "&a;" * 20_000 + "</title></item></channel></rss>\n"
+)
+
+
+def xxe(secret: Path) -> str:
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY s SYSTEM "file://{secret}">]>\n'
+        '<rss version="2.0"><channel><title>t</title><item><title>&s;</title><guid>https://x.example/1</guid>'
+        "<pubDate>Tue, 05 Mar 2024 14:30:00 GMT</pubDate><description>&s;</description></item></channel></rss>\n"
+    )
+
+
+BROKEN = {
+    "html-page": (
+        "<!DOCTYPE html><html><head><title>Hem</title></head><body><p>Hej</p></body></html>",
+        "not a feed",
+    ),
+    "xhtml-page": (
+        '<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>',
+        "not a feed: the document is <html>",
+    ),
+    "json": ('{"version": "https://jsonfeed.org/version/1.1"}', "not a feed"),
+    "empty": ("", "the file is empty"),
+    "truncated": (WXR[: len(WXR) // 2], "the file is truncated"),
+    "rss-1.0": (
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"/>',
+        "RSS 1.0 (RDF) feeds are not supported",
+    ),
+    "rss-without-channel": ('<rss version="2.0"><item/></rss>', "<rss> without a <channel>"),
+    "billion-laughs": (BILLION_LAUGHS, "refused"),
+    "quadratic-blowup": (QUADRATIC, "refused"),
+}
+
+
+def run_import(capsys, *args) -> tuple[int, str, str]:
+    code = main(["import", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_failure(code: int, err: str, *expected: str) -> None:
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for part in expected:
+        assert part in lines[0]
+
+
+@pytest.mark.parametrize("kind", list(BROKEN))
+def test_each_broken_input_is_one_line_and_writes_nothing(kind, content_dir, capsys, tmp_path):
+    text, message = BROKEN[kind]
+    path = tmp_path / f"{kind}.xml"
+    path.write_text(text, encoding="utf-8")
+    code, _, err = run_import(capsys, path, "--content", content_dir)
+    assert_one_line_failure(code, err, str(path), message)
+    assert list(content_dir.iterdir()) == []
+
+
+def test_truncated_file_names_the_line(content_dir, capsys, tmp_path):
+    path = tmp_path / "cut.xml"
+    path.write_text(WXR[: len(WXR) // 2], encoding="utf-8")
+    code, _, err = run_import(capsys, path, "--content", content_dir)
+    line = int(err.split(f"{path}:", 1)[1].split(":", 1)[0])
+    assert code == 1 and line == WXR[: len(WXR) // 2].count("\n") + 1
+
+
+def test_xml_bomb_is_refused_in_a_fresh_process_without_blowing_up(tmp_path):
+    # A real process with a generous bound (not a timing assertion): an expanding parser would
+    # need about 3 GB for the billion laughs, or hang; a refusing one answers at once.
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text(BILLION_LAUGHS, encoding="utf-8")
+    content = tmp_path / "content"
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "import", str(bomb), "--content", str(content)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "GOAL17_PROGRESS": "0"},
+    )
+    assert_one_line_failure(result.returncode, result.stderr, "refused")
+    assert not content.exists() or list(content.iterdir()) == []
+
+
+def test_external_entity_is_refused_and_the_file_is_never_read(content_dir, capsys, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPPHEMLIGT", encoding="utf-8")
+    path = tmp_path / "xxe.xml"
+    path.write_text(xxe(secret), encoding="utf-8")
+    code, out, err = run_import(capsys, path, "--content", content_dir)
+    assert_one_line_failure(code, err, "refused", "entities")
+    assert "TOPPHEMLIGT" not in out + err and list(content_dir.iterdir()) == []
+    with pytest.raises(ImportFailed):
+        parse(path.read_bytes(), "xxe.xml")
+
+
+def test_missing_file_folder_and_other_schemes(content_dir, capsys, tmp_path):
+    code, _, err = run_import(capsys, tmp_path / "finns-inte.xml", "--content", content_dir)
+    assert_one_line_failure(code, err, "file not found")
+    code, _, err = run_import(capsys, tmp_path, "--content", content_dir)
+    assert_one_line_failure(code, err, "is a folder")
+    code, _, err = run_import(capsys, f"file://{tmp_path}/x.xml", "--content", content_dir)
+    assert_one_line_failure(code, err, "only http(s) URLs and files")
+
+
+def test_input_over_the_size_limit_is_refused(content_dir, capsys, tmp_path):
+    path = tmp_path / "wxr.xml"
+    path.write_text(WXR, encoding="utf-8")
+    code, _, err = run_import(capsys, path, "--content", content_dir, "--max-bytes", "1000")
+    assert_one_line_failure(code, err, "more than the limit of 1000")
+
+
+def test_unreachable_url_http_error_and_timeout(content_dir, capsys):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    code, _, err = run_import(capsys, f"http://127.0.0.1:{port}/feed", "--content", content_dir)
+    assert_one_line_failure(code, err, "cannot reach the server")
+    with serve(
+        {"/gone": (410, "text/plain", b"gone"), "/page": (200, "text/html", b"<html><body>x")}
+    ) as base:
+        code, _, err = run_import(capsys, f"{base}/saknas", "--content", content_dir)
+        assert_one_line_failure(code, err, "HTTP 404")
+        code, _, err = run_import(capsys, f"{base}/page", "--content", content_dir)
+        assert_one_line_failure(code, err, "not a feed")
+    # A server that accepts the connection and never answers.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        code, _, err = run_import(
+            capsys, f"http://127.0.0.1:{port}/feed", "--content", content_dir, "--timeout", "1"
+        )
+    assert_one_line_failure(code, err, "no answer within 1 s")
+    assert list(content_dir.iterdir()) == []
+
+
+def test_a_file_appearing_during_the_import_means_nothing_is_written(content_dir):
+    (content_dir / "b.md").write_bytes(b"mine")
+    with pytest.raises(ImportFailed, match="b.md appeared during the import; nothing was written"):
+        write_all(content_dir, {"a.md": b"A", "media/x.png": b"X", "b.md": b"B", "c.md": b"C"})
+    assert sorted(p.name for p in content_dir.iterdir()) == ["b.md"]  # no a.md, no media/, no staging
+    assert (content_dir / "b.md").read_bytes() == b"mine"
+    placed = write_all(content_dir, {"a.md": b"A", "media/x.png": b"X"})
+    assert [p.relative_to(content_dir).as_posix() for p in placed] == ["a.md", "media/x.png"]
+    assert sorted(p.name for p in content_dir.iterdir()) == ["a.md", "b.md", "media"]
+
+
+def _rss(title: str, description: str, category: str) -> bytes:
+    root = etree.Element("rss", version="2.0")
+    channel = etree.SubElement(root, "channel")
+    etree.SubElement(channel, "title").text = "t"
+    etree.SubElement(channel, "link").text = "https://old.example/"
+    item = etree.SubElement(channel, "item")
+    etree.SubElement(item, "title").text = title
+    etree.SubElement(item, "guid").text = "https://old.example/?p=1"
+    etree.SubElement(item, "pubDate").text = "Tue, 05 Mar 2024 14:30:00 +0100"
+    etree.SubElement(item, "category").text = category
+    etree.SubElement(item, "description").text = description
+    return etree.tostring(root, encoding="utf-8")
+
+
+xml_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"), exclude_characters="\ufffe\uffff"),
+    max_size=80,
+)
+tricky = st.one_of(
+    xml_text,
+    st.sampled_from(['"quoted": yes', "---", "17.10", "no", "- list", "#hash", "a: b", "&amp;", "{x}"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=tricky, description=tricky, category=tricky)
+def test_any_title_text_and_category_give_a_file_that_check_reads_back(
+    tmp_path_factory, title, description, category
+):
+    folder = tmp_path_factory.mktemp("content")
+    config = default_settings(state_dir=str(folder / ".state"))
+    feed = rss.read(parse(_rss(title, description, category), "gen.xml"), "gen.xml")
+    plan = make_plan(feed, config, EMPTY, Existing())
+    if not plan.files:
+        assert plan.skipped and plan.skipped[0].reason == "no title and no text"
+        return
+    write_all(folder, {f.rel: f.text.encode("utf-8") for f in plan.files})
+    (update,) = read_content(folder, config, NOW).updates
+    assert update.id == "https://old.example/?p=1"
+    if " ".join(title.split()):
+        assert update.title == " ".join(title.split()).replace("&amp;", "&")
+    assert update.tags == ((" ".join(category.split()),) if category.strip() else ())
+    assert "<script" not in (folder / plan.files[0].rel).read_text(encoding="utf-8").lower()
