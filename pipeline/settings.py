@@ -20,7 +20,9 @@ from pipeline.tomlfile import read_toml
 
 DEFAULT_SETTINGS_FILE = "site.toml"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = REPO_ROOT / "templates"
+# In a checkout pipeline/templates links to templates/; a wheel (pipx install) holds a copy there.
+_PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = _PACKAGED_TEMPLATES.resolve() if _PACKAGED_TEMPLATES.is_dir() else REPO_ROOT / "templates"
 
 
 class SettingsError(Exception):
