@@ -70,3 +70,17 @@ def test_console_script_runs_commands_with_the_documented_exit_codes(tmp_path):
 )
 def test_program_name_follows_how_the_cli_was_started(argv0, expected):
     assert program_name(argv0) == expected
+
+
+def test_the_wheel_carries_the_templates():
+    # pipx installs a wheel, not the checkout: the templates must be package data. setuptools
+    # follows pipeline/templates (a link to templates/) when it builds the wheel.
+    import tomllib
+
+    from pipeline.settings import TEMPLATES_DIR
+
+    link = REPO / "pipeline" / "templates"
+    assert link.is_dir() and link.resolve() == (REPO / "templates").resolve() == TEMPLATES_DIR
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "templates/**/*" in package_data["pipeline"]
+    assert (TEMPLATES_DIR / "pages" / "_item.html").is_file()
