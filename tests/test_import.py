@@ -287,3 +287,34 @@ def test_a_broken_mapping_file_is_one_line_naming_it(inputs, content_dir, capsys
     code, out, err = run_import(capsys, inputs / "atom.xml", "--content", content_dir, "--map", path)
     assert code == 1 and str(path) in err and message in err
     assert len(err.strip().splitlines()) == 1 and list(content_dir.iterdir()) == []
+
+
+def test_wordpress_scheduled_post_keeps_its_date_and_private_post_becomes_a_draft(
+    content_dir, capsys, tmp_path
+):
+    def item(title: str, status: str, gmt: str) -> str:
+        return (
+            f"<item><title>{title}</title><guid isPermaLink='false'>https://wp.example/?p={status}</guid>"
+            f"<content:encoded><![CDATA[<p>{title}.</p>]]></content:encoded>"
+            f"<wp:post_date_gmt>{gmt}</wp:post_date_gmt><wp:status>{status}</wp:status>"
+            "<wp:post_type>post</wp:post_type></item>"
+        )
+
+    export = tmp_path / "wp.xml"
+    export.write_text(
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:wp="http://wordpress.org/export/1.1/"><channel><title>t</title><link>https://wp.example</link>'
+        + item("Kommande", "future", "2026-12-24 07:00:00")
+        + item("Hemlig", "private", "2024-01-01 10:00:00")
+        + item("Väntar", "pending", "0000-00-00 00:00:00")
+        + "</channel></rss>",
+        encoding="utf-8",
+    )
+    code, out, err = run_import(capsys, export, "--content", content_dir)
+    assert code == 0, err
+    assert "'Väntar': no date: add it by hand" in out  # neither GMT nor local date nor pubDate
+    assert meta_of(content_dir / "kommande.md")["date"] == "2026-12-24T08:00:00+01:00"
+    assert "draft" not in meta_of(content_dir / "kommande.md")
+    assert meta_of(content_dir / "hemlig.md")["draft"] == "true"
+    listing = assert_check_passes(content_dir, capsys)
+    assert "2026-12-24T08:00:00+01:00  scheduled  kommande.md" in listing

@@ -225,3 +225,96 @@ def test_any_title_text_and_category_give_a_file_that_check_reads_back(
         assert update.title == " ".join(title.split()).replace("&amp;", "&")
     assert update.tags == ((" ".join(category.split()),) if category.strip() else ())
     assert "<script" not in (folder / plan.files[0].rel).read_text(encoding="utf-8").lower()
+
+
+def test_an_interrupted_import_takes_back_the_files_it_had_placed(content_dir, monkeypatch):
+    from pipeline.importing import writer
+
+    real_link = os.link
+    calls = []
+
+    def link_then_interrupt(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C between two files
+        real_link(src, dst)
+
+    monkeypatch.setattr(writer.os, "link", link_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_all(content_dir, {"a.md": b"A", "sub/b.md": b"B", "c.md": b"C"})
+    assert list(content_dir.iterdir()) == []  # a.md taken back, sub/ and the staging folder gone
+
+
+def test_without_hard_links_files_are_still_never_overwritten(content_dir, monkeypatch):
+    import errno
+
+    from pipeline.importing import writer
+
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(writer.os, "link", no_links)
+    assert [p.name for p in write_all(content_dir, {"a.md": b"A"})] == ["a.md"]
+    with pytest.raises(ImportFailed, match="a.md appeared during the import"):
+        write_all(content_dir, {"z.md": b"Z", "a.md": b"other"})
+    assert sorted(p.name for p in content_dir.iterdir()) == ["a.md"]
+    assert (content_dir / "a.md").read_bytes() == b"A"
+
+
+def test_a_failed_import_into_a_new_folder_leaves_no_folder(tmp_path):
+    target = tmp_path / "new" / "content"
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "content").write_text("a file where the folder should be")
+    with pytest.raises(ImportFailed, match="nothing was written"):
+        write_all(target / "deeper", {"a.md": b"A"})
+    fresh = tmp_path / "fresh" / "content"
+    with pytest.raises(KeyboardInterrupt):
+        write_all(fresh, _Interrupting())
+    assert not (tmp_path / "fresh").exists()
+
+
+class _Interrupting(dict):
+    """A files mapping whose iteration is interrupted once staging has begun."""
+
+    def __init__(self):
+        super().__init__({"a.md": b"A"})
+
+    def items(self):
+        yield "a.md", b"A"
+        raise KeyboardInterrupt
+
+
+def test_progress_is_drawn_on_a_terminal_and_only_there(tmp_path):
+    import pty
+
+    feed = tmp_path / "wxr.xml"
+    feed.write_text(WXR, encoding="utf-8")
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "GOAL17_PROGRESS"}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pipeline", "import", str(feed), "--content", str(tmp_path / "c")],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+            env=env,
+        )
+        os.close(follower)
+        follower = -1
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal has no writer left
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        if follower != -1:
+            os.close(follower)
+        os.close(leader)
+    assert result.returncode == 0
+    assert b"reading items [" in drawn and b"3/3" in drawn  # the bar, on the terminal
+    assert b"reading items" not in result.stdout and b"\x1b" not in result.stdout  # the report is clean

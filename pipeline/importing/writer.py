@@ -21,11 +21,16 @@ from pipeline.importing.model import ImportFailed
 
 def write_all(content_dir: Path, files: dict[str, bytes]) -> list[Path]:
     """Write ``files`` (content-relative path -> bytes) into ``content_dir``; all or nothing."""
-    content_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".import-", dir=content_dir))
-    placed: list[Path] = []
     made_dirs: list[Path] = []
+    placed: list[Path] = []
+    stage: Path | None = None
+    final = content_dir
     try:
+        for folder in reversed([content_dir, *content_dir.parents]):
+            if not folder.exists():
+                folder.mkdir()
+                made_dirs.append(folder)
+        stage = Path(tempfile.mkdtemp(prefix=".import-", dir=content_dir))
         for rel, data in files.items():
             staged = stage / rel
             staged.parent.mkdir(parents=True, exist_ok=True)
@@ -33,33 +38,31 @@ def write_all(content_dir: Path, files: dict[str, bytes]) -> list[Path]:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        final = content_dir
-        try:
-            for rel in files:
-                final = content_dir / rel
-                for parent in reversed(final.relative_to(content_dir).parents[:-1]):
-                    folder = content_dir / parent
-                    if not folder.exists():
-                        folder.mkdir()
-                        made_dirs.append(folder)
-                _place(stage / rel, final)
-                placed.append(final)
-        except OSError as exc:
-            for path in placed:
-                path.unlink(missing_ok=True)
-            for folder in reversed(made_dirs):
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
-            name = str(final)
-            if exc.errno == errno.EEXIST:
-                raise ImportFailed(f"{name} appeared during the import; nothing was written") from None
-            raise ImportFailed(f"cannot write {name}: {exc.strerror or exc}; nothing was written") from None
-    except OSError as exc:
+        for rel in files:
+            final = content_dir / rel
+            for parent in reversed(final.relative_to(content_dir).parents[:-1]):
+                folder = content_dir / parent
+                if not folder.exists():
+                    folder.mkdir()
+                    made_dirs.append(folder)
+            _place(stage / rel, final)
+            placed.append(final)
+    except BaseException as exc:  # an error, or Ctrl-C: take back everything placed so far
+        for path in placed:
+            path.unlink(missing_ok=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        for folder in reversed(made_dirs):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if not isinstance(exc, OSError):
+            raise
+        if exc.errno == errno.EEXIST:
+            raise ImportFailed(f"{final} appeared during the import; nothing was written") from None
         raise ImportFailed(
-            f"cannot write to {content_dir}: {exc.strerror or exc}; nothing was written"
+            f"cannot write {exc.filename or final}: {exc.strerror or exc}; nothing was written"
         ) from None
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    shutil.rmtree(stage, ignore_errors=True)
     return placed
 
 
@@ -71,4 +74,8 @@ def _place(staged: Path, final: Path) -> None:
             raise
         # A filesystem without hard links: exclusive create, then copy.
         with open(final, "xb") as handle:
-            handle.write(staged.read_bytes())
+            try:
+                handle.write(staged.read_bytes())
+            except BaseException:
+                final.unlink(missing_ok=True)
+                raise
