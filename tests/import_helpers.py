@@ -146,6 +146,9 @@ Ett nytt stycke om bistånd.]]></content:encoded>
 \t\t<dc:creator><![CDATA[bertil]]></dc:creator>
 \t\t<guid isPermaLink="false">https://gammal.example.se/?p=104</guid>
 \t\t<content:encoded><![CDATA[<p>Över 200 deltagare kom till dagen.</p>
+<!-- wp:embed {"url":"https://www.youtube.com/watch?v=abc"} -->
+<figure class="wp-block-embed"><iframe title="Film" width="500" height="281" src="https://www.youtube-nocookie.com/embed/abc?feature=oembed&amp;rel=0" allowfullscreen></iframe></figure>
+<!-- /wp:embed -->
 
 [gallery ids="201,202,203"]]]></content:encoded>
 \t\t<wp:post_date_gmt><![CDATA[2024-06-03 07:00:00]]></wp:post_date_gmt>

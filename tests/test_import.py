@@ -105,6 +105,13 @@ def test_wordpress_export_imports_posts_only_with_their_metadata(inputs, content
     assert "'Gammal papperskorg': WordPress status 'trash'" in out
     assert "agenda-2030-dagen.md: no target (categories: Evenemang)" in out
     assert "agenda-2030-dagen.md: WordPress [gallery] shortcode removed" in out
+    assert (
+        "agenda-2030-dagen.md: embedded player or map replaced by a link: "
+        "https://www.youtube-nocookie.com/embed/abc?feature=oembed&rel=0" in out
+    )
+    assert "<https://www.youtube-nocookie.com/embed/abc?feature=oembed&rel=0>" in body_of(
+        content_dir / "agenda-2030-dagen.md"
+    )
     assert "unknown category 'Evenemang' (1 item(s))" in out
     assert out.strip().endswith("3 imported (1 drafts), 3 skipped, 2 need a human")
     listing = assert_check_passes(content_dir, capsys)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup
@@ -36,6 +37,11 @@ _DROPPED_SHORTCODE = re.compile(
     re.I | re.S,
 )
 _ENTITY_LIKE = re.compile(r"&(#?[A-Za-z0-9]+;)")
+# Embedded players and maps: nh3 removes them; a link to what they showed is kept instead.
+_EMBEDDED = re.compile(
+    r"<(iframe|video|audio|embed)\b[^>]*?\ssrc\s*=\s*[\"']?(https?://[^\"'\s>]+)[^>]*>(?:.*?</\1\s*>)?",
+    re.I | re.S,
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,9 @@ def to_markdown(
         html, shortcode_notes = wordpress_shortcodes(html)
         notes += shortcode_notes
         html = wordpress_paragraphs(html)
+    embedded = [m.group(2) for m in _EMBEDDED.finditer(html)]
+    html = _EMBEDDED.sub(lambda m: f'<p><a href="{m.group(2)}">{m.group(2)}</a></p>', html)
+    notes += [f"embedded player or map replaced by a link: {unescape(u)}" for u in dict.fromkeys(embedded)]
     dropped: list[str] = []
 
     def resolve(url: str) -> str | None:
