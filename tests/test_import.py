@@ -325,3 +325,35 @@ def test_wordpress_scheduled_post_keeps_its_date_and_private_post_becomes_a_draf
     assert meta_of(content_dir / "hemlig.md")["draft"] == "true"
     listing = assert_check_passes(content_dir, capsys)
     assert "2026-12-24T08:00:00+01:00  scheduled  kommande.md" in listing
+
+
+@pytest.mark.parametrize(
+    "written, moment",
+    [
+        ("Wed, 6 Mar 2024 9:05:00 CET", "2024-03-06T09:05:00+01:00"),  # European names, not UTC
+        ("Wed, 26 Jun 2024 09:05:00 CEST", "2024-06-26T09:05:00+02:00"),
+        ("Wed, 06 Mar 2024 09:05:00 EST", "2024-03-06T09:05:00-05:00"),
+        ("Wed, 06 Mar 2024 09:05:00 GMT", "2024-03-06T09:05:00+00:00"),
+        ("Wed, 06 Mar 2024 09:05:00 -0000", "2024-03-06T09:05:00+00:00"),
+        ("2024-03-06T09:05:00+01:00", "2024-03-06T09:05:00+01:00"),  # ISO in pubDate, seen in the wild
+        ("Mon, 30 Nov -0001 00:00:00 +0000", None),  # WordPress: never published
+        ("igår", None),
+    ],
+)
+def test_rss_dates_as_feeds_write_them(written, moment):
+    from pipeline.importing.timestamps import rfc822
+
+    parsed = rfc822(written)
+    assert (parsed.isoformat() if parsed else None) == moment
+
+
+def test_blogger_line_breaks_become_paragraphs_not_backslashes():
+    from pipeline.importing.convert import to_markdown
+
+    html = '<div dir="ltr">Vi reste till Moshi.<br /><br />Sedan hem.<br /><br /><br /></div><p>Rad<br>två<br></p>'
+    assert (
+        to_markdown(html, "https://b.example/").markdown
+        == "Vi reste till Moshi.\n\nSedan hem.\n\nRad\\\ntvå\n"
+    )
+    code = to_markdown("<pre>a\\\n\nb</pre>", None).markdown
+    assert code == "```\na\\\n\nb\n```\n"  # code keeps its backslashes

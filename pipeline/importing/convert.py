@@ -133,7 +133,27 @@ def to_markdown(
         if not img.get("alt"):
             notes.append(f"image without alt text: {src}")
     converter = _Converter(heading_style=ATX, bullets="-", newline_style="backslash", autolinks=True)
-    markdown = converter.convert_soup(soup)
-    markdown = "\n".join(line.rstrip() for line in markdown.strip().split("\n"))
-    markdown = re.sub(r"\n{3,}", "\n\n", markdown)
+    markdown = _tidy(converter.convert_soup(soup))
     return Converted(markdown + "\n" if markdown else "", tuple(dict.fromkeys(images)), tuple(notes))
+
+
+def _tidy(markdown: str) -> str:
+    """Trailing spaces, runs of blank lines and dangling hard breaks removed.
+
+    ``<br><br>`` (Blogger's paragraphs) converts to a line holding only ``\\``, and a break at
+    the end of a paragraph to a trailing ``\\``: Markdown would show both as a backslash.
+    """
+    lines = [line.rstrip() for line in markdown.strip().split("\n")]
+    in_code, fenced = [], False
+    for line in lines:
+        if line.startswith("```"):
+            fenced = not fenced
+        in_code.append(fenced or line.startswith("```"))
+    for index, line in enumerate(lines):
+        if not in_code[index] and line == "\\":
+            lines[index] = ""
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if not in_code[index] and line.endswith("\\") and not line.endswith("\\\\") and not following.strip():
+            lines[index] = line[:-1].rstrip()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
+
+# Zone names RFC 822 does not know but European feeds write; the standard library reads only
+# the North American ones (EST, CDT …) and would take these as UTC, an hour or two off.
+ZONE_NAMES = {
+    "CET": "+0100",
+    "CEST": "+0200",
+    "MET": "+0100",
+    "MEST": "+0200",
+    "EET": "+0200",
+    "EEST": "+0300",
+    "WET": "+0000",
+    "WEST": "+0100",
+    "BST": "+0100",
+}
+_ZONE_NAME = re.compile(r"\s([A-Za-z]{3,4})\s*$")
+_NEGATIVE_YEAR = re.compile(r"\s-\d{1,4}\s+\d{1,2}:")
 
 
 def rfc822(value: str | None) -> datetime | None:
     """An RSS ``pubDate``; ``-0000`` (unknown zone) and a missing zone count as UTC."""
     if not value:
         return None
+    if _NEGATIVE_YEAR.search(value):
+        return None  # WordPress's "Mon, 30 Nov -0001 00:00:00 +0000" for "never published"
+    text = _ZONE_NAME.sub(lambda m: " " + ZONE_NAMES.get(m.group(1).upper(), m.group(1)), value.strip())
     try:
-        moment = parsedate_to_datetime(value.strip())
+        moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return iso(value)  # feeds in the wild put ISO dates in pubDate too
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
