@@ -318,3 +318,21 @@ def test_progress_is_drawn_on_a_terminal_and_only_there(tmp_path):
     assert result.returncode == 0
     assert b"reading items [" in drawn and b"3/3" in drawn  # the bar, on the terminal
     assert b"reading items" not in result.stdout and b"\x1b" not in result.stdout  # the report is clean
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>\n<title>\xe5\xe4\xf6</title>',
+            ":3: ",
+        ),
+        (b'<rss version="2.0"><channel><title>a&nbsp;b</title>\n<item/></channel></rss>\n', "nbsp"),
+    ],
+    ids=["latin-1-bytes-declared-utf-8", "html-entity-in-xml"],
+)
+def test_a_feed_that_is_not_well_formed_says_where(data, message, content_dir, capsys, tmp_path):
+    path = tmp_path / "feed.xml"
+    path.write_bytes(data)
+    code, _, err = run_import(capsys, path, "--content", content_dir)
+    assert_one_line_failure(code, err, str(path), "not well-formed XML", message)

@@ -44,10 +44,15 @@ def parse(data: bytes, name: str) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         message = " ".join((exc.msg or str(exc)).split())[:160]
         line = exc.lineno or 1
+        text = data.rstrip()
+        last_line = text.count(b"\n") + 1
+        column = exc.position[1] if exc.position else 0
+        at_end = line > last_line or (line == last_line and column + 2 >= len(text.rsplit(b"\n", 1)[-1]))
+        truncated = "end of data" in message or "not finished" in message or at_end
         first = _first_tag(data)
-        if first is None:
+        if first is None and not (truncated and text.lstrip().startswith(b"<?xml")):
             raise ImportFailed(f"{name}: not a feed (not XML: {message})") from None
-        if first not in FEED_ROOTS:
+        if first is not None and first not in FEED_ROOTS:
             raise ImportFailed(
                 f"{name}: not a feed: the document is <{first}>, expected <rss> or <feed>"
             ) from None
@@ -55,10 +60,9 @@ def parse(data: bytes, name: str) -> etree._Element:
             raise ImportFailed(
                 f"{name}:{line}: refused: the file expands XML entities (an XML bomb?)"
             ) from None
-        last_line = data.rstrip().count(b"\n") + 1
-        if "end of data" in message or "not finished" in message or line >= last_line:
+        if truncated:
             raise ImportFailed(f"{name}:{line}: the file is truncated (XML ends early: {message})") from None
-        raise ImportFailed(f"{name}:{line}: not a feed (not well-formed XML: {message})") from None
+        raise ImportFailed(f"{name}:{line}: the feed is not well-formed XML: {message}") from None
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.entities()):
         raise ImportFailed(
