@@ -336,3 +336,77 @@ def test_a_feed_that_is_not_well_formed_says_where(data, message, content_dir, c
     path.write_bytes(data)
     code, _, err = run_import(capsys, path, "--content", content_dir)
     assert_one_line_failure(code, err, str(path), "not well-formed XML", message)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    flips=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=len(WXR.encode()) - 1), st.integers(min_value=0, max_value=255)
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_a_damaged_export_is_refused_or_imported_into_files_that_check_accepts(tmp_path_factory, flips):
+    import contextlib
+    import io
+
+    folder = tmp_path_factory.mktemp("damaged")
+    data = bytearray(WXR.encode())
+    for position, value in flips:
+        data[position] = value
+    export = folder / "wxr.xml"
+    export.write_bytes(bytes(data))
+    content = folder / "content"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["import", str(export), "--content", str(content)])
+    assert "Traceback" not in err.getvalue()
+    if code != 0:
+        assert code == 1 and len(err.getvalue().strip().splitlines()) == 1
+        assert not content.exists() or list(content.iterdir()) == []
+        return
+    config = default_settings(state_dir=str(folder / ".state"))
+    result = read_content(content, config, NOW)  # raises ContentError if any file is invalid
+    assert len(result.updates) + result.drafts + len(result.scheduled) == len(list(content.glob("*.md")))
+
+
+_POST = WXR.encode()
+_BODY_START = _POST.index(b"<content:encoded><![CDATA[<!-- wp:paragraph") + len(b"<content:encoded><![CDATA[")
+_BODY_END = _POST.index(b"]]></content:encoded>", _BODY_START)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(min_value=_BODY_START, max_value=_BODY_END - 1),
+            st.sampled_from(list(b"<>&\"'[]/\\\n-*_#`|!=")),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_mangled_wordpress_html_still_gives_a_valid_update_without_script(tmp_path_factory, edits):
+    import contextlib
+    import io
+
+    folder = tmp_path_factory.mktemp("mangled")
+    data = bytearray(_POST)
+    for position, value in edits:
+        if data[position] < 0x80:  # never split a UTF-8 sequence: that is an encoding error
+            data[position] = value
+    if b"]]>" in data[_BODY_START : _BODY_END + 3][:-3]:
+        return  # the edit closed the CDATA section early: a different document
+    export = folder / "wxr.xml"
+    export.write_bytes(bytes(data))
+    content = folder / "content"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+        code = main(["import", str(export), "--content", str(content)])
+    assert code == 0, err.getvalue()
+    config = default_settings(state_dir=str(folder / ".state"))
+    result = read_content(content, config, NOW)
+    post = next(u for u in result.updates if u.id == "https://gammal.example.se/?p=101")
+    assert "<script" not in post.html.lower() and "javascript:" not in post.html.lower()
+    assert "<script" not in (content / "vanorten-i-tanzania.md").read_text(encoding="utf-8").lower()
