@@ -48,13 +48,14 @@ def read(root: etree._Element, name: str, tz: ZoneInfo) -> Feed:
             skipped.append(Skipped(entry.line, title, f"WordPress status {status!r}"))
             continue
         moment = timestamps.wordpress(text_of(item.find(f"{wp}post_date_gmt")), ZoneInfo("UTC"))
-        moment = moment or timestamps.wordpress(text_of(item.find(f"{wp}post_date")), tz) or entry.published
+        moment = moment or timestamps.wordpress(text_of(item.find(f"{wp}post_date")), tz)
+        notes = [n for n in entry.notes if moment is None or not n.startswith("unreadable date")]
+        moment = moment or entry.published
         categories, tags = [], []
         for category in item.findall("category"):
             value = text_of(category)
             if value:
                 (tags if category.get("domain") == "post_tag" else categories).append(value)
-        notes = list(entry.notes)
         if status in DRAFT_STATUSES:
             notes.append(f"{DRAFT_STATUSES[status]} in WordPress: imported as a draft")
         login = entry.author
