@@ -224,7 +224,7 @@ ATOM = """\
     <author><name>Lena Holm</name><email>lena@atom.example.se</email></author>
     <category term="statistik" label="Statistik"/>
     <summary type="text">Nya nyckeltal för uppföljning.</summary>
-    <content type="xhtml">
+    <content type="xhtml" xml:base="https://atom.example.se/2024/05/statistik/">
       <div xmlns="http://www.w3.org/1999/xhtml">
         <p>Kommunen publicerar nu <strong>tolv nyckeltal</strong> i en <a href="rapport.pdf">rapport</a>.</p>
         <ul><li>Öppna data</li><li>Frivillig lokal granskning</li></ul>
@@ -239,7 +239,7 @@ ATOM = """\
     <id>sdg17-2024-015</id>
     <updated>2024-04-01T09:00:00Z</updated>
     <category term="Data"/>
-    <content type="html">&lt;p&gt;An &lt;em&gt;HTML&lt;/em&gt; entry.&lt;/p&gt;</content>
+    <content type="html">&lt;p&gt;An &lt;em&gt;HTML&lt;/em&gt; entry with &lt;a href="more/"&gt;a relative link&lt;/a&gt;.&lt;/p&gt;</content>
   </entry>
   <entry>
     <title>Utan datum</title>

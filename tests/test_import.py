@@ -169,6 +169,10 @@ def test_atom_with_xhtml_content_and_a_short_id(inputs, content_dir, capsys, tmp
     assert "xmlns" not in body and "alert" not in body
     short = meta_of(content_dir / "short-ids-in-the-old-system.md")
     assert short["id"] == "sdg17-2024-015" and short["lang"] == "en"  # entry xml:lang beats the feed's
+    # No xml:base on this content: the feed's xml:base is in scope (RFC 4287), not the entry link.
+    assert "[a relative link](https://atom.example.se/more/)" in body_of(
+        content_dir / "short-ids-in-the-old-system.md"
+    )
     assert "'Utan datum': no date: add it by hand" in out
     assert_check_passes(content_dir, capsys)
     settings = default_settings(state_dir=str(tmp_path / "state"), id_authority="mal17.example.se,2026")
@@ -358,3 +362,17 @@ def test_blogger_line_breaks_become_paragraphs_not_backslashes():
     )
     code = to_markdown("<pre>a\\\n\nb</pre>", None).markdown
     assert code == "```\na\\\n\nb\n```\n"  # code keeps its backslashes
+
+
+def test_podcast_enclosures_are_reported_not_lost(content_dir, capsys, tmp_path):
+    feed = tmp_path / "podd.xml"
+    feed.write_text(
+        '<rss version="2.0"><channel><title>Podd</title><link>https://podd.example/</link>'
+        "<item><title>Avsnitt 1</title><guid>https://podd.example/1</guid><pubDate>Tue, 05 Mar 2024 14:30:00 GMT"
+        '</pubDate><description>Om partnerskap.</description><enclosure url="https://podd.example/1.mp3" '
+        'length="123" type="audio/mpeg"/></item></channel></rss>',
+        encoding="utf-8",
+    )
+    code, out, _ = run_import(capsys, feed, "--content", content_dir)
+    assert code == 0
+    assert "avsnitt-1.md: enclosure not imported: https://podd.example/1.mp3 (audio/mpeg)" in out

@@ -41,10 +41,12 @@ def _entry(entry: etree._Element, feed_lang: str | None, feed_base: str | None) 
     updated = timestamps.iso(text_of(entry.find(f"{A}updated")))
     published = timestamps.iso(text_of(entry.find(f"{A}published"))) or updated
     lang = (content.get(XML_LANG) if content is not None else None) or entry.get(XML_LANG) or feed_lang
+    link = _alternate(entry, base)
+    content_base = content.get(XML_BASE) if content is not None else None
     return Entry(
         line=entry.sourceline or 1,
         original_id=text_of(entry.find(f"{A}id")),
-        link=_alternate(entry, base),
+        link=link,
         title=text_construct(entry.find(f"{A}title"), plain=True) or "",
         published=published,
         updated=updated if updated and published and updated > published else None,
@@ -56,6 +58,9 @@ def _entry(entry: etree._Element, feed_lang: str | None, feed_base: str | None) 
         else text_construct(entry.find(f"{A}summary")),
         lang=lang,
         notes=tuple(notes),
+        # RFC 4287: relative references resolve against the xml:base in scope; a feed without
+        # one means the item's page, as feed readers take it.
+        base=urljoin(base or "", content_base) if content_base else (base or link),
     )
 
 

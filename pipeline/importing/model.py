@@ -30,6 +30,7 @@ class Entry:
     slug: str | None = None  # the old site's slug, when the format has one
     notes: tuple[str, ...] = ()  # what a human should look at, from reading the source
     wordpress: bool = False  # content is WordPress post_content (paragraphs by blank lines)
+    base: str | None = None  # what relative URLs in the content are relative to (else ``link``)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def make_plan(
         title = _title(entry)
         body = to_markdown(
             entry.content_html or "",
-            entry.link or feed.link,
+            entry.base or entry.link or feed.link,
             wordpress=entry.wordpress,
             image_url=(lambda url: image_paths.get(url, url)) if image_paths else None,
         )

@@ -43,6 +43,10 @@ def read_item(item: etree._Element) -> Entry:
     published = timestamps.rfc822(raw_date) or timestamps.iso(text_of(item.find(f"{DC}date")))
     if raw_date and published is None:
         notes.append(f"unreadable date {raw_date!r}")
+    for enclosure in item.findall("enclosure"):
+        if enclosure.get("url"):
+            kind = enclosure.get("type") or "no type"
+            notes.append(f"enclosure not imported: {enclosure.get('url')} ({kind}): link to it in the text")
     return Entry(
         line=item.sourceline or 1,
         original_id=guid or None,
