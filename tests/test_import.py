@@ -376,3 +376,27 @@ def test_podcast_enclosures_are_reported_not_lost(content_dir, capsys, tmp_path)
     code, out, _ = run_import(capsys, feed, "--content", content_dir)
     assert code == 0
     assert "avsnitt-1.md: enclosure not imported: https://podd.example/1.mp3 (audio/mpeg)" in out
+
+
+def test_polylang_language_and_plumbing_taxonomies(content_dir, capsys, tmp_path):
+    export = tmp_path / "pll.xml"
+    export.write_text(
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:wp="http://wordpress.org/export/1.2/"><channel><title>t</title><link>https://wp.example</link>'
+        "<language>sv-SE</language><item><title>Partnerships in English</title>"
+        "<guid isPermaLink='false'>https://wp.example/?p=9</guid>"
+        "<content:encoded><![CDATA[<p>Text.</p>]]></content:encoded>"
+        "<wp:post_date_gmt>2024-01-01 10:00:00</wp:post_date_gmt><wp:status>publish</wp:status>"
+        "<wp:post_type>post</wp:post_type>"
+        '<category domain="language" nicename="en"><![CDATA[English]]></category>'
+        '<category domain="post_translations" nicename="pll_5f1"><![CDATA[pll_5f1]]></category>'
+        '<category domain="post_format" nicename="post-format-aside"><![CDATA[Aside]]></category>'
+        '<category domain="category" nicename="partnerskap"><![CDATA[Partnerskap]]></category>'
+        "</item></channel></rss>",
+        encoding="utf-8",
+    )
+    code, out, _ = run_import(capsys, export, "--content", content_dir)
+    assert code == 0
+    meta = meta_of(content_dir / "partnerships-in-english.md")
+    assert meta["lang"] == "en" and meta["tags"] == ["Partnerskap"]
+    assert "unknown category 'Partnerskap'" in out and "pll_5f1" not in out and "Aside" not in out

@@ -21,6 +21,8 @@ from pipeline.importing.xmlparse import WXR_NS_PREFIX, text_of
 EXCERPT_PREFIX = "excerpt/"
 DRAFT_STATUSES = {"draft": "a draft", "pending": "pending review", "private": "private"}
 SKIPPED_STATUSES = {"trash", "auto-draft", "inherit"}
+# Taxonomies that are plumbing, not subjects: post formats and Polylang's translation groups.
+IGNORED_TAXONOMIES = {"post_format", "post_translations", "term_translations", "nav_menu"}
 
 
 def read(root: etree._Element, name: str, tz: ZoneInfo) -> Feed:
@@ -52,10 +54,17 @@ def read(root: etree._Element, name: str, tz: ZoneInfo) -> Feed:
         notes = [n for n in entry.notes if moment is None or not n.startswith("unreadable date")]
         moment = moment or entry.published
         categories, tags = [], []
+        lang = entry.lang
         for category in item.findall("category"):
-            value = text_of(category)
-            if value:
-                (tags if category.get("domain") == "post_tag" else categories).append(value)
+            value, domain = text_of(category), category.get("domain", "category")
+            if not value or domain in IGNORED_TAXONOMIES:
+                continue
+            if domain == "language":  # Polylang's language of the post
+                lang = category.get("nicename") or value
+            elif domain == "post_tag":
+                tags.append(value)
+            else:
+                categories.append(value)
         if status in DRAFT_STATUSES:
             notes.append(f"{DRAFT_STATUSES[status]} in WordPress: imported as a draft")
         login = entry.author
@@ -70,6 +79,7 @@ def read(root: etree._Element, name: str, tz: ZoneInfo) -> Feed:
                 summary_html=text_of(item.find(f"{excerpt}encoded")),
                 content_html=content,
                 draft=status in DRAFT_STATUSES,
+                lang=lang,
                 slug=unquote(text_of(item.find(f"{wp}post_name")) or "") or None,
                 notes=tuple(notes),
                 wordpress=True,
