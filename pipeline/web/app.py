@@ -532,13 +532,19 @@ def create_app(
     """The ASGI application; with ``out_dir``, files of the built site are served beside it.
 
     ``mailer`` (default: the configured transport), ``clock`` and ``secret`` (default:
-    ``GOAL17_SECRET``; the public development secret only while mail goes to the outbox) are
-    for tests and embedding.
+    ``GOAL17_SECRET``; the public development secret only while mail goes to the outbox, with a
+    logged warning) are for tests and embedding. The ``web`` and ``serve`` commands pass the
+    secret chosen by :mod:`pipeline.web.secret`.
     """
     web = web_config(settings)
     newsletter = newsletter_config(settings)
     if secret is None:
-        secret = tokens.secret_from_env(allow_development=newsletter.transport == "outbox").value
+        found = tokens.secret_from_env(allow_development=newsletter.transport == "outbox")
+        if found.development:
+            from pipeline.web.secret import DEVELOPMENT_WARNING
+
+            log.warning(DEVELOPMENT_WARNING.removeprefix("warning: "))
+        secret = found.value
     if clock is None:
         zone = settings.tz
 
