@@ -162,3 +162,18 @@ def test_serve_warns_when_its_preview_service_uses_the_development_secret(tmp_pa
         process.terminate()
         process.wait(timeout=20)
     assert "public development secret" in process.stderr.read()
+
+
+def test_serve_refuses_a_weak_secret_too(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "serve", "--config", str(site(tmp_path))]
+        + ["--out", str(out), "--port", "0"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_with("sixteen-chars-ok"),
+    )
+    assert "too short" in one_line_error(result)

@@ -11,7 +11,8 @@ anyone forge a link that opens any subscriber's data. Hence, for ``web`` (produc
   ``--dev`` or not: a weak real secret is a mistake to report, not to work around.
 
 ``serve`` (a preview on this machine) keeps the outbox rule of :func:`tokens.secret_from_env`
-and gets the same warning when it falls back.
+and gets the same warning when it falls back; a secret it is given must be as strong as
+``web``'s, since both open the same subscriber store.
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ def check_strength(value: bytes) -> None:
 
 
 def preview_secret(environ: Mapping[str, str] | None = None, *, transport: str) -> ServiceSecret:
-    """The secret for ``serve``: ``GOAL17_SECRET``, or the development one while mail goes to the
-    outbox (with :data:`DEVELOPMENT_WARNING`)."""
+    """The secret for ``serve``: ``GOAL17_SECRET`` (as strong as :func:`check_strength` asks), or
+    the development one while mail goes to the outbox (with :data:`DEVELOPMENT_WARNING`)."""
     secret = secret_from_env(environ, allow_development=transport == "outbox")
-    return ServiceSecret(secret.value, DEVELOPMENT_WARNING if secret.development else None)
+    if secret.development:
+        return ServiceSecret(secret.value, DEVELOPMENT_WARNING)
+    check_strength(secret.value)  # the preview opens the same subscriber store as web
+    return ServiceSecret(secret.value, None)
