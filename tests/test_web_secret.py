@@ -177,3 +177,20 @@ def test_serve_refuses_a_weak_secret_too(tmp_path):
         env=env_with("sixteen-chars-ok"),
     )
     assert "too short" in one_line_error(result)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "::", "example.se"])
+def test_the_preview_refuses_the_development_secret_where_others_can_reach_it(tmp_path, monkeypatch, host):
+    from pipeline.commands._options import CommandFailed
+    from pipeline.commands._uvicorn import make_app
+    from pipeline.settings import load_settings
+
+    monkeypatch.delenv("GOAL17_SECRET", raising=False)
+    settings = load_settings(site(tmp_path))
+    with pytest.raises(CommandFailed, match="public development secret") as refused:
+        make_app(settings, tmp_path, host=host)
+    assert refused.value.code == 2
+    for loopback in ("127.0.0.1", "::1", "localhost"):
+        assert make_app(settings, tmp_path, host=loopback) is not None
+    monkeypatch.setenv("GOAL17_SECRET", REAL_SECRET)
+    assert make_app(settings, tmp_path, host=host) is not None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 
 from pipeline.commands._options import CommandFailed, add_config, settings_from
 from pipeline.commands._uvicorn import listen, make_app, run_uvicorn
+from pipeline.web.secret import is_loopback
 
 ORDER = 62
 
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.dev and not _is_loopback(args.host):
+    if args.dev and not is_loopback(args.host):
         raise CommandFailed(
             f"--dev listens on a loopback address only (127.0.0.1, ::1), not {args.host}", code=2
         )
@@ -53,12 +53,3 @@ def run(args: argparse.Namespace) -> int:
         proxy_headers=False,  # [web] trust_forwarded_for decides which client address counts
         h11_max_incomplete_event_size=16_384,
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

@@ -17,6 +17,7 @@ and gets the same warning when it falls back; a secret it is given must be as st
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ DEVELOPMENT_WARNING = (
 class ServiceSecret:
     value: bytes
     warning: str | None  # to print on start (every start), or None
+
+    @property
+    def development(self) -> bool:
+        return self.value == DEVELOPMENT_SECRET
 
 
 def service_secret(
@@ -93,3 +98,13 @@ def preview_secret(environ: Mapping[str, str] | None = None, *, transport: str) 
         return ServiceSecret(secret.value, DEVELOPMENT_WARNING)
     check_strength(secret.value)  # the preview opens the same subscriber store as web
     return ServiceSecret(secret.value, None)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a ``--host`` value) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
