@@ -194,3 +194,18 @@ def test_the_preview_refuses_the_development_secret_where_others_can_reach_it(tm
         assert make_app(settings, tmp_path, host=loopback) is not None
     monkeypatch.setenv("GOAL17_SECRET", REAL_SECRET)
     assert make_app(settings, tmp_path, host=host) is not None
+
+
+def test_serve_on_a_public_address_needs_a_real_secret(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "serve", "--config", str(site(tmp_path))]
+        + ["--out", str(out), "--port", "0", "--host", "0.0.0.0"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_with(None),
+    )
+    assert "public development secret" in one_line_error(result, code=2)
