@@ -259,7 +259,9 @@ def read_inside(root: Path, path: Path) -> tuple[bytes, os.stat_result]:
     (``OSError``) instead of followed. The file must still be a regular file with one link.
     """
     base = root.resolve()
-    parts = path.relative_to(base).parts
+    parts = path.relative_to(base).parts if path.is_relative_to(base) else ()
+    if not parts:
+        raise OSError(f"not a file inside {base}: {path}")
     flags_dir = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(base, flags_dir)
     try:

@@ -409,3 +409,14 @@ def test_property_every_redirect_is_a_same_origin_path_to_a_real_folder(hostile,
         assert followed[0] == expected, (target, location, followed[0])
 
     check()
+
+
+def test_reading_a_path_outside_the_folder_is_an_os_error(tmp_path):
+    from pipeline.serve import StaticSite
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "secret").write_text(SECRET_TEXT)
+    site = StaticSite(tmp_path / "out")
+    for path in (tmp_path / "secret", tmp_path / "out", Path("/etc/passwd")):
+        with pytest.raises(OSError):
+            site.read(path)
