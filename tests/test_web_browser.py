@@ -94,3 +94,40 @@ def test_a_page_on_an_origin_not_allowed_cannot_sign_anyone_up(tmp_path, partner
         page.wait_for_url(f"{service.url}subscribe")  # fetch refused by CORS; the plain post is refused too
         assert service.subscriber("elsewhere@example.se") is None
         assert service.mailbox.settle() == 0
+
+
+def test_the_services_own_form_signs_up_in_a_browser(tmp_path, browser):
+    # Issue 17: "Origin: null" is refused, so the service's page must make the browser send its
+    # real Origin (Referrer-Policy: same-origin; under no-referrer Chromium would send "null").
+    with running_service(tmp_path / "service", allowed_origins=["https://only.partner.example"]) as service:
+        page = browser.new_page()
+        page.goto(f"{service.url}subscribe?lang=en")
+        page.fill("input[name=email]", "own-form@example.se")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        headers, status = service.extra["requests"].wait("POST", "/subscribe")
+        assert (headers.get("origin"), status) == (service.url.rstrip("/"), 202)
+        assert "Check your email" in page.content()
+        assert service.subscriber("own-form@example.se").status == "pending"
+
+
+def test_a_sandboxed_iframe_cannot_sign_anyone_up(tmp_path, partner, browser):
+    """Issue 17 defect 10: the sandboxed frame's opaque origin arrives as "Origin: null"."""
+    folder, origin = partner
+    with running_service(tmp_path / "service", allowed_origins=["https://only.partner.example"]) as service:
+        frame = (
+            f"<form method=post action='{service.url}subscribe'>"
+            "<input name=email value='framed@example.se'></form>"
+            "<script>document.forms[0].submit()</script>"
+        )
+        (folder / "index.html").write_text(
+            f'<!doctype html><iframe sandbox="allow-forms allow-scripts" srcdoc="{frame}"></iframe>',
+            encoding="utf-8",
+        )
+        page = browser.new_page()
+        page.goto(f"{origin}/index.html")
+        # Observed at the service: Playwright can miss the response of a frame in another process.
+        headers, status = service.extra["requests"].wait("POST", "/subscribe")
+        assert (headers.get("origin"), status) == ("null", 403)
+        assert service.subscriber("framed@example.se") is None
+        assert service.mailbox.settle() == 0

@@ -334,7 +334,9 @@ def test_pages_have_protective_headers_and_no_cookies(service: Service):
     response = service.client.get("/subscribe", headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert response.status_code == 200 and response.headers["content-language"] == "en"
     assert "default-src 'none'" in response.headers["content-security-policy"]
-    assert response.headers["referrer-policy"] == "no-referrer"
+    # same-origin, not no-referrer: under no-referrer the form would post with "Origin: null"
+    # (refused since issue 17); no Referer leaves for another site either way.
+    assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["x-frame-options"] == "DENY"
     assert "set-cookie" not in response.headers and not service.client.cookies
     doc = lxml_html.fromstring(response.text)

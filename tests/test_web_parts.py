@@ -207,6 +207,7 @@ def test_partner_form_posts_to_the_service_and_is_deterministic():
 
 
 def test_web_command_serves_the_service_alone(tmp_path):
+    import os
     import subprocess
     import sys
 
@@ -214,12 +215,15 @@ def test_web_command_serves_the_service_alone(tmp_path):
 
     config = tmp_path / "site.toml"
     config.write_text('[site]\nstate_dir = "state"\n', encoding="utf-8")
+    # Issue 17: web no longer starts on the public development secret, not even with the outbox.
+    env = {**os.environ, "GOAL17_SECRET": "web-parts-secret-0123456789abcdefghijkl"}
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "web", "--config", str(config), "--port", "0"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         line = process.stdout.readline()

@@ -153,6 +153,44 @@ def serving(app: Any, sock: socket.socket) -> Iterator[None]:
         sock.close()
 
 
+class RequestLog:
+    """ASGI middleware that records each request's method, path, headers and answer status, so a
+    test can wait for a request a browser sent from a frame it cannot observe reliably."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seen: list[tuple[str, str, dict[str, str], int]] = []
+        self._changed = threading.Condition()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                with self._changed:
+                    self.seen.append((scope["method"], scope["path"], headers, message["status"]))
+                    self._changed.notify_all()
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+    def wait(self, method: str, path: str, timeout: float = 60.0) -> tuple[dict[str, str], int]:
+        """Headers and status of the first ``method path`` request; fails if none comes in time."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for seen_method, seen_path, headers, status in self.seen:
+                    if (seen_method, seen_path) == (method, path):
+                        return headers, status
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {method} {path} within {timeout} s; saw {self.seen}")
+                self._changed.wait(left)
+
+
 @dataclass
 class Service:
     url: str
@@ -194,10 +232,10 @@ def running_service(tmp_path: Path, *, mail: bool = True, **web: Any) -> Iterato
         config_path = write_site(tmp_path, web_port=port, smtp_port=smtp_port if mail else None, **web)
         settings = load_settings(config_path)
         clock = Clock()
-        app = create_app(settings, clock=clock, secret=SECRET.encode())
+        app = RequestLog(create_app(settings, clock=clock, secret=SECRET.encode()))
         url = f"http://127.0.0.1:{port}/"
         with serving(app, sock), httpx.Client(base_url=url.rstrip("/"), timeout=10) as client:
-            yield Service(url, settings, mailbox, clock, client, config_path)
+            yield Service(url, settings, mailbox, clock, client, config_path, {"requests": app})
 
 
 LINK = re.compile(r"https?://\S+")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,17 +11,47 @@ from pipeline.commands._options import CommandFailed
 from pipeline.settings import Settings, SettingsError
 
 
-def make_app(settings: Settings, out_dir: Path | None = None) -> Any:
-    """The subscription service (plus the static preview of ``out_dir``), or a clear failure."""
+def make_app(
+    settings: Settings,
+    out_dir: Path | None = None,
+    *,
+    production: bool = False,
+    development: bool = False,
+    host: str | None = None,
+) -> Any:
+    """The subscription service (plus the static preview of ``out_dir``), or a clear failure.
+
+    ``production`` (``web``): a real ``GOAL17_SECRET`` is required unless ``development``
+    (``web --dev``); otherwise (``serve``) the preview's outbox rule. Either way a warning goes to
+    stderr on every start that signs with the public development secret
+    (:mod:`pipeline.web.secret`). Given the ``host`` it will listen on, it refuses the development
+    secret on an address other machines can reach.
+    """
+    from pipeline.newsletter.config import newsletter_config
     from pipeline.newsletter.tokens import SecretMissing
     from pipeline.web.app import create_app
+    from pipeline.web.secret import is_loopback, preview_secret, service_secret
 
     try:
-        return create_app(settings, out_dir) if out_dir is not None else create_app(settings)
+        transport = newsletter_config(settings).transport
+        if production:
+            secret = service_secret(development=development, transport=transport)
+        else:
+            secret = preview_secret(transport=transport)
+        app = create_app(settings, out_dir, secret=secret.value)
     except SettingsError as exc:
         raise CommandFailed("invalid settings", details=exc.problems) from None
     except SecretMissing as exc:
         raise CommandFailed(str(exc)) from None
+    if secret.development and host is not None and not is_loopback(host):
+        raise CommandFailed(
+            f"the sign-up service would sign links with the public development secret on {host}, "
+            "where others can reach it and forge them: set GOAL17_SECRET, or listen on 127.0.0.1",
+            code=2,
+        )
+    if secret.warning:
+        print(secret.warning, file=sys.stderr, flush=True)
+    return app
 
 
 def listen(host: str, port: int) -> tuple[socket.socket, str]:

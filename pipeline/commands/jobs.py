@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     schedule = schedule_from(args)
-    from pipeline.schedule.catchup import plan_catch_up
+    from pipeline.schedule.catchup import plan_job
     from pipeline.schedule.config import format_duration, local_time
     from pipeline.schedule.history import existing_history
     from pipeline.schedule.registry import unavailable_kinds
@@ -54,12 +54,11 @@ def run(args: argparse.Namespace) -> int:
         if not job.enabled:
             upcoming = "disabled"
         else:
-            last = None
-            if history is not None:
-                state = history.last_fire(job.name)
-                if state and state[0] == job.trigger.describe() and state[1] <= now:
-                    last = state[1]
-            plan = plan_catch_up(trigger, last, now, job.misfire_grace)
+            state = history.last_fire(job.name) if history is not None else None
+            planned = plan_job(trigger, job.trigger.describe(), state, now, job.misfire_grace)
+            if planned.future_last_fire is not None:
+                print(f"warning: job {job.name}: {planned.clock_warning()}", file=sys.stderr)
+            plan = planned.catch_up
             if plan.run_at is not None:
                 upcoming = f"at start (catch-up of {local_time(plan.run_at, job.trigger.tz)})"
             elif plan.next_run_time is None:

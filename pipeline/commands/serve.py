@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise CommandFailed(f"{root} is not a folder: build first (python -m pipeline build --out {root})")
     settings = settings_from(args)
-    app = make_app(settings, root)
+    app = make_app(settings, root, host=args.host)
     sock, url = listen(args.host, args.port)
     print(f"serving {root}/ at {url} (Ctrl-C to stop)", flush=True)
     print(f"subscription service at {url}subscribe", flush=True)

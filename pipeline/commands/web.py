@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.commands._options import add_config, settings_from
+from pipeline.commands._options import CommandFailed, add_config, settings_from
 from pipeline.commands._uvicorn import listen, make_app, run_uvicorn
+from pipeline.web.secret import is_loopback
 
 ORDER = 62
 
@@ -17,8 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Serve the subscription service with uvicorn: POST /subscribe, /confirm/TOKEN, "
             "/unsubscribe/TOKEN (RFC 8058 one-click) and /preferences/TOKEN. Meant to run behind "
-            "a reverse proxy that terminates HTTPS at [web] public_url. GOAL17_SECRET must be set "
-            "unless mail goes to the outbox."
+            "a reverse proxy that terminates HTTPS at [web] public_url. GOAL17_SECRET (at least 32 "
+            "random bytes, the value send uses) must be set; --dev runs on the public development "
+            "secret instead, on a loopback address and with the outbox only."
         ),
     )
     add_config(parser)
@@ -26,12 +28,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--port", type=int, default=8080, help="port to listen on (default: 8080; 0 picks a free one)"
     )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="development only: without GOAL17_SECRET, sign links with the public development secret "
+        "(anyone can forge them; warned on every start; loopback address and outbox only)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.dev and not is_loopback(args.host):
+        raise CommandFailed(
+            f"--dev listens on a loopback address only (127.0.0.1, ::1), not {args.host}", code=2
+        )
     settings = settings_from(args)
-    app = make_app(settings)
+    app = make_app(settings, production=True, development=args.dev)
     sock, url = listen(args.host, args.port)
     print(f"subscription service at {url}subscribe (Ctrl-C stops it)", flush=True)
     return run_uvicorn(

@@ -6,6 +6,10 @@ database and, on start, plan from it: of the fire times missed, only the latest 
 only if it is still within the job's misfire grace time (once, however many were missed); the
 others are skipped and logged. A newsletter is never sent days late, and a build missed by a
 minute happens at once instead of waiting for the next slot.
+
+:func:`plan_job` is the one place that reads a job's stored state for planning, used by the
+scheduler and by ``jobs`` alike, so the next run ``jobs`` shows is the one ``schedule`` uses. A
+stored time in the future (the clock was set back) counts as now.
 """
 
 from __future__ import annotations
@@ -76,3 +80,50 @@ def _missed(
     while (following := trigger.get_next_fire_time(probe, now)) is not None and following <= now:
         probe, before = following, probe
     return count, max(probe, latest), before, False
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """How a job is scheduled on start: the one answer both ``schedule`` and ``jobs`` give."""
+
+    catch_up: CatchUp
+    last_fire: datetime | None  # the stored last fire time as used (a future one: ``now``)
+    future_last_fire: datetime | None  # the stored time when it lay in the future, else None
+    changed_from: str | None  # the stored trigger description when the schedule was edited
+
+    @property
+    def next_run_time(self) -> datetime | None:
+        return self.catch_up.next_run_time
+
+    def clock_warning(self) -> str | None:
+        """The warning for a future last fire time (the clock was set back), or None."""
+        if self.future_last_fire is None:
+            return None
+        return (
+            f"last run recorded at {self.future_last_fire.isoformat(timespec='seconds')}, which is in "
+            "the future (was the clock set back?): counted as now"
+        )
+
+
+def plan_job(
+    trigger: BaseTrigger,
+    described: str,
+    state: tuple[str, datetime] | None,
+    now: datetime,
+    grace: timedelta,
+) -> JobPlan:
+    """Plan a job from its stored state ``(trigger description, last fire time)``.
+
+    A last fire time of another trigger description is ignored (the schedule was edited). One in
+    the future counts as ``now``: the clock was corrected backwards after it was recorded, and
+    taken at its word it would stall an interval job until that time (the next run would be
+    computed from it) while nothing ran.
+    """
+    if state is None:
+        return JobPlan(plan_catch_up(trigger, None, now, grace), None, None, None)
+    stored_trigger, stored_fire = state
+    if stored_trigger != described:
+        return JobPlan(plan_catch_up(trigger, None, now, grace), None, None, stored_trigger)
+    future = stored_fire if stored_fire > now else None
+    last = now if future is not None else stored_fire
+    return JobPlan(plan_catch_up(trigger, last, now, grace), last, future, None)

@@ -46,7 +46,9 @@ MIGRATIONS = [
     """,
 ]
 
-OUTCOMES = ("running", "success", "failed", "interrupted", "missed", "skipped")
+# "warning": not a run but something the scheduler noticed about the job (a last fire time in
+# the future); no started_at, like the missed and skipped rows.
+OUTCOMES = ("running", "success", "failed", "interrupted", "missed", "skipped", "warning")
 
 
 def utc_text(moment: datetime) -> str:
@@ -165,6 +167,27 @@ class RunHistory:
                 "INSERT INTO schedule_runs (job, kind, trigger, scheduled_for, outcome, summary, pid) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (job, kind, trigger, utc_text(scheduled_for), outcome, summary, os.getpid()),
+            )
+
+    def record_warning(self, job: str, kind: str, at: datetime, summary: str) -> None:
+        """Something about ``job`` an operator should see in its history (outcome ``warning``)."""
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO schedule_runs (job, kind, trigger, scheduled_for, outcome, summary, pid) "
+                "VALUES (?, ?, 'schedule', ?, 'warning', ?, ?)",
+                (job, kind, utc_text(at), summary, os.getpid()),
+            )
+
+    def clamp_last_fire(self, job: str, now: datetime) -> None:
+        """Move a last fire time that lies after ``now`` back to ``now`` (the clock was set back).
+
+        :meth:`set_last_fire` never moves backwards, so without this every fire time until the
+        future one would be dropped, and a restart would still see the future time.
+        """
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE schedule_jobs SET last_fire = ? WHERE job = ? AND last_fire > ?",
+                (utc_text(now), job, utc_text(now)),
             )
 
     def close_abandoned(self) -> int:

@@ -40,7 +40,7 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from pipeline.schedule.catchup import CatchUp, plan_catch_up
+from pipeline.schedule.catchup import CatchUp, plan_job
 from pipeline.schedule.config import JobSpec, Schedule, format_duration, local_time
 from pipeline.schedule.execution import execute
 from pipeline.schedule.history import RunHistory
@@ -167,15 +167,21 @@ class SchedulerService:
     def _add(self, scheduler: BackgroundScheduler, job: JobSpec, now: datetime) -> None:
         assert self.history is not None
         trigger = job.trigger.make(now)
-        described = job.trigger.describe()
-        state = self.history.last_fire(job.name)
-        last = None
-        if state is not None:
-            if state[0] == described:
-                last = state[1]
-            else:
-                log.info("job %s: schedule changed (was %s), no catch-up of earlier runs", job.name, state[0])
-        plan = plan_catch_up(trigger, last, now, job.misfire_grace)
+        planned = plan_job(
+            trigger, job.trigger.describe(), self.history.last_fire(job.name), now, job.misfire_grace
+        )
+        if planned.changed_from is not None:
+            log.info(
+                "job %s: schedule changed (was %s), no catch-up of earlier runs",
+                job.name,
+                planned.changed_from,
+            )
+        warning = planned.clock_warning()
+        if warning is not None:
+            log.warning("job %s: %s", job.name, warning)
+            self.history.record_warning(job.name, job.kind, now, warning)
+            self.history.clamp_last_fire(job.name, now)
+        plan = planned.catch_up
         self._report_catch_up(job, plan)
         if plan.next_run_time is None:
             log.warning("job %s: its trigger will never fire again; not scheduled", job.name)

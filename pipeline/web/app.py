@@ -40,6 +40,7 @@ from pipeline.newsletter.config import newsletter_config
 from pipeline.newsletter.subscribers import Subscriber
 from pipeline.settings import Settings
 from pipeline.templating import environment
+from pipeline.web import origins
 from pipeline.web.bodies import BodyError, Fields, parse_body, read_limited
 from pipeline.web.config import WebConfig, web_config
 from pipeline.web.language import choose, negotiate
@@ -58,7 +59,9 @@ log = logging.getLogger("pipeline.web")
 HONEYPOT = "website"
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    # Tokens are in URLs: never send them to another site in a Referer.
+    # Tokens are in URLs: never send them to another site in a Referer. The sign-up page has no
+    # token and must keep its Origin: under "no-referrer" a browser posts its form with
+    # "Origin: null", which the service refuses (a sandboxed iframe sends the same).
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
     (
@@ -152,7 +155,7 @@ class App:
 
     def cors_headers(self, request: Request) -> dict[str, str]:
         origin = request.headers.get("origin")
-        if not origin or not self.web.origin_allowed(origin):
+        if not origin or not origins.allows(self.web.allowed_origins, origins.parse_origin(origin)):
             return {}
         allow = "*" if "*" in self.web.allowed_origins else origin
         headers = {"access-control-allow-origin": allow}
@@ -161,16 +164,18 @@ class App:
         return headers
 
     def foreign_origin(self, request: Request) -> bool:
-        """An Origin that is neither this service nor an allowed partner (a form elsewhere)."""
-        origin = request.headers.get("origin")
-        if not origin or origin == "null":
-            return False
-        own = self.web.public_url.split("/", 3)[:3]
-        host = request.headers.get("host", "")
-        return (
-            origin != "/".join(own)
-            and origin.split("://", 1)[-1] != host
-            and not self.web.origin_allowed(origin)
+        """A browser page that is neither this service nor an allowed partner (a form elsewhere,
+        a sandboxed iframe: ``Origin: null``); the rules are in :mod:`pipeline.web.origins`."""
+        sent = request.headers.getlist("origin")
+        referers = request.headers.getlist("referer")
+        if len(sent) > 1 or len(referers) > 1:
+            return True  # a browser sends one of each; two can only be a forgery
+        own = (
+            origins.origin_of_url(self.web.public_url),
+            origins.host_origin(request.url.scheme, request.headers.get("host")),
+        )
+        return origins.is_foreign(
+            sent[0] if sent else None, referers[0] if referers else None, own, self.web.allowed_origins
         )
 
     # -- /subscribe ----------------------------------------------------------------------------
@@ -499,6 +504,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"set-cookie"]
                 present = {k.lower() for k, _ in headers}
+                if scope["path"] == "/subscribe":
+                    present.add(b"referrer-policy")
+                    headers.append((b"referrer-policy", b"same-origin"))
                 headers.extend((k, v) for k, v in SECURITY_HEADERS if k not in present)
                 message = {**message, "headers": headers}
             await send(message)
@@ -524,13 +532,19 @@ def create_app(
     """The ASGI application; with ``out_dir``, files of the built site are served beside it.
 
     ``mailer`` (default: the configured transport), ``clock`` and ``secret`` (default:
-    ``GOAL17_SECRET``; the public development secret only while mail goes to the outbox) are
-    for tests and embedding.
+    ``GOAL17_SECRET``; the public development secret only while mail goes to the outbox, with a
+    logged warning) are for tests and embedding. The ``web`` and ``serve`` commands pass the
+    secret chosen by :mod:`pipeline.web.secret`.
     """
     web = web_config(settings)
     newsletter = newsletter_config(settings)
     if secret is None:
-        secret = tokens.secret_from_env(allow_development=newsletter.transport == "outbox").value
+        found = tokens.secret_from_env(allow_development=newsletter.transport == "outbox")
+        if found.development:
+            from pipeline.web.secret import DEVELOPMENT_WARNING
+
+            log.warning(DEVELOPMENT_WARNING.removeprefix("warning: "))
+        secret = found.value
     if clock is None:
         zone = settings.tz
 
@@ -570,6 +584,9 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={BodyError: handlers.body_error, HTTPException: handlers.http_error},
     )
+    # Starlette would answer /subscribe/ with a redirect to an absolute URL made from the Host
+    # header, i.e. to any site a client names. The service redirects nowhere (issue 17).
+    app.router.redirect_slashes = False
     app.state.service = service
     app.state.handlers = handlers
     app.add_middleware(SecurityHeaders)

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipeline.settings import Settings, SettingsError, read_table
+from pipeline.web.origins import allows, parse_origin
 
 WEB_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
     "public_url": ((str,), ""),
@@ -40,7 +41,8 @@ class WebConfig:
         return self.public_url + path.lstrip("/")
 
     def origin_allowed(self, origin: str) -> bool:
-        return "*" in self.allowed_origins or origin in self.allowed_origins
+        """Whether a partner page with this ``Origin`` may sign people up (never ``null``)."""
+        return allows(self.allowed_origins, parse_origin(origin))
 
 
 def web_config(settings: Settings) -> WebConfig:

@@ -3,7 +3,7 @@
 ``python -m pipeline serve`` runs one uvicorn server for both: the service's routes first, and
 every other path answered from the output folder with exactly the rules of the static preview
 (:mod:`pipeline.serve`: media types, strong ETags, 304s, CORS on feeds/ and snippets/, no
-traversal, folder redirects) — the same functions, so the two cannot drift apart.
+traversal, no symbolic links, folder redirects to same-origin paths only) — the same functions, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pipeline.serve import (
     preflight_headers,
     resolve_path,
     response_headers,
+    with_query,
 )
 
 ALLOW = "GET, HEAD, OPTIONS"
@@ -48,7 +49,7 @@ class StaticFiles:
         try:
             found = resolve_path(self.site.root, url_path)
         except Redirect as redirect:
-            location = redirect.location + (f"?{query}" if query else "")
+            location = with_query(redirect.location, query)
             await _send(send, 301, {"Location": location}, b"")
             return
         if found is None:
