@@ -50,7 +50,7 @@ NEWSLETTER_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
     "subject_sv": ((str,), DEFAULT_SUBJECT["sv"]),
     "subject_en": ((str,), DEFAULT_SUBJECT["en"]),
     "group_order": ((list,), DEFAULT_GROUP_ORDER),
-    "postal_address": ((str,), ""),
+    "postal_address": ((str,), "Sveriges Kommuner och Regioner, 118 82 Stockholm"),
     "list_id": ((str,), ""),
     "unsubscribe_url": ((str,), ""),
     "preferences_url": ((str,), ""),
