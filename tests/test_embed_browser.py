@@ -11,17 +11,26 @@ import functools
 import json
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from pipeline.build import run_build
+from pipeline.dates import display_date
 from pipeline.settings import default_settings
 from tests.browser_helpers import launched_chromium, require_chromium
 from tests.conftest import NOW, REPO, front_matter
 from tests.snippets_helpers import HOSTILE, NORMAL, PIXEL_PNG
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def swedish_date(rfc3339: str) -> str:
+    return display_date(datetime.fromisoformat(rfc3339), "sv", STOCKHOLM)
 
 require_chromium()
 
@@ -86,6 +95,10 @@ PARTNER_PAGE = """<!DOCTYPE html>
   <div id="w-bad-name" data-goal17="../../secrets"></div>
   <div id="w-evil" data-goal17="groups/evil" data-limit="10"></div>
   <div id="themed" data-goal17="lang/en/latest" data-limit="2" data-heading="3"></div>
+  <div id="w-unknown" data-goal17="targets/17.20"><a id="own-link" href="/mal17/">Våra nyheter om mål 17</a></div>
+  <div id="w-compact" data-goal17="latest" data-layout="compact" data-limit="3" data-heading="off"></div>
+  <div id="w-cards" data-goal17="latest" data-layout="cards" data-limit="6" data-heading="Nytt från mål 17"></div>
+  <div id="w-nosummary" data-goal17="latest" data-summary="off" data-limit="2"></div>
 </div>
 <script src="EMBED_URL" async></script>
 <script>document.getElementById("host-before").textContent = "värdskriptet körde";</script>
@@ -103,7 +116,15 @@ NO_CURRENT_SCRIPT_PAGE = """<!DOCTYPE html>
 </body></html>
 """
 
-WIDGETS = ["w-latest", "w-target", "w-en", "w-missing", "w-bad-name", "w-evil", "themed"]
+WIDGETS = ["w-latest", "w-target", "w-en", "w-missing", "w-bad-name", "w-evil", "themed", "w-unknown",
+           "w-compact", "w-cards", "w-nosummary"]
+
+# Done: the widget's box exists and is no longer busy (data shown, or the failure state).
+READY_JS = """ids => ids.every(id => {
+    const root = document.getElementById(id).shadowRoot;
+    const box = root && root.querySelector('section');
+    return box && !box.hasAttribute('aria-busy');
+})"""
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -182,18 +203,14 @@ def partner_page(site, browser) -> Iterator[dict[str, Any]]:
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.on("pageerror", lambda error: dialogs.append(f"pageerror: {error}"))
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
     page.goto(site["partner"] + "index.html")
-    page.wait_for_function(
-        """ids => ids.every(id => {
-            const root = document.getElementById(id).shadowRoot;
-            return root && root.querySelector('.g17-list, .g17-empty, .g17-fail');
-        })""",
-        arg=WIDGETS,
-    )
+    page.wait_for_function(READY_JS, arg=WIDGETS)
     page.wait_for_timeout(300)  # let any injected handler or late script have its chance to fire
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "embed.png"), full_page=True)
-    yield {"page": page, "dialogs": dialogs}
+    yield {"page": page, "dialogs": dialogs, "warnings": warnings}
     page.close()
 
 
@@ -210,9 +227,11 @@ def _widget(page, widget_id: str) -> dict[str, Any]:
             const items = [...root.querySelectorAll('li.g17-item')].map(li => ({
                 title: li.querySelector('.g17-item-title').textContent,
                 href: li.querySelector('.g17-item-title a') ? li.querySelector('.g17-item-title a').getAttribute('href') : null,
-                lang: li.getAttribute('lang'),
-                datetime: li.querySelector('time').getAttribute('datetime'),
-                date: li.querySelector('time').textContent,
+                lang: li.querySelector('.g17-item-title').getAttribute('lang'),
+                meta: li.querySelector('.g17-meta') ? li.querySelector('.g17-meta').textContent : null,
+                image: li.querySelector('img') ? li.querySelector('img').getAttribute('src') : null,
+                datetime: li.querySelector('time') ? li.querySelector('time').getAttribute('datetime') : null,
+                date: li.querySelector('time') ? li.querySelector('time').textContent : null,
                 summary: li.querySelector('.g17-summary') ? li.querySelector('.g17-summary').textContent : null,
             }));
             const heading = root.querySelector('.g17-title');
@@ -224,6 +243,8 @@ def _widget(page, widget_id: str) -> dict[str, Any]:
                 links: [...root.querySelectorAll('a')].map(a => a.getAttribute('href')),
                 text: section.textContent,
                 fail: root.querySelector('.g17-fail') ? root.querySelector('.g17-fail a').getAttribute('href') : null,
+                failText: root.querySelector('.g17-fail a') ? root.querySelector('.g17-fail a').textContent : null,
+                slot: !!root.querySelector('slot'),
             };
         }""",
         widget_id,
@@ -237,7 +258,9 @@ def test_latest_widget_shows_the_newest_items_in_order(site, partner_page):
     assert [i["href"] for i in widget["items"]] == [i["url"] for i in expected]
     assert [i["lang"] for i in widget["items"]] == [i["lang"] for i in expected]
     assert [i["datetime"] for i in widget["items"]] == [i["date"] for i in expected]
-    assert [i["date"] for i in widget["items"]] == [i["display_date"] for i in expected]
+    # dates in the widget's language (the page is Swedish), also for an English update
+    assert [i["date"] for i in widget["items"]] == [swedish_date(i["date"]) for i in expected]
+    assert "en" in [i["lang"] for i in expected]
     assert widget["lang"] == "sv"
     assert widget["heading"] == _snippet(site, "latest")["title"]
     assert widget["headingTag"] == "H2"
@@ -277,7 +300,8 @@ def test_hostile_payload_does_not_run(site, partner_page):
         """() => {
             const roots = [document, ...[...document.querySelectorAll('[data-goal17]')].map(h => h.shadowRoot)];
             const all = roots.flatMap(r => [...r.querySelectorAll('*')]);
-            const allowed = new Set(['STYLE', 'SECTION', 'H2', 'H3', 'H4', 'A', 'UL', 'LI', 'P', 'TIME']);
+            const allowed = new Set(['STYLE', 'SECTION', 'H2', 'H3', 'H4', 'A', 'UL', 'LI', 'P', 'TIME', 'DIV',
+                                     'IMG', 'SPAN', 'SLOT']);
             return {
                 shadowTags: roots.slice(1).flatMap(r => [...r.querySelectorAll('*')].map(e => e.tagName))
                     .filter(t => !allowed.has(t)),
@@ -306,6 +330,8 @@ def test_missing_snippet_and_bad_name_show_the_fallback_link(site, partner_page)
         assert widget["items"] == []
         assert widget["fail"] == site["base"]
         assert "kunde inte visas" in widget["text"]
+        # a link text that says where it goes, not a bare host name
+        assert widget["failText"] == "Gå till nyheterna om mål 17"
     assert "/snippets/groups/no-such-group.json" in site["requests"]
     assert not any("secrets" in path for path in site["requests"])
 
@@ -329,6 +355,10 @@ def test_widgets_and_host_css_do_not_touch_each_other(partner_page):
                 listStyle: css(root.querySelector('.g17-list')).listStyleType,
                 titleSize: css(root.querySelector('.g17-title')).fontSize,
                 linkColor: css(root.querySelector('.g17-item-title a')).color,
+                textColor: css(root.querySelector('.g17-meta')).color,
+                font: css(root.querySelector('section')).fontFamily,
+                hostColor: css(document.getElementById('w-latest')).color,
+                hostFont: css(document.body).fontFamily,
                 linkDecoration: css(root.querySelector('.g17-item-title a')).textDecorationLine,
                 hostList: css(document.querySelector('#host-list')).listStyleType,
                 hostItemDisplay: css(document.querySelector('#host-list .g17-item')).display,
@@ -340,7 +370,9 @@ def test_widgets_and_host_css_do_not_touch_each_other(partner_page):
     assert styles["itemDisplay"] == "list-item"
     assert styles["listStyle"] == "none"
     assert styles["titleSize"] != "60px"
-    assert styles["linkColor"] == "rgb(25, 72, 106)"
+    # the host's font and text colour are inherited (here the host forces red on everything)
+    assert styles["linkColor"] == styles["hostColor"] == "rgb(255, 0, 0)"
+    assert styles["font"] == styles["hostFont"] == "Georgia, serif"
     assert styles["linkDecoration"] == "underline"
     # The host's own list keeps the host's rules, though it borrows the widget's class names.
     assert styles["hostList"] == "square"
