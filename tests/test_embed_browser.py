@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -31,6 +32,7 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 def swedish_date(rfc3339: str) -> str:
     return display_date(datetime.fromisoformat(rfc3339), "sv", STOCKHOLM)
+
 
 require_chromium()
 
@@ -116,8 +118,19 @@ NO_CURRENT_SCRIPT_PAGE = """<!DOCTYPE html>
 </body></html>
 """
 
-WIDGETS = ["w-latest", "w-target", "w-en", "w-missing", "w-bad-name", "w-evil", "themed", "w-unknown",
-           "w-compact", "w-cards", "w-nosummary"]
+WIDGETS = [
+    "w-latest",
+    "w-target",
+    "w-en",
+    "w-missing",
+    "w-bad-name",
+    "w-evil",
+    "themed",
+    "w-unknown",
+    "w-compact",
+    "w-cards",
+    "w-nosummary",
+]
 
 # Done: the widget's box exists and is no longer busy (data shown, or the failure state).
 READY_JS = """ids => ids.every(id => {
@@ -405,5 +418,165 @@ def test_demo_page_renders_its_widgets(site, browser):
         assert page.locator(".g17-fail").count() == 0
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "demo.png"), full_page=True)
+    finally:
+        page.close()
+
+
+# -- layouts, options and states ------------------------------------------------------------------
+
+
+def test_unknown_target_warns_and_keeps_the_partners_fallback(site, partner_page):
+    page = partner_page["page"]
+    widget = _widget(page, "w-unknown")
+    assert widget["items"] == [] and widget["fail"] is None and widget["slot"]
+    # the partner's own link is what the reader sees (slotted through the shadow root)
+    box = page.evaluate("() => document.getElementById('own-link').getBoundingClientRect().height")
+    assert box > 0
+    assert any('unknown data-goal17="targets/17.20"' in w for w in partner_page["warnings"])
+    assert not any("17.20" in path for path in site["requests"])  # nothing fetched for it
+
+
+def test_compact_layout_is_titles_only(site, partner_page):
+    widget = _widget(partner_page["page"], "w-compact")
+    expected = _snippet(site, "latest")["items"][:3]
+    assert [i["title"] for i in widget["items"]] == [i["title"] for i in expected]
+    assert all(i["meta"] is None and i["summary"] is None and i["date"] is None for i in widget["items"])
+    assert widget["heading"] is None  # data-heading="off"
+
+
+def test_cards_show_thumbnails_target_names_and_an_own_heading(site, partner_page):
+    widget = _widget(partner_page["page"], "w-cards")
+    expected = _snippet(site, "latest")["items"][:6]
+    assert widget["heading"] == "Nytt från mål 17"
+    with_image = [(w, e) for w, e in zip(widget["items"], expected, strict=True) if e.get("image")]
+    assert with_image, "the corpus has updates with images"
+    for shown, item in with_image:
+        assert shown["image"] == item["image"]["url"]
+    for shown, item in zip(widget["items"], expected, strict=True):
+        for target in item["targets"]:
+            assert target["name"] in shown["meta"]  # names, not bare numbers
+        assert shown["summary"] is None  # cards: no summary unless data-summary="short"
+    images = partner_page["page"].evaluate(
+        """() => [...document.getElementById('w-cards').shadowRoot.querySelectorAll('img')].map(
+            i => [i.getAttribute('alt'), i.getAttribute('width'), i.getAttribute('height')])"""
+    )
+    assert images and all(alt == "" and w and h for alt, w, h in images)
+
+
+def test_summary_short_is_two_lines_and_off_is_none(site, partner_page):
+    page = partner_page["page"]
+    assert all(i["summary"] is None for i in _widget(page, "w-nosummary")["items"])
+    lines = page.evaluate(
+        """() => [...document.getElementById('w-latest').shadowRoot.querySelectorAll('.g17-summary')].map(
+            p => p.getBoundingClientRect().height / parseFloat(getComputedStyle(p).lineHeight))"""
+    )
+    assert lines and all(n <= 2.05 for n in lines), lines
+    full = [i["summary"] for i in _snippet(site, "latest")["items"][:3] if i["summary"]]
+    assert [
+        i["summary"] for i in _widget(page, "w-latest")["items"] if i["summary"]
+    ] == full  # text kept whole for readers
+
+
+class _Gated(_Cors):
+    """Our site, but snippet JSON waits until the test opens the gate: the loading state, held."""
+
+    gate = threading.Event()
+
+    def do_GET(self) -> None:
+        if self.path.endswith(".json"):
+            self.gate.wait(60)
+        super().do_GET()
+
+
+LOADING_PAGE = """<!DOCTYPE html>
+<html lang="LANG"><head><meta charset="utf-8"><title>Laddning</title>
+<style>body { font: 17px/1.5 Georgia, serif; margin: 0; padding: 8px; } .col { width: WIDTHpx; }</style></head>
+<body><div class="col">
+<div id="g-list" data-goal17="latest" data-limit="3"><a href="/">Nyheter om mål 17</a></div>
+<p id="after-list">Text under listan</p>
+<div id="g-compact" data-goal17="latest" data-limit="3" data-layout="compact" data-heading="off"></div>
+<p id="after-compact">Text under</p>
+<div id="g-cards" data-goal17="latest" data-limit="3" data-layout="cards"></div>
+<p id="after-cards">Text under</p>
+</div>
+<script src="EMBED_URL" async></script>
+</body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def gated(site, tmp_path_factory) -> Iterator[str]:
+    server = _serve(site["out"], _Gated)
+    folder = tmp_path_factory.mktemp("gated")
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    for lang in ("sv", "en-GB"):
+        for width in (300, 700):
+            page = LOADING_PAGE.replace("EMBED_URL", base + "snippets/embed.js").replace("WIDTH", str(width))
+            (folder / f"{lang}-{width}.html").write_text(page.replace("LANG", lang), encoding="utf-8")
+    partner = _serve(folder, _Quiet)
+    try:
+        yield f"http://127.0.0.1:{partner.server_address[1]}/"
+    finally:
+        _Gated.gate.set()
+        for one in (server, partner):
+            one.shutdown()
+            one.server_close()
+
+
+LAYOUT_JS = """() => Object.fromEntries(['list', 'compact', 'cards'].map(k => [k, {
+    height: document.getElementById('g-' + k).getBoundingClientRect().height,
+    below: document.getElementById('after-' + k).getBoundingClientRect().top,
+    fallbackShown: !!document.querySelector('#g-' + k + ' a') &&
+                   document.querySelector('#g-' + k + ' a').getBoundingClientRect().height > 0,
+    busy: !!document.getElementById('g-' + k).shadowRoot?.querySelector('section[aria-busy]'),
+    words: document.getElementById('g-' + k).shadowRoot?.querySelector('section')?.textContent || '',
+}]))"""
+
+
+@pytest.mark.parametrize("width", [300, 700])
+def test_loading_keeps_the_fallback_and_the_height(gated, browser, width):
+    _Gated.gate.clear()
+    page = browser.new_page(viewport={"width": 1000, "height": 1400})
+    try:
+        page.goto(gated + f"sv-{width}.html")
+        page.wait_for_function(
+            "() => ['list', 'compact', 'cards'].every(k => document.getElementById('g-' + k).shadowRoot)"
+        )
+        loading = page.evaluate(LAYOUT_JS)
+        assert all(v["busy"] for v in loading.values())
+        assert loading["list"]["fallbackShown"]  # the partner's link stays while the data is on its way
+        assert "Hämtar nyheter" in loading["compact"]["words"]  # no fallback given: a quiet note
+        _Gated.gate.set()
+        page.wait_for_function(READY_JS, arg=["g-list", "g-compact", "g-cards"])
+        shown = page.evaluate(LAYOUT_JS)
+        for layout in ("list", "compact", "cards"):
+            assert not shown[layout]["busy"] and not shown[layout]["fallbackShown"]
+            # nothing below the widget moves when the news arrives
+            assert abs(shown[layout]["height"] - loading[layout]["height"]) < 1, (layout, loading, shown)
+            assert abs(shown[layout]["below"] - loading[layout]["below"]) < 1, layout
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"embed-layouts-{width}.png"), full_page=True)
+    finally:
+        _Gated.gate.set()
+        page.close()
+
+
+def test_language_comes_from_the_host_page(gated, browser):
+    _Gated.gate.set()
+    page = browser.new_page()
+    try:
+        page.goto(gated + "en-GB-700.html")
+        page.wait_for_function(READY_JS, arg=["g-list"])
+        widget = _widget(page, "g-list")
+        assert widget["lang"] == "en" and "All updates" in widget["text"]
+        # an English page shows English dates, also for Swedish updates
+        assert all(
+            re.search(
+                r"\b(January|February|March|April|May|June|July|August|September|October|"
+                r"November|December)\b",
+                i["date"],
+            )
+            for i in widget["items"]
+        )
     finally:
         page.close()

@@ -172,6 +172,7 @@
           pic.setAttribute("loading", "lazy");
           pic.setAttribute("width", "96");
           pic.setAttribute("height", "72");
+          pic.addEventListener("error", function () { pic.removeAttribute("src"); });  // an empty box, no broken icon
         }
         li.appendChild(pic);
       }
