@@ -446,6 +446,11 @@ def test_compact_layout_is_titles_only(site, partner_page):
 
 
 def test_cards_show_thumbnails_target_names_and_an_own_heading(site, partner_page):
+    # every thumbnail has loaded or failed (and a failed one has lost its src)
+    partner_page["page"].wait_for_function(
+        """() => [...document.getElementById('w-cards').shadowRoot.querySelectorAll('img')].every(
+            i => !i.getAttribute('src') || (i.complete && i.naturalWidth > 0))"""
+    )
     widget = _widget(partner_page["page"], "w-cards")
     expected = _snippet(site, "latest")["items"][:6]
     assert widget["heading"] == "Nytt från mål 17"
