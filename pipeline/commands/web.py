@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from pipeline.commands._options import add_config, settings_from
 from pipeline.commands._uvicorn import listen, make_app, run_uvicorn
+from pipeline.web.config import web_config
 
 ORDER = 62
 
@@ -31,6 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    if not web_config(settings).privacy_url:  # every sign-up records consent (GDPR art. 7 and 13)
+        print(
+            "warning: [web] privacy_url is empty: the sign-up form collects consent without linking "
+            "to how personal data is handled; set it in site.toml",
+            file=sys.stderr,
+            flush=True,
+        )
     app = make_app(settings)
     sock, url = listen(args.host, args.port)
     print(f"subscription service at {url}subscribe (Ctrl-C stops it)", flush=True)
