@@ -331,3 +331,29 @@ def test_spamassassin_finds_nothing_in_the_body(tmp_path, content_dir, write_upd
     # only informational rules (no Received headers on a message that was never relayed)
     assert tests <= {"HTML_MESSAGE", "NO_RECEIVED", "NO_RELAYS"}, tests
     assert float(status.group(2)) <= 0.0
+
+
+def test_an_empty_issue_says_so_without_an_empty_link_list(tmp_path, content_dir) -> None:
+    settings = load_settings(write_settings(tmp_path))
+    config = newsletter_config(settings)
+    with connect(config) as conn:
+        issue = IssueStore(conn).plan([], NOW)
+    edition = render_edition(issue, "sv", settings, config)
+    assert edition.subject == "Mål 17 – nyheter vecka 48: Inga nya nyheter den här gången"
+    assert "Inga nya nyheter den här gången." in edition.text and "Länkar:" not in edition.text
+    assert edition.preheader == "Inga nya nyheter den här gången."
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(
+    targets=st.lists(st.sampled_from([f"17.{n}" for n in range(1, 20)]), min_size=1, max_size=8, unique=True),
+    order=st.permutations(ORDER),
+)
+def test_the_chosen_group_holds_most_targets_and_wins_ties_by_order(targets, order) -> None:
+    from pipeline.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    counts = {g: sum(taxonomy.group_of(t).id == g for t in targets) for g in ORDER}
+    chosen = group_of(tuple(targets), tuple(order))
+    assert counts[chosen] == max(counts.values())
+    assert all(counts[g] < counts[chosen] for g in order[: order.index(chosen)])
