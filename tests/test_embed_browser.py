@@ -118,6 +118,17 @@ NO_CURRENT_SCRIPT_PAGE = """<!DOCTYPE html>
 </body></html>
 """
 
+# A browser without Shadow DOM: the widget falls back to prefixed class names in the page itself.
+NO_SHADOW_PAGE = """<!DOCTYPE html>
+<html lang="sv"><head><meta charset="utf-8"><title>Utan Shadow DOM</title>
+<script>delete Element.prototype.attachShadow;</script>
+</head><body>
+<div id="w-plain" data-goal17="targets/17.9" data-limit="2"><a href="/egen">Egen länk</a></div>
+<div id="w-plain-unknown" data-goal17="targets/17.0"><a href="/egen">Egen länk kvar</a></div>
+<script src="EMBED_URL" async></script>
+</body></html>
+"""
+
 WIDGETS = [
     "w-latest",
     "w-target",
@@ -189,6 +200,7 @@ def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
     (partner / "plain.html").write_text(
         NO_CURRENT_SCRIPT_PAGE.replace("EMBED_URL", embed_url), encoding="utf-8"
     )
+    (partner / "noshadow.html").write_text(NO_SHADOW_PAGE.replace("EMBED_URL", embed_url), encoding="utf-8")
     theirs = _serve(partner, _Quiet)
     try:
         yield {
@@ -588,5 +600,19 @@ def test_language_comes_from_the_host_page(gated, browser):
             )
             for i in widget["items"]
         )
+    finally:
+        page.close()
+
+
+def test_without_shadow_dom_the_widget_renders_in_the_page_and_keeps_fallbacks(site, browser):
+    page = browser.new_page()
+    try:
+        page.goto(site["partner"] + "noshadow.html")
+        page.wait_for_function("document.querySelector('#w-plain .g17-item')")
+        assert page.evaluate("!!document.getElementById('g17-style')")
+        titles = page.locator("#w-plain .g17-item-title").all_text_contents()
+        assert titles == [i["title"] for i in _snippet(site, "targets/17.9")["items"][:2]]
+        assert page.locator("#w-plain >> text=Egen länk").count() == 0  # replaced once the data came
+        assert page.locator("#w-plain-unknown a").all_text_contents() == ["Egen länk kvar"]
     finally:
         page.close()

@@ -116,11 +116,9 @@
     box.setAttribute("lang", o.lang);
     box.setAttribute("aria-busy", "true");
     box.style.minHeight = reserve(o, o.limit);
-    if (root) {
-      box.appendChild(D.createElement("slot"));
-      if (!hasFallback(host)) box.appendChild(el("p", "wait", WORDS[o.lang].loading));
-      root.appendChild(box);
-    }
+    if (root) box.appendChild(D.createElement("slot"));
+    if (!hasFallback(host)) box.appendChild(el("p", "wait", WORDS[o.lang].loading));
+    if (root || !hasFallback(host)) (root || host).appendChild(box);  // else: the fallback stays as it is
     return { host: host, root: root, box: box };
   }
 
@@ -137,8 +135,12 @@
       var words = WORDS[o.lang], p;
       clear(w.box);
       w.box.style.minHeight = "";
+      if (hasFallback(w.host)) {  // the partner's own content is the best failure state
+        w.box.removeAttribute("aria-busy");
+        if (w.root) w.box.appendChild(D.createElement("slot"));
+        return;
+      }
       show(w);
-      if (w.root && hasFallback(w.host)) return w.box.appendChild(D.createElement("slot"));
       p = el("p", "fail", words.fail + " ");
       p.appendChild(link(o.page, o.target ? words.goT + o.target : words.go));
       w.box.appendChild(p);
