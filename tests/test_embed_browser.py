@@ -101,6 +101,8 @@ PARTNER_PAGE = """<!DOCTYPE html>
   <div id="w-compact" data-goal17="latest" data-layout="compact" data-limit="3" data-heading="off"></div>
   <div id="w-cards" data-goal17="latest" data-layout="cards" data-limit="6" data-heading="Nytt från mål 17"></div>
   <div id="w-nosummary" data-goal17="latest" data-summary="off" data-limit="2"></div>
+  <div id="w-garbled" data-goal17="groups/garbled"></div>
+  <div id="w-target-fail" data-goal17="targets/17.4" data-lang="en"></div>
 </div>
 <script src="EMBED_URL" async></script>
 <script>document.getElementById("host-before").textContent = "värdskriptet körde";</script>
@@ -195,6 +197,8 @@ def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
     run_build(content, out, settings, NOW)
     evil = dict(json.loads((out / "snippets/groups/data.json").read_text("utf-8")), **EVIL_SNIPPET)
     (out / "snippets/groups/evil.json").write_text(json.dumps(evil), encoding="utf-8")
+    (out / "snippets/groups/garbled.json").write_text('{"items": [', encoding="utf-8")  # cut off
+    (out / "snippets/targets/17.4.json").unlink()  # a target file gone missing on our side
     embed_url = base + "snippets/embed.js"
     (partner / "index.html").write_text(PARTNER_PAGE.replace("EMBED_URL", embed_url), encoding="utf-8")
     (partner / "plain.html").write_text(
@@ -616,3 +620,17 @@ def test_without_shadow_dom_the_widget_renders_in_the_page_and_keeps_fallbacks(s
         assert page.locator("#w-plain-unknown a").all_text_contents() == ["Egen länk kvar"]
     finally:
         page.close()
+
+
+def test_broken_json_and_a_missing_target_file_fail_with_a_link_that_says_where(site, partner_page):
+    page = partner_page["page"]
+    garbled = _widget(page, "w-garbled")
+    assert garbled["items"] == [] and garbled["fail"] == site["base"]
+    assert garbled["failText"] == "Gå till nyheterna om mål 17"
+    target = _widget(page, "w-target-fail")
+    assert target["lang"] == "en" and target["fail"] == site["base"] + "targets/17.4/"
+    assert target["failText"] == "Go to the news on target 17.4"
+    assert "could not be shown" in target["text"]
+    # the failed box does not keep the room it reserved while loading
+    height = page.evaluate("() => document.getElementById('w-target-fail').getBoundingClientRect().height")
+    assert height < 120

@@ -268,18 +268,24 @@ def test_preheader_is_hidden_without_colours_and_after_the_brand(tmp_path, conte
     assert texts[0] == settings.title and texts[1].startswith(edition.preheader)
 
 
-@pytest.mark.skipif(shutil.which("w3m") is None, reason="Debian's w3m is not installed")
-def test_text_mode_reader_starts_with_the_site_not_the_preheader(tmp_path, content_dir, write_update) -> None:
+TEXT_READERS = {
+    "w3m": ["w3m", "-dump", "-T", "text/html", "-I", "UTF-8", "-O", "UTF-8", "-cols", "80"],
+    "lynx": ["lynx", "-dump", "-force_html", "-nolist", "-assume_charset=utf-8", "-display_charset=utf-8"],
+}
+
+
+@pytest.mark.parametrize("reader", sorted(TEXT_READERS))
+def test_text_mode_reader_starts_with_the_site_not_the_preheader(
+    tmp_path, content_dir, write_update, reader: str
+) -> None:
+    if shutil.which(reader) is None:
+        pytest.skip(f"Debian's {reader} is not installed")
     example_issue(write_update)
     edition, settings, _ = edition_of(tmp_path, content_dir)
     page = tmp_path / "mail.html"
     page.write_text(edition.html, encoding="utf-8")
     dump = subprocess.run(
-        ["w3m", "-dump", "-T", "text/html", "-I", "UTF-8", "-O", "UTF-8", "-cols", "80", str(page)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+        [*TEXT_READERS[reader], str(page)], capture_output=True, text=True, timeout=120, check=True
     ).stdout
     lines = [line.strip() for line in dump.splitlines() if line.strip()]
     assert lines[0] == settings.title
