@@ -260,6 +260,7 @@ def _widget(page, widget_id: str) -> dict[str, Any]:
                 meta: li.querySelector('.g17-meta') ? li.querySelector('.g17-meta').textContent : null,
                 image: li.querySelector('img') ? li.querySelector('img').getAttribute('src') : null,
                 thumb: !!li.querySelector('.g17-thumb'),
+                namesLang: li.querySelector('.g17-meta span') ? li.querySelector('.g17-meta span').getAttribute('lang') : null,
                 datetime: li.querySelector('time') ? li.querySelector('time').getAttribute('datetime') : null,
                 date: li.querySelector('time') ? li.querySelector('time').textContent : null,
                 summary: li.querySelector('.g17-summary') ? li.querySelector('.g17-summary').textContent : null,
@@ -481,6 +482,7 @@ def test_cards_show_thumbnails_target_names_and_an_own_heading(site, partner_pag
     for shown, item in zip(widget["items"], expected, strict=True):
         for target in item["targets"]:
             assert target["name"] in shown["meta"]  # names, not bare numbers
+        assert shown["namesLang"] == item["lang"]  # the names are in the update's language, marked so
         assert shown["summary"] is None  # cards: no summary unless data-summary="short"
     images = partner_page["page"].evaluate(
         """() => [...document.getElementById('w-cards').shadowRoot.querySelectorAll('img')].map(

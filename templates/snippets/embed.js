@@ -187,7 +187,11 @@
         names = (Array.isArray(it.targets) ? it.targets : []).map(function (x) {
           return x && typeof x == "object" ? String(x.name || x.id || "") : "";
         }).filter(Boolean);
-        if (names.length) meta.appendChild(D.createTextNode(" · " + names.join(", ")));
+        if (names.length) {  // the JSON names targets in the update's language: say so
+          meta.appendChild(D.createTextNode(" · "));
+          meta.appendChild(el("span", "", names.join(", ")));
+          if (l) meta.lastChild.setAttribute("lang", l);
+        }
         body.appendChild(meta);
         if (o.summary && it.summary) {
           body.appendChild(el("p", "summary", it.summary));
