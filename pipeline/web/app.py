@@ -138,7 +138,10 @@ class App:
             return JSONResponse(
                 {"error": error.kind}, status_code=status, headers={"cache-control": "no-store"}
             )
-        return self.message(lang, key, status=status, link=request.url.path.strip("/").split("/")[0])
+        # which kind of link broke decides the next step (behind a proxy the path may have a prefix)
+        kinds = ("confirm", "unsubscribe", "preferences")
+        link = next((part for part in request.url.path.split("/") if part in kinds), "")
+        return self.message(lang, key, status=status, link=link)
 
     async def fields(self, request: Request) -> Fields:
         body = await read_limited(
