@@ -264,7 +264,7 @@ def test_honeypot_and_bad_input(service: Service):
         assert response.status_code == 400
     response = service.client.post("/subscribe", json={"email": "x"}, headers={"Accept-Language": "en"})
     assert response.status_code == 400 and response.json()["error"] == "invalid_email"
-    assert response.json()["message"] == "Enter a valid email address."
+    assert response.json()["message"] == "Enter a valid email address, for example name@example.org."
     assert [m["To"] for m in service.mailbox.wait(1)] == ["real@example.se"]
     assert service.mailbox.settle() == 1
 

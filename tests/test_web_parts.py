@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC
 
 import pytest
 from lxml import html as lxml_html
@@ -256,3 +257,72 @@ def test_web_command_refuses_real_mail_without_a_secret(tmp_path):
         env=env,
     )
     assert result.returncode == 1 and "GOAL17_SECRET is not set" in result.stderr
+
+
+# -- the words ------------------------------------------------------------------------------------
+
+
+def _fields(text: str) -> set[str]:
+    import string
+
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+
+
+def test_both_languages_have_every_text_with_the_same_fields():
+    from pipeline.web.texts import NEXT_STEPS, TEXTS
+
+    sv, en = TEXTS["sv"], TEXTS["en"]
+    assert sv.keys() == en.keys()
+    for key in sv:
+        assert _fields(sv[key]) == _fields(en[key]), key
+    for steps in NEXT_STEPS.values():  # every next step names a text and a mail subject that exist
+        for where, label in steps:
+            assert label in sv and (not where.startswith("mail:") or where[5:] in sv)
+
+
+def test_swedish_copy_reads_as_swedish():
+    import re
+
+    from pipeline.web.texts import TEXTS
+
+    sv = TEXTS["sv"]
+    everything = "\n".join(re.sub(r"\{\w+\}", "X", text) for text in sv.values())  # words, not fields
+    # the word-for-word translations the issue quoted, and English or informal words
+    for clumsy in ("förhoppningsvis", "Välj inga delmål", "Kolla", "email", "e-mail", "Email", "epost"):
+        assert clumsy not in everything, clumsy
+    # Swedish typography: ”…” quotes, spaced – for a dash, … for an ellipsis
+    assert '"' not in everything and "“" not in everything and " - " not in everything
+    assert "..." not in everything
+    # du, never ni
+    assert not re.search(r"\b[Nn]i\b|\b[Ee]r\b|\b[Ee]ra\b", everything)
+    assert "e-post" in everything and "avsluta prenumerationen" in everything
+    # sentences end like sentences; short labels (buttons, headings) do not
+    for key, text in sv.items():
+        label = key.endswith(("_title", "_button", "_link", "_check")) or key.startswith(
+            ("next_", "mail_subject")
+        )
+        if len(text.split()) > 6 and not label:
+            assert text.rstrip()[-1] in ".?!:", (key, text)
+        assert text == text.strip() and "  " not in text, key
+
+
+def test_confirmation_mail_in_swedish(tmp_path):
+    from datetime import datetime
+
+    from pipeline.web.mails import already_subscribed_mail, confirmation_mail
+
+    settings = default_settings(state_dir=str(tmp_path / "state"))
+    web = web_config(settings)
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    mail = confirmation_mail(
+        settings, web, to="a@example.se", lang="sv", confirm_url="https://mal17.example.se/confirm/x", now=now
+    )
+    body = mail.get_content().splitlines()
+    assert body[0].startswith("Hej! Du (eller någon som angett din adress) har anmält den här adressen")
+    assert "https://mal17.example.se/confirm/x" in body
+    assert body[-3:] == ["Vänliga hälsningar", settings.organisation, settings.contact_email]
+    assert mail["Subject"] == f"Bekräfta din prenumeration på ”{settings.title}”"
+    known = already_subscribed_mail(
+        settings, web, to="a@example.se", lang="sv", preferences_url="https://mal17.example.se/p/x", now=now
+    )
+    assert "Du prenumererar redan, så ingenting har ändrats." in known.get_content()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from pipeline.commands._options import CommandFailed, add_config, settings_from
 from pipeline.commands._uvicorn import listen, make_app, run_uvicorn
+from pipeline.web.config import web_config
 from pipeline.web.secret import is_loopback
 
 ORDER = 62
@@ -43,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
             f"--dev listens on a loopback address only (127.0.0.1, ::1), not {args.host}", code=2
         )
     settings = settings_from(args)
+    if not web_config(settings).privacy_url:  # every sign-up records consent (GDPR art. 7 and 13)
+        print(
+            "warning: [web] privacy_url is empty: the sign-up form collects consent without linking "
+            "to how personal data is handled; set it in site.toml",
+            file=sys.stderr,
+            flush=True,
+        )
     app = make_app(settings, production=True, development=args.dev)
     sock, url = listen(args.host, args.port)
     print(f"subscription service at {url}subscribe (Ctrl-C stops it)", flush=True)

@@ -12,13 +12,32 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipeline.newsletter.subject import check_template
 from pipeline.settings import Settings, SettingsError, read_table
+from pipeline.taxonomy import load_taxonomy
 
 DEFAULT_INTRO = {
     "sv": "Här är de senaste nyheterna om kommuners och regioners arbete med Agenda 2030, mål 17.",
     "en": "Here are the latest updates on how Swedish municipalities and regions work with "
     "Agenda 2030, goal 17.",
 }
+# The subject line per language; fields: {week} (ISO week of the issue), {number}, {count}, {title}
+# (the newest update in the edition's language). Rendered by pipeline.newsletter.subject.
+DEFAULT_SUBJECT = {
+    "sv": "Mål 17 – nyheter vecka {week}: {title}",
+    "en": "Goal 17 – news week {week}: {title}",
+}
+# Order of the newsletter's sections, and which group wins when an update's targets are spread
+# evenly over several groups: the ways municipalities work first, the narrower topics after.
+DEFAULT_GROUP_ORDER = [
+    "capacity-building",
+    "partnerships",
+    "finance",
+    "policy-coherence",
+    "data",
+    "trade",
+    "technology",
+]
 
 NEWSLETTER_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
     "state_dir": ((str,), ""),
@@ -28,6 +47,10 @@ NEWSLETTER_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
     "intro_en": ((str,), DEFAULT_INTRO["en"]),
     "logo": ((str,), ""),
     "logo_width": ((int,), 160),
+    "subject_sv": ((str,), DEFAULT_SUBJECT["sv"]),
+    "subject_en": ((str,), DEFAULT_SUBJECT["en"]),
+    "group_order": ((list,), DEFAULT_GROUP_ORDER),
+    "postal_address": ((str,), "Sveriges Kommuner och Regioner, 118 82 Stockholm"),
     "list_id": ((str,), ""),
     "unsubscribe_url": ((str,), ""),
     "preferences_url": ((str,), ""),
@@ -66,6 +89,9 @@ class NewsletterConfig:
     intro: dict[str, str]
     logo: str  # absolute URL or ""
     logo_width: int
+    subject: dict[str, str]  # per language, checked by pipeline.newsletter.subject.check_template
+    group_order: tuple[str, ...]  # every group id, each once
+    postal_address: str  # shown in every footer ("" = none)
     list_id: str  # the id inside List-Id's angle brackets
     list_name: str
     unsubscribe_url: str  # base URL; the token is appended
@@ -136,6 +162,15 @@ def newsletter_config(settings: Settings) -> NewsletterConfig:
     for key in ("unsubscribe_mailto", "bounce_address", "example_recipient"):
         if raw[key] and "@" not in raw[key]:
             bad(key, f"not an email address: {raw[key]!r}")
+    for lang in ("sv", "en"):
+        problem = check_template(raw[f"subject_{lang}"])
+        if problem:
+            bad(f"subject_{lang}", problem)
+    known_groups = [group.id for group in load_taxonomy().groups]
+    order = raw["group_order"]
+    unknown = [g for g in order if not isinstance(g, str) or g not in known_groups]
+    if unknown or len(set(order)) != len(order):
+        bad("group_order", f"list each of {', '.join(known_groups)} at most once, got {order!r}")
     if raw["first_issue_days"] < 1:
         bad("first_issue_days", "must be at least 1")
     if not 1 <= raw["size_warn_kb"] <= raw["size_limit_kb"]:
@@ -153,6 +188,9 @@ def newsletter_config(settings: Settings) -> NewsletterConfig:
         intro={"sv": raw["intro_sv"], "en": raw["intro_en"]},
         logo=logo,
         logo_width=raw["logo_width"],
+        subject={"sv": raw["subject_sv"], "en": raw["subject_en"]},
+        group_order=tuple(order) + tuple(g for g in known_groups if g not in order),
+        postal_address=" ".join(raw["postal_address"].split()),
         list_id=raw["list_id"] or f"newsletter.{settings.host}",
         list_name=settings.title,
         unsubscribe_url=_base_url(raw["unsubscribe_url"], settings.url("unsubscribe/")),

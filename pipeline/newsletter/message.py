@@ -12,7 +12,7 @@ reference — produces; a test compares the two header by header and part by par
 Message layout (Gmail/Yahoo bulk-sender rules, RFC 2369, RFC 8058)::
 
     From, To, Subject, Date, Message-ID (from issue and subscriber, on the sender's domain),
-    List-Id, List-Unsubscribe: <https://…/unsubscribe/TOKEN>, <mailto:…>,
+    List-Id, Feedback-ID, List-Unsubscribe: <https://…/unsubscribe/TOKEN>, <mailto:…>,
     List-Unsubscribe-Post: List-Unsubscribe=One-Click, Content-Language, MIME-Version
     multipart/alternative: text/plain (first), text/html (last); UTF-8, quoted-printable
 
@@ -166,6 +166,11 @@ def list_unsubscribe(unsubscribe_url: str, config: NewsletterConfig) -> str:
     return f"<{unsubscribe_url}>, <mailto:{config.unsubscribe_mailto}?subject=unsubscribe>"
 
 
+def feedback_id(edition: Edition, config: NewsletterConfig) -> str:
+    """Gmail's Feedback-ID (campaign:customer:type:sender): spam reports per issue and language."""
+    return f"issue{edition.number}:{edition.lang}:newsletter:{config.list_id}"
+
+
 def fold(name: str, value: str) -> bytes:
     """One header as the email package writes it (RFC 2047 for non-ASCII, folded at 78)."""
     return SMTP.header_factory(name, value).fold(policy=SMTP).encode("ascii")
@@ -205,6 +210,7 @@ class MessageTemplate:
                 fold("Subject", edition.subject),
                 fold("Date", format_datetime(date)),
                 fold("List-Id", f"{config.list_name} <{config.list_id}>"),
+                fold("Feedback-ID", feedback_id(edition, config)),
             ]
         )
         self.tail = (
@@ -297,6 +303,7 @@ def build_slow(
     msg["Subject"] = edition.subject
     msg["Date"] = format_datetime(date)
     msg["List-Id"] = f"{config.list_name} <{config.list_id}>"
+    msg["Feedback-ID"] = feedback_id(edition, config)
     msg["To"] = address
     msg["Message-ID"] = message_id(edition.number, uid, config)
     msg["List-Unsubscribe"] = list_unsubscribe(unsubscribe_url, config)

@@ -8,6 +8,8 @@ per subscriber without rendering anything again; the web archive fills them with
 
 from __future__ import annotations
 
+import html as html_lib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +21,11 @@ from pipeline.dates import display_date
 from pipeline.newsletter.config import NewsletterConfig
 from pipeline.newsletter.issues import Issue, IssueItem
 from pipeline.newsletter.plaintext import render_text
+from pipeline.newsletter.subject import shorten, subject_line
 from pipeline.settings import Settings
 from pipeline.taxonomy import load_taxonomy
 from pipeline.templating import environment
+from pipeline.web.config import web_config
 
 HTML_TEMPLATE = "newsletter/issue.mjml"
 TEXT_TEMPLATE = "newsletter/issue.txt"
@@ -37,41 +41,49 @@ SLOTS = {
 WORDS: dict[str, dict[str, str]] = {
     "sv": {
         "newsletter": "Nyhetsbrev",
+        "heading": "Nyheter om mål 17, vecka {week}",
         "targets": "Delmål",
-        "read_more": "Läs mer",
+        "and": "och",
         "other": "Övrigt",
         "nothing_new": "Inga nya nyheter den här gången.",
         "why_before": "Du får det här nyhetsbrevet eftersom",
         "why_after": "prenumererar på nyheter om Agenda 2030, mål 17.",
         "unsubscribe": "Avsluta prenumerationen",
-        "preferences": "Ändra inställningar",
+        "preferences": "Ändra dina val",
         "web_version": "Läs i webbläsaren",
-        "web_why": "Det här är webbversionen av ett nyhetsbrev. Varje brev har en länk för att avsluta prenumerationen.",
+        "web_why": "Det här är webbversionen av ett nyhetsbrev. Varje utskick har en länk för att avsluta prenumerationen.",
         "archive": "Alla nyhetsbrev",
+        "subscribe": "Prenumerera på nyhetsbrevet",
         "links": "Länkar",
-        "more": "och {n} till",
         "news_count": "{n} nyheter",
         "one_news": "1 nyhet",
     },
     "en": {
         "newsletter": "Newsletter",
+        "heading": "Goal 17 news, week {week}",
         "targets": "Targets",
-        "read_more": "Read more",
+        "and": "and",
         "other": "Other",
         "nothing_new": "No new updates this time.",
         "why_before": "You receive this newsletter because",
         "why_after": "is subscribed to updates on Agenda 2030, goal 17.",
         "unsubscribe": "Unsubscribe",
-        "preferences": "Change preferences",
+        "preferences": "Change your choices",
         "web_version": "View in browser",
         "web_why": "This is the web version of a newsletter. Every message has a link to unsubscribe.",
         "archive": "All newsletters",
+        "subscribe": "Subscribe to the newsletter",
         "links": "Links",
-        "more": "and {n} more",
         "news_count": "{n} updates",
         "one_news": "1 update",
     },
 }
+# The preheader (the line inbox lists show after the subject) is hidden the standard way:
+# display:none plus mso-hide for Outlook, and no colours at all, so spam filters see no
+# low-contrast text (SpamAssassin's HTML_FONT_LOW_CONTRAST). Zero-width padding after it keeps
+# clients from filling the preview with the text that follows.
+PREHEADER_STYLE = "display:none;max-height:0;max-width:0;overflow:hidden;mso-hide:all;"
+PREHEADER_PADDING = "&zwnj;&nbsp;" * 40  # blank in text-mode readers, unlike &#847;
 
 
 class RenderError(Exception):
@@ -85,7 +97,7 @@ class Edition:
     number: int
     lang: str
     targets: tuple[str, ...]
-    items: tuple[IssueItem, ...]
+    items: tuple[IssueItem, ...]  # in the order the edition shows them ([n] in the text part)
     subject: str
     preheader: str
     html: str
@@ -99,40 +111,74 @@ def web_path(number: int, lang: str, settings: Settings) -> str:
     return f"newsletters/{number}/" if lang == settings.language else f"newsletters/{number}/{lang}/"
 
 
-def subject_line(issue: Issue, items: Sequence[IssueItem], lang: str, settings: Settings) -> str:
-    words = WORDS[lang]
-    head = f"{words['newsletter']} {issue.number}"
-    if not items:
-        return f"{head}: {settings.title}"
-    first = items[0].title
-    if len(first) > 70:
-        first = first[:69].rstrip() + "…"
-    more = f" {words['more'].format(n=len(items) - 1)}" if len(items) > 1 else ""
-    return f"{head}: {first}{more}"
+def edition_subject(
+    issue: Issue, items: Sequence[IssueItem], lang: str, settings: Settings, config: NewsletterConfig
+) -> str:
+    """The subject from ``[newsletter] subject_<lang>`` (see :mod:`pipeline.newsletter.subject`)."""
+    lead = lead_item(items, lang)
+    return subject_line(
+        config.subject[lang],
+        lead=lead.title if lead else "",
+        number=issue.number,
+        created_at=issue.created_at,
+        tz=settings.tz,
+        count=len(items),
+        empty_title=WORDS[lang]["nothing_new"].rstrip("."),
+    )
 
 
-def _preheader(items: Sequence[IssueItem], lang: str, config: NewsletterConfig) -> str:
+def lead_item(items: Sequence[IssueItem], lang: str) -> IssueItem | None:
+    """The update the subject names: the newest in the edition's language, else the newest."""
+    return next((item for item in items if item.lang == lang), items[0] if items else None)
+
+
+def _preheader(items: Sequence[IssueItem], lang: str) -> str:
+    """ "4 nyheter: B · C · D": the count and the titles the subject did not already show."""
     words = WORDS[lang]
     if not items:
         return words["nothing_new"]
     count = words["one_news"] if len(items) == 1 else words["news_count"].format(n=len(items))
-    text = f"{count}: " + " · ".join(item.title for item in items[1:4] or items[:1])
-    return text if len(text) <= 140 else text[:139].rstrip() + "…"
+    lead = lead_item(items, lang)
+    others = [item.title for item in items if item is not lead][:3]
+    return shorten(f"{count}: " + " · ".join(others or [items[0].title]), 140)
 
 
-def _groups(items: Sequence[IssueItem], lang: str, settings: Settings) -> list[dict[str, Any]]:
-    """Items grouped by the target group of their first target, in taxonomy order, newest first."""
+def group_of(targets: Sequence[str], order: Sequence[str]) -> str:
+    """The group an update is filed under: the one holding most of its targets.
+
+    Ties go to the group that comes first in ``order`` (``[newsletter] group_order``), so an
+    update on 17.6, 17.9 and 17.16 is not filed under "Teknik" just because 17.6 is listed
+    first. No targets: "" (the "Övrigt" section, last).
+    """
     taxonomy = load_taxonomy()
-    order = {group.id: n for n, group in enumerate(taxonomy.groups)}
+    counts = Counter(taxonomy.group_of(t).id for t in targets if taxonomy.has_target(t))
+    if not counts:
+        return ""
+    most = max(counts.values())
+    rank = {group: n for n, group in enumerate(order)}
+    return min((g for g, c in counts.items() if c == most), key=lambda g: rank.get(g, len(rank)))
+
+
+def _groups(items: Sequence[IssueItem], lang: str, config: NewsletterConfig) -> list[dict[str, Any]]:
+    """Items in sections by :func:`group_of`, sections in ``group_order``, newest first in each."""
+    taxonomy = load_taxonomy()
+    order = {group: n for n, group in enumerate(config.group_order)}
     buckets: dict[str, list[IssueItem]] = {}
     for item in items:
-        key = taxonomy.group_of(item.targets[0]).id if item.targets else ""
-        buckets.setdefault(key, []).append(item)
+        buckets.setdefault(group_of(item.targets, config.group_order), []).append(item)
     groups = []
     for key in sorted(buckets, key=lambda k: order.get(k, len(order))):
         title = taxonomy.group(key).title(lang) if key else WORDS[lang]["other"]
         groups.append({"id": key or "other", "title": title, "entries": buckets[key]})
     return groups
+
+
+def _target_list(ids: Sequence[str], lang: str) -> str:
+    """ "17.9, 17.16 och 17.17": numbers the reader can look up, joined as a sentence."""
+    words = WORDS[lang]
+    if len(ids) <= 1:
+        return "".join(ids)
+    return f"{', '.join(ids[:-1])} {words['and']} {ids[-1]}"
 
 
 def context(
@@ -149,8 +195,9 @@ def context(
         raise RenderError(f"no newsletter words for language {lang!r}")
     taxonomy = load_taxonomy()
     chosen = issue.for_targets(targets)
-    groups = _groups(chosen, lang, settings)
+    groups = _groups(chosen, lang, config)
     views: list[dict[str, Any]] = []
+    shown_items: list[IssueItem] = []  # in reading order: by section, newest first in each
     for group in groups:
         shown = []
         for item in group["entries"]:
@@ -162,14 +209,18 @@ def context(
                 "summary": item.summary,
                 "display_date": _display(item, lang, settings),
                 "targets": [{"id": t, "title": taxonomy.target(t).title(lang)} for t in item.targets],
+                "target_list": _target_list(item.targets, lang),
                 "ref": len(views) + 1,
             }
             views.append(view)
             shown.append(view)
+            shown_items.append(item)
         group["entries"] = shown
+    subject = edition_subject(issue, chosen, lang, settings, config)
     return {
         "issue": issue,
         "lang": lang,
+        "week": issue.created_at.astimezone(settings.tz).isocalendar().week,
         "settings": settings,
         "words": WORDS[lang],
         "intro": config.intro[lang],
@@ -177,13 +228,16 @@ def context(
         "logo_width": config.logo_width,
         "groups": groups,
         "items": views,
-        "subject": subject_line(issue, chosen, lang, settings),
-        "preheader": _preheader(chosen, lang, config),
+        "subject": subject,
+        "preheader": _preheader(chosen, lang),
+        "postal_address": config.postal_address,
+        "site_url": settings.url(""),
+        "subscribe_url": web_config(settings).url("subscribe"),
         "personal": personal,
         "slot": SLOTS,
         "web_url": settings.url(web_path(issue.number, lang, settings)),
         "archive_url": settings.url("newsletters/"),
-        "chosen": chosen,
+        "chosen": tuple(shown_items),
     }
 
 
@@ -204,12 +258,26 @@ def render_html(ctx: dict[str, Any], env: jinja2.Environment | None = None) -> s
         html = mjml.mjml2html(source, fonts={})
     except (ValueError, RuntimeError) as exc:
         raise RenderError(f"templates/{HTML_TEMPLATE}: MJML error: {exc}") from None
+    html = _with_preheader(html, ctx["preheader"])
     missing = [
         name for name, slot in SLOTS.items() if ctx["personal"] and slot not in html and name != "address"
     ]
     if missing:
         raise RenderError(f"templates/{HTML_TEMPLATE}: the footer lost its {', '.join(missing)} link")
     return html if html.endswith("\n") else html + "\n"  # MIME text bodies end with a line break
+
+
+def _with_preheader(html: str, preheader: str) -> str:
+    """Put the hidden preheader right after the brand line (see :data:`PREHEADER_STYLE`).
+
+    Inbox lists show the brand and then the preheader; a text-mode reader (w3m, lynx), which
+    ignores CSS, starts with the site's name rather than a stray sentence and a run of padding.
+    """
+    marker = "<!--goal17-preheader-->"
+    block = f'<div style="{PREHEADER_STYLE}">{html_lib.escape(preheader)}{PREHEADER_PADDING}</div>'
+    if marker not in html:
+        raise RenderError(f"templates/{HTML_TEMPLATE}: the preheader marker {marker} is missing")
+    return html.replace(marker, block, 1)
 
 
 def _render_text(ctx: dict[str, Any], env: jinja2.Environment | None) -> str:
@@ -247,4 +315,13 @@ def render_edition(
     )
 
 
-__all__ = ["SLOTS", "WORDS", "Edition", "RenderError", "render_edition", "subject_line", "web_path"]
+__all__ = [
+    "SLOTS",
+    "WORDS",
+    "Edition",
+    "RenderError",
+    "edition_subject",
+    "group_of",
+    "render_edition",
+    "web_path",
+]

@@ -52,7 +52,7 @@ from pipeline.web.service import (
     SubscriptionService,
     parse_sign_up,
 )
-from pipeline.web.texts import texts
+from pipeline.web.texts import next_steps, texts
 
 log = logging.getLogger("pipeline.web")
 
@@ -102,6 +102,7 @@ class App:
         headers: dict[str, str] | None = None,
         **context: Any,
     ) -> HTMLResponse:
+        context.setdefault("next", next_steps())  # what an answer page offers next (texts.NEXT_STEPS)
         html = self.env.get_template(f"web/{template}").render(
             lang=lang,
             T=texts(lang),
@@ -116,7 +117,9 @@ class App:
         response.headers["content-language"] = lang
         return response
 
-    def message(self, lang: str, key: str, *, status: int = 200, **fields: Any) -> HTMLResponse:
+    def message(
+        self, lang: str, key: str, *, status: int = 200, link: str = "", **fields: Any
+    ) -> HTMLResponse:
         T = texts(lang)
         body = T.get(f"{key}_body", "")
         fields.setdefault("days", self.web.token_days)
@@ -127,6 +130,7 @@ class App:
             status=status,
             title=T[f"{key}_title"],
             paragraphs=[body.format(**fields)] if body else [],
+            next=next_steps(key, link),
         )
 
     def link_error(self, request: Request, error: LinkError, *, json_wanted: bool = False) -> Response:
@@ -137,7 +141,10 @@ class App:
             return JSONResponse(
                 {"error": error.kind}, status_code=status, headers={"cache-control": "no-store"}
             )
-        return self.message(lang, key, status=status)
+        # which kind of link broke decides the next step (behind a proxy the path may have a prefix)
+        kinds = ("confirm", "unsubscribe", "preferences")
+        link = next((part for part in request.url.path.split("/") if part in kinds), "")
+        return self.message(lang, key, status=status, link=link)
 
     async def fields(self, request: Request) -> Fields:
         body = await read_limited(
@@ -261,7 +268,13 @@ class App:
         if json_wanted:
             return JSONResponse({"ok": True, "message": body}, status_code=202, headers=cors)
         return self.page(
-            "base.html", lang, status=202, title=T["check_title"], paragraphs=[body], headers=cors
+            "base.html",
+            lang,
+            status=202,
+            title=T["check_title"],
+            paragraphs=[body],
+            headers=cors,
+            next=next_steps("check"),
         )
 
     def _subscribe_refused(
@@ -354,7 +367,10 @@ class App:
             lang,
             title=T["unsubscribed_title"],
             paragraphs=[T["unsubscribed_body"].format(email=subscriber.email)],
-            links=[(self.service.preferences_url(subscriber), T["manage_link"])],
+            links=[
+                (self.web.url("subscribe") + ("?lang=en" if lang == "en" else ""), T["next_resubscribe"]),
+                (self.service.preferences_url(subscriber), T["manage_link"]),
+            ],
         )
 
     # -- /preferences --------------------------------------------------------------------------

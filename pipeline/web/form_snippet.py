@@ -21,7 +21,9 @@ PATH = "snippets/subscribe.html"
 
 def render(settings: Settings, lang: str) -> bytes:
     template = environment().get_template("web/partner_form.html")
-    html = template.render(lang=lang, T=texts(lang), settings=settings, web=web_config(settings))
+    html = template.render(
+        lang=lang, T=texts(lang), settings=settings, web=web_config(settings), chosen=(), error=""
+    )
     return html.encode("utf-8")
 
 
