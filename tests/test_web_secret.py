@@ -35,6 +35,7 @@ def env_with(secret: str | None) -> dict[str, str]:
 def site(tmp_path: Path, transport: str = "outbox") -> Path:
     config = tmp_path / "site.toml"
     text = '[site]\nstate_dir = "state"\nbase_url = "http://127.0.0.1/"\n'
+    text += '[web]\nprivacy_url = "http://127.0.0.1/integritet/"\n'  # a deployment's: no privacy warning
     if transport != "outbox":
         text += f'[newsletter]\ntransport = "{transport}"\n[smtp]\nhost = "127.0.0.1"\nport = 1\n'
     config.write_text(text, encoding="utf-8")

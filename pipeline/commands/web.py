@@ -45,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
             f"--dev listens on a loopback address only (127.0.0.1, ::1), not {args.host}", code=2
         )
     settings = settings_from(args)
+    app = make_app(settings, production=True, development=args.dev)
+    # after make_app: a service that cannot start has no form to warn about
     if not web_config(settings).privacy_url:  # every sign-up records consent (GDPR art. 7 and 13)
         print(
             "warning: [web] privacy_url is empty: the sign-up form collects consent without linking "
@@ -52,7 +54,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    app = make_app(settings, production=True, development=args.dev)
     sock, url = listen(args.host, args.port)
     print(f"subscription service at {url}subscribe (Ctrl-C stops it)", flush=True)
     return run_uvicorn(
