@@ -192,7 +192,6 @@ def _describe(exc: BaseException) -> str:
     import jinja2
 
     from pipeline.content import ContentError
-
     from pipeline.settings import SettingsError
 
     if isinstance(exc, SettingsError):
