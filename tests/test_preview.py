@@ -214,3 +214,48 @@ def test_serve_without_a_content_folder_is_a_one_line_error(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in result.stderr
+
+
+def test_an_open_page_reloads_itself_and_shows_a_failed_build(preview):
+    """In Chromium: the page reloads after an edit, and a broken edit shows its message."""
+    from tests.browser_helpers import CHROMIUM, launched_chromium
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    pytest.importorskip("playwright.sync_api")
+    base = preview["url"]
+    source = preview["content"] / "lokala-data-for-agenda-2030.md"
+    original = source.read_text(encoding="utf-8")
+    title = next(line for line in original.splitlines() if line.startswith("title:"))
+    errors: list[str] = []
+    with launched_chromium() as browser:
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.goto(base + "updates/lokala-data-for-agenda-2030/", wait_until="load")
+        page.evaluate("window.__before_edit = true")
+        # Wait until the script has seen the current stamp, so the edit is a change to it.
+        page.wait_for_function("performance.getEntriesByName(location.origin + '/_preview/stamp').length > 0")
+        try:
+            source.write_text(
+                original.replace(title, 'title: "Rubriken ändrades medan sidan var öppen"'), "utf-8"
+            )
+            page.wait_for_function(
+                "document.querySelector('h1') && document.querySelector('h1').textContent"
+                ".includes('Rubriken ändrades medan sidan var öppen')",
+                timeout=WAIT * 1000,
+            )
+            assert page.evaluate("window.__before_edit === undefined")  # a real reload
+            page.wait_for_function(
+                "performance.getEntriesByName(location.origin + '/_preview/stamp').length > 0"
+            )
+            source.write_text(original.replace(title, "title: [unclosed"), "utf-8")
+            page.wait_for_selector("#goal17-preview-error", timeout=WAIT * 1000)
+            message = page.locator("#goal17-preview-error").inner_text()
+            assert "lokala-data-for-agenda-2030.md" in message
+            assert "Rubriken ändrades medan sidan var öppen" in page.locator("h1").inner_text()
+        finally:
+            source.write_text(original, "utf-8")
+        page.wait_for_selector("#goal17-preview-error", state="detached", timeout=WAIT * 1000)
+    assert errors == []
