@@ -1,4 +1,5 @@
-"""Builder for the HTML pages: one per update, the paginated front page and one per target.
+"""Builder for the HTML pages: one per update, and paginated listings for the site, each target
+and each area (``groups/<id>/``), plus ``404.html``. Listing rules: docs/architecture.md, "Pages".
 
 Pure: ``build(updates, settings)`` returns ``{relative path: bytes}`` and reads only templates.
 """

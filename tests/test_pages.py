@@ -188,6 +188,9 @@ def test_dates_in_a_listing_follow_the_page_language(tmp_path, write_update, con
     # The English update's own page is English throughout.
     page = parse(out / "updates/english/index.html")
     assert texts(page, ".//h:time")[0] == "6 October 2026"
+    # … down to its sign-up links, which open the form in English.
+    signups = {a.get("href") for a in page.iterfind(".//h:a", NS) if "/subscribe" in a.get("href", "")}
+    assert signups == {"https://mal17.example.se/subscribe?lang=en"}
 
 
 def png(width: int, height: int) -> bytes:
