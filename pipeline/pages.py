@@ -6,6 +6,7 @@ Pure: ``build(updates, settings)`` returns ``{relative path: bytes}`` and reads 
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -199,4 +200,17 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     )
     files["404.html"] = not_found.encode("utf-8")
     files["static/style.css"] = (env.loader.get_source(env, "static/style.css")[0]).encode("utf-8")
+    # Browsers ask for /favicon.ico on pages that name no icon (the newsletter's web version, the
+    # service's pages): without it every such page logs a 404 in the console.
+    files["favicon.ico"] = Deferred(digest(context, "favicon.ico"), favicon_ico)
     return files
+
+
+def favicon_ico(size: int = 64) -> bytes:
+    """The feeds' icon as ``favicon.ico``: an ICO file holding one PNG image (Windows Vista+)."""
+    from pipeline.feeds.icons import png_icon
+
+    png = png_icon(size)
+    header = struct.pack("<HHH", 0, 1, 1)  # reserved, type 1 = icon, one image
+    entry = struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(png), 6 + 16)
+    return header + entry + png

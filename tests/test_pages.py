@@ -277,3 +277,14 @@ def test_the_404_page_is_built_with_absolute_links_and_served_for_unknown_paths(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_site_has_a_favicon_ico_for_pages_that_name_no_icon(tmp_path, write_update, content_dir):
+    write_update("en-nyhet")
+    out = tmp_path / "out"
+    build(content_dir, out)
+    data = (out / "favicon.ico").read_bytes()
+    reserved, kind, count = struct.unpack("<HHH", data[:6])
+    width, height, _, _, _, _, length, offset = struct.unpack("<BBBBHHII", data[6:22])
+    assert (reserved, kind, count, width, height) == (0, 1, 1, 64, 64)
+    assert data[offset:].startswith(b"\x89PNG") and len(data) == offset + length

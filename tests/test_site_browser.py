@@ -83,7 +83,13 @@ def visit_all(browser, base: str, out: Path, viewport: dict) -> dict[str, list[s
     errors: list[str] = []
     page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    # A request cut off by going to the next page (the tab icon, often) is not the page's fault.
+    page.on(
+        "requestfailed",
+        lambda r: (
+            errors.append(f"request failed: {r.url} {r.failure}") if r.failure != "net::ERR_ABORTED" else None
+        ),
+    )
     problems: dict[str, list[str]] = {}
     try:
         for rel in pages(out):
