@@ -259,3 +259,24 @@ def test_an_open_page_reloads_itself_and_shows_a_failed_build(preview):
             source.write_text(original, "utf-8")
         page.wait_for_selector("#goal17-preview-error", state="detached", timeout=WAIT * 1000)
     assert errors == []
+
+
+def test_content_that_cannot_be_built_is_reported_with_its_file_and_line(tmp_path):
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "trasig.md").write_text("---\ntitle: [unclosed\n---\nText.\n", encoding="utf-8")
+    config = tmp_path / "site.toml"
+    config.write_text(f'[site]\nstate_dir = "{tmp_path / "state"}"\n', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "serve", "--content", str(content), "--config", str(config)]
+        + ["--port", "0"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: the preview could not be built: ")
+    assert any("trasig.md:" in line for line in lines[:-1])
+    assert "Traceback" not in result.stderr

@@ -106,7 +106,8 @@ def _preview(args: argparse.Namespace) -> int:
     error = builder.build()
     if error is not None and not (paths.site / "index.html").is_file():
         sock.close()
-        raise CommandFailed(f"the preview could not be built: {error}")
+        first, *details = error.splitlines()
+        raise CommandFailed(f"the preview could not be built: {first}", details=details)
     if error is not None:
         print(f"error: {error}\n(showing the previous preview build)", flush=True)
     try:
