@@ -299,12 +299,13 @@ class _Injector:
             return
         if self.start is not None and message["type"] == "http.response.body":
             body = message.get("body", b"")
-            if not message.get("more_body") and b"</body>" in body:
+            headers = self.start.get("headers", [])
+            if not message.get("more_body") and b"</body>" in body:  # a HEAD answer has no body
                 body = body.replace(b"</body>", SCRIPT_TAG + b"\n</body>", 1)
-            headers = [
-                (name, str(len(body)).encode() if name == b"content-length" else value)
-                for name, value in self.start.get("headers", [])
-            ]
+                headers = [
+                    (name, str(len(body)).encode() if name == b"content-length" else value)
+                    for name, value in headers
+                ]
             await self.send({**self.start, "headers": headers})
             self.start = None
             await self.send({**message, "body": body})

@@ -197,6 +197,17 @@ def test_pages_reload_after_a_rebuild_and_an_edit_is_served(preview):
     wait_for(lambda: stamp()["error"] is None, "the repaired rebuild")
 
 
+def test_a_head_request_keeps_the_files_length(preview):
+    request = urllib.request.Request(preview["url"] + "static/style.css", method="HEAD")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        css_length = int(response.headers["Content-Length"])
+    assert css_length > 1000
+    page = preview["root"] / "state/preview-site/site/404.html"
+    request = urllib.request.Request(preview["url"] + "404.html", method="HEAD")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert int(response.headers["Content-Length"]) == page.stat().st_size
+
+
 def test_unknown_paths_get_the_sites_404_page(preview):
     status, headers, body = fetch(preview["url"] + "finns/inte/")
     assert status == 404 and headers["content-type"].startswith("text/html")
