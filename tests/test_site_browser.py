@@ -142,3 +142,20 @@ def test_the_front_page_looks_as_designed(site, browser):
         assert page.locator("h1").inner_text() != page.locator(".site-title").inner_text()
     finally:
         context.close()
+
+
+def test_the_screenshot_tool_keeps_the_size_and_shrinks_the_file(site, browser):
+    pytest.importorskip("PIL")
+    from tools.screenshots import COLOURS, shoot, small_png
+
+    base, _ = site
+    raw = shoot(browser, base, PHONE)
+    small = small_png(raw)
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(small))
+    assert image.size == (PHONE["width"], PHONE["height"]) and image.mode == "P"
+    assert len(image.getcolors()) <= COLOURS
+    assert len(small) < len(raw) / 2
