@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from pipeline import frontmatter, ids, sanitize
+from pipeline import frontmatter, ids, imagesize, sanitize
 from pipeline.dates import DateError, parse_datetime
 from pipeline.fingerprint import context_digest, digest
 from pipeline.forkpool import map_forked
@@ -74,6 +74,8 @@ class Image:
     alt: str
     length: int | None = None  # bytes, for RSS enclosures; None for external images
     media_type: str | None = None
+    width: int | None = None  # pixels, read from a local file's header (pipeline.imagesize)
+    height: int | None = None
 
 
 @dataclass(frozen=True)
@@ -642,11 +644,14 @@ def _finish(
             rel = _content_path(source.rel, source.image)
             length = assets[rel].stat().st_size
             image_size = (rel, length)
+            width, height = imagesize.image_size(assets[rel]) or (None, None)
             image = Image(
                 url=settings.url(quote(rel, safe="/")),
                 alt=source.image_alt or "",
                 length=length,
                 media_type=mimetypes.guess_type(rel)[0] or "application/octet-stream",
+                width=width,
+                height=height,
             )
     values = {
         "id": source.id,

@@ -140,6 +140,17 @@ def is_not_modified(request_headers: Mapping[str, str], etag: str, mtime: float)
     return False
 
 
+NOT_FOUND_PAGE = "404.html"
+
+
+def not_found(root: Path) -> tuple[dict[str, str], bytes]:
+    """Headers and body of a 404: the site's own ``404.html`` when the build made one."""
+    try:
+        return {"Content-Type": media_type(NOT_FOUND_PAGE)}, (Path(root) / NOT_FOUND_PAGE).read_bytes()
+    except OSError:
+        return {"Content-Type": "text/plain" + CHARSET}, b"not found\n"
+
+
 class Redirect(Exception):
     """A folder asked for without its trailing slash; ``location`` is a same-origin path."""
 
@@ -357,7 +368,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.MOVED_PERMANENTLY, {"Location": location}, b"")
             return None
         if found is None:
-            self._send(HTTPStatus.NOT_FOUND, {"Content-Type": "text/plain" + CHARSET}, b"not found\n")
+            self._send(HTTPStatus.NOT_FOUND, *not_found(self.site.root))
         return found
 
     def _respond(self, with_body: bool) -> None:
@@ -368,7 +379,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         try:
             data, etag, mtime = self.site.read(path)
         except OSError:
-            self._send(HTTPStatus.NOT_FOUND, {"Content-Type": "text/plain" + CHARSET}, b"not found\n")
+            self._send(HTTPStatus.NOT_FOUND, *not_found(self.site.root))
             return
         headers = response_headers(rel, etag, mtime)
         if is_not_modified(self.headers, etag, mtime):

@@ -18,9 +18,15 @@ class Target:
     sv: str
     en: str
     group: str
+    text_sv: str = ""  # the official wording (Swedish), introducing the target's page
+    text_en: str = ""  # the official wording as the UN adopted it
 
     def title(self, lang: str) -> str:
         return self.en if lang == "en" else self.sv
+
+    def text(self, lang: str) -> str:
+        """The target's official wording in ``lang`` (the short name if none is recorded)."""
+        return (self.text_en if lang == "en" else self.text_sv) or self.title(lang)
 
     @property
     def order(self) -> int:
@@ -81,8 +87,16 @@ def load_taxonomy() -> Taxonomy:
         for g in raw["groups"]
     )
     group_of = {t: g.id for g in groups for t in g.targets}
+    texts = raw.get("texts", {})
     targets = tuple(
-        Target(id=tid, sv=names["sv"], en=names["en"], group=group_of[tid])
+        Target(
+            id=tid,
+            sv=names["sv"],
+            en=names["en"],
+            group=group_of[tid],
+            text_sv=texts.get(tid, {}).get("sv", ""),
+            text_en=texts.get(tid, {}).get("en", ""),
+        )
         for tid, names in raw["targets"].items()
     )
     targets = tuple(sorted(targets, key=lambda t: t.order))

@@ -68,11 +68,15 @@ def test_adding_one_update_changes_only_the_feeds_it_belongs_to(content_dir, wri
     write_update("c", date="2026-10-03T10:00", targets=["17.2"])
     after = feed_files(build_feeds(content_dir, settings))
     changed = {path for path in after if before.get(path) != after[path]}
-    expected = {
-        folder + name
-        for folder in ("feeds/", "feeds/lang/sv/", "feeds/groups/finance/", "feeds/targets/17.2/")
-        for name in ("rss.xml", "atom.xml", "feed.json")
-    } | {"feeds/index.json", "feeds/index.opml"}
+    expected = (
+        {
+            folder + name
+            for folder in ("feeds/", "feeds/lang/sv/", "feeds/groups/finance/", "feeds/targets/17.2/")
+            for name in ("rss.xml", "atom.xml", "feed.json")
+        }
+        | {"feeds/index.json"}
+        | {f"feeds/{n}.opml" for n in ("index", "languages", "groups", "targets")}
+    )
     assert changed == expected
     assert set(before) == set(after)
 

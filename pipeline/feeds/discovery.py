@@ -1,8 +1,17 @@
-"""Lists of every feed: ``feeds/index.opml`` for readers, ``feeds/index.json`` for programs.
+"""Lists of feeds: OPML files for readers, ``feeds/index.json`` for programs.
 
-The OPML file imports every subscription document into a reader in one step, in folders
-(languages, groups, targets). The JSON index names each feed with its title, language, HTML page,
-item count, newest update and its URL in all three formats, plus the archive pages.
+An update is in many feeds at once (the site-wide feed, its language, each of its groups and
+targets: up to 29), always with the same id, as it must be. Readers that keep one copy per id
+(newsboat, newsboat#898) then show it in only one of the feeds an OPML import subscribed to, and
+the others look empty. So each OPML file imports feeds that never share an update:
+
+* ``feeds/index.opml`` — the site-wide feed: everything, once (what "import all" should mean);
+* ``feeds/languages.opml`` — one feed per language (each update has exactly one language);
+* ``feeds/groups.opml`` and ``feeds/targets.opml`` — for readers who pick areas or targets; an
+  update about two targets is in both feeds, which docs/feeds.md explains.
+
+The JSON index names each feed with its title, language, HTML page, item count, newest update and
+its URL in all three formats, the archive pages, and the OPML files.
 """
 
 from __future__ import annotations
@@ -29,6 +38,13 @@ from pipeline.sanitize import clean_text
 from pipeline.settings import Settings
 
 OPML_PATH = FEEDS_DIR + "index.opml"
+# file → the feed kinds it imports; only index.opml and languages.opml are free of overlaps.
+OPML_FILES = {
+    OPML_PATH: ("site",),
+    FEEDS_DIR + "languages.opml": ("lang",),
+    FEEDS_DIR + "groups.opml": ("group",),
+    FEEDS_DIR + "targets.opml": ("target",),
+}
 INDEX_PATH = FEEDS_DIR + "index.json"
 INDEX_VERSION = 1
 
@@ -42,10 +58,12 @@ def build_discovery(pages: Sequence[FeedPage], settings: Settings) -> dict[str, 
     current = [page for page in pages if not page.is_archive]
     archives = sorted((page for page in pages if page.is_archive), key=lambda p: p.archive_number or 0)
     newest = max((page.updated for page in current), default=EMPTY_FEED_UPDATED)
-    return {
-        OPML_PATH: _opml(current, settings, newest),
-        INDEX_PATH: _index(current, archives, settings, newest),
+    files = {
+        path: _opml([page for page in current if page.scope.kind in kinds], settings, newest, path)
+        for path, kinds in OPML_FILES.items()
     }
+    files[INDEX_PATH] = _index(current, archives, settings, newest)
+    return files
 
 
 def feed_urls(folder: str, settings: Settings) -> dict[str, str]:
@@ -56,25 +74,24 @@ def feed_urls(folder: str, settings: Settings) -> dict[str, str]:
     }
 
 
-def _opml(current: Sequence[FeedPage], settings: Settings, newest: datetime) -> bytes:
+def _opml(current: Sequence[FeedPage], settings: Settings, newest: datetime, path: str) -> bytes:
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
-    etree.SubElement(head, "title").text = html.escape(clean_text(settings.title), quote=False)
+    title = clean_text(settings.title)
+    kind = OPML_FILES[path][0]
+    folders = _FOLDERS["en" if settings.language == "en" else "sv"]
+    if kind in folders:
+        title = f"{title} – {folders[kind].lower()}"
+    etree.SubElement(head, "title").text = html.escape(title, quote=False)
     etree.SubElement(head, "dateModified").text = rfc822(newest)
     etree.SubElement(head, "ownerName").text = html.escape(clean_text(settings.organisation), quote=False)
+    etree.SubElement(head, "docs").text = "https://opml.org/spec2.opml"
     body = etree.SubElement(root, "body")
-    folders = _FOLDERS["en" if settings.language == "en" else "sv"]
-    parents: dict[str, etree._Element] = {}
     for page in current:
         scope = page.scope
-        parent = body
-        if scope.kind in folders:
-            if scope.kind not in parents:
-                parents[scope.kind] = etree.SubElement(body, "outline", text=folders[scope.kind])
-            parent = parents[scope.kind]
         title = html.escape(clean_text(scope.title), quote=False)
         etree.SubElement(
-            parent,
+            body,
             "outline",
             type="rss",
             version="RSS2",
@@ -116,6 +133,7 @@ def _index(
         "home_page_url": settings.url(),
         "index_url": settings.url(INDEX_PATH),
         "opml_url": settings.url(OPML_PATH),
+        "opml_files": {path.removeprefix(FEEDS_DIR): settings.url(path) for path in OPML_FILES},
         "updated": rfc3339(newest),
         "websub_hub": settings.websub_hub or None,
         "feed_items": settings.feed_items,

@@ -161,9 +161,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                     title=group.title(lang), targets=f"{words['target']} {target_range(group)}"
                 ),
                 language=lang,
-                home_url=settings.url(f"targets/{group.targets[0]}/")
-                if len(group.targets) == 1
-                else settings.url(),
+                home_url=settings.url(f"groups/{group.id}/"),  # the area's page
                 updates=tuple(u for u in ordered if members.intersection(u.targets)),
             )
         )

@@ -107,6 +107,10 @@ def _filled(page: FeedPage, settings: Settings) -> FeedGenerator:
     fg.title(clean_text(page.title()))
     fg.subtitle(clean_text(scope.description))
     fg.author(name=defuse_tags(clean_text(settings.organisation)), uri=settings.url())
+    # RSS only: the organisation as the channel's fallback author, "address (Name)" as RSS wants
+    # it. feedparser reads it as the feed's author_detail.name, which rss2email shows for an
+    # item without an author (instead of a literal "<author>").
+    fg.managingEditor(f"{settings.contact_email} ({defuse_tags(clean_text(settings.organisation))})")
     fg.language(scope.language)
     fg.generator(GENERATOR, version=__version__)
     fg.updated(_seconds(page.updated))

@@ -189,7 +189,11 @@ class App:
 
     async def subscribe_form(self, request: Request) -> Response:
         lang = self.page_lang(request)
-        return self.page("subscribe.html", lang, title=texts(lang)["subscribe_title"], chosen=(), error="")
+        # ?targets=17.9 (repeatable): "follow this target" links on the site tick its box
+        chosen = set(request.query_params.getlist("targets"))
+        return self.page(
+            "subscribe.html", lang, title=texts(lang)["subscribe_title"], chosen=chosen, error=""
+        )
 
     async def subscribe_preflight(self, request: Request) -> Response:
         headers = self.cors_headers(request)

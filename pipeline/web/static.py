@@ -16,10 +16,10 @@ from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
 from pipeline.serve import (
-    CHARSET,
     Redirect,
     StaticSite,
     is_not_modified,
+    not_found,
     preflight_headers,
     resolve_path,
     response_headers,
@@ -53,7 +53,7 @@ class StaticFiles:
             await _send(send, 301, {"Location": location}, b"")
             return
         if found is None:
-            await _send(send, 404, {"Content-Type": "text/plain" + CHARSET}, b"not found\n")
+            await _send(send, 404, *not_found(self.site.root), with_body=method != "HEAD")
             return
         path, rel = found
         if method == "OPTIONS":
@@ -62,7 +62,7 @@ class StaticFiles:
         try:
             data, etag, mtime = await run_in_threadpool(self.site.read, path)
         except OSError:
-            await _send(send, 404, {"Content-Type": "text/plain" + CHARSET}, b"not found\n")
+            await _send(send, 404, *not_found(self.site.root), with_body=method != "HEAD")
             return
         headers = response_headers(rel, etag, mtime)
         if is_not_modified(Headers(scope=scope), etag, mtime):
