@@ -91,6 +91,8 @@ def start_preview(state: Path) -> tuple[subprocess.Popen, str]:
         text=True,
     )
     first = process.stdout.readline()
+    while first.startswith("warning: "):  # the development secret on loopback: expected here
+        first = process.stdout.readline()
     if not first.startswith("preview of "):
         process.kill()
         raise SystemExit(f"error: the preview did not start: {first}{process.stdout.read()}")
