@@ -7,7 +7,15 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.commands._options import CommandFailed, add_config, add_now, now_from, settings_from
+from pipeline.commands._options import (
+    CommandFailed,
+    add_config,
+    add_now,
+    file_in_the_way,
+    not_a_folder,
+    now_from,
+    settings_from,
+)
 from pipeline.newsletter.config import newsletter_config
 from pipeline.newsletter.subscribers import STATUSES, Subscriber, SubscriberError, SubscriberStore
 from pipeline.settings import SettingsError
@@ -135,6 +143,10 @@ def _import(args, store: SubscriberStore, now) -> int:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CommandFailed(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise CommandFailed(f"{path} is a folder; give the CSV file to import") from None
+    except OSError as exc:
+        raise CommandFailed(f"{path}: cannot read it: {exc.strerror or exc}; nothing imported") from None
     except UnicodeDecodeError as exc:
         raise CommandFailed(
             f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 CSV"
@@ -159,9 +171,24 @@ def _export(args, store: SubscriberStore, now) -> int:
     if args.file == "-":
         sys.stdout.write(text)
     else:
-        Path(args.file).write_text(text, encoding="utf-8")
+        _write_export(Path(args.file), text)
         print(f"exported {sum(store.counts().values())} subscriber(s) to {args.file}")
     return 0
+
+
+def _write_export(path: Path, text: str) -> None:
+    """Write the CSV file, with a message that says what to change when the path is wrong."""
+    if path.is_dir():
+        raise CommandFailed(f"{path} is a folder; give a file name such as {path / 'subscribers.csv'}")
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise CommandFailed(f"{path}: {not_a_folder(blocker)}; nothing exported")
+    if not path.parent.is_dir():
+        raise CommandFailed(f"{path}: folder {path.parent} does not exist; nothing exported")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandFailed(f"{path}: cannot write it: {exc.strerror or exc}") from None
 
 
 def _consent(args, store: SubscriberStore, now) -> int:
