@@ -61,9 +61,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-class StdoutFailed(Exception):
+class StdoutFailed(BaseException):
     """Writing to standard output failed (``os_error`` says why): told apart from the same
-    ``OSError`` on a file or a socket, which has to be reported, not swallowed."""
+    ``OSError`` on a file or a socket, which has to be reported, not swallowed.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: it ends the command the way SIGPIPE ends a
+    Unix tool, passing through the ``except Exception`` of code that would otherwise record a
+    closed pipe as a failed job or a failed delivery, and through ``logging``, which would print
+    a traceback for it."""
 
     def __init__(self, os_error: OSError):
         super().__init__(str(os_error))

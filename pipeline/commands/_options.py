@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline.content import ContentError
 from pipeline.dates import DateError, parse_datetime
-from pipeline.settings import Settings, SettingsError, load_settings
+from pipeline.settings import Settings, SettingsError, load_checked_settings
 
 
 class CommandFailed(Exception):
@@ -59,7 +59,7 @@ def add_now(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace, **overrides) -> Settings:
     try:
-        settings = load_settings(getattr(args, "config", None))
+        settings = load_checked_settings(getattr(args, "config", None))
         base_url = getattr(args, "base_url", None)
         if base_url or overrides:
             settings = settings.with_overrides(base_url=base_url, **overrides)

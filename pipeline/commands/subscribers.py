@@ -139,6 +139,8 @@ def _list(args, store: SubscriberStore, now) -> int:
 
 def _import(args, store: SubscriberStore, now) -> int:
     path = Path(args.file)
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise CommandFailed(f"{path} is not a regular file (a device or a pipe?); nothing imported")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
