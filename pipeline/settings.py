@@ -5,7 +5,7 @@ the module that uses them: each declares its keys with :func:`read_table`, so a 
 settings without editing this file, and an unknown or mistyped key is still an error.
 
 Every problem is one line that points at the file and line, like a compiler:
-``site.toml:57: error: [newsletter] transport: must be one of outbox, smtp, got 'pigeon'``.
+``site.toml:71: error: [newsletter] transport: must be one of outbox, smtp, got 'pigeon'``.
 :func:`load_checked_settings` is what the edges (the command line, the scheduler) call: it
 checks *every* table of the file, each feature's table by the validator registered in
 :data:`TABLES`, and reports all problems at once, so a typo in ``[newsletter]`` stops a

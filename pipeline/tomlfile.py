@@ -21,7 +21,6 @@ _DOTTED = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
 _HEADER = re.compile(rf"^\s*\[\[?\s*({_DOTTED})\s*\]\]?")
 _ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=(.*)$")
 _PART = re.compile(_KEY)
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 _AT_LINE = re.compile(r"\(at line (\d+), column \d+\)$")
 MAX_BYTES = 1_000_000  # a settings file is a few KB; this refuses a device or a stray dump
 
@@ -134,13 +133,39 @@ def _parts(dotted: str) -> tuple[str, ...]:
 
 def _opens_multiline(value: str) -> str | None:
     """The delimiter of a multi-line string that opens on this line and does not close on it."""
-    for delimiter in ('"""', "'''"):
-        if value.count(delimiter) % 2 == 1:
-            return delimiter
-    return None
+    return _scan(value)[1]
 
 
 def _bracket_balance(value: str) -> int:
     """Opened minus closed ``[`` and ``{`` outside strings and comments."""
-    code = _STRING.sub("", value).split("#", 1)[0]
+    code = _scan(value)[0]
     return code.count("[") + code.count("{") - code.count("]") - code.count("}")
+
+
+def _scan(value: str) -> tuple[str, str | None]:
+    """``value`` without its strings and its comment, and the delimiter of a multi-line string
+    left open at the end of the line (None if none)."""
+    code: list[str] = []
+    at = 0
+    while at < len(value):
+        char = value[at]
+        if char == "#":
+            break
+        if char not in "\"'":
+            code.append(char)
+            at += 1
+            continue
+        triple = char * 3
+        if value.startswith(triple, at):
+            end = value.find(triple, at + 3)
+            if end < 0:
+                return "".join(code), triple
+            at = end + 3
+            while at < len(value) and value[at] == char:  # up to two quotes may end the content
+                at += 1
+            continue
+        at += 1
+        while at < len(value) and value[at] != char:
+            at += 2 if char == '"' and value[at] == "\\" else 1
+        at += 1
+    return "".join(code), None
