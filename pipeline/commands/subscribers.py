@@ -18,7 +18,7 @@ from pipeline.commands._options import (
 )
 from pipeline.newsletter.config import newsletter_config
 from pipeline.newsletter.subscribers import STATUSES, Subscriber, SubscriberError, SubscriberStore
-from pipeline.settings import SettingsError
+from pipeline.settings import Settings, SettingsError
 
 ORDER = 40
 
@@ -68,8 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.set_defaults(func=run)
 
 
-def open_store(args: argparse.Namespace) -> SubscriberStore:
-    settings = settings_from(args)
+def open_store(settings: Settings) -> SubscriberStore:
     try:
         config = newsletter_config(settings)
     except SettingsError as exc:
@@ -80,7 +79,7 @@ def open_store(args: argparse.Namespace) -> SubscriberStore:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     now = now_from(args, settings)
-    with open_store(args) as store:
+    with open_store(settings) as store:
         try:
             return ACTIONS[args.action](args, store, now)
         except SubscriberError as exc:
