@@ -140,16 +140,12 @@ def _run(argv: list[str]) -> int:
         return report_failure(failure)
     except KeyboardInterrupt:
         return _say("interrupted", EXIT_INTERRUPTED)
-    except StdoutFailed:
-        raise
     except OSError as exc:
         if isinstance(exc, BrokenPipeError) and exc.filename is None and _stdout_reader_gone():
             raise StdoutFailed(exc) from None  # e.g. written through sys.stdout.buffer
         return _say(f"error: {describe_os_error(exc)}")
     except sqlite3.Error as exc:
         return _say(f"error: state database: {exc}")
-    except (SystemExit, GeneratorExit):
-        raise
     except Exception as exc:
         if os.environ.get("GOAL17_DEBUG"):
             traceback.print_exc()

@@ -380,3 +380,29 @@ def test_the_message_says_what_is_wrong_with_the_path(project: Path, argv: list[
     done = run(project, argv)
     assert_clean_failure(done, argv)
     assert message in done.stderr, done.stderr
+
+
+def test_a_bug_is_one_line_and_exit_70_with_the_traceback_on_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The last line of defence: an exception no command expected (here a command made to
+    raise one) is still one line; GOAL17_DEBUG=1 adds the traceback for the bug report."""
+    from pipeline import cli
+    from pipeline.commands import check
+
+    def broken(args: argparse.Namespace) -> int:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(check, "run", broken)
+    monkeypatch.delenv("GOAL17_DEBUG", raising=False)
+    assert cli.main(["check"]) == 70
+    err = capsys.readouterr().err
+    assert err == (
+        "error: internal error: ZeroDivisionError: division by zero (a bug; GOAL17_DEBUG=1 shows where)\n"
+    )
+    monkeypatch.setenv("GOAL17_DEBUG", "1")
+    assert cli.main(["check"]) == 70
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "in broken" in err
+    assert err.splitlines()[-1].startswith("error: internal error: ZeroDivisionError")
