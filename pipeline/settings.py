@@ -111,11 +111,24 @@ class Settings:
         return self.base_url + path.lstrip("/")
 
     def with_overrides(self, **changes: Any) -> Settings:
-        """Apply command-line overrides through the same validation as the file."""
+        """Apply command-line overrides through the same validation as the file.
+
+        A problem with an override is reported as ``--base-url: …``, not at a line of the
+        file that the value did not come from."""
         raw = {k: getattr(self, k) for k in SITE_SPEC}
         raw["state_dir"] = str(self.state_dir)
-        raw.update({k: v for k, v in changes.items() if v is not None})
-        return _validate_site(raw, self.source, self.sections, base_dir=None, lines=self.lines)
+        changed = {k: v for k, v in changes.items() if v is not None}
+        raw.update(changed)
+        try:
+            return _validate_site(raw, self.source, self.sections, base_dir=None, lines=self.lines)
+        except SettingsError as exc:
+            problems = []
+            for text in exc.problems:
+                key = next((k for k in changed if f"[site] {k}: " in text), None)
+                if key is not None:
+                    text = f"error: --{key.replace('_', '-')}: " + text.split(f"[site] {key}: ", 1)[1]
+                problems.append(text)
+            raise SettingsError(problems) from None
 
 
 def located(source: str, lines: Mapping[tuple[str, ...], int], table: str, key: str, message: str) -> str:

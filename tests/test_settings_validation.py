@@ -160,6 +160,15 @@ def test_schedule_and_site_problems_are_reported_together(tmp_path: Path) -> Non
     assert lines[-1] == "error: invalid schedule schedule.toml; nothing was started"
 
 
+def test_a_bad_command_line_override_is_not_blamed_on_the_file(tmp_path: Path) -> None:
+    write(tmp_path / "site.toml", '[site]\nbase_url = "https://example.se/"\n')
+    done = cli(tmp_path, "build", "--base-url", "ftp://example.se/")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        "error: --base-url: must be an absolute http(s) URL such as https://example.se/, got 'ftp://example.se/'"
+    )
+
+
 def test_the_shipped_settings_and_schedule_are_valid(tmp_path: Path) -> None:
     load_checked_settings(REPO / "site.toml")
     for name in ("site.toml", "schedule.toml"):
