@@ -230,9 +230,26 @@ def load_checked_settings(path: str | Path | None = None) -> Settings:
     once at its start. Raises :class:`SettingsError` with all the problems of the file."""
     settings, problems = _load(path)
     problems += [p for p in table_problems(settings) if p not in problems]
+    problems += _state_dir_problems(settings)
     if problems:
         raise SettingsError(sorted(problems, key=_line_number))
     return settings
+
+
+def _state_dir_problems(settings: Settings) -> list[str]:
+    """A state folder that cannot be one (a file there, or a file where a parent should be)
+    is a settings problem at the ``state_dir`` line, not a puzzling error in whatever command
+    first opens the state database."""
+    for folder in (settings.state_dir, *settings.state_dir.parents):
+        if folder.exists():
+            if folder.is_dir():
+                return []
+            if folder == settings.state_dir:
+                message = f"{folder} is a file, not a folder"
+            else:
+                message = f"{settings.state_dir}: {folder} is a file, not a folder"
+            return [located(settings.source, settings.lines, "site", "state_dir", message)]
+    return []
 
 
 def _line_number(text: str) -> int:

@@ -160,6 +160,25 @@ def test_schedule_and_site_problems_are_reported_together(tmp_path: Path) -> Non
     assert lines[-1] == "error: invalid schedule schedule.toml; nothing was started"
 
 
+def test_a_state_folder_that_is_a_file_is_a_settings_problem_at_its_line(tmp_path: Path) -> None:
+    """Was ``error: --out o: cannot write afile.txt/outputs`` from build and ``afile.txt: File
+    exists`` from the others: the state folder, not --out, was wrong."""
+    (tmp_path / "afile.txt").write_text("x", encoding="utf-8")
+    for value, message in (
+        ("afile.txt", "afile.txt is a file, not a folder"),
+        ("afile.txt/state", "afile.txt/state: afile.txt is a file, not a folder"),
+    ):
+        text = write(tmp_path / "site.toml", f'[site]\ntitle = "x"\nstate_dir = "{value}"\n')
+        for argv in (["build", "--out", "o"], ["subscribers", "list"], ["send"]):
+            done = cli(tmp_path, *argv)
+            assert done.returncode == 1, done.stderr
+            first = done.stderr.splitlines()[0]
+            assert first.startswith(f"site.toml:{line_of(text, 'state_dir')}: error: [site] state_dir: "), (
+                first
+            )
+            assert first.endswith(message), first
+
+
 def test_a_bad_command_line_override_is_not_blamed_on_the_file(tmp_path: Path) -> None:
     write(tmp_path / "site.toml", '[site]\nbase_url = "https://example.se/"\n')
     done = cli(tmp_path, "build", "--base-url", "ftp://example.se/")

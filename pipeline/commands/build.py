@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 import jinja2
 
@@ -80,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         # The publish stages beside OUT and locks it there: a folder that cannot hold OUT
         # (/proc, /sys, read-only or full) fails here, before anything in OUT is replaced.
-        raise CommandFailed(f"--out {args.out}: cannot write {describe_os_error(exc)}") from None
+        blame = f"--out {args.out}: " if _beside_out(exc, args.out) else ""
+        raise CommandFailed(f"{blame}cannot write {describe_os_error(exc)}") from None
     except jinja2.TemplateError as exc:
         where = f"{exc.filename}:{exc.lineno}: " if isinstance(exc, jinja2.TemplateSyntaxError) else ""
         raise CommandFailed(f"template error: {where}{exc}; {args.out} was not changed") from None
@@ -102,3 +105,12 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"open {args.out}/index.html, feeds in {args.out}/feeds/, snippets in {args.out}/snippets/")
     return 0
+
+
+def _beside_out(exc: OSError, out: str) -> bool:
+    """Whether the failed path is OUT, inside it, or its lock or staging folder beside it."""
+    if exc.filename is None:
+        return False
+    failed = Path(os.fsdecode(exc.filename)).absolute()
+    target = Path(out).absolute()
+    return failed.is_relative_to(target) or (failed.parent == target.parent and target.name in failed.name)
