@@ -3,10 +3,18 @@
 The ``[site]`` table is validated here. Other tables (``[newsletter]``, ``[smtp]``, …) belong to
 the module that uses them: each declares its keys with :func:`read_table`, so a new feature adds
 settings without editing this file, and an unknown or mistyped key is still an error.
+
+Every problem is one line that points at the file and line, like a compiler:
+``site.toml:71: error: [newsletter] transport: must be one of outbox, smtp, got 'pigeon'``.
+:func:`load_checked_settings` is what the edges (the command line, the scheduler) call: it
+checks *every* table of the file, each feature's table by the validator registered in
+:data:`TABLES`, and reports all problems at once, so a typo in ``[newsletter]`` stops a
+``build`` too rather than waiting for Monday's ``send``.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +24,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline import ids
-from pipeline.tomlfile import read_toml
+from pipeline.tomlfile import problem, read_toml_document
 
 DEFAULT_SETTINGS_FILE = "site.toml"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -57,9 +65,15 @@ SITE_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
 }
 
 LANGUAGES = ("sv", "en")
-# Tables besides [site], each validated by the feature that reads it (``read_table``). A feature
-# adding a table adds its name here, so a misspelt table is an error rather than silently ignored.
-TABLES = ("newsletter", "smtp", "web")
+# Tables besides [site], each with the validator ("module:function", taking Settings and raising
+# SettingsError) of the feature that reads it. A feature adding a table adds it here, so a
+# misspelt table is an error rather than silently ignored, and its values are checked on every
+# command. Imported only when checking, so this module needs no feature's code.
+TABLES: dict[str, str] = {
+    "newsletter": "pipeline.newsletter.config:newsletter_config",
+    "smtp": "pipeline.newsletter.config:smtp_config",
+    "web": "pipeline.web.config:web_config",
+}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -82,6 +96,12 @@ class Settings:
     id_authority: str = ""  # "" = derived from the host, see pipeline.ids
     source: str = "<defaults>"
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Where each table and key is in the file (key path -> line), for messages that point there.
+    lines: Mapping[tuple[str, ...], int] = field(default_factory=dict, repr=False, compare=False)
+
+    def problem(self, table: str, key: str, message: str) -> str:
+        """``site.toml:LINE: error: [table] key: message``: one line that says where to look."""
+        return located(self.source, self.lines, table, key, message)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -101,56 +121,150 @@ class Settings:
         return self.base_url + path.lstrip("/")
 
     def with_overrides(self, **changes: Any) -> Settings:
-        """Apply command-line overrides through the same validation as the file."""
+        """Apply command-line overrides through the same validation as the file.
+
+        A problem with an override is reported as ``--base-url: …``, not at a line of the
+        file that the value did not come from."""
         raw = {k: getattr(self, k) for k in SITE_SPEC}
         raw["state_dir"] = str(self.state_dir)
-        raw.update({k: v for k, v in changes.items() if v is not None})
-        return _validate_site(raw, self.source, self.sections, base_dir=None)
+        changed = {k: v for k, v in changes.items() if v is not None}
+        raw.update(changed)
+        try:
+            return _validate_site(raw, self.source, self.sections, base_dir=None, lines=self.lines)
+        except SettingsError as exc:
+            problems = []
+            for text in exc.problems:
+                key = next((k for k in changed if f"[site] {k}: " in text), None)
+                if key is not None:
+                    text = f"error: --{key.replace('_', '-')}: " + text.split(f"[site] {key}: ", 1)[1]
+                problems.append(text)
+            raise SettingsError(problems) from None
+
+
+def located(source: str, lines: Mapping[tuple[str, ...], int], table: str, key: str, message: str) -> str:
+    """A problem with ``[table] key`` as one line, with the key's line (else its table's)."""
+    line = lines.get((table, key)) if key else None
+    if line is None:
+        line = lines.get((table,))
+    label = f"[{table}] {key}: " if key else f"[{table}]: "
+    return problem(source, line if source != "<defaults>" else None, label + message)
 
 
 def read_table(
-    settings: Settings, table: str, spec: Mapping[str, tuple[tuple[type, ...], Any]]
+    settings: Settings,
+    table: str,
+    spec: Mapping[str, tuple[tuple[type, ...], Any]],
+    problems: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Validate one optional table of the settings file against ``spec`` and fill in defaults."""
+    """Validate one optional table of the settings file against ``spec`` and fill in defaults.
+
+    An unknown or mistyped key raises :class:`SettingsError`; with ``problems`` given, it is
+    added there instead (and the key gets its default), so the caller can go on checking the
+    other keys and report everything at once.
+    """
     raw = dict(settings.sections.get(table, {}))
-    problems: list[str] = []
+    found: list[str] = []
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in spec:
-            problems.append(f"{settings.source}: [{table}] {key}: unknown setting")
+            found.append(settings.problem(table, key, "unknown setting"))
             continue
         types, _ = spec[key]
         if not _is_type(value, types):
             names = " or ".join(t.__name__ for t in types)
-            problems.append(f"{settings.source}: [{table}] {key}: expected {names}, got {value!r}")
+            found.append(settings.problem(table, key, f"expected {names}, got {value!r}"))
             continue
         values[key] = value
-    if problems:
-        raise SettingsError(problems)
+    if found and problems is None:
+        raise SettingsError(found)
+    if problems is not None:
+        problems.extend(found)
     return {key: values.get(key, default) for key, (_, default) in spec.items()}
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
-    """Load ``path``; with no path, ``./site.toml`` if present, else the embedded defaults."""
+    """Load ``path``; with no path, ``./site.toml`` if present, else the embedded defaults.
+
+    Checks ``[site]`` and that every other table is a known one; the known tables' values are
+    checked by :func:`load_checked_settings` (or by the feature, when it reads its table).
+    """
+    settings, problems = _load(path)
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def _load(path: str | Path | None) -> tuple[Settings, list[str]]:
+    """The settings, with defaults in place of bad values, and the problems found."""
     if path is None:
         candidate = Path(DEFAULT_SETTINGS_FILE)
         if not candidate.exists():
-            return _validate_site({}, "<defaults>", {}, base_dir=None)
+            return _validate_site({}, "<defaults>", {}, base_dir=None), []
         path = candidate
     path = Path(path)
-    data = read_toml(path, "settings file", SettingsError)
+    document = read_toml_document(path, "settings file", SettingsError)
+    data, lines, source = dict(document.data), document.lines, str(path)
+    problems: list[str] = []
     site = data.pop("site", {})
     if not isinstance(site, dict):
-        raise SettingsError([f"{path}: 'site' must be a table"])
+        problems.append(problem(source, lines.get(("site",)), "site: expected a [site] table"))
+        site = {}
     sections = {}
     for name, table in data.items():
         if name not in TABLES:
             known = ", ".join(f"[{t}]" for t in ("site", *TABLES))
-            raise SettingsError([f"{path}: [{name}]: unknown table (known: {known})"])
-        if not isinstance(table, dict):
-            raise SettingsError([f"{path}: {name}: expected a [{name}] table"])
-        sections[name] = table
-    return _validate_site(site, str(path), sections, base_dir=path.parent)
+            problems.append(located(source, lines, name, "", f"unknown table (known: {known})"))
+        elif not isinstance(table, dict):
+            problems.append(problem(source, lines.get((name,)), f"{name}: expected a [{name}] table"))
+        else:
+            sections[name] = table
+    settings = _validate_site(site, source, sections, base_dir=path.parent, lines=lines, problems=problems)
+    return settings, sorted(problems, key=_line_number)
+
+
+def table_problems(settings: Settings) -> list[str]:
+    """Every problem in the feature tables (see :data:`TABLES`), each once, in file order."""
+    problems: list[str] = []
+    for check in dict.fromkeys(TABLES.values()):
+        module_name, _, attr = check.partition(":")
+        validate = getattr(importlib.import_module(module_name), attr)
+        try:
+            validate(settings)
+        except SettingsError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
+    return sorted(problems, key=_line_number)
+
+
+def load_checked_settings(path: str | Path | None = None) -> Settings:
+    """:func:`load_settings` and every table checked: what a command or the scheduler calls
+    once at its start. Raises :class:`SettingsError` with all the problems of the file."""
+    settings, problems = _load(path)
+    problems += [p for p in table_problems(settings) if p not in problems]
+    problems += _state_dir_problems(settings)
+    if problems:
+        raise SettingsError(sorted(problems, key=_line_number))
+    return settings
+
+
+def _state_dir_problems(settings: Settings) -> list[str]:
+    """A state folder that cannot be one (a file there, or a file where a parent should be)
+    is a settings problem at the ``state_dir`` line, not a puzzling error in whatever command
+    first opens the state database."""
+    for folder in (settings.state_dir, *settings.state_dir.parents):
+        if folder.exists():
+            if folder.is_dir():
+                return []
+            if folder == settings.state_dir:
+                message = f"{folder} is a file, not a folder"
+            else:
+                message = f"{settings.state_dir}: {folder} is a file, not a folder"
+            return [located(settings.source, settings.lines, "site", "state_dir", message)]
+    return []
+
+
+def _line_number(text: str) -> int:
+    found = re.match(r"^.*?:(\d+): error: ", text)
+    return int(found.group(1)) if found else 0
 
 
 def _is_type(value: Any, types: tuple[type, ...]) -> bool:
@@ -164,22 +278,29 @@ def _validate_site(
     source: str,
     sections: Mapping[str, Mapping[str, Any]],
     base_dir: Path | None,
+    lines: Mapping[tuple[str, ...], int] | None = None,
+    problems: list[str] | None = None,
 ) -> Settings:
-    problems: list[str] = []
+    """The settings; bad values raise :class:`SettingsError`, or with ``problems`` given are
+    added there and replaced by their defaults (so the other tables can still be checked)."""
+    lines = lines or {}
+    collect = problems
+    problems = []
+    wrong: set[str] = set()
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in SITE_SPEC:
-            problems.append(f"{source}: [site] {key}: unknown setting")
+            problems.append(located(source, lines, "site", key, "unknown setting"))
         elif not _is_type(value, SITE_SPEC[key][0]):
-            problems.append(
-                f"{source}: [site] {key}: expected {SITE_SPEC[key][0][0].__name__}, got {value!r}"
-            )
+            expected = SITE_SPEC[key][0][0].__name__
+            problems.append(located(source, lines, "site", key, f"expected {expected}, got {value!r}"))
         else:
             values[key] = value
     merged = {key: values.get(key, default) for key, (_, default) in SITE_SPEC.items()}
 
     def bad(key: str, message: str) -> None:
-        problems.append(f"{source}: [site] {key}: {message}")
+        problems.append(located(source, lines, "site", key, message))
+        wrong.add(key)
 
     base = merged["base_url"]
     parts = urlsplit(base)
@@ -207,12 +328,15 @@ def _validate_site(
             bad(key, "must not be empty")
     if merged["id_authority"] and not ids.is_tag_authority(merged["id_authority"]):
         bad("id_authority", f"must be DNSname,date such as example.se,2026, got {merged['id_authority']!r}")
-    if problems:
-        raise SettingsError(problems)
+    if problems and collect is None:
+        raise SettingsError(sorted(problems, key=_line_number))
+    if collect is not None:
+        collect.extend(problems)
+    merged.update({key: SITE_SPEC[key][1] for key in wrong})
     state_dir = Path(merged.pop("state_dir"))
     if base_dir is not None and not state_dir.is_absolute():
         state_dir = base_dir / state_dir
-    return Settings(**merged, state_dir=state_dir, source=source, sections=dict(sections))
+    return Settings(**merged, state_dir=state_dir, source=source, sections=dict(sections), lines=lines)
 
 
 def default_settings(**overrides: Any) -> Settings:
@@ -227,6 +351,8 @@ __all__ = [
     "SettingsError",
     "TEMPLATES_DIR",
     "default_settings",
+    "load_checked_settings",
     "load_settings",
     "read_table",
+    "table_problems",
 ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline.content import ContentError
 from pipeline.dates import DateError, parse_datetime
-from pipeline.settings import Settings, SettingsError, load_settings
+from pipeline.settings import Settings, SettingsError, load_checked_settings
 
 
 class CommandFailed(Exception):
@@ -59,7 +59,7 @@ def add_now(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace, **overrides) -> Settings:
     try:
-        settings = load_settings(getattr(args, "config", None))
+        settings = load_checked_settings(getattr(args, "config", None))
         base_url = getattr(args, "base_url", None)
         if base_url or overrides:
             settings = settings.with_overrides(base_url=base_url, **overrides)
@@ -81,6 +81,31 @@ def now_from(args: argparse.Namespace, settings: Settings) -> datetime:
 def content_failed(exc: ContentError, out: str | Path | None = None) -> CommandFailed:
     untouched = f"; {out} was not changed" if out is not None else ""
     return CommandFailed(f"{exc}{untouched}", details=[str(p) for p in exc.problems])
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``PATH: reason`` for the one-line message (``PATH -> OTHER: reason`` for a rename)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    where = os.fsdecode(exc.filename)
+    if exc.filename2 is not None:
+        where += f" -> {os.fsdecode(exc.filename2)}"
+    return f"{where}: {reason}"
+
+
+def not_a_folder(path: Path) -> str:
+    """``README.md is a file, not a folder`` (or ``/dev/full is not a folder``)."""
+    return f"{path} is a file, not a folder" if path.is_file() else f"{path} is not a folder"
+
+
+def file_in_the_way(path: str | Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` when it is not a folder (``README.md`` for
+    ``README.md/sub``), so a command can say why it cannot create ``path``; else None."""
+    for ancestor in Path(path).parents:
+        if ancestor.exists() or ancestor.is_symlink():
+            return None if ancestor.is_dir() else ancestor
+    return None
 
 
 def unexpected(exc: BaseException, what: str) -> CommandFailed:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 import jinja2
 
@@ -15,6 +17,9 @@ from pipeline.commands._options import (
     add_now,
     add_out,
     content_failed,
+    describe_os_error,
+    file_in_the_way,
+    not_a_folder,
     now_from,
     settings_from,
 )
@@ -49,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     now = now_from(args, settings)
+    blocker = file_in_the_way(args.out)
+    if blocker is not None:
+        raise CommandFailed(f"--out {args.out}: {not_a_folder(blocker)}; nothing was built")
     try:
         shown = False if args.quiet else None  # None: on a terminal only
         with Progress("rendering", 0, enabled=shown) as bar, Progress("writing", 0, enabled=shown) as writing:
@@ -71,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
         raise content_failed(exc, args.out) from None
     except (BuildError, PublishError) as exc:
         raise CommandFailed(f"{exc}; {args.out} was not changed") from None
+    except OSError as exc:
+        # The publish stages beside OUT and locks it there: a folder that cannot hold OUT
+        # (/proc, /sys, read-only or full) fails here, before anything in OUT is replaced.
+        blame = f"--out {args.out}: " if _beside_out(exc, args.out) else ""
+        raise CommandFailed(f"{blame}cannot write {describe_os_error(exc)}") from None
     except jinja2.TemplateError as exc:
         where = f"{exc.filename}:{exc.lineno}: " if isinstance(exc, jinja2.TemplateSyntaxError) else ""
         raise CommandFailed(f"template error: {where}{exc}; {args.out} was not changed") from None
@@ -92,3 +105,12 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"open {args.out}/index.html, feeds in {args.out}/feeds/, snippets in {args.out}/snippets/")
     return 0
+
+
+def _beside_out(exc: OSError, out: str) -> bool:
+    """Whether the failed path is OUT, inside it, or its lock or staging folder beside it."""
+    if exc.filename is None:
+        return False
+    failed = Path(os.fsdecode(exc.filename)).absolute()
+    target = Path(out).absolute()
+    return failed.is_relative_to(target) or (failed.parent == target.parent and target.name in failed.name)

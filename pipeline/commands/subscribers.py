@@ -7,10 +7,18 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.commands._options import CommandFailed, add_config, add_now, now_from, settings_from
+from pipeline.commands._options import (
+    CommandFailed,
+    add_config,
+    add_now,
+    file_in_the_way,
+    not_a_folder,
+    now_from,
+    settings_from,
+)
 from pipeline.newsletter.config import newsletter_config
 from pipeline.newsletter.subscribers import STATUSES, Subscriber, SubscriberError, SubscriberStore
-from pipeline.settings import SettingsError
+from pipeline.settings import Settings, SettingsError
 
 ORDER = 40
 
@@ -60,8 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.set_defaults(func=run)
 
 
-def open_store(args: argparse.Namespace) -> SubscriberStore:
-    settings = settings_from(args)
+def open_store(settings: Settings) -> SubscriberStore:
     try:
         config = newsletter_config(settings)
     except SettingsError as exc:
@@ -72,7 +79,7 @@ def open_store(args: argparse.Namespace) -> SubscriberStore:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     now = now_from(args, settings)
-    with open_store(args) as store:
+    with open_store(settings) as store:
         try:
             return ACTIONS[args.action](args, store, now)
         except SubscriberError as exc:
@@ -131,10 +138,16 @@ def _list(args, store: SubscriberStore, now) -> int:
 
 def _import(args, store: SubscriberStore, now) -> int:
     path = Path(args.file)
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise CommandFailed(f"{path} is not a regular file (a device or a pipe?); nothing imported")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CommandFailed(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise CommandFailed(f"{path} is a folder; give the CSV file to import") from None
+    except OSError as exc:
+        raise CommandFailed(f"{path}: cannot read it: {exc.strerror or exc}; nothing imported") from None
     except UnicodeDecodeError as exc:
         raise CommandFailed(
             f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 CSV"
@@ -159,9 +172,24 @@ def _export(args, store: SubscriberStore, now) -> int:
     if args.file == "-":
         sys.stdout.write(text)
     else:
-        Path(args.file).write_text(text, encoding="utf-8")
+        _write_export(Path(args.file), text)
         print(f"exported {sum(store.counts().values())} subscriber(s) to {args.file}")
     return 0
+
+
+def _write_export(path: Path, text: str) -> None:
+    """Write the CSV file, with a message that says what to change when the path is wrong."""
+    if path.is_dir():
+        raise CommandFailed(f"{path} is a folder; give a file name such as {path / 'subscribers.csv'}")
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise CommandFailed(f"{path}: {not_a_folder(blocker)}; nothing exported")
+    if not path.parent.is_dir():
+        raise CommandFailed(f"{path}: folder {path.parent} does not exist; nothing exported")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandFailed(f"{path}: cannot write it: {exc.strerror or exc}") from None
 
 
 def _consent(args, store: SubscriberStore, now) -> int:

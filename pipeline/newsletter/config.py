@@ -145,11 +145,11 @@ def is_one_click_url(url: str) -> bool:
 
 def newsletter_config(settings: Settings) -> NewsletterConfig:
     """Validated ``[newsletter]`` table; raises :class:`SettingsError` naming each bad key."""
-    raw = read_table(settings, "newsletter", NEWSLETTER_SPEC)
     problems: list[str] = []
+    raw = read_table(settings, "newsletter", NEWSLETTER_SPEC, problems)
 
     def bad(key: str, message: str) -> None:
-        problems.append(f"{settings.source}: [newsletter] {key}: {message}")
+        problems.append(settings.problem("newsletter", key, message))
 
     if raw["transport"] not in TRANSPORTS:
         bad("transport", f"must be one of {', '.join(TRANSPORTS)}, got {raw['transport']!r}")
@@ -210,16 +210,20 @@ def newsletter_config(settings: Settings) -> NewsletterConfig:
 
 def smtp_config(settings: Settings) -> SmtpConfig:
     """Validated ``[smtp]`` table."""
-    raw = read_table(settings, "smtp", SMTP_SPEC)
     problems: list[str] = []
+    raw = read_table(settings, "smtp", SMTP_SPEC, problems)
+
+    def bad(key: str, message: str) -> None:
+        problems.append(settings.problem("smtp", key, message))
+
     if raw["security"] not in SECURITY_MODES:
-        problems.append(
-            f"{settings.source}: [smtp] security: must be one of {', '.join(SECURITY_MODES)}, got {raw['security']!r}"
-        )
+        bad("security", f"must be one of {', '.join(SECURITY_MODES)}, got {raw['security']!r}")
     if not 1 <= raw["port"] <= 65535:
-        problems.append(f"{settings.source}: [smtp] port: must be 1–65535, got {raw['port']}")
+        bad("port", f"must be 1–65535, got {raw['port']}")
     if raw["rate"] < 0:
-        problems.append(f"{settings.source}: [smtp] rate: must be 0 (unlimited) or more, got {raw['rate']}")
+        bad("rate", f"must be 0 (unlimited) or more, got {raw['rate']}")
+    if raw["timeout"] <= 0:
+        bad("timeout", f"must be more than 0 seconds, got {raw['timeout']}")
     if problems:
         raise SettingsError(problems)
     return SmtpConfig(

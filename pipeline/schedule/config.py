@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -22,8 +22,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.schedule.registry import KINDS, OptionSpec, Step
-from pipeline.settings import SITE_SPEC, Settings, SettingsError, load_settings
-from pipeline.tomlfile import read_toml
+from pipeline.settings import SITE_SPEC, Settings, SettingsError, default_settings, load_checked_settings
+from pipeline.tomlfile import problem, read_toml_document
 
 DEFAULT_SCHEDULE_FILE = "schedule.toml"
 
@@ -160,17 +160,24 @@ def load_schedule(path: str | Path | None = None, site: str | Path | None = None
     else the built-in defaults. Raises :class:`ScheduleError` or ``SettingsError``.
     """
     path = Path(path or DEFAULT_SCHEDULE_FILE)
-    data = read_toml(path, "schedule file", ScheduleError)
-    reader = _Reader(str(path))
+    document = read_toml_document(path, "schedule file", ScheduleError)
+    data = document.data
+    reader = _Reader(str(path), document.line_of)
     scheduler = reader.scheduler_table(data)
     settings_path = _settings_path(path, site, scheduler.get("site"))
+    settings_problems: list[str] = []
     try:
-        settings = load_settings(settings_path)
+        settings = load_checked_settings(settings_path)
     except SettingsError as exc:
-        if reader.problems:
-            raise ScheduleError(reader.problems + exc.problems) from None
-        raise
-    return reader.schedule(data, scheduler, settings)
+        settings_problems = exc.problems
+        settings = default_settings()  # only so that the jobs are checked too: all problems at once
+    try:
+        schedule = reader.schedule(data, scheduler, settings)
+    except ScheduleError as exc:
+        raise ScheduleError(exc.problems + settings_problems) from None
+    if settings_problems:
+        raise SettingsError(settings_problems)
+    return schedule
 
 
 def _settings_path(schedule_path: Path, override: str | Path | None, configured: str | None) -> Path | None:
@@ -188,19 +195,27 @@ def _settings_path(schedule_path: Path, override: str | Path | None, configured:
 class _Reader:
     """Collects every problem in one pass, so an operator fixes the file in one go."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, line_of: Callable[..., int | None] = lambda *keys: None):
         self.source = source
+        self.line_of = line_of
         self.problems: list[str] = []
 
     def bad(self, table: str, key: str, message: str) -> None:
+        """``schedule.toml:LINE: error: [jobs.NAME] key: message``, at the key's line (or the
+        line of the nearest enclosing key: ``cron`` for ``cron.hour``, ``steps`` for ``steps[2]``)."""
         where = f"{key}: " if key else ""
-        self.problems.append(f"{self.source}: [{table}] {where}{message}")
+        keys = [*table.split("."), *(part.split("[")[0] for part in key.split(".") if part)]
+        self.problems.append(problem(self.source, self.line_of(*keys), f"[{table}] {where}{message}"))
 
     def scheduler_table(self, data: dict[str, Any]) -> dict[str, Any]:
         for name in data:
             if name not in ("jobs", "scheduler"):
                 self.problems.append(
-                    f"{self.source}: [{name}]: unknown table (expected [scheduler] and [jobs.NAME] tables)"
+                    problem(
+                        self.source,
+                        self.line_of(name),
+                        f"[{name}]: unknown table (expected [scheduler] and [jobs.NAME] tables)",
+                    )
                 )
         table = data.get("scheduler", {})
         if not isinstance(table, dict):
@@ -233,7 +248,7 @@ class _Reader:
         jobs_table = data.get("jobs")
         jobs: list[JobSpec] = []
         if not isinstance(jobs_table, dict) or not jobs_table:
-            self.problems.append(f"{self.source}: no jobs: add at least one [jobs.NAME] table")
+            self.problems.append(problem(self.source, None, "no jobs: add at least one [jobs.NAME] table"))
         else:
             for name, table in jobs_table.items():
                 job = self.job(name, table, default_zone, default_grace)

@@ -47,11 +47,11 @@ class WebConfig:
 
 def web_config(settings: Settings) -> WebConfig:
     """Validated ``[web]`` table; raises :class:`SettingsError` naming each bad key."""
-    raw = read_table(settings, "web", WEB_SPEC)
     problems: list[str] = []
+    raw = read_table(settings, "web", WEB_SPEC, problems)
 
     def bad(key: str, message: str) -> None:
-        problems.append(f"{settings.source}: [web] {key}: {message}")
+        problems.append(settings.problem("web", key, message))
 
     public_url = raw["public_url"] or settings.base_url
     parts = urlsplit(public_url)

@@ -1,0 +1,410 @@
+"""Every command and subcommand, found in the argparse parser (a new one is covered without
+editing this file), run as a real process with the arguments an unlucky operator gives: a
+folder for a file, a file for a folder, a path under a regular file, paths under /proc and /sys
+that fail even for root, an unreadable file, an endless device file, standard output closed
+early or on a full device, and a full disk under --out (a 64 KiB tmpfs, when mounting works).
+
+The promise (README, docs/operations.md): never a traceback; a one-line ``error: …`` with exit
+code 1 (2 for a wrong command line); a closed stdout pipe ends the command quietly with 141.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import build_parser
+
+REPO = Path(__file__).resolve().parent.parent
+ERROR_LINE = re.compile(r"^(\S[^ ]*: )?error: \S")
+TIMEOUT = 90  # seconds per command: generous for a busy machine; a hang fails the test
+
+# Values for required positionals that are not paths, by dest. A new command with another
+# required positional fails test_every_required_argument_has_a_value until it is added here.
+VALUES = {"title": "Hostile titel", "address": "reader@example.org", "job": "build", "file": "people.csv"}
+# Extra arguments so that a server, when it does start, listens on a free port.
+EXTRA = {("serve",): ["--port", "0"], ("web",): ["--port", "0"]}
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One runnable command line: the words that select it and its parser."""
+
+    words: tuple[str, ...]
+    parser: argparse.ArgumentParser
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.words)
+
+    def positionals(self) -> list[argparse.Action]:
+        return [a for a in self.parser._actions if not a.option_strings and a.nargs != 0]
+
+    def path_actions(self) -> list[argparse.Action]:
+        return [a for a in self.parser._actions if is_path(a)]
+
+    def argv(self, replace: dict[str, str] | None = None) -> list[str]:
+        """The words, a value for every required positional, then the options in ``replace``."""
+        replace = replace or {}
+        argv = list(self.words)
+        for action in self.positionals():
+            if isinstance(action, argparse._SubParsersAction) or action.choices:
+                continue
+            if action.dest in replace:
+                argv.append(replace[action.dest])
+            elif action.nargs not in ("?", "*"):
+                argv.append(VALUES[action.dest])
+        for action in self.parser._actions:
+            if action.option_strings and action.dest in replace:
+                argv += [action.option_strings[-1], replace[action.dest]]
+        return argv + EXTRA.get(self.words[:1], [])
+
+
+def is_path(action: argparse.Action) -> bool:
+    """A path argument: its metavar says FILE or DIR (``--config FILE``, ``FILE.csv``, ``--out DIR``)."""
+    metavar = action.metavar if isinstance(action.metavar, str) else ""
+    return "FILE" in metavar or "DIR" in metavar
+
+
+def is_dir(action: argparse.Action) -> bool:
+    return "DIR" in str(action.metavar)
+
+
+def leaves(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[Leaf]:
+    """Every command line the parser accepts: subparsers and choice positionals expanded."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if subs:
+        for name, sub in subs[0].choices.items():
+            yield from leaves(sub, (*words, name))
+        return
+    choices = [a for a in parser._actions if not a.option_strings and a.choices]
+    if choices:
+        for choice in choices[0].choices:
+            yield Leaf((*words, choice), parser)
+        return
+    yield Leaf(words, parser)
+
+
+LEAVES = list(leaves(build_parser()))
+
+
+def hostile_values(action: argparse.Action, leaf: Leaf | None = None) -> dict[str, str]:
+    """Name -> value, relative to the project folder the command runs in. The missing folder
+    is one of its own for each command, as another command may create its own (build --out)."""
+    common = {"under a file": "afile.txt/sub", "under /sys": "/sys/kernel/x"}
+    if is_dir(action):
+        missing = f"missing/{'-'.join(leaf.words) if leaf else 'x'}-{action.dest}/dir"
+        return {
+            **common,
+            "a file": "afile.txt",
+            "under /proc": "/proc/forbidden",
+            "missing dir": missing,
+        }
+    return {
+        **common,
+        "a folder": "afolder",
+        "missing file": "missing/x.toml",
+        "unreadable": "/proc/1/mem",
+        "endless device": "/dev/zero",
+        "full device": "/dev/full",
+    }
+
+
+CASES = [
+    pytest.param(leaf, action.dest, kind, id=f"{leaf.name}-{action.dest}-{kind}")
+    for leaf in LEAVES
+    for action in leaf.path_actions()
+    for kind in hostile_values(action)
+]
+
+
+def hostile_argv(leaf: Leaf, dest: str, kind: str) -> list[str]:
+    action = next(a for a in leaf.path_actions() if a.dest == dest)
+    return leaf.argv({dest: hostile_values(action, leaf)[kind]})
+
+
+def make_project(root: Path) -> Path:
+    """A real project: the example content and schedule, default settings, a built site and
+    one subscriber, so every command has something to work on."""
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copy(REPO / "schedule.toml", root / "schedule.toml")
+    (root / "afile.txt").write_text("a regular file\n", encoding="utf-8")
+    (root / "afolder").mkdir()
+    (root / "people.csv").write_text("email\nanother@example.org\n", encoding="utf-8")
+    for argv in (["build", "-q"], ["subscribers", "add", VALUES["address"]]):
+        done = run(root, argv)
+        assert done is not None and done.returncode == 0, done and done.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_project(tmp_path_factory.mktemp("hostile"))
+
+
+def run(root: Path, argv: list[str], stdout: str = "pipe") -> subprocess.CompletedProcess | None:
+    """Run the command; ``stdout`` is "pipe" (read), "closed" (a pipe without reader) or
+    "full" (/dev/full). None if it was still running after TIMEOUT (then killed)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GOAL17_CONFIG", "PYTHONUNBUFFERED")}
+    command = [sys.executable, "-m", "pipeline", *argv]
+    opened: list[int] = []
+    if stdout == "closed":
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        target: int = write_end
+        opened.append(write_end)
+    elif stdout == "full":
+        target = os.open("/dev/full", os.O_WRONLY)
+        opened.append(target)
+    else:
+        target = subprocess.PIPE
+    try:
+        return subprocess.run(
+            command,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=target,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
+JOBS = (
+    [(f"path:{p.id}", hostile_argv(*p.values), "pipe") for p in CASES]
+    + [(f"closed:{leaf.name}", leaf.argv(), "closed") for leaf in LEAVES]
+    + [(f"full:{leaf.name}", leaf.argv(), "full") for leaf in LEAVES]
+)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess | None]:
+    """Every run of this module at once, a few at a time, each worker in its own copy of the
+    project (so two commands never share a state database): some 300 processes, which one
+    after the other would take minutes."""
+    workers = max(2, min(4, os.cpu_count() or 2))
+    base = make_project(tmp_path_factory.mktemp("hostile-base"))
+    copies: queue.Queue[Path] = queue.Queue()
+    for number in range(workers):
+        copy = tmp_path_factory.mktemp(f"hostile-{number}")
+        shutil.copytree(base, copy, dirs_exist_ok=True, symlinks=True)
+        copies.put(copy)
+
+    def one(job: tuple[str, list[str], str]) -> tuple[str, subprocess.CompletedProcess | None]:
+        key, argv, stdout = job
+        root = copies.get()
+        try:
+            return key, run(root, argv, stdout)
+        finally:
+            copies.put(root)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(pool.map(one, JOBS))
+
+
+def assert_clean_failure(
+    done: subprocess.CompletedProcess | None, argv: list[str], allow_ok: bool = False
+) -> None:
+    """No traceback; exit 1 with ``error:`` lines (and notes), or 2 with argparse's usage."""
+    assert done is not None, f"{' '.join(argv)}: still running after {TIMEOUT} s (hung, or serving)"
+    shown = f"{' '.join(argv)} → exit {done.returncode}\n{done.stderr}"
+    assert "Traceback" not in done.stderr, shown
+    assert "Exception ignored" not in done.stderr, shown
+    assert "internal error" not in done.stderr, shown
+    if allow_ok and done.returncode == 0:
+        return
+    assert done.returncode in (1, 2), shown
+    lines = done.stderr.strip().splitlines()
+    if done.returncode == 2:
+        assert lines[0].startswith("usage:") and "error:" in lines[-1], shown
+    else:
+        # Ends with the one-line ``error: …``; before it, other problems and the command's own
+        # notes, one line each: nothing indented like a dump or a trace.
+        assert lines and lines[-1].startswith("error: "), shown
+        assert not any(line[:1].isspace() for line in lines), shown
+        assert all(ERROR_LINE.match(line) for line in lines if "error" in line), shown
+
+
+def test_the_parser_is_walked_into_every_command_and_subcommand() -> None:
+    names = {leaf.name for leaf in LEAVES}
+    assert {"build", "check", "serve", "web", "schedule", "run", "send"} <= names
+    assert {"subscribers import", "subscribers export", "newsletter preview"} <= names
+    assert len(CASES) > 50
+
+
+@pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: leaf.name)
+def test_every_required_argument_has_a_value(leaf: Leaf) -> None:
+    leaf.argv()  # a KeyError names the positional to add to VALUES
+
+
+@pytest.mark.parametrize(("leaf", "dest", "kind"), CASES)
+def test_a_hostile_path_gives_one_line_and_exit_1(results: dict, leaf: Leaf, dest: str, kind: str) -> None:
+    """Exit 0 is allowed too: a command may not use that option for this action (``newsletter
+    preview`` writes no --out), or the path is fine for it (a missing --out folder is made)."""
+    argv = hostile_argv(leaf, dest, kind)
+    assert_clean_failure(results[f"path:{leaf.name}-{dest}-{kind}"], argv, allow_ok=True)
+
+
+@pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: leaf.name)
+def test_a_closed_stdout_pipe_ends_quietly(results: dict, leaf: Leaf) -> None:
+    """stdout is a pipe whose reader is gone before the command writes (``… | head -0``)."""
+    argv = leaf.argv()
+    done = results[f"closed:{leaf.name}"]
+    assert done is not None, f"{' '.join(argv)}: still running after {TIMEOUT} s"
+    shown = f"{' '.join(argv)} → exit {done.returncode}\n{done.stderr}"
+    if done.returncode == 141:  # quiet: the command's own notes on stderr, nothing about the pipe
+        assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, shown
+        assert "error" not in done.stderr.lower() and "pipe" not in done.stderr.lower(), shown
+    else:
+        assert_clean_failure(done, argv, allow_ok=True)
+
+
+@pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: leaf.name)
+def test_stdout_on_a_full_device_is_one_line(results: dict, leaf: Leaf) -> None:
+    argv = leaf.argv()
+    done = results[f"full:{leaf.name}"]
+    assert_clean_failure(done, argv, allow_ok=True)
+    assert done is not None
+    if done.returncode == 1 and "standard output" in done.stderr:
+        assert done.stderr.strip().splitlines()[-1] == (
+            "error: cannot write to standard output: No space left on device"
+        )
+
+
+@pytest.mark.parametrize("command", ["check", f"subscribers consent {VALUES['address']}"])
+def test_piped_into_head_is_quiet_every_time(project: Path, command: str) -> None:
+    """The reported race: ``check | head -1`` showed BrokenPipeError in 4 of 10 runs (the
+    deterministic form of it is test_a_closed_stdout_pipe_ends_quietly)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GOAL17_CONFIG", "PYTHONUNBUFFERED")}
+    for _ in range(10):
+        shell = subprocess.run(
+            ["bash", "-c", f"set -o pipefail; {sys.executable} -m pipeline {command} | head -1 >/dev/null"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        assert shell.returncode in (0, 141) and shell.stderr == "", shell.stderr
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs: a real full disk (root in a container may mount one; else skip)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> None:
+    """Write until the disk is full (a tmpfs counts whole pages, so no size is exact)."""
+    with open(disk / "filler", "wb", buffering=0) as filler:
+        for _ in range(10_000):
+            try:
+                filler.write(b"x" * 1024)
+            except OSError:
+                return
+    raise AssertionError("the tiny disk never filled up")
+
+
+def test_build_onto_a_full_disk_is_one_line(project: Path, tiny_disk: Path) -> None:
+    argv = ["build", "--out", str(tiny_disk / "out"), "--no-cache"]
+    done = run(project, argv)
+    assert_clean_failure(done, argv)
+    assert "No space left on device" in done.stderr
+
+
+def test_subscribers_export_onto_a_full_disk_is_one_line(project: Path, tiny_disk: Path) -> None:
+    fill(tiny_disk)
+    argv = ["subscribers", "export", str(tiny_disk / "all.csv")]
+    done = run(project, argv)
+    assert_clean_failure(done, argv)
+    assert "No space left on device" in done.stderr
+
+
+@pytest.mark.xfail(reason="publish.py removes its lock file on failure: helper rel-content fixes it")
+def test_a_refused_build_leaves_no_lock_file(project: Path) -> None:
+    argv = ["build", "--out", "afile.txt"]
+    assert_clean_failure(run(project, argv), argv)
+    assert not (project / ".afile.txt.lock").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["build", "--out", "afile.txt/sub"],
+            "error: --out afile.txt/sub: afile.txt is a file, not a folder",
+        ),
+        (["build", "--out", "/proc/forbidden"], "error: --out /proc/forbidden: cannot write /proc/"),
+        (["build", "--out", "/sys/kernel/x"], "error: --out /sys/kernel/x: cannot write /sys/kernel/"),
+        (["subscribers", "import", "afolder"], "error: afolder is a folder; give the CSV file to import"),
+        (["subscribers", "import", "/dev/zero"], "error: /dev/zero is not a regular file"),
+        (["subscribers", "export", "afolder"], "error: afolder is a folder; give a file name such as"),
+        (
+            ["subscribers", "export", "/nonexistent/x.csv"],
+            "error: /nonexistent/x.csv: folder /nonexistent does not",
+        ),
+        (
+            ["subscribers", "export", "/dev/full"],
+            "error: /dev/full: cannot write it: No space left on device",
+        ),
+        (["check", "--config", "afolder"], "afolder: error: is a folder, not a settings file"),
+    ],
+)
+def test_the_message_says_what_is_wrong_with_the_path(project: Path, argv: list[str], message: str) -> None:
+    """The reported tracebacks (defect 14), each now a message that names the path and the reason."""
+    done = run(project, argv)
+    assert_clean_failure(done, argv)
+    assert message in done.stderr, done.stderr
+
+
+def test_a_bug_is_one_line_and_exit_70_with_the_traceback_on_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The last line of defence: an exception no command expected (here a command made to
+    raise one) is still one line; GOAL17_DEBUG=1 adds the traceback for the bug report."""
+    from pipeline import cli
+    from pipeline.commands import check
+
+    def broken(args: argparse.Namespace) -> int:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(check, "run", broken)
+    monkeypatch.delenv("GOAL17_DEBUG", raising=False)
+    assert cli.main(["check"]) == 70
+    err = capsys.readouterr().err
+    assert err == (
+        "error: internal error: ZeroDivisionError: division by zero (a bug; GOAL17_DEBUG=1 shows where)\n"
+    )
+    monkeypatch.setenv("GOAL17_DEBUG", "1")
+    assert cli.main(["check"]) == 70
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "in broken" in err
+    assert err.splitlines()[-1].startswith("error: internal error: ZeroDivisionError")
