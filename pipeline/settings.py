@@ -55,7 +55,7 @@ SITE_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
 LANGUAGES = ("sv", "en")
 # Tables besides [site], each validated by the feature that reads it (``read_table``). A feature
 # adding a table adds its name here, so a misspelt table is an error rather than silently ignored.
-TABLES = ("newsletter", "smtp", "web")
+TABLES = ("content", "newsletter", "smtp", "web")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
