@@ -30,7 +30,7 @@ from pipeline.content_cache import read_cached
 from pipeline.content_files import UnsafeFile, read_beneath
 from pipeline.deferred import Deferred, Output
 from pipeline.fingerprint import context_digest, digest
-from pipeline.publish import PublishReport, manifest_intact, publish, read_manifest
+from pipeline.publish import PublishReport, interrupted, manifest_intact, publish, read_manifest
 from pipeline.settings import Settings
 from pipeline.web import form_snippet
 
@@ -213,6 +213,8 @@ def _stamp(inputs: str, content: ContentSet, summary: BuildSummary) -> dict[str,
 
 
 def _skip_if_unchanged(manifest_path: Path, out: Path, inputs: str, now: datetime) -> BuildOutcome | None:
+    if interrupted(out):
+        return None  # the last publish was killed half-way: publishing again completes it
     manifest = read_manifest(manifest_path)
     stamp = manifest.stamp if manifest is not None else None
     if not stamp or stamp.get("inputs") != inputs:
