@@ -417,7 +417,7 @@ class Journal:
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
-        paths = [*journal.written, *journal.removed, *journal.manifest.files]
+        paths = {*journal.written, *journal.removed, *journal.manifest.files} - {MARKER}
         try:
             _check_paths(dict.fromkeys(paths, b""))
         except PublishError:
