@@ -8,6 +8,7 @@ construct a Python object. Each value keeps the line it was written on, for erro
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -55,6 +56,9 @@ def split(text: str) -> Document:
 
 # Front matter is a handful of short lines; anything near this size is a mistake or an attack.
 MAX_FRONT_MATTER_BYTES = 64 * 1024
+# Control characters YAML would either refuse with a two-line message or carry into a value;
+# a tab is allowed (it may separate a value from its key), CR never survives LF-normalising.
+_CONTROL = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
 # title: …, targets: [ … ] needs two levels; unknown keys may nest a little deeper.
 MAX_DEPTH = 8
 
@@ -82,6 +86,12 @@ def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
             f"front matter is {size} bytes, more than the {MAX_FRONT_MATTER_BYTES} allowed: "
             "keep it to short key: value lines and put the text in the body",
         )
+    control = _CONTROL.search(yaml_text)
+    if control:
+        line = first_line + yaml_text.count("\n", 0, control.start())
+        raise FrontMatterError(
+            line, f"the front matter contains the control character U+{ord(control.group()):04X}; remove it"
+        )
     try:
         events = _events(yaml_text)
     except yaml.MarkedYAMLError as exc:
@@ -90,9 +100,12 @@ def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
         problem = exc.problem or str(exc)
         if exc.context:
             problem = f"{exc.context}, {problem}"
-        raise FrontMatterError(line, f"invalid YAML: {problem}") from None
+        raise FrontMatterError(line, f"invalid YAML: {' '.join(problem.split())}") from None
     except yaml.YAMLError as exc:
-        raise FrontMatterError(first_line, f"invalid YAML: {exc}") from None
+        position = getattr(exc, "position", None)  # a ReaderError: a character YAML cannot read
+        line = first_line + (yaml_text.count("\n", 0, position) if isinstance(position, int) else 0)
+        reason = getattr(exc, "reason", None) or str(exc).split("\n", 1)[0]
+        raise FrontMatterError(line, f"invalid YAML: {' '.join(str(reason).split())}") from None
     converted = _compose(events, offset)
     if converted is None:
         return {}
