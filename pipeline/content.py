@@ -525,7 +525,7 @@ def _check_controls(meta: dict[str, Field], problem: Callable[..., None]) -> Non
         found = _CONTROL.search(key)
         if found is None and isinstance(fld.value, str):
             pattern = _SUMMARY_CONTROL if key == "summary" else _CONTROL
-            found = pattern.search(fld.value)
+            found = pattern.search(fld.value.strip())  # what is used: surrounding blanks are dropped
         if found is not None:
             problem(
                 fld.line,

@@ -9,6 +9,7 @@ construct a Python object. Each value keeps the line it was written on, for erro
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import yaml
@@ -68,13 +69,15 @@ MAX_DEPTH = 8
 _C_LOADER = getattr(yaml, "CBaseLoader", None)
 
 
-def _events(yaml_text: str) -> list[yaml.Event]:
+def _tree(yaml_text: str, offset: int) -> Field | None:
+    """Events are consumed as they are parsed, so a refusal (an alias, the depth limit) stops
+    the parser at once: 5,000 nested brackets cost microseconds, not a full parse."""
     if _C_LOADER is not None:
         try:
-            return list(yaml.parse(yaml_text, Loader=_C_LOADER))
+            return _compose(yaml.parse(yaml_text, Loader=_C_LOADER), offset)
         except yaml.YAMLError:
             pass
-    return list(yaml.parse(yaml_text, Loader=yaml.BaseLoader))
+    return _compose(yaml.parse(yaml_text, Loader=yaml.BaseLoader), offset)
 
 
 def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
@@ -93,7 +96,7 @@ def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
             line, f"the front matter contains the control character U+{ord(control.group()):04X}; remove it"
         )
     try:
-        events = _events(yaml_text)
+        converted = _tree(yaml_text, offset)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1 + offset) if mark else first_line
@@ -106,7 +109,6 @@ def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
         line = first_line + (yaml_text.count("\n", 0, position) if isinstance(position, int) else 0)
         reason = getattr(exc, "reason", None) or str(exc).split("\n", 1)[0]
         raise FrontMatterError(line, f"invalid YAML: {' '.join(str(reason).split())}") from None
-    converted = _compose(events, offset)
     if converted is None:
         return {}
     if not isinstance(converted.value, dict):
@@ -114,7 +116,7 @@ def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
     return converted.value
 
 
-def _compose(events: list[yaml.Event], offset: int) -> Field | None:
+def _compose(events: Iterable[yaml.Event], offset: int) -> Field | None:
     """The document's value tree, built from the parser's events without PyYAML's composer.
 
     Aliases, anchors and merge keys are refused *here*, event by event, before anything is
