@@ -56,7 +56,7 @@ MAX_UPDATE_BYTES_RANGE = (1024, 64 * 1024 * 1024)
 # Characters no front-matter value may hold: C0 controls (CR and LF would start a new mail
 # header in a Subject made from a title), DEL, C1 controls and the Unicode line and paragraph
 # separators (which some clients treat as line breaks).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_CHARACTERS = _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # A summary written as a YAML block scalar keeps its line breaks; its whitespace is collapsed.
 _SUMMARY_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 # Characters XML 1.0 cannot carry at all (feeds): refused in the body too.

@@ -74,7 +74,7 @@ def publish(
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise PublishError(f"cannot create {out.parent}: {exc.strerror}") from None
+        raise PublishError(f"cannot create the folder {out.parent}: {_os_reason(exc)}") from None
     with _lock(out):
         _check_target(out)
         recovered = recover(out)
@@ -89,6 +89,7 @@ def publish(
         carried = sorted(r for r in old if r not in wanted and preserve is not None and preserve(r))
         _remove_stale_staging(out)
         staging: Path | None = None
+        moving = False  # the journal is written: from here on the publish is rolled forward
         keep: list[str] = []
         entries: dict[str, list] = {}
         try:
@@ -142,12 +143,26 @@ def publish(
             # move and removal, and whoever takes the lock next finishes them (see recover).
             _write_atomically(journal_path(out), journal.to_bytes())
             staging = None
+            moving = True
             journal.complete(out)
+        except OSError as exc:  # a full disk, a folder we may not write: one line, not a traceback
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if not moving:
+                raise PublishError(f"cannot write the new files: {_os_reason(exc)}") from None
+            raise PublishError(
+                f"publishing into {out} was interrupted: {_os_reason(exc)}; the next build completes it"
+            ) from None
         except BaseException:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
             raise
         return report
+
+
+def _os_reason(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 @dataclass
@@ -504,7 +519,10 @@ class _Lock:
         self.fd: int | None = None
 
     def __enter__(self) -> _Lock:
-        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as exc:
+            raise PublishError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         return self
 

@@ -332,3 +332,10 @@ def test_the_limit_is_configurable_in_site_toml(write_update, content_dir, tmp_p
     err = capsys.readouterr().err
     assert "[content] max_update_bytes: must be between 1024 and 67108864, got 10" in err
     assert "Traceback" not in err
+
+
+def test_new_refuses_a_title_with_a_line_break(content_dir, capsys):
+    code = cli("new", "Rubrik\r\nBcc: victim@example.org", "--content", str(content_dir))
+    err = capsys.readouterr().err
+    assert code == 1 and "control character U+000D" in err and "Traceback" not in err, err
+    assert not list(content_dir.iterdir())

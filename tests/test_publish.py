@@ -273,3 +273,46 @@ def tree_of_fresh(tmp_path, files):
     fresh = tmp_path / f"fresh-{len(list(tmp_path.glob('fresh-*')))}"
     publish(fresh, files)
     return tree(fresh)
+
+
+def test_an_os_error_while_moving_is_one_line_and_the_next_publish_completes(tmp_path, monkeypatch):
+    import errno
+
+    out, manifest = tmp_path / "out", tmp_path / "state" / "m.json"
+    publish(out, A, manifest_path=manifest)
+    real = os.replace
+    calls = {"n": 0}
+
+    def replace(src, dst, *args, **kwargs):
+        if ".staging-" in str(src):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError(errno.EIO, "Input/output error", str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", replace)
+        with pytest.raises(
+            PublishError, match="was interrupted: Input/output error .*the next build completes it"
+        ):
+            publish(out, B, manifest_path=manifest)
+    publish(out, B, manifest_path=manifest)
+    assert tree(out) == tree_of_fresh(tmp_path, B) and not interrupted(out)
+
+
+def test_an_os_error_while_staging_leaves_the_folder_and_says_so(tmp_path, monkeypatch):
+    import errno
+
+    from pipeline import publish as publish_module
+
+    out = tmp_path / "out"
+    publish(out, A)
+    before = tree(out)
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", path)
+
+    monkeypatch.setattr(publish_module, "_write_new", full)
+    with pytest.raises(PublishError, match="cannot write the new files: No space left on device"):
+        publish(out, B)
+    assert tree(out) == before and not list(tmp_path.glob(".out.staging-*")) and not interrupted(out)
