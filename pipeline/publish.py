@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -453,6 +454,23 @@ class Journal:
         journal_path(out).unlink(missing_ok=True)
 
 
+_STAGING_NAME = re.compile(r"\.(?P<name>.+)\.staging-\d+")
+_MANIFEST_NAME = re.compile(r"[0-9a-f]{32}\.json")
+
+
+def _ours(journal: Journal, out: Path) -> bool:
+    """Only a journal naming this folder's own staging folder and a manifest file of ours is
+    acted on: a forged one must not move, delete or overwrite anything elsewhere."""
+    staging = Path(journal.staging)
+    match = _STAGING_NAME.fullmatch(staging.name)
+    if staging.parent != out.parent or match is None or match["name"] != out.name:
+        return False
+    if journal.manifest_path is None:
+        return True
+    manifest = Path(journal.manifest_path)
+    return _MANIFEST_NAME.fullmatch(manifest.name) is not None and manifest.parent.name == "outputs"
+
+
 def interrupted(out_dir: str | Path) -> bool:
     """Was the last publish into ``out_dir`` interrupted while moving files in?"""
     return journal_path(Path(out_dir).absolute()).exists()
@@ -475,6 +493,8 @@ def recover(out: Path) -> bool:
     except OSError as exc:
         raise PublishError(f"cannot read the publish journal {path}: {exc.strerror}") from None
     journal = Journal.from_bytes(raw)
+    if journal is not None and not _ours(journal, out):
+        journal = None
     if journal is None:  # unreadable (not written by us): forget it, the caller walks the folder
         path.unlink(missing_ok=True)
         return True

@@ -155,6 +155,7 @@ def interrupt_after(monkeypatch, renames: int) -> None:
     monkeypatch.setattr(os, "replace", replace)
 
 
+MANIFEST_NAME = "0" * 32 + ".json"  # as build.run_build names it: the digest of the folder
 A = {
     "index.html": b"A index",
     "updates/a/index.html": b"a",
@@ -172,7 +173,7 @@ B = {
 @pytest.mark.parametrize("renames", [0, 1, 2, 3])
 def test_revert_after_a_publish_killed_while_moving_files_leaves_no_orphans(tmp_path, monkeypatch, renames):
     """Publish A, start B and kill it part-way through its moves, publish A again: exactly A."""
-    out, manifest = tmp_path / "out", tmp_path / "state" / "m.json"
+    out, manifest = tmp_path / "out", tmp_path / "state" / "outputs" / MANIFEST_NAME
     publish(out, A, manifest_path=manifest)
     with monkeypatch.context() as patch:
         interrupt_after(patch, renames)
@@ -188,7 +189,7 @@ def test_revert_after_a_publish_killed_while_moving_files_leaves_no_orphans(tmp_
 
 @pytest.mark.parametrize("renames", [0, 2])
 def test_retry_after_a_killed_publish_finishes_it(tmp_path, monkeypatch, renames):
-    out, manifest = tmp_path / "out", tmp_path / "state" / "m.json"
+    out, manifest = tmp_path / "out", tmp_path / "state" / "outputs" / MANIFEST_NAME
     publish(out, A, manifest_path=manifest)
     with monkeypatch.context() as patch:
         interrupt_after(patch, renames)
@@ -202,7 +203,7 @@ def test_retry_after_a_killed_publish_finishes_it(tmp_path, monkeypatch, renames
 def test_another_publisher_of_the_folder_completes_the_killed_publish(tmp_path, monkeypatch):
     """The newsletter job (no manifest, preserves everything else) finishes a killed site publish
     before carrying the site over, so it never carries a half-made mix."""
-    out, manifest = tmp_path / "out", tmp_path / "state" / "m.json"
+    out, manifest = tmp_path / "out", tmp_path / "state" / "outputs" / MANIFEST_NAME
     publish(out, A, manifest_path=manifest)
     with monkeypatch.context() as patch:
         interrupt_after(patch, 1)
@@ -214,7 +215,7 @@ def test_another_publisher_of_the_folder_completes_the_killed_publish(tmp_path, 
 
 
 def test_killed_first_publish_is_completed(tmp_path, monkeypatch):
-    out, manifest = tmp_path / "out", tmp_path / "state" / "m.json"
+    out, manifest = tmp_path / "out", tmp_path / "state" / "outputs" / MANIFEST_NAME
     real = os.rename
 
     def rename(src, dst, *args, **kwargs):
@@ -231,7 +232,7 @@ def test_killed_first_publish_is_completed(tmp_path, monkeypatch):
 
 
 def test_a_journal_that_is_not_ours_falls_back_to_walking_the_folder(tmp_path):
-    out, manifest = tmp_path / "out", tmp_path / "state" / "m.json"
+    out, manifest = tmp_path / "out", tmp_path / "state" / "outputs" / MANIFEST_NAME
     publish(out, A, manifest_path=manifest)
     (out / "updates" / "stray").mkdir()
     (out / "updates" / "stray" / "index.html").write_bytes(b"left by a killed build")
@@ -246,7 +247,7 @@ def test_skip_is_never_taken_while_a_publish_is_unfinished(tmp_path, monkeypatch
     publisher would roll the killed build's files in."""
     from pipeline.build import _skip_if_unchanged
 
-    out, manifest = tmp_path / "out", tmp_path / "state" / "m.json"
+    out, manifest = tmp_path / "out", tmp_path / "state" / "outputs" / MANIFEST_NAME
     stamp = {"inputs": "x", "valid_from": None, "valid_until": None}
     stamp["summary"] = {"updates": 1, "drafts": 0, "scheduled": [], "warnings": []}
     publish(out, A, manifest_path=manifest, stamp=stamp)
@@ -278,7 +279,7 @@ def tree_of_fresh(tmp_path, files):
 def test_an_os_error_while_moving_is_one_line_and_the_next_publish_completes(tmp_path, monkeypatch):
     import errno
 
-    out, manifest = tmp_path / "out", tmp_path / "state" / "m.json"
+    out, manifest = tmp_path / "out", tmp_path / "state" / "outputs" / MANIFEST_NAME
     publish(out, A, manifest_path=manifest)
     real = os.replace
     calls = {"n": 0}
@@ -316,3 +317,24 @@ def test_an_os_error_while_staging_leaves_the_folder_and_says_so(tmp_path, monke
     with pytest.raises(PublishError, match="cannot write the new files: No space left on device"):
         publish(out, B)
     assert tree(out) == before and not list(tmp_path.glob(".out.staging-*")) and not interrupted(out)
+
+
+def test_a_forged_journal_moves_and_deletes_nothing_outside_the_folder(tmp_path):
+    """A journal naming another staging folder or a manifest elsewhere is not acted on."""
+    import json as json_module
+
+    out, manifest = tmp_path / "out", tmp_path / "state" / "outputs" / MANIFEST_NAME
+    publish(out, A, manifest_path=manifest)
+    victim = tmp_path / "precious"
+    victim.mkdir()
+    (victim / "index.html").write_bytes(b"keep me")
+    (tmp_path / "settings.json").write_bytes(b"{}")
+    forged = {
+        "format": 1, "staging": str(victim), "tree": False, "written": ["index.html"], "removed": [],
+        "manifest_path": str(tmp_path / "settings.json"), "manifest": {"stamp": None, "files": {}},
+    }  # fmt: skip
+    (tmp_path / ".out.journal").write_text(json_module.dumps(forged))
+    publish(out, B, manifest_path=manifest)
+    assert (victim / "index.html").read_bytes() == b"keep me"
+    assert (tmp_path / "settings.json").read_bytes() == b"{}"
+    assert tree(out) == tree_of_fresh(tmp_path, B)
