@@ -162,7 +162,7 @@ def limited_run(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
         preexec_fn=limit,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # generous: a busy machine; the alias bomb never ended before the fix
     )
 
 
@@ -339,3 +339,80 @@ def test_new_refuses_a_title_with_a_line_break(content_dir, capsys):
     err = capsys.readouterr().err
     assert code == 1 and "control character U+000D" in err and "Traceback" not in err, err
     assert not list(content_dir.iterdir())
+
+
+# -- Markdown that would take Python-Markdown minutes, or overflow its stack -----------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "[a](" * 4000,
+            "hostile.md:6: error: this paragraph has 4000 unclosed '[', '(' or '<' in 16000 characters",
+        ),
+        ("<a " * 20000, "hostile.md:6: error: this paragraph has 60000 characters (at most 20000)"),
+        ("`a" * 20000, "hostile.md:6: error: this paragraph has 40000 characters (at most 20000)"),
+        ("---\n" * 5000, "hostile.md:6: error: this paragraph has 5000 lines (at most 300)"),
+        (
+            "".join("  " * i + "- x\n" for i in range(40)),
+            "hostile.md:39: error: this line is indented 66 columns",
+        ),
+        (
+            "".join(f"[^{i}]: x\n\n" for i in range(600)),
+            "hostile.md:6: error: the text has 600 footnotes (at most 500)",
+        ),
+        (
+            "| a |\n|---|\n| " + "`a" * 12000 + " |\n",
+            "hostile.md:6: error: this table row has 24004 characters",
+        ),
+    ],
+    ids=["unclosed-links", "unclosed-tags", "code-spans", "hr-lines", "deep-list", "footnotes", "table-cell"],
+)
+def test_markdown_that_would_hang_or_crash_the_renderer_is_refused(content_dir, body, expected, capsys):
+    (content_dir / "hostile.md").write_text(
+        '---\ntitle: "T"\nid: "tag:test.example,2026:h"\ndate: 2026-10-01\n---\n' + body, encoding="utf-8"
+    )
+    assert cli("check", "--content", str(content_dir)) == 1
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err and "RecursionError" not in err, err[:500]
+
+
+def test_ordinary_long_text_with_many_links_and_a_long_table_still_builds(content_dir, settings):
+    links = "\n\n".join(
+        "Text med [en länk](https://e.example/) och (parentes) <b>fet</b>." for _ in range(300)
+    )
+    table = "| a | b |\n|---|---|\n" + "| [x](https://e.example/) | y |\n" * 1500
+    (content_dir / "lang.md").write_text(
+        '---\ntitle: "T"\nid: "tag:test.example,2026:l"\ndate: 2026-10-01\n---\n' + links + "\n\n" + table,
+        encoding="utf-8",
+    )
+    assert len(read_content(content_dir, settings, NOW).updates) == 1
+
+
+def test_a_megabyte_of_adversarial_markdown_is_handled_within_a_generous_timeout(tmp_path):
+    """Updates at the 1 MiB limit, shaped for the renderer's slowest paths: accepted ones are
+    rendered in full, the others refused, each run well inside the timeout and under RLIMIT_AS."""
+    content, refused = tmp_path / "content", tmp_path / "refused"
+    shapes = {
+        content: {
+            "spans": "\n\n".join(["`a" * 9999] * 50),
+            "strong": "\n\n".join(["**a" * 6666] * 50),
+            "rules": ("---\n" * 299 + "\n") * 800,
+        },
+        refused: {"brackets": "[a](" * 250000, "one-paragraph": "`a" * 500000, "deep": "  " * 300 + "- x\n"},
+    }
+    for folder, bodies in shapes.items():
+        folder.mkdir()
+        for name, body in bodies.items():
+            (folder / f"{name}.md").write_text(
+                f'---\ntitle: "T"\nid: "tag:test.example,2026:{name}"\ndate: 2026-10-01\n---\n{body}',
+                encoding="utf-8",
+            )
+    done = limited_run("check", "--content", str(content), cwd=tmp_path)  # rendered in full
+    assert done.returncode == 0 and "3 published" in done.stdout, done.stderr[-2000:]
+    done = limited_run("check", "--content", str(refused), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr[-2000:]
+    for name in shapes[refused]:
+        assert f"{name}.md:6: error:" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
