@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from pipeline.content import CONTROL_CHARACTERS as _CONTROL
 from pipeline.ids import mint_id
 from pipeline.settings import LANGUAGES, Settings
 from pipeline.slugs import slugify
@@ -22,6 +23,11 @@ def new_update_text(
     """Front matter with a freshly minted id and ``now``, marked as a draft, plus a body prompt."""
     if not title.strip():
         raise AuthoringError("the title must not be empty")
+    control = _CONTROL.search(title.strip())
+    if control:
+        raise AuthoringError(
+            f"the title must be plain text on one line: it contains the control character U+{ord(control.group()):04X}"
+        )
     lang = lang or settings.language
     if lang not in LANGUAGES:
         raise AuthoringError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")

@@ -27,9 +27,10 @@ from typing import Any
 from pipeline import feeds, forkpool, pages, snippets, websub
 from pipeline.content import ContentSet, Renderer, Update
 from pipeline.content_cache import read_cached
+from pipeline.content_files import UnsafeFile, read_beneath
 from pipeline.deferred import Deferred, Output
 from pipeline.fingerprint import context_digest, digest
-from pipeline.publish import PublishReport, manifest_intact, publish, read_manifest
+from pipeline.publish import PublishReport, interrupted, manifest_intact, publish, read_manifest
 from pipeline.settings import Settings
 from pipeline.web import form_snippet
 
@@ -111,14 +112,28 @@ def build_files(
 
     for builder in BUILDERS:
         add(builder.__module__, builder(content.updates, settings))
-    add("content assets", {rel: _asset(path) for rel, path in content.assets.items()})
+    root = Path(content_dir)
+    add("content assets", {rel: _asset(root, rel, path) for rel, path in content.assets.items()})
     return BuildResult(content=content, files=files)
 
 
-def _asset(path: Path) -> Deferred:
-    """A file copied from the content folder, remade only when its size or mtime changes."""
-    st = path.stat()
-    return Deferred(digest("asset", str(path), st.st_size, st.st_mtime_ns), path.read_bytes)
+def _asset(root: Path, rel: str, path: Path) -> Deferred:
+    """A file copied from the content folder, remade only when its size or mtime changes.
+
+    Read without following links (:func:`pipeline.content_files.read_beneath`): a file swapped
+    for a link since the content was checked fails the build instead of being published.
+    """
+    st = os.lstat(path)
+
+    def produce() -> bytes:
+        try:
+            return read_beneath(root, rel)
+        except UnsafeFile as exc:
+            raise BuildError(f"{rel}:0: error: {rel} {exc.reason}") from None
+        except OSError as exc:
+            raise BuildError(f"{rel}:0: error: cannot read {rel}: {exc.strerror}") from None
+
+    return Deferred(digest("asset", str(path), st.st_size, st.st_mtime_ns, st.st_ino), produce)
 
 
 def run_build(
@@ -173,8 +188,11 @@ def input_digest(content_dir: str | Path, settings: Settings) -> str:
         dirnames.sort()
         for name in sorted(filenames):
             path = os.path.join(dirpath, name)
-            st = os.stat(path)
-            stats.append((path[prefix:], st.st_size, st.st_mtime_ns, st.st_ino))
+            try:
+                st = os.lstat(path)  # never follows a link (a dangling one must not crash the build)
+            except OSError:
+                continue  # gone since the walk: the build that reads the folder will say so
+            stats.append((path[prefix:], st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino))
     return digest(context_digest(settings), root, stats)
 
 
@@ -195,6 +213,8 @@ def _stamp(inputs: str, content: ContentSet, summary: BuildSummary) -> dict[str,
 
 
 def _skip_if_unchanged(manifest_path: Path, out: Path, inputs: str, now: datetime) -> BuildOutcome | None:
+    if interrupted(out):
+        return None  # the last publish was killed half-way: publishing again completes it
     manifest = read_manifest(manifest_path)
     stamp = manifest.stamp if manifest is not None else None
     if not stamp or stamp.get("inputs") != inputs:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import posixpath
-import stat
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -20,12 +20,13 @@ from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pipeline import frontmatter, ids, imagesize, sanitize
+from pipeline.content_files import UnsafeFile, discover, read_beneath
 from pipeline.dates import DateError, parse_datetime
 from pipeline.fingerprint import context_digest, digest
 from pipeline.forkpool import map_forked
 from pipeline.frontmatter import Field
 from pipeline.markdown_render import Rendered, render_markdown
-from pipeline.settings import LANGUAGES, Settings
+from pipeline.settings import LANGUAGES, Settings, SettingsError, read_table
 from pipeline.slugs import SLUG_RE, slugify
 from pipeline.taxonomy import load_taxonomy
 
@@ -45,6 +46,39 @@ KNOWN_KEYS = {
     "draft",
 }
 SUMMARY_LIMIT = 300
+
+# The [content] table of site.toml.
+CONTENT_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
+    "max_update_bytes": ((int,), 1024 * 1024),
+}
+MAX_UPDATE_BYTES_RANGE = (1024, 64 * 1024 * 1024)
+
+# Characters no front-matter value may hold: C0 controls (CR and LF would start a new mail
+# header in a Subject made from a title), DEL, C1 controls and the Unicode line and paragraph
+# separators (which some clients treat as line breaks).
+CONTROL_CHARACTERS = _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A summary written as a YAML block scalar keeps its line breaks; its whitespace is collapsed.
+_SUMMARY_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# Python-Markdown looks for the end of a link, an image or a tag from every '[', '(' and '<'
+# that has none: with a few thousand such openers in one paragraph the time grows with their
+# number times the paragraph's length (4,000 "[a](" take 8 s, a 1 MiB file would take hours).
+# A paragraph may cost this many opener-characters, an update four times as many; ordinary
+# text with hundreds of finished links costs nothing.
+PARAGRAPH_SCAN_LIMIT = 2_000_000
+UPDATE_SCAN_LIMIT = 4 * PARAGRAPH_SCAN_LIMIT
+_OPENERS = {"[": "]", "(": ")", "<": ">"}
+# Block-level shapes Python-Markdown handles in quadratic time or by recursion: a paragraph of
+# thousands of lines (each "---" or "===" line splits it once more), thousands of footnotes,
+# lists nested hundreds deep (RecursionError). Far beyond anything an update needs.
+PARAGRAPH_LINE_LIMIT = 300
+# Inline patterns (code spans, emphasis, entities) are tried across a whole paragraph; some take
+# time growing with its length squared. 20,000 characters is about 3,000 words in one paragraph.
+# A table is read cell by cell: there the limit applies to each row.
+PARAGRAPH_CHAR_LIMIT = 20_000
+FOOTNOTE_LIMIT = 500
+INDENT_LIMIT = 64  # columns of leading blanks: lists nested 16 deep
+# Characters XML 1.0 cannot carry at all (feeds): refused in the body too.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @dataclass(frozen=True, order=True)
@@ -213,11 +247,12 @@ def read_content(
     root = Path(content_dir)
     if not root.is_dir():
         raise ContentError([Problem(str(root), 0, "content folder not found")])
+    limit = max_update_bytes(settings)
     problems: list[Problem] = []
     sources: list[Source] = []
     cached: dict[str, tuple[str, CachedSource]] = {}
     context = context_digest(settings) if cache is not None else ""
-    markdown_files, assets = _discover(root)
+    markdown_files, assets = _discover(root, problems)
     # A file is known by its stats (as make and git's index do): size, mtime and ctime change
     # with every write, so an unchanged file is not even read. The others are read and parsed on
     # both cores (a cold build parses 10,000 files); results are taken in file order.
@@ -232,7 +267,9 @@ def read_content(
     parsed = dict(
         zip(
             misses,
-            map_forked(lambda i: _parse_file(root, markdown_files[misses[i]][0], settings), len(misses)),
+            map_forked(
+                lambda i: _parse_file(root, markdown_files[misses[i]][0], settings, limit), len(misses)
+            ),
             strict=True,
         )
     )
@@ -274,7 +311,7 @@ def read_content(
             warnings.extend(finished.warnings)
         else:
             if source.body is None:
-                source = replace(source, body=_body_of((root / source.rel).read_bytes()))
+                source = replace(source, body=_body_of(_read_again(root, source.rel, limit)))
             todo.append(source)
     # Sanitizing is the second-largest cost of a cold build (nh3 plus our URL resolver): it runs
     # right after each rendering, in the same worker.
@@ -298,36 +335,81 @@ def sort_key(update: Update) -> tuple:
     return (-update.date.timestamp(), update.id)
 
 
-def _discover(root: Path) -> tuple[list[tuple[str, os.stat_result]], dict[str, Path]]:
-    """Markdown files (with their stats) and assets, skipping names starting with . or _."""
-    markdown_files: list[tuple[str, os.stat_result]] = []
-    assets: dict[str, Path] = {}
-    top = str(root)
-    prefix = len(top) + 1
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-        base = dirpath[prefix:].replace(os.sep, "/")
-        for name in sorted(filenames):
-            if name.startswith((".", "_")):
-                continue
-            full = os.path.join(dirpath, name)
-            st = os.stat(full)
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            rel = f"{base}/{name}" if base else name
-            if name.lower().endswith(".md"):
-                markdown_files.append((rel, st))
-            else:
-                assets[rel] = Path(full)
-    markdown_files.sort()
-    return markdown_files, dict(sorted(assets.items()))
+def content_limits(settings: Settings) -> int:
+    """The validated ``[content]`` table (today one key, ``max_update_bytes``, default 1 MiB).
+
+    Registered in :data:`pipeline.settings.TABLES`, so a bad value is reported with every other
+    settings problem at the start of any command; raises :class:`SettingsError`.
+    """
+    value = read_table(settings, "content", CONTENT_SPEC)["max_update_bytes"]
+    low, high = MAX_UPDATE_BYTES_RANGE
+    if not low <= value <= high:
+        raise SettingsError(
+            [
+                settings.problem(
+                    "content", "max_update_bytes", f"must be between {low} and {high}, got {value}"
+                )
+            ]
+        )
+    return value
 
 
-def _parse_file(root: Path, rel: str, settings: Settings) -> tuple[Source | None, tuple[Problem, ...]]:
+def max_update_bytes(settings: Settings) -> int:
+    """``[content] max_update_bytes``: the largest Markdown file a build reads.
+
+    A setting problem is reported like a content problem, so every command that reads content
+    fails with one clear line even when it was handed settings that were never checked.
+    """
+    try:
+        return content_limits(settings)
+    except SettingsError as exc:
+        raise ContentError([Problem(settings.source, 0, "; ".join(exc.problems))]) from None
+
+
+def _discover(
+    root: Path, problems: list[Problem]
+) -> tuple[list[tuple[str, os.stat_result]], dict[str, Path]]:
+    """Markdown files (with their stats) and assets, skipping names starting with . or _.
+
+    Links, hard-linked files and special files are refused (:mod:`pipeline.content_files`):
+    each is an error, so nothing is published while one is there.
+    """
+    found = discover(root)
+    for refused in found.refused:
+        line = 1 if refused.rel.lower().endswith(".md") else 0
+        problems.append(Problem(refused.rel, line, f"{refused.rel} {refused.reason}"))
+    return found.markdown, {rel: path for rel, (path, _st) in found.assets.items()}
+
+
+def _parse_file(
+    root: Path, rel: str, settings: Settings, limit: int
+) -> tuple[Source | None, tuple[Problem, ...]]:
     """One file read and parsed, with its own problems (None when it cannot be used)."""
     problems: list[Problem] = []
-    source = _read_source(rel, (root / rel).read_bytes(), settings, problems)
+    try:
+        data = read_beneath(root, rel, limit)
+    except UnsafeFile as exc:
+        line = 1 if rel.lower().endswith(".md") else 0
+        hint = (
+            " (raise [content] max_update_bytes in site.toml if it must be)"
+            if "allowed" in exc.reason
+            else ""
+        )
+        return None, (Problem(rel, line, f"{rel} {exc.reason}{hint}"),)
+    except OSError as exc:
+        return None, (Problem(rel, 1, f"cannot read {rel}: {exc.strerror}"),)
+    source = _read_source(rel, data, settings, problems)
     return source, tuple(problems)
+
+
+def _read_again(root: Path, rel: str, limit: int) -> bytes:
+    """A cached file's bytes, read as safely as the first time."""
+    try:
+        return read_beneath(root, rel, limit)
+    except UnsafeFile as exc:
+        raise ContentError([Problem(rel, 1, f"{rel} {exc.reason}")]) from None
+    except OSError as exc:
+        raise ContentError([Problem(rel, 1, f"cannot read {rel}: {exc.strerror}")]) from None
 
 
 def _body_of(data: bytes) -> str:
@@ -356,6 +438,11 @@ def _read_source(rel: str, data: bytes, settings: Settings, problems: list[Probl
         return None
     meta = doc.meta
     before = len([p for p in problems if p.severity == "error"])
+    _check_controls(meta, problem)
+    illegal = _XML_ILLEGAL.search(doc.body)
+    if illegal:
+        line = doc.body_line + doc.body.count("\n", 0, illegal.start())
+        problem(line, f"the text contains the control character {_describe(illegal.group())}; remove it")
     for key, fld in meta.items():
         if key not in KNOWN_KEYS:
             problem(fld.line, f"unknown front-matter key '{key}' (ignored)", "warning")
@@ -431,6 +518,7 @@ def _read_source(rel: str, data: bytes, settings: Settings, problems: list[Probl
     author = text_value("author")
     if not doc.body.strip():
         problem(doc.body_line, "the update has no text", "warning")
+    _check_unclosed(doc.body, doc.body_line, problem)
 
     if len([p for p in problems if p.severity == "error"]) > before:
         return None
@@ -454,6 +542,129 @@ def _read_source(rel: str, data: bytes, settings: Settings, problems: list[Probl
         image_line=meta["image"].line if image else 0,
         draft=draft,
     )
+
+
+def _paragraphs(body: str, first_line: int) -> Iterable[tuple[int, str]]:
+    """(line, text) of each blank-line separated paragraph outside fenced code blocks."""
+    lines: list[str] = []
+    start = first_line
+    fence = ""
+    for number, line in enumerate(body.split("\n"), first_line):
+        stripped = line.lstrip()
+        if fence:
+            if stripped.startswith(fence):
+                fence = ""
+            continue
+        if stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+        if fence or not line.strip():
+            if lines:
+                yield start, "\n".join(lines)
+            lines = []
+            continue
+        if not lines:
+            start = number
+        lines.append(line)
+    if lines:
+        yield start, "\n".join(lines)
+
+
+def _unclosed(text: str) -> int:
+    """How many '[', '(' and '<' in ``text`` are never closed."""
+    depth = dict.fromkeys(_OPENERS, 0)
+    closers = {close: open_ for open_, close in _OPENERS.items()}
+    for char in text:
+        if char in depth:
+            depth[char] += 1
+        elif char in closers and depth[closers[char]]:
+            depth[closers[char]] -= 1
+    return sum(depth.values())
+
+
+def _check_unclosed(body: str, body_line: int, problem: Callable[..., None]) -> None:
+    """Refuse text that would make Markdown take minutes or overflow its stack (see
+    PARAGRAPH_SCAN_LIMIT and PARAGRAPH_LINE_LIMIT): a build must never hang on what an author wrote."""
+    footnotes = 0
+    for line, text in _paragraphs(body, body_line):
+        rows = text.split("\n")
+        table = all(row.lstrip().startswith("|") for row in rows)
+        runs = rows if table else [text]
+        longest = max(len(run) for run in runs)
+        if longest > PARAGRAPH_CHAR_LIMIT:
+            what = "table row" if table else "paragraph"
+            problem(
+                line,
+                f"this {what} has {longest} characters (at most {PARAGRAPH_CHAR_LIMIT}): split it with blank lines",
+            )
+            return
+        if len(rows) > PARAGRAPH_LINE_LIMIT and not table:
+            problem(
+                line,
+                f"this paragraph has {len(rows)} lines (at most {PARAGRAPH_LINE_LIMIT}): split it with blank lines",
+            )
+            return
+        for offset, row in enumerate(rows):
+            indent = (
+                len(row) - len(row.lstrip(" \t")) + 3 * row[: len(row) - len(row.lstrip(" \t"))].count("\t")
+            )
+            if indent > INDENT_LIMIT:
+                problem(
+                    line + offset,
+                    f"this line is indented {indent} columns (at most {INDENT_LIMIT}): lists nest too deep",
+                )
+                return
+            if row.startswith("[^") and "]:" in row:
+                footnotes += 1
+    if footnotes > FOOTNOTE_LIMIT:
+        problem(body_line, f"the text has {footnotes} footnotes (at most {FOOTNOTE_LIMIT})")
+        return
+    if not any(opener in body for opener in _OPENERS):
+        return
+    total = 0
+    for line, text in _paragraphs(body, body_line):
+        open_count = _unclosed(text)
+        cost = open_count * len(text)
+        total += cost
+        if cost > PARAGRAPH_SCAN_LIMIT:
+            problem(
+                line,
+                f"this paragraph has {open_count} unclosed '[', '(' or '<' in {len(text)} characters, "
+                "which would take Markdown minutes to read: close them, escape them as \\[ \\( \\<, "
+                "or split the paragraph",
+            )
+            return
+    if total > UPDATE_SCAN_LIMIT:
+        problem(
+            body_line,
+            "the text has too many unclosed '[', '(' or '<' for Markdown to read it in reasonable time: "
+            "close them or escape them as \\[ \\( \\<",
+        )
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X}" + (f" ({repr(char)[1:-1]})" if ord(char) < 0x100 else "")
+
+
+def _check_controls(meta: dict[str, Field], problem: Callable[..., None]) -> None:
+    """Refuse control characters in every key and value: a title becomes a mail Subject, and a
+    CR LF in it would start a header of the author's choosing (Bcc: …)."""
+    pending: list[tuple[str, Field]] = [(key, fld) for key, fld in meta.items()]
+    while pending:
+        key, fld = pending.pop()
+        found = _CONTROL.search(key)
+        if found is None and isinstance(fld.value, str):
+            pattern = _SUMMARY_CONTROL if key == "summary" else _CONTROL
+            found = pattern.search(fld.value.strip())  # what is used: surrounding blanks are dropped
+        if found is not None:
+            problem(
+                fld.line,
+                f"'{key}' contains the control character {_describe(found.group())}: "
+                "front-matter values must be plain text on one line",
+            )
+        elif isinstance(fld.value, list):
+            pending.extend((key, item) for item in fld.value)
+        elif isinstance(fld.value, dict):
+            pending.extend(fld.value.items())
 
 
 def _date_value(meta, key, tz, problem, meta_line, required) -> datetime | None:

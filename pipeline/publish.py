@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -70,18 +71,26 @@ def publish(
     """
     out = Path(out_dir).absolute()
     _check_paths(files)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    _check_target(out)  # before anything is created beside it: a refused folder gets no lock file
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(f"cannot create the folder {out.parent}: {_os_reason(exc)}") from None
     with _lock(out):
         _check_target(out)
+        recovered = recover(out)
         manifest = read_manifest(manifest_path) if manifest_path is not None else None
         known = manifest.files if (manifest is not None and reuse) else {}
-        old = _old_files(out, known)
+        # After an interrupted publish, look at what is really there (not the manifest's list),
+        # so nothing the killed build moved in can stay behind as an orphan.
+        old = _existing_files(out) if recovered and out.is_dir() else _old_files(out, known)
         report = PublishReport()
         wanted: dict[str, Output] = dict(files)
         wanted[MARKER] = MARKER_TEXT
         carried = sorted(r for r in old if r not in wanted and preserve is not None and preserve(r))
         _remove_stale_staging(out)
         staging: Path | None = None
+        moving = False  # the journal is written: from here on the publish is rolled forward
         keep: list[str] = []
         entries: dict[str, list] = {}
         try:
@@ -123,18 +132,38 @@ def publish(
                 return report
             if staging is None:
                 staging = _new_staging(out)
-            if out.exists():
-                _apply(staging, out, report.written, report.removed)
-            else:
-                os.rename(staging, out)  # the first publish: the staging tree is the whole site
+            journal = Journal(
+                staging=str(staging),
+                tree=not out.exists(),
+                written=sorted(report.written, key=_apply_order),
+                removed=report.removed,
+                manifest_path=str(manifest_path) if manifest_path is not None else None,
+                manifest=new_manifest,
+            )
+            # From here on the publish is rolled forward, never back: the journal names every
+            # move and removal, and whoever takes the lock next finishes them (see recover).
+            _write_atomically(journal_path(out), journal.to_bytes())
             staging = None
-            if manifest_path is not None:
-                _write_atomically(Path(manifest_path), new_manifest.to_bytes())
+            moving = True
+            journal.complete(out)
+        except OSError as exc:  # a full disk, a folder we may not write: one line, not a traceback
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if not moving:
+                raise PublishError(f"cannot write the new files: {_os_reason(exc)}") from None
+            raise PublishError(
+                f"publishing into {out} was interrupted: {_os_reason(exc)}; the next build completes it"
+            ) from None
         except BaseException:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
             raise
         return report
+
+
+def _os_reason(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 @dataclass
@@ -248,7 +277,7 @@ def _check_paths(files: Mapping[str, Output]) -> None:
 
 def _check_target(out: Path) -> None:
     """Never replace a folder we did not make (``--out .`` must not wipe a repository)."""
-    if out.exists() and not out.is_dir():
+    if os.path.lexists(out) and not out.is_dir():
         raise PublishError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
         visible = [p for p in out.iterdir() if p.name not in (".gitkeep", "README.md")]
@@ -324,11 +353,17 @@ def _apply(staging: Path, out: Path, written: list[str], removed: list[str]) -> 
     last, after nothing links to them. Everything that can fail (making the files) has happened
     before the first rename, so a failed build leaves ``out`` as it was. Replacing the whole tree
     instead would mean re-creating ~10,000 folders per build for a 10,000-update site.
+
+    Idempotent, so an interrupted run can simply be run again (:meth:`Journal.complete`): a file
+    no longer in ``staging`` has been moved already, a removed file already gone is fine.
     """
-    for rel in sorted(written, key=_apply_order):
+    for rel in written:
+        source = staging / rel
+        if not os.path.lexists(source):
+            continue  # moved before the interruption
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / rel, target)
+        os.replace(source, target)
     folders: set[Path] = set()
     for rel in removed:
         with contextlib.suppress(FileNotFoundError):
@@ -339,6 +374,147 @@ def _apply(staging: Path, out: Path, written: list[str], removed: list[str]) -> 
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only succeeds when empty
     shutil.rmtree(staging, ignore_errors=True)
+
+
+# -- the publish journal: a publish killed while moving files is finished by the next one ----------
+
+JOURNAL_FORMAT = 1
+
+
+def journal_path(out: Path) -> Path:
+    """Beside the folder, like its lock: every publisher of the folder (the site build and the
+    newsletter job, which may use different state folders) must find it."""
+    return out.parent / f".{out.name}.journal"
+
+
+@dataclass
+class Journal:
+    """Everything one publish will do to the output folder, written before it does any of it.
+
+    ``tree``: the first publish, which renames the whole staging folder into place; otherwise
+    ``written`` are moved from ``staging`` in this order and ``removed`` are deleted. Then the
+    ``manifest`` is written to ``manifest_path`` and the journal is deleted.
+    """
+
+    staging: str
+    tree: bool
+    written: list[str]
+    removed: list[str]
+    manifest_path: str | None
+    manifest: Manifest
+
+    def to_bytes(self) -> bytes:
+        data = {
+            "format": JOURNAL_FORMAT,
+            "staging": self.staging,
+            "tree": self.tree,
+            "written": self.written,
+            "removed": self.removed,
+            "manifest_path": self.manifest_path,
+            "manifest": {"stamp": self.manifest.stamp, "files": self.manifest.files},
+        }
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Journal | None:
+        try:
+            data = json.loads(raw)
+            if data.get("format") != JOURNAL_FORMAT:
+                return None
+            files = data["manifest"]["files"]
+            stamp = data["manifest"]["stamp"]
+            journal = cls(
+                staging=str(data["staging"]),
+                tree=bool(data["tree"]),
+                written=[str(r) for r in data["written"]],
+                removed=[str(r) for r in data["removed"]],
+                manifest_path=None if data["manifest_path"] is None else str(data["manifest_path"]),
+                manifest=Manifest(files=dict(files), stamp=stamp if isinstance(stamp, dict) else None),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        paths = {*journal.written, *journal.removed, *journal.manifest.files} - {MARKER}
+        try:
+            _check_paths(dict.fromkeys(paths, b""))
+        except PublishError:
+            return None
+        return journal
+
+    def complete(self, out: Path) -> None:
+        """Do (or finish) the moves and removals, write the manifest, drop the journal."""
+        staging = Path(self.staging)
+        if self.tree:
+            if not out.exists() and staging.is_dir():
+                os.rename(staging, out)  # the first publish: the staging tree is the whole site
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            _apply(staging, out, self.written, self.removed)
+        if self.manifest_path is not None:
+            _write_atomically(Path(self.manifest_path), self.manifest.to_bytes())
+        journal_path(out).unlink(missing_ok=True)
+
+
+_STAGING_NAME = re.compile(r"\.(?P<name>.+)\.staging-\d+")
+_MANIFEST_NAME = re.compile(r"[0-9a-f]{32}\.json")
+
+
+def _ours(journal: Journal, out: Path) -> bool:
+    """Only a journal naming this folder's own staging folder and a manifest file of ours is
+    acted on: a forged one must not move, delete or overwrite anything elsewhere."""
+    staging = Path(journal.staging)
+    match = _STAGING_NAME.fullmatch(staging.name)
+    if staging.parent != out.parent or match is None or match["name"] != out.name:
+        return False
+    if journal.manifest_path is None:
+        return True
+    manifest = Path(journal.manifest_path)
+    return _MANIFEST_NAME.fullmatch(manifest.name) is not None and manifest.parent.name == "outputs"
+
+
+def interrupted(out_dir: str | Path) -> bool:
+    """Was the last publish into ``out_dir`` interrupted while moving files in?"""
+    return journal_path(Path(out_dir).absolute()).exists()
+
+
+def recover(out: Path) -> bool:
+    """Finish a publish into ``out`` that was killed after it began to move files (lock held).
+
+    The journal is rolled forward: the files still in the killed build's staging folder are
+    moved in, its removals are done, and its manifest is written, checked against the folder
+    first so that it never lists a file that is not there as it recorded it. Returns whether
+    there was anything to recover; the caller then compares against a walk of the whole folder,
+    so that anything else left behind is found as well.
+    """
+    path = journal_path(out)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise PublishError(f"cannot read the publish journal {path}: {exc.strerror}") from None
+    journal = Journal.from_bytes(raw)
+    if journal is not None and not _ours(journal, out):
+        journal = None
+    if journal is None:  # unreadable (not written by us): forget it, the caller walks the folder
+        path.unlink(missing_ok=True)
+        return True
+    staging = Path(journal.staging)
+    if journal.tree:
+        if not out.exists() and staging.is_dir():
+            os.rename(staging, out)
+        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        _apply(staging, out, journal.written, journal.removed)
+    checked: dict[str, list] = {}
+    for rel, record in journal.manifest.files.items():
+        current = _stat_or_none(out / rel, record[0])
+        if current is not None:
+            checked[rel] = record if current == record else [None, *current[1:]]
+    done = Journal(
+        str(staging), False, [], [], journal.manifest_path, Manifest(checked, journal.manifest.stamp)
+    )
+    done.complete(out)  # writes the checked manifest and drops the journal
+    return True
 
 
 def _remove_stale_staging(out: Path) -> None:
@@ -363,7 +539,10 @@ class _Lock:
         self.fd: int | None = None
 
     def __enter__(self) -> _Lock:
-        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as exc:
+            raise PublishError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         return self
 

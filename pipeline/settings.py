@@ -70,6 +70,7 @@ LANGUAGES = ("sv", "en")
 # misspelt table is an error rather than silently ignored, and its values are checked on every
 # command. Imported only when checking, so this module needs no feature's code.
 TABLES: dict[str, str] = {
+    "content": "pipeline.content:content_limits",
     "newsletter": "pipeline.newsletter.config:newsletter_config",
     "smtp": "pipeline.newsletter.config:smtp_config",
     "web": "pipeline.web.config:web_config",

@@ -213,7 +213,8 @@ def test_unknown_settings_table_is_an_error(small_site, tmp_path, capsys):
         == 1
     )
     assert (
-        "[newsleter]: unknown table (known: [site], [newsletter], [smtp], [web])" in capsys.readouterr().err
+        "[newsleter]: unknown table (known: [site], [content], [newsletter], [smtp], [web])"
+        in capsys.readouterr().err
     )
 
 
@@ -245,3 +246,19 @@ def test_a_listing_that_fits_on_its_front_page_has_no_numbered_pages(small_site,
     out = tmp_path / "out"
     assert build(small_site, out) == 0
     assert not (out / "page").exists() and not (out / "targets/17.9/page").exists()
+
+
+def test_refused_out_folders_are_one_line_errors_and_leave_no_lock_file(small_site, tmp_path, capsys):
+    """Issue 17: `build --out README.md` left `.README.md.lock` behind."""
+    readme = tmp_path / "README.md"
+    readme.write_text("# not a folder\n", encoding="utf-8")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for out in (readme, readme / "sub", tmp_path / "dangling"):
+        if out.name == "dangling":
+            out.symlink_to(tmp_path / "nowhere")
+            before.append("dangling")
+        code = main(["build", "--content", str(small_site), "--out", str(out), "-q"])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1 and err.startswith("error: "), err
+        assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

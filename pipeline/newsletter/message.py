@@ -33,7 +33,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from pipeline.newsletter.config import NewsletterConfig
-from pipeline.newsletter.render import SLOTS, Edition
+from pipeline.newsletter.render import SLOTS, Edition, RenderError
 from pipeline.newsletter.tokens import preferences_token, unsubscribe_token
 from pipeline.settings import Settings
 
@@ -171,9 +171,29 @@ def feedback_id(edition: Edition, config: NewsletterConfig) -> str:
     return f"issue{edition.number}:{edition.lang}:newsletter:{config.list_id}"
 
 
+class HeaderInjection(RenderError):
+    """A header value with a line break (or another control character) in it: never emitted."""
+
+
+_HEADER_BREAKS = frozenset("\r\n\x00\x85\u2028\u2029")
+
+
+def check_header(name: str, value: str) -> str:
+    """``value`` unchanged, or :class:`HeaderInjection` if it could end the header line.
+
+    Content and settings are validated long before; this is the last line of defence where the
+    bytes are made, so a CR LF smuggled in by any route can never start a header of its own.
+    """
+    if not _HEADER_BREAKS.isdisjoint(value):
+        raise HeaderInjection(
+            f"refusing to write the {name} header: its value {value!r} has a line break in it"
+        )
+    return value
+
+
 def fold(name: str, value: str) -> bytes:
     """One header as the email package writes it (RFC 2047 for non-ASCII, folded at 78)."""
-    return SMTP.header_factory(name, value).fold(policy=SMTP).encode("ascii")
+    return SMTP.header_factory(name, check_header(name, value)).fold(policy=SMTP).encode("ascii")
 
 
 def _from_address(settings: Settings) -> Address:
@@ -242,6 +262,9 @@ class MessageTemplate:
         """The complete message for one subscriber (``address`` is the validated ASCII address)."""
         unsubscribe_url, preferences_url = self.urls(uid)
         msgid = msgid or message_id(self.edition.number, uid, self.config)
+        check_header("To", address)
+        check_header("Message-ID", msgid)
+        check_header("List-Unsubscribe", unsubscribe_url)
         text_slots = {
             "address": _qp_slot(address),
             "unsubscribe": _qp_slot(unsubscribe_url),
@@ -363,9 +386,11 @@ class DkimSigner:
 __all__ = [
     "DkimError",
     "DkimSigner",
+    "HeaderInjection",
     "MessageTemplate",
     "Prepared",
     "build_slow",
+    "check_header",
     "list_unsubscribe",
     "message_id",
     "qp_encode",

@@ -1,0 +1,159 @@
+"""Finding and reading the files of a content folder without ever leaving it.
+
+Whatever the content folder holds is published: a symbolic link ``media/env.txt ->
+/proc/self/environ`` would copy the build user's environment (with its secrets) onto the web
+site, and a hard link to a file elsewhere would do the same without looking like a link. So the
+folder is walked without following links, and every symbolic link, every file with more than one
+hard link and everything that is not a plain file or folder (device, pipe, socket) is refused
+with a ``path:line`` problem: the build stops before anything is published.
+
+Checking names first and opening them later would leave a window in which a folder or file is
+swapped for a link. :func:`read_beneath` therefore opens the file again one path component at a
+time, each with ``O_NOFOLLOW`` relative to the folder opened before it, and checks with
+``fstat`` on the open descriptor that it is still a plain file with one link: what is read is
+what was checked.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: opening a pipe swapped in after the walk must not wait for a writer.
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class UnsafeFile(Exception):
+    """A content file that must not be published; ``str()`` is the reason, without the path."""
+
+    def __init__(self, rel: str, reason: str):
+        super().__init__(rel, reason)
+        self.rel = rel
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An entry found while walking the folder that is not published, and why."""
+
+    rel: str
+    reason: str
+
+
+@dataclass
+class Found:
+    markdown: list[tuple[str, os.stat_result]]  # sorted by path
+    assets: dict[str, tuple[Path, os.stat_result]]  # sorted by path
+    refused: list[Refused]
+
+
+def refusal(st: os.stat_result) -> str | None:
+    """Why an entry with these (``lstat``) stats is not published, or None when it may be."""
+    mode = st.st_mode
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link: links are not published (copy the file into the content folder instead)"
+    if stat.S_ISDIR(mode):
+        return None
+    if not stat.S_ISREG(mode):
+        return "is not a plain file (a device, pipe or socket): not published"
+    if st.st_nlink > 1:
+        return (
+            f"has {st.st_nlink} hard links: a file linked to from elsewhere is not published "
+            "(make it a copy of its own)"
+        )
+    return None
+
+
+def discover(root: Path) -> Found:
+    """Markdown files and assets under ``root``, skipping names that start with ``.`` or ``_``.
+
+    Walks with ``lstat`` only, so no link is followed; refused entries are listed, not skipped
+    silently, so an author learns why a file did not appear.
+    """
+    found = Found(markdown=[], assets={}, refused=[])
+    pending = [""]
+    top = str(root)
+    while pending:
+        base = pending.pop()
+        folder = os.path.join(top, base) if base else top
+        try:
+            with os.scandir(folder) as entries:
+                names = sorted((entry.name, entry.path) for entry in entries)
+        except OSError as exc:
+            found.refused.append(Refused(base or ".", f"cannot be read: {exc.strerror}"))
+            continue
+        for name, path in names:
+            if name.startswith((".", "_")):
+                continue
+            rel = f"{base}/{name}" if base else name
+            st = os.lstat(path)
+            reason = refusal(st)
+            if reason is not None:
+                found.refused.append(Refused(rel, reason))
+            elif stat.S_ISDIR(st.st_mode):
+                pending.append(rel)
+            elif name.lower().endswith(".md"):
+                found.markdown.append((rel, st))
+            else:
+                found.assets[rel] = (Path(path), st)
+    found.markdown.sort(key=lambda item: item[0])
+    found.assets = dict(sorted(found.assets.items()))
+    found.refused.sort(key=lambda item: item.rel)
+    return found
+
+
+def read_beneath(root: str | Path, rel: str, limit: int | None = None) -> bytes:
+    """The bytes of ``root/rel``, opened without following any link below ``root``.
+
+    Raises :class:`UnsafeFile` when a component is a link, the file is not a plain file with one
+    link, or it is larger than ``limit`` bytes; :class:`OSError` for other failures (gone,
+    unreadable).
+    """
+    fd = _open_beneath(str(root), rel)
+    with os.fdopen(fd, "rb", closefd=True) as handle:
+        st = os.fstat(handle.fileno())
+        reason = refusal(st)
+        if reason is None and not stat.S_ISREG(st.st_mode):
+            reason = "is a folder, not a file"
+        if reason is not None:
+            raise UnsafeFile(rel, reason)
+        if limit is not None and st.st_size > limit:
+            raise UnsafeFile(rel, f"is {st.st_size} bytes, more than the {limit} allowed")
+        data = handle.read() if limit is None else handle.read(limit + 1)
+    if limit is not None and len(data) > limit:  # grew while we were reading it
+        raise UnsafeFile(rel, f"is more than the {limit} bytes allowed")
+    return data
+
+
+def _open_beneath(root: str, rel: str) -> int:
+    parts = rel.split("/")
+    if not rel or any(part in ("", ".", "..") for part in parts):
+        raise UnsafeFile(rel, "is not a path inside the content folder")
+    folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts[:-1]:
+            try:
+                inner = os.open(part, _DIR_FLAGS, dir_fd=folder)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise UnsafeFile(rel, f"lies in {part!r}, which is a link or not a folder") from None
+                raise
+            os.close(folder)
+            folder = inner
+        try:
+            return os.open(parts[-1], _FILE_FLAGS, dir_fd=folder)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UnsafeFile(
+                    rel, refusal(os.stat(parts[-1], dir_fd=folder, follow_symlinks=False)) or "is a link"
+                ) from None
+            raise
+    finally:
+        os.close(folder)
