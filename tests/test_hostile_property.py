@@ -80,7 +80,7 @@ BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
 PROBLEM_LINE = re.compile(r"^[^\n]+:\d+: (error|warning): [^\n]+$")
 EXPECTED_HEADERS = {
     "from", "to", "subject", "date", "message-id", "list-id", "list-unsubscribe",
-    "list-unsubscribe-post", "mime-version", "content-type", "content-language",
+    "list-unsubscribe-post", "mime-version", "content-type", "content-language", "feedback-id",
 }  # fmt: skip
 _STARTED: list[float] = []
 _BOMBS_STARTED: list[float] = []
