@@ -1,21 +1,38 @@
-"""Delivering an issue exactly once per subscriber: the send log, the lock, retries, the summary.
+"""Delivering an issue exactly once per reader: the send log, the lock, retries, the report.
 
-The send log (``newsletter_sends``) has one row per (issue, subscriber) — the primary key — and
-every message goes through it:
+**The delivery invariant.** For every issue and every reader active when the issue's send
+starts, the reader gets exactly one copy, or the send log holds a permanent failure with the
+server's reply (or, for a message lost in an ambiguous way twice, why) — never silence. An
+interrupted send (outage, kill, full disk, 421, timeout at any SMTP stage) is completed by the
+next ``send`` or ``send --retries-only`` run. Exceptions, each bounded: a run killed after the
+server accepted a message and before the log recorded it resends that one message (one extra
+copy per kill); an ambiguous outcome (the connection lost after the message data went out,
+before the final reply) is resent once, with the same Message-ID (one extra copy at most if the
+server had it after all). A reader who unsubscribes before their turn is not mailed (``skipped``).
 
-1. **claim**: in one transaction, check the subscriber is still active and write the row as
+How the code keeps it. The send log (``newsletter_sends``) has one row per (issue, reader) —
+the primary key:
+
+1. **queue**: when a full send of an issue starts, one transaction writes a ``queued`` row for
+   every active reader who has something in the issue and no row yet. From then on the issue's
+   send has *started*, and the rows say who is still owed a copy, whatever happens next;
+2. **claim**: in one transaction, check the reader is still active and mark the row
    ``claimed``; commit (durable before anything leaves);
-2. hand the message to the transport;
-3. record the outcome: ``sent``; ``temporary`` (4xx, dropped connection: retried by later runs
-   after a backoff of 5 min × 2^(attempts−1), at most 6 h, giving up after 8 attempts);
-   ``permanent`` (5xx: recorded, never retried).
+3. hand the message to the transport;
+4. record the outcome: ``sent``; ``temporary`` (4xx, a lost connection: retried by later runs
+   after a backoff of 5 min × 2^(attempts−1), at most 6 h, permanent after 8 attempts);
+   ``permanent`` (5xx: recorded with the reply, never retried). When the transport cannot send
+   at all (server down, 4xx greeting, refused login), the claimed row is put back exactly as it
+   was — no attempt used — and the run stops; the next run continues.
+
+Every run — ``send`` as well as ``send --retries-only`` — first completes every issue whose log
+still holds ``queued`` or ``claimed`` rows or due retries for the same transport (oldest issue
+first), then (``send`` only) the issue asked for. So an outage at the start of the weekly send
+delays the issue for everyone until the server is back, and loses it for nobody.
 
 A run holds an exclusive lock (``flock`` on ``send.lock`` in the state folder, released by the
-kernel even on SIGKILL), so two ``send`` processes never work at once. A row still ``claimed``
-when a run starts was therefore in flight when an earlier run died: it is sent again. That is the
-one message that can arrive twice (if the kill came after the server accepted it and before the
-log recorded it); every other subscriber gets the issue exactly once. With the outbox transport
-even that one is not duplicated: the file is replaced.
+kernel even on SIGKILL), so two ``send`` processes never work at once; a row still ``claimed``
+when a run starts was in flight when an earlier run died, and is sent again.
 
 The outbox is for checking, not delivery: a row written to the outbox does not count as sent for
 a later SMTP run, so rehearsing an issue in the outbox never keeps it from its readers.
@@ -28,6 +45,7 @@ import os
 import sqlite3
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,12 +55,14 @@ from typing import IO
 from pipeline import statedb
 from pipeline.newsletter.config import NewsletterConfig, is_one_click_url, newsletter_config, smtp_config
 from pipeline.newsletter.issues import Issue, IssueStore
-from pipeline.newsletter.message import DkimSigner, MessageTemplate, Prepared, test_message_id
+from pipeline.newsletter.message import DkimSigner, MessageTemplate, Prepared, message_id, test_message_id
 from pipeline.newsletter.render import render_edition
 from pipeline.newsletter.statefiles import lock_path
 from pipeline.newsletter.subscribers import Subscriber, SubscriberStore, normalize_email, timestamp
 from pipeline.newsletter.tokens import secret_from_env
 from pipeline.newsletter.transports import (
+    Ambiguous,
+    DeliveryFailure,
     OutboxTransport,
     PermanentFailure,
     RateLimiter,
@@ -69,11 +89,55 @@ MIGRATIONS = [
     );
     CREATE INDEX newsletter_sends_status ON newsletter_sends (issue, status);
     """,
+    # queued: owed a copy since the issue's send started; skipped: no longer active (or nothing for
+    # their targets) when their turn came; ambiguous: how often the data went out without a reply.
+    """
+    CREATE TABLE newsletter_sends_v2 (
+        issue INTEGER NOT NULL REFERENCES newsletter_issues (number),
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'claimed', 'sent', 'temporary', 'permanent', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        ambiguous INTEGER NOT NULL DEFAULT 0,
+        message_id TEXT NOT NULL,
+        transport TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        sent_at TEXT,
+        next_attempt_at TEXT,
+        last_error TEXT,
+        PRIMARY KEY (issue, subscriber_id)
+    );
+    INSERT INTO newsletter_sends_v2 (issue, subscriber_id, status, attempts, message_id, transport,
+        claimed_at, sent_at, next_attempt_at, last_error)
+        SELECT issue, subscriber_id, status, attempts, message_id, transport, claimed_at, sent_at,
+        next_attempt_at, last_error FROM newsletter_sends;
+    DROP TABLE newsletter_sends;
+    ALTER TABLE newsletter_sends_v2 RENAME TO newsletter_sends;
+    CREATE INDEX newsletter_sends_status ON newsletter_sends (issue, status);
+    """,
 ]
 
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
+PENDING = ("queued", "claimed", "temporary")  # owed a copy, not yet done
+
+# Exit codes of ``send`` (documented in docs/newsletter.md and ``send --help``).
+EXIT_DELIVERED = 0  # every reader of the issues handled has the issue (or was refused earlier)
+EXIT_DEFERRED = 3  # some readers are still owed a copy; later runs (the retries job) continue
+EXIT_FAILED = 4  # this run recorded a reader as refused for good or lost
+# 1 (could not run: settings, secret, lock, refused login …) comes from the CLI's CommandFailed.
+
+COLUMNS = (
+    "status",
+    "attempts",
+    "ambiguous",
+    "message_id",
+    "transport",
+    "claimed_at",
+    "sent_at",
+    "next_attempt_at",
+    "last_error",
+)
 
 
 class SendError(Exception):
@@ -90,6 +154,8 @@ def backoff(attempts: int) -> timedelta:
 
 @dataclass
 class SendSummary:
+    """What one run did with one issue, and where the issue stands afterwards."""
+
     issue: int
     transport: str
     sent: int = 0
@@ -98,10 +164,15 @@ class SendSummary:
     resumed: int = 0  # claimed by a run that died: sent again (may be the one duplicate)
     temporary: int = 0  # failed now, will be retried by a later run
     waiting: int = 0  # failed before, retry not due yet
-    permanent: int = 0  # refused for good in this run
+    permanent: int = 0  # refused for good (or lost) in this run
     permanent_before: int = 0
     outbox_before: int = 0  # only written to the outbox before; delivered for real in this run
+    not_reached: int = 0  # still queued when the run stopped (server down)
+    unsubscribed: int = 0  # owed a copy, but no longer active when their turn came
     errors: list[str] = field(default_factory=list)
+    deferred_why: Counter[str] = field(default_factory=Counter)
+    refused_why: Counter[str] = field(default_factory=Counter)
+    totals: dict[str, int] = field(default_factory=dict)  # status -> readers, after the run
     test_to: str | None = None
 
     def line(self) -> str:
@@ -122,7 +193,65 @@ class SendSummary:
             parts.append(f"{self.resumed} resumed from an interrupted run")
         if self.outbox_before:
             parts.append(f"{self.outbox_before} had only been written to the outbox")
-        return ", ".join(parts)
+        if self.not_reached:
+            parts.append(f"{self.not_reached} not reached before the run stopped")
+        if self.unsubscribed:
+            parts.append(f"{self.unsubscribed} unsubscribed before their turn")
+        line = ", ".join(parts)
+        if self.totals:
+            line += (
+                f"; readers of issue {self.issue}: {self.delivered} delivered, {self.deferred} deferred for retry, "
+                f"{self.refused} refused for good"
+            )
+        return line
+
+    @property
+    def delivered(self) -> int:
+        return self.totals.get("sent", 0)
+
+    @property
+    def deferred(self) -> int:
+        return sum(self.totals.get(status, 0) for status in PENDING)
+
+    @property
+    def refused(self) -> int:
+        return self.totals.get("permanent", 0)
+
+    def why(self) -> list[str]:
+        """One line per distinct reason, most frequent first (the server's reply, no addresses)."""
+        lines = [f"deferred: {n} × {reason}" for reason, n in self.deferred_why.most_common()]
+        lines += [f"refused for good: {n} × {reason}" for reason, n in self.refused_why.most_common()]
+        return lines
+
+
+@dataclass
+class SendReport:
+    """A whole ``send`` run: one summary per issue it worked on, and whether it stopped early."""
+
+    transport: str
+    summaries: list[SendSummary] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped before the end (the server could not be reached)
+    pending_after: int = 0  # readers still owed a copy of any issue (this transport) after the run
+
+    @property
+    def exit_code(self) -> int:
+        if any(summary.permanent for summary in self.summaries):
+            return EXIT_FAILED
+        if self.stopped or self.pending_after:
+            return EXIT_DEFERRED
+        return EXIT_DELIVERED
+
+    def lines(self) -> list[str]:
+        lines = [summary.line() for summary in self.summaries]
+        if not self.summaries and not self.stopped:
+            lines.append("no retries due" if not self.pending_after else "nothing due now")
+        if self.stopped:
+            lines.append(f"stopped: {self.stopped}")
+        if self.pending_after:
+            lines.append(
+                f"{self.pending_after} reader(s) still owed an issue; the next send or send --retries-only continues"
+            )
+        return lines
 
 
 class SendLock:
@@ -221,48 +350,172 @@ def _open_log(conn: sqlite3.Connection) -> None:
     statedb.ensure_schema(conn, "newsletter_delivery", MIGRATIONS)
 
 
+def _transaction(conn: sqlite3.Connection, work: Callable[[], object]) -> object:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work()
+        conn.execute("COMMIT")
+        return result
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _queue(
+    conn: sqlite3.Connection,
+    issue: Issue,
+    subscribers: list[Subscriber],
+    config: NewsletterConfig,
+    transport: str,
+    at: str,
+) -> int:
+    """Start (or extend) the issue's send: a ``queued`` row for every active reader owed a copy."""
+
+    def work() -> int:
+        have = {
+            row[0]
+            for row in conn.execute(
+                "SELECT subscriber_id FROM newsletter_sends WHERE issue = ?", (issue.number,)
+            )
+        }
+        rows = [
+            (issue.number, s.id, message_id(issue.number, s.uid, config), transport, at)
+            for s in subscribers
+            if s.id not in have and (issue.for_targets(s.targets) or not issue.items)
+        ]
+        conn.executemany(
+            "INSERT INTO newsletter_sends (issue, subscriber_id, status, message_id, transport, claimed_at) "
+            "SELECT ?, ?, 'queued', ?, ?, ? FROM subscribers WHERE id = ? AND status = 'active'",
+            [(*row, row[1]) for row in rows],
+        )
+        return len(rows)
+
+    return int(_transaction(conn, work))  # type: ignore[arg-type]
+
+
+def _snapshot(conn: sqlite3.Connection, issue: int, subscriber_id: int) -> dict | None:
+    row = conn.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?",
+        (issue, subscriber_id),
+    ).fetchone()
+    return dict(row) if row is not None else None
+
+
+def _restore(conn: sqlite3.Connection, issue: int, subscriber_id: int, before: dict | None) -> None:
+    """Put a claimed row back exactly as it was: the run could not hand the message over."""
+
+    def work() -> None:
+        if before is None:
+            conn.execute(
+                "DELETE FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?", (issue, subscriber_id)
+            )
+            return
+        conn.execute(
+            f"UPDATE newsletter_sends SET {', '.join(f'{c} = ?' for c in COLUMNS)} "
+            "WHERE issue = ? AND subscriber_id = ?",
+            (*(before[c] for c in COLUMNS), issue, subscriber_id),
+        )
+
+    _transaction(conn, work)
+
+
 def _claim(
     conn: sqlite3.Connection, issue: int, subscriber_id: int, msgid: str, transport: str, at: str
 ) -> bool:
     """Claim the row if the subscriber is still active and the message is not sent or refused."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+
+    def work() -> bool:
         row = conn.execute("SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
         if row is None or row[0] != "active":
-            conn.execute("ROLLBACK")
             return False
+        same = "newsletter_sends.transport = excluded.transport"
         cursor = conn.execute(
             "INSERT INTO newsletter_sends (issue, subscriber_id, status, message_id, transport, claimed_at) "
             "VALUES (?, ?, 'claimed', ?, ?, ?) "
             "ON CONFLICT (issue, subscriber_id) DO UPDATE SET status = 'claimed', claimed_at = excluded.claimed_at, "
-            "transport = excluded.transport, attempts = CASE WHEN newsletter_sends.transport = excluded.transport "
-            "THEN newsletter_sends.attempts ELSE 0 END, sent_at = NULL, next_attempt_at = NULL, last_error = NULL "
-            "WHERE newsletter_sends.status IN ('claimed', 'temporary') "
+            f"transport = excluded.transport, attempts = CASE WHEN {same} THEN newsletter_sends.attempts ELSE 0 END, "
+            f"ambiguous = CASE WHEN {same} THEN newsletter_sends.ambiguous ELSE 0 END, "
+            "message_id = excluded.message_id, sent_at = NULL, next_attempt_at = NULL, last_error = NULL "
+            "WHERE newsletter_sends.status IN ('queued', 'claimed', 'temporary', 'skipped') "
             "OR (newsletter_sends.transport = 'outbox' AND excluded.transport <> 'outbox')",
             (issue, subscriber_id, msgid, transport, at),
         )
-        claimed = cursor.rowcount == 1
-        conn.execute("COMMIT")
-        return claimed
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        return cursor.rowcount == 1
+
+    return bool(_transaction(conn, work))
 
 
 def _record(conn: sqlite3.Connection, issue: int, subscriber_id: int, sql: str, params: tuple) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
+    _transaction(
+        conn,
+        lambda: conn.execute(
             f"UPDATE newsletter_sends SET {sql} WHERE issue = ? AND subscriber_id = ?",
             (*params, issue, subscriber_id),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        ),
+    )
 
 
-def send_issue(
+def _skip_inactive(conn: sqlite3.Connection, issue: int, at: str) -> int:
+    """Rows owed to readers who are no longer active: ``skipped`` (never mail a former subscriber)."""
+    cursor = _transaction(
+        conn,
+        lambda: conn.execute(
+            "UPDATE newsletter_sends SET status = 'skipped', next_attempt_at = NULL, "
+            "last_error = 'no longer subscribed when their turn came', claimed_at = ? "
+            "WHERE issue = ? AND status IN ('queued', 'claimed', 'temporary') AND subscriber_id IN "
+            "(SELECT id FROM subscribers WHERE status <> 'active')",
+            (at, issue),
+        ),
+    )
+    return cursor.rowcount  # type: ignore[union-attr]
+
+
+def _issues_with_work(conn: sqlite3.Connection, now: datetime, transport: str | None) -> list[int]:
+    """Issues whose log holds queued or claimed rows, or due retries (of ``transport``), oldest first."""
+    sql = (
+        "SELECT DISTINCT n.issue FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
+        "WHERE s.status = 'active' AND (n.status IN ('queued', 'claimed') OR (n.status = 'temporary' AND "
+        "(n.next_attempt_at IS NULL OR n.next_attempt_at <= ?)))"
+    )
+    params: tuple = (timestamp(now),)
+    if transport is not None:
+        sql += " AND n.transport = ?"
+        params += (transport,)
+    return [row[0] for row in conn.execute(sql + " ORDER BY n.issue", params).fetchall()]
+
+
+def _pending(conn: sqlite3.Connection, transport: str) -> int:
+    row = conn.execute(
+        "SELECT COUNT(*) FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
+        "WHERE s.status = 'active' AND n.status IN ('queued', 'claimed', 'temporary') AND n.transport = ?",
+        (transport,),
+    ).fetchone()
+    return int(row[0])
+
+
+def _totals(conn: sqlite3.Connection, issue: int) -> dict[str, int]:
+    rows = conn.execute(
+        "SELECT status, COUNT(*) FROM newsletter_sends WHERE issue = ? GROUP BY status", (issue,)
+    ).fetchall()
+    return {row[0]: row[1] for row in rows}
+
+
+def send_issue(settings: Settings, *, issue_number: int | None = None, **options) -> SendSummary:
+    """Send one issue (default: the latest) to every active reader who has not had it.
+
+    The same as :func:`send_run` limited to that one issue (other issues' pending work waits for
+    the next run); a run that had to stop raises :class:`SendError`. Options as for ``send_run``.
+    """
+    report = send_run(settings, issue_number=issue_number, only_this_issue=True, **options)
+    if report.stopped:
+        done = sum(s.sent for s in report.summaries)
+        raise SendError(f"{report.stopped}; {done} sent before stopping, run send again to continue")
+    if report.summaries:
+        return report.summaries[-1]
+    return SendSummary(issue=issue_number or 0, transport=report.transport)
+
+
+def send_run(
     settings: Settings,
     *,
     issue_number: int | None = None,
@@ -276,13 +529,16 @@ def send_issue(
     progress: IO[str] | None = None,
     notes: Callable[[str], None] | None = None,
     retries_only: bool = False,
-) -> SendSummary:
-    """Send an issue (default: the latest) to every active subscriber who has not had it.
+    only_this_issue: bool = False,
+) -> SendReport:
+    """One ``send`` run: complete every interrupted send of this transport, then send the issue asked for.
 
-    ``now`` stamps the messages' Date and decides which retries are due; ``clock`` stamps the send
-    log (default: the real clock, or ``now`` when given). ``to`` sends one test message to that
-    address instead, outside the send log. ``retries_only`` sends only what the log already holds
-    as due (temporary failures, claims of a run that died), to nobody new.
+    ``issue_number`` defaults to the latest issue (with ``retries_only``: no issue of its own,
+    only the pending work). ``now`` stamps the messages' Date and decides which retries are due;
+    ``clock`` stamps the send log (default: the real clock, or ``now`` when given). ``to`` sends
+    one test message to that address instead, outside the send log. ``retries_only`` queues
+    nobody new. A server that cannot be reached (or refuses the connection with 4xx) stops the run
+    with ``report.stopped`` set; other reasons it cannot run raise :class:`SendError`.
     """
     config = newsletter_config(settings)
     transport_name = transport_name or config.transport
@@ -300,43 +556,241 @@ def send_issue(
         rate = smtp_config(settings).rate if transport_name == "smtp" else 0.0
     signer = DkimSigner.from_config(config)
     limiter = RateLimiter(rate)
+    report = SendReport(transport=transport_name)
 
     with SendLock(lock_path(config)):
         conn = statedb.connect(config.state_dir)
         try:
             _open_log(conn)
             issues = IssueStore(conn)
-            issue = issues.get(issue_number) if issue_number is not None else issues.latest()
-            if issue is None:
-                which = f"issue {issue_number}" if issue_number is not None else "any issue"
-                raise SendError(f"there is no {which} to send; build one with: python -m pipeline newsletter")
-            summary = SendSummary(issue=issue.number, transport=transport_name)
-            editions = _Editions(issue, settings, config, secret.value, now)
+            target: Issue | None = None
+            if issue_number is not None or not retries_only:
+                target = issues.get(issue_number) if issue_number is not None else issues.latest()
+                if target is None:
+                    which = f"issue {issue_number}" if issue_number is not None else "any issue"
+                    raise SendError(
+                        f"there is no {which} to send; build one with: python -m pipeline newsletter"
+                    )
             transport = make_transport(transport_name, settings, config, environ)
             try:
                 if to is not None:
-                    _send_test(to, issue, editions, transport, signer, config, now, lang or settings.language)
-                    summary.test_to = to
-                    return summary
-                _send_all(
-                    conn,
-                    issue,
-                    editions,
-                    transport,
-                    signer,
-                    limiter,
-                    config,
-                    now,
-                    clock,
-                    summary,
-                    progress,
-                    retries_only,
+                    assert target is not None
+                    editions = _Editions(target, settings, config, secret.value, now)
+                    _send_test(
+                        to, target, editions, transport, signer, config, now, lang or settings.language
+                    )
+                    report.summaries.append(
+                        SendSummary(issue=target.number, transport=transport_name, test_to=to)
+                    )
+                    return report
+                plan: list[tuple[Issue, bool]] = []  # (issue, retries only)
+                if not only_this_issue:
+                    for number in _issues_with_work(conn, now, transport_name):
+                        if target is None or number != target.number:
+                            plan.append((issues.get(number), True))  # type: ignore[arg-type]
+                if target is not None:
+                    plan.append((target, retries_only))
+                plan.sort(key=lambda item: item[0].number)
+                run = _Run(
+                    conn, transport, signer, limiter, config, settings, secret.value, now, clock, progress
                 )
+                for issue, only_retries in plan:
+                    summary = SendSummary(issue=issue.number, transport=transport_name)
+                    report.summaries.append(summary)
+                    try:
+                        run.issue(issue, summary, only_retries)
+                    except _Stopped as stop:
+                        report.stopped = str(stop)
+                        summary.totals = _totals(conn, issue.number)
+                        break
+                    summary.totals = _totals(conn, issue.number)
             finally:
                 transport.close()
-            return summary
+            report.pending_after = _pending(conn, transport_name)
+            return report
         finally:
             conn.close()
+
+
+class _Stopped(Exception):
+    """The transport can send nothing now (transient): the run stops, the rest stays queued."""
+
+
+class _Run:
+    """The per-run context shared by the issues of one ``send`` run."""
+
+    def __init__(self, conn, transport, signer, limiter, config, settings, secret, now, clock, progress):
+        self.conn, self.transport, self.signer, self.limiter = conn, transport, signer, limiter
+        self.config, self.settings, self.secret = config, settings, secret
+        self.now, self.clock, self.progress = now, clock, progress
+        self.opened = False
+
+    def issue(self, issue: Issue, summary: SendSummary, retries_only: bool) -> None:
+        conn = self.conn
+        store = SubscriberStore(conn)
+        if not retries_only:
+            _queue(conn, issue, store.active(), self.config, self.transport.name, timestamp(self.clock()))
+        summary.unsubscribed = _skip_inactive(conn, issue.number, timestamp(self.clock()))
+        rows = conn.execute(
+            "SELECT s.id AS sid, n.status AS send_status, n.next_attempt_at AS next_at, n.transport AS sent_via "
+            "FROM subscribers s LEFT JOIN newsletter_sends n ON n.issue = ? AND n.subscriber_id = s.id "
+            "WHERE s.status = 'active' ORDER BY s.id",
+            (issue.number,),
+        ).fetchall()
+        due_until = timestamp(self.now)
+        work: list[int] = []
+        for row in rows:
+            status = row["send_status"]
+            if retries_only and status not in PENDING:
+                continue  # not retrying: nobody new, nothing sent or refused
+            if status is None:
+                summary.skipped_no_updates += 1  # not queued: nothing in the issue for their targets
+            elif (
+                status in ("sent", "permanent")
+                and row["sent_via"] == "outbox"
+                and self.transport.name != "outbox"
+            ):
+                summary.outbox_before += 1  # only rehearsed in the outbox: deliver it for real now
+                work.append(row["sid"])
+            elif status == "sent":
+                summary.already_sent += 1
+            elif status == "permanent":
+                summary.permanent_before += 1
+            elif status == "temporary" and row["next_at"] and row["next_at"] > due_until:
+                summary.waiting += 1
+            else:
+                if status == "claimed":
+                    summary.resumed += 1
+                work.append(row["sid"])
+        if not work:
+            return
+        if not self.opened:
+            self._open(summary, len(work))
+        editions = _Editions(issue, self.settings, self.config, self.secret, self.now)
+        bar = Progress(len(work), self.progress, f"issue {issue.number}")
+        try:
+            for index, subscriber_id in enumerate(work):
+                bar.step()
+                subscriber = store.by_id(subscriber_id)
+                if subscriber is None or not subscriber.mailable:
+                    continue
+                template = editions.for_subscriber(subscriber)
+                if template is None:
+                    summary.skipped_no_updates += 1
+                    _record(
+                        conn,
+                        issue.number,
+                        subscriber.id,
+                        "status = 'skipped', last_error = 'nothing in this issue for their targets'",
+                        (),
+                    )
+                    continue
+                prepared = template.personalise(subscriber.uid, subscriber.email)
+                before = _snapshot(conn, issue.number, subscriber.id)
+                if not _claim(
+                    conn,
+                    issue.number,
+                    subscriber.id,
+                    prepared.message_id,
+                    self.transport.name,
+                    timestamp(self.clock()),
+                ):
+                    continue
+                if self.signer is not None:
+                    prepared = self.signer.sign_prepared(prepared)
+                try:
+                    self._deliver(issue.number, subscriber, prepared, summary)
+                except TransportUnavailable as exc:
+                    # Nothing of this message was handed over: the row goes back as it was.
+                    _restore(conn, issue.number, subscriber.id, before)
+                    summary.not_reached = len(work) - index
+                    if exc.transient:
+                        raise _Stopped(str(exc)) from None
+                    raise SendError(
+                        f"{exc}; {summary.sent} sent before stopping, run send again to continue"
+                    ) from None
+        finally:
+            bar.finish()
+
+    def _open(self, summary: SendSummary, count: int) -> None:
+        try:
+            self.transport.open()
+        except TransportUnavailable as exc:
+            summary.not_reached = count
+            if exc.transient:
+                raise _Stopped(str(exc)) from None
+            raise SendError(f"{exc}; nothing sent, run send again to continue") from None
+        self.opened = True
+
+    def _deliver(
+        self, issue_number: int, subscriber: Subscriber, prepared: Prepared, summary: SendSummary
+    ) -> None:
+        conn, clock = self.conn, self.clock
+        self.limiter.wait()
+        try:
+            self.transport.send(prepared, self.config.bounce_address)
+        except TemporaryFailure as exc:
+            row = conn.execute(
+                "SELECT attempts, ambiguous FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?",
+                (issue_number, subscriber.id),
+            ).fetchone()
+            attempts = row[0] + 1
+            ambiguous = row[1] + (1 if isinstance(exc, Ambiguous) else 0)
+            if isinstance(exc, Ambiguous) and ambiguous > 1:
+                reason = f"lost: {exc}, for the second time; not resent again (it may have arrived)"
+                self._permanent(issue_number, subscriber, summary, attempts, ambiguous, reason, _why(exc))
+            elif attempts >= MAX_ATTEMPTS:
+                reason = f"gave up after {attempts} attempts: {exc}"
+                self._permanent(issue_number, subscriber, summary, attempts, ambiguous, reason, _why(exc))
+            else:
+                retry_at = timestamp(clock() + backoff(attempts))
+                _record(
+                    conn,
+                    issue_number,
+                    subscriber.id,
+                    "status = 'temporary', attempts = ?, ambiguous = ?, next_attempt_at = ?, last_error = ?",
+                    (attempts, ambiguous, retry_at, str(exc)),
+                )
+                summary.temporary += 1
+                summary.deferred_why[_why(exc)] += 1
+            summary.errors.append(f"{subscriber.email}: {exc}")
+            return
+        except PermanentFailure as exc:
+            _record(
+                conn,
+                issue_number,
+                subscriber.id,
+                "status = 'permanent', attempts = attempts + 1, next_attempt_at = NULL, last_error = ?",
+                (str(exc),),
+            )
+            summary.permanent += 1
+            summary.refused_why[_why(exc)] += 1
+            summary.errors.append(f"{subscriber.email}: {exc}")
+            return
+        _record(
+            conn,
+            issue_number,
+            subscriber.id,
+            "status = 'sent', attempts = attempts + 1, sent_at = ?, next_attempt_at = NULL, last_error = NULL",
+            (timestamp(clock()),),
+        )
+        summary.sent += 1
+
+    def _permanent(self, issue_number, subscriber, summary, attempts, ambiguous, reason, why) -> None:
+        _record(
+            self.conn,
+            issue_number,
+            subscriber.id,
+            "status = 'permanent', attempts = ?, ambiguous = ?, next_attempt_at = NULL, last_error = ?",
+            (attempts, ambiguous, reason),
+        )
+        summary.permanent += 1
+        summary.refused_why[why] += 1
+
+
+def _why(exc: DeliveryFailure) -> str:
+    """The reason without the address, so the same reply groups into one line."""
+    return getattr(exc, "reason", None) or str(exc)
 
 
 def _require_https_links(settings: Settings, config: NewsletterConfig) -> None:
@@ -386,148 +840,15 @@ def _send_test(to, issue, editions, transport, signer, config, now, lang) -> Non
         raise SendError(f"the test message to {address} was not sent: {exc}") from None
 
 
-def _send_all(
-    conn,
-    issue,
-    editions,
-    transport,
-    signer,
-    limiter,
-    config,
-    now,
-    clock,
-    summary,
-    progress,
-    retries_only=False,
-) -> None:
-    rows = conn.execute(
-        "SELECT s.id AS sid, n.status AS send_status, n.next_attempt_at AS next_at, n.attempts AS attempts, "
-        "n.transport AS sent_via "
-        "FROM subscribers s LEFT JOIN newsletter_sends n ON n.issue = ? AND n.subscriber_id = s.id "
-        "WHERE s.status = 'active' ORDER BY s.id",
-        (issue.number,),
-    ).fetchall()
-    due_until = timestamp(now)
-    work: list[int] = []
-    for row in rows:
-        status = row["send_status"]
-        if retries_only and status not in ("claimed", "temporary"):
-            continue  # not retrying: nobody new, nothing sent or refused
-        if status is not None and row["sent_via"] == "outbox" and transport.name != "outbox":
-            summary.outbox_before += 1  # only rehearsed in the outbox: deliver it for real now
-            work.append(row["sid"])
-        elif status == "sent":
-            summary.already_sent += 1
-        elif status == "permanent":
-            summary.permanent_before += 1
-        elif status == "temporary" and row["next_at"] and row["next_at"] > due_until:
-            summary.waiting += 1
-        else:
-            if status == "claimed":
-                summary.resumed += 1
-            work.append(row["sid"])
-    store = SubscriberStore(conn)
-    bar = Progress(len(work), progress, f"issue {issue.number}")
-    try:
-        for subscriber_id in work:
-            bar.step()
-            subscriber = store.by_id(subscriber_id)
-            if subscriber is None or not subscriber.mailable:
-                continue
-            template = editions.for_subscriber(subscriber)
-            if template is None:
-                summary.skipped_no_updates += 1
-                continue
-            prepared = template.personalise(subscriber.uid, subscriber.email)
-            if not _claim(
-                conn, issue.number, subscriber.id, prepared.message_id, transport.name, timestamp(clock())
-            ):
-                continue
-            if signer is not None:
-                prepared = signer.sign_prepared(prepared)
-            _deliver(conn, issue.number, subscriber, prepared, transport, limiter, config, clock, summary)
-    finally:
-        bar.finish()
-
-
-def _deliver(
-    conn, issue_number, subscriber, prepared: Prepared, transport, limiter, config, clock, summary
-) -> None:
-    limiter.wait()
-    try:
-        transport.send(prepared, config.bounce_address)
-    except TemporaryFailure as exc:
-        row = conn.execute(
-            "SELECT attempts FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?",
-            (issue_number, subscriber.id),
-        ).fetchone()
-        attempts = (row[0] if row else 0) + 1
-        if attempts >= MAX_ATTEMPTS:
-            _record(
-                conn,
-                issue_number,
-                subscriber.id,
-                "status = 'permanent', attempts = ?, last_error = ?",
-                (attempts, f"gave up after {attempts} attempts: {exc}"),
-            )
-            summary.permanent += 1
-        else:
-            retry_at = timestamp(clock() + backoff(attempts))
-            _record(
-                conn,
-                issue_number,
-                subscriber.id,
-                "status = 'temporary', attempts = ?, next_attempt_at = ?, last_error = ?",
-                (attempts, retry_at, str(exc)),
-            )
-            summary.temporary += 1
-        summary.errors.append(f"{subscriber.email}: {exc}")
-        return
-    except PermanentFailure as exc:
-        _record(
-            conn,
-            issue_number,
-            subscriber.id,
-            "status = 'permanent', attempts = attempts + 1, last_error = ?",
-            (str(exc),),
-        )
-        summary.permanent += 1
-        summary.errors.append(f"{subscriber.email}: {exc}")
-        return
-    except TransportUnavailable as exc:
-        # Nothing was handed over: release the claim so the next run sends it without counting a failure.
-        _record(
-            conn,
-            issue_number,
-            subscriber.id,
-            "status = 'temporary', next_attempt_at = NULL, last_error = ?",
-            (str(exc),),
-        )
-        raise SendError(f"{exc}; {summary.sent} sent before stopping, run send again to continue") from None
-    _record(
-        conn,
-        issue_number,
-        subscriber.id,
-        "status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL",
-        (timestamp(clock()),),
-    )
-    summary.sent += 1
-
-
-def issues_with_retries_due(settings: Settings, now: datetime) -> list[int]:
-    """Issues whose send log holds a retry that is due at ``now`` (a temporary failure whose
-    backoff has passed, or a claim left by a run that died), oldest first."""
+def issues_with_retries_due(settings: Settings, now: datetime, transport: str | None = None) -> list[int]:
+    """Issues whose send log holds work that is due at ``now`` — readers queued when the send
+    started and not reached yet, claims left by a run that died, temporary failures whose backoff
+    has passed — oldest first (of ``transport`` only, if given)."""
     config = newsletter_config(settings)
     conn = statedb.connect(config.state_dir)
     try:
         _open_log(conn)
-        rows = conn.execute(
-            "SELECT DISTINCT n.issue FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
-            "WHERE s.status = 'active' AND (n.status = 'claimed' OR (n.status = 'temporary' AND "
-            "(n.next_attempt_at IS NULL OR n.next_attempt_at <= ?))) ORDER BY n.issue",
-            (timestamp(now),),
-        ).fetchall()
-        return [row[0] for row in rows]
+        return _issues_with_work(conn, now, transport)
     finally:
         conn.close()
 
@@ -539,7 +860,8 @@ def send_log(settings: Settings, issue_number: int) -> list[dict]:
     try:
         _open_log(conn)
         rows = conn.execute(
-            "SELECT s.email, n.status, n.attempts, n.message_id, n.transport, n.sent_at, n.next_attempt_at, n.last_error "
+            "SELECT s.email, n.status, n.attempts, n.ambiguous, n.message_id, n.transport, n.sent_at, "
+            "n.next_attempt_at, n.last_error "
             "FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id WHERE n.issue = ? ORDER BY s.id",
             (issue_number,),
         ).fetchall()
@@ -552,4 +874,16 @@ def stderr_notes(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-__all__ = ["SendBusy", "SendError", "SendSummary", "issues_with_retries_due", "send_issue", "send_log"]
+__all__ = [
+    "EXIT_DEFERRED",
+    "EXIT_DELIVERED",
+    "EXIT_FAILED",
+    "SendBusy",
+    "SendError",
+    "SendReport",
+    "SendSummary",
+    "issues_with_retries_due",
+    "send_issue",
+    "send_log",
+    "send_run",
+]

@@ -46,7 +46,7 @@ MIGRATIONS = [
     """,
 ]
 
-OUTCOMES = ("running", "success", "failed", "interrupted", "missed", "skipped")
+OUTCOMES = ("running", "success", "deferred", "failed", "interrupted", "missed", "skipped")
 
 
 def utc_text(moment: datetime) -> str:
