@@ -1,0 +1,215 @@
+"""A fault-injection SMTP server for the delivery tests: aiosmtpd on 127.0.0.1, scripted per stage
+and per reader, counting what it really accepted.
+
+A script is a list of :class:`Fault`; each fires ``times`` times (``None``: every time) at its
+stage, for its reader (the RCPT address) or for anybody:
+
+- stages: ``greeting`` (instead of 220), ``mail`` (reply to MAIL FROM), ``rcpt`` (reply to
+  RCPT TO), ``eod`` (the final reply, after the message data). ``greeting`` and ``mail`` come
+  before the server knows the recipient, so their faults cannot name a reader: they fire on the
+  next connections / transactions, in order;
+- actions: ``reply`` (send ``reply``, e.g. ``"451 4.3.0 try later"``; a 421 also closes the
+  connection, as RFC 5321 says), ``drop`` (close the connection instead of replying; at ``eod``
+  the message is *not* kept), ``accept_drop`` (``eod`` only: keep the message, then close without
+  replying — the ambiguous case), ``drop_after`` (``eod`` only: keep it, reply 250, then close),
+  ``slow`` (wait ``delay`` seconds, then carry on normally — at ``eod`` the message is kept and
+  250 sent, though a client with a shorter timeout has gone by then).
+
+:meth:`FaultServer.stop` and :meth:`FaultServer.start` take the server down and up again on the
+same port. ``deliveries`` counts accepted messages per (Message-ID, recipient); ``copies()`` per
+(issue number, recipient), read from the newsletter Message-ID ``<goal17.N.UID@domain>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+STAGES = ("greeting", "mail", "rcpt", "eod")
+ACTIONS = ("reply", "drop", "accept_drop", "drop_after", "slow")
+ISSUE_IN_MESSAGE_ID = re.compile(r"<goal17\.(\d+)\.")
+
+
+@dataclass
+class Fault:
+    stage: str
+    action: str = "reply"
+    reply: str | None = None
+    reader: str | None = None
+    times: int | None = 1
+    delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES or self.action not in ACTIONS:
+            raise ValueError(f"unknown stage or action: {self}")
+        if self.reader is not None and self.stage in ("greeting", "mail"):
+            raise ValueError(f"a {self.stage} fault cannot name a reader (the server does not know it yet)")
+        if self.action in ("accept_drop", "drop_after") and self.stage != "eod":
+            raise ValueError(f"{self.action} is a fault of the final reply (eod): {self}")
+        if self.action == "reply" and not (self.reply and re.match(r"[245]\d\d ", self.reply)):
+            raise ValueError(f"a reply fault needs a reply like '451 4.3.0 text': {self}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _FaultSMTP(SMTP):
+    def __init__(self, server: FaultServer, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fault_server = server
+
+    async def _handle_client(self) -> None:
+        fault = self.fault_server._take("greeting", None)
+        if fault is not None:
+            if fault.action == "slow":
+                await asyncio.sleep(fault.delay)
+            else:
+                if fault.action == "reply":
+                    await self.push(fault.reply)
+                self.transport.close()
+                return
+        await super()._handle_client()
+
+
+class FaultServer:
+    """The server and its script; use as a context manager (started on a free port)."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.lock = threading.Lock()
+        self.faults: list[Fault] = []
+        self.deliveries: Counter[tuple[str, str]] = Counter()
+        self.fired: list[tuple[str, str, str | None]] = []  # (stage, action, reader)
+        self.rcpt_attempts: Counter[str] = Counter()
+        self.controller: Controller | None = None
+        self._starting = False
+
+    # -- the script ---------------------------------------------------------------------------
+
+    def script(self, *faults: Fault) -> None:
+        with self.lock:
+            self.faults.extend(faults)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def _take(self, stage: str, reader: str | None) -> Fault | None:
+        with self.lock:
+            if self._starting:
+                return None  # aiosmtpd's own check that the server is up
+            for fault in self.faults:
+                if fault.stage == stage and fault.reader in (None, reader) and fault.times != 0:
+                    if fault.times is not None:
+                        fault.times -= 1
+                    self.fired.append((stage, fault.action, reader))
+                    return fault
+            return None
+
+    # -- counting -----------------------------------------------------------------------------
+
+    def copies(self) -> Counter[tuple[int, str]]:
+        """Accepted messages per (issue number, recipient)."""
+        with self.lock:
+            result: Counter[tuple[int, str]] = Counter()
+            for (msgid, rcpt), n in self.deliveries.items():
+                match = ISSUE_IN_MESSAGE_ID.match(msgid)
+                result[(int(match.group(1)) if match else 0, rcpt)] += n
+            return result
+
+    def _keep(self, envelope) -> None:
+        headers = BytesHeaderParser().parsebytes(envelope.original_content or envelope.content)
+        msgid = str(headers.get("Message-ID", "")).strip()
+        with self.lock:
+            for rcpt in envelope.rcpt_tos:
+                self.deliveries[(msgid, rcpt)] += 1
+
+    # -- aiosmtpd handler hooks ---------------------------------------------------------------
+
+    async def _apply(self, fault: Fault | None, server: SMTP, normal: str) -> str:
+        if fault is None:
+            return normal
+        if fault.action == "slow":
+            await asyncio.sleep(fault.delay)
+            return normal
+        if fault.action == "drop":
+            server.transport.close()
+            return normal  # written to a closed transport: the client gets nothing
+        assert fault.reply is not None
+        if fault.reply.startswith("421"):
+            asyncio.get_running_loop().call_soon(server.transport.close)  # after the reply is out
+        return fault.reply
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        fault = self._take("mail", None)
+        status = await self._apply(fault, server, "250 OK")
+        if status.startswith("250"):
+            envelope.mail_from = address
+            envelope.mail_options.extend(mail_options)
+        return status
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        with self.lock:
+            self.rcpt_attempts[address] += 1
+        status = await self._apply(self._take("rcpt", address), server, "250 OK")
+        if status.startswith("250"):
+            envelope.rcpt_tos.append(address)
+        return status
+
+    async def handle_DATA(self, server, session, envelope):
+        reader = envelope.rcpt_tos[0] if envelope.rcpt_tos else None
+        fault = self._take("eod", reader)
+        if fault is None:
+            self._keep(envelope)
+            return "250 Message accepted for delivery"
+        if fault.action == "slow":
+            await asyncio.sleep(fault.delay)
+            self._keep(envelope)
+            return "250 Message accepted for delivery"
+        if fault.action == "accept_drop":
+            self._keep(envelope)
+            server.transport.close()
+            return "250 never seen"
+        if fault.action == "drop_after":
+            self._keep(envelope)
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "250 Message accepted for delivery"
+        return await self._apply(fault, server, "250 Message accepted for delivery")
+
+    # -- up and down --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        assert self.controller is None
+        controller = Controller(self, hostname="127.0.0.1", port=self.port, ready_timeout=30)
+        controller.factory = lambda: _FaultSMTP(self, self, **controller.SMTP_kwargs)  # type: ignore[method-assign]
+        with self.lock:
+            self._starting = True
+        try:
+            controller.start()
+        finally:
+            with self.lock:
+                self._starting = False
+        self.controller = controller
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def __enter__(self) -> FaultServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
