@@ -2,7 +2,7 @@
 and per reader, counting what it really accepted.
 
 A script is a list of :class:`Fault`; each fires ``times`` times (``None``: every time) at its
-stage, for its reader (the RCPT address) or for anybody:
+stage, for its reader (the RCPT address) or for anybody, after letting ``after`` occasions pass:
 
 - stages: ``greeting`` (instead of 220), ``mail`` (reply to MAIL FROM), ``rcpt`` (reply to
   RCPT TO), ``eod`` (the final reply, after the message data). ``greeting`` and ``mail`` come
@@ -46,6 +46,7 @@ class Fault:
     reader: str | None = None
     times: int | None = 1
     delay: float = 0.0
+    after: int = 0  # let this many matching occasions pass first (e.g. the first 2 connections)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES or self.action not in ACTIONS:
@@ -73,7 +74,7 @@ class _FaultSMTP(SMTP):
         fault = self.fault_server._take("greeting", None)
         if fault is not None:
             if fault.action == "slow":
-                await asyncio.sleep(fault.delay)
+                await self.fault_server._sleep(fault.delay)
             else:
                 if fault.action == "reply":
                     await self.push(fault.reply)
@@ -94,6 +95,9 @@ class FaultServer:
         self.rcpt_attempts: Counter[str] = Counter()
         self.controller: Controller | None = None
         self._starting = False
+        self._slow = 0  # slow replies still waiting (their message may still be kept)
+        self._settled = threading.Condition(self.lock)
+        self._tasks: set[asyncio.Task] = set()
 
     # -- the script ---------------------------------------------------------------------------
 
@@ -111,11 +115,39 @@ class FaultServer:
                 return None  # aiosmtpd's own check that the server is up
             for fault in self.faults:
                 if fault.stage == stage and fault.reader in (None, reader) and fault.times != 0:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     if fault.times is not None:
                         fault.times -= 1
                     self.fired.append((stage, fault.action, reader))
                     return fault
             return None
+
+    def settle(self, timeout: float = 30) -> None:
+        """Wait until every slow reply has finished (so the counts no longer change)."""
+        with self._settled:
+            if not self._settled.wait_for(lambda: self._slow == 0, timeout):
+                raise TimeoutError(f"{self._slow} slow replies still pending after {timeout} s")
+
+    async def _keep_later(self, envelope, delay: float) -> None:
+        try:
+            await asyncio.sleep(delay)
+            self._keep(envelope)
+        finally:
+            with self._settled:
+                self._slow -= 1
+                self._settled.notify_all()
+
+    async def _sleep(self, delay: float) -> None:
+        with self.lock:
+            self._slow += 1
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            with self._settled:
+                self._slow -= 1
+                self._settled.notify_all()
 
     # -- counting -----------------------------------------------------------------------------
 
@@ -141,7 +173,7 @@ class FaultServer:
         if fault is None:
             return normal
         if fault.action == "slow":
-            await asyncio.sleep(fault.delay)
+            await self._sleep(fault.delay)
             return normal
         if fault.action == "drop":
             server.transport.close()
@@ -174,8 +206,14 @@ class FaultServer:
             self._keep(envelope)
             return "250 Message accepted for delivery"
         if fault.action == "slow":
-            await asyncio.sleep(fault.delay)
-            self._keep(envelope)
+            # The server commits the message after the delay even if the client has hung up by then
+            # (aiosmtpd cancels the session's handler when the connection is lost: shield it).
+            with self.lock:
+                self._slow += 1
+            task = asyncio.get_running_loop().create_task(self._keep_later(envelope, fault.delay))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            await asyncio.shield(task)
             return "250 Message accepted for delivery"
         if fault.action == "accept_drop":
             self._keep(envelope)

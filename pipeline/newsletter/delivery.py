@@ -737,11 +737,11 @@ class _Run:
             attempts = row[0] + 1
             ambiguous = row[1] + (1 if isinstance(exc, Ambiguous) else 0)
             if isinstance(exc, Ambiguous) and ambiguous > 1:
-                reason = f"lost: {exc}, for the second time; not resent again (it may have arrived)"
-                self._permanent(issue_number, subscriber, summary, attempts, ambiguous, reason, _why(exc))
+                why = f"lost: {_why(exc)}, for the second time; not resent again (it may have arrived)"
+                self._permanent(issue_number, subscriber, summary, attempts, ambiguous, why)
             elif attempts >= MAX_ATTEMPTS:
-                reason = f"gave up after {attempts} attempts: {exc}"
-                self._permanent(issue_number, subscriber, summary, attempts, ambiguous, reason, _why(exc))
+                why = f"gave up after {attempts} attempts: {_why(exc)}"
+                self._permanent(issue_number, subscriber, summary, attempts, ambiguous, why)
             else:
                 retry_at = timestamp(clock() + backoff(attempts))
                 _record(
@@ -776,13 +776,13 @@ class _Run:
         )
         summary.sent += 1
 
-    def _permanent(self, issue_number, subscriber, summary, attempts, ambiguous, reason, why) -> None:
+    def _permanent(self, issue_number, subscriber, summary, attempts, ambiguous, why: str) -> None:
         _record(
             self.conn,
             issue_number,
             subscriber.id,
             "status = 'permanent', attempts = ?, ambiguous = ?, next_attempt_at = NULL, last_error = ?",
-            (attempts, ambiguous, reason),
+            (attempts, ambiguous, why),
         )
         summary.permanent += 1
         summary.refused_why[why] += 1
