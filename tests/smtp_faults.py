@@ -16,14 +16,17 @@ stage, for its reader (the RCPT address) or for anybody, after letting ``after``
   250 sent, though a client with a shorter timeout has gone by then).
 
 :meth:`FaultServer.stop` and :meth:`FaultServer.start` take the server down and up again on the
-same port. ``deliveries`` counts accepted messages per (Message-ID, recipient); ``copies()`` per
+same port. :meth:`FaultServer.arm_kill` SIGKILLs the sender at a chosen point of the protocol
+(deterministic, unlike a timer). ``deliveries`` counts accepted messages per (Message-ID, recipient); ``copies()`` per
 (issue number, recipient), read from the newsletter Message-ID ``<goal17.N.UID@domain>``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import socket
 import threading
 from collections import Counter
@@ -98,6 +101,9 @@ class FaultServer:
         self._slow = 0  # slow replies still waiting (their message may still be kept)
         self._settled = threading.Condition(self.lock)
         self._tasks: set[asyncio.Task] = set()
+        self._events: Counter[str] = Counter()  # normal (unfaulted) occasions per stage
+        self._kill: tuple[int, str, int] | None = None  # (pid, where, nth)
+        self.kills: list[tuple[str, int, str]] = []  # (where, issue, reader) of each kill done
 
     # -- the script ---------------------------------------------------------------------------
 
@@ -149,6 +155,34 @@ class FaultServer:
                 self._slow -= 1
                 self._settled.notify_all()
 
+    def arm_kill(self, pid: int, where: str, nth: int) -> None:
+        """SIGKILL ``pid`` at the ``nth`` unfaulted ``where``: ``rcpt`` (before replying),
+        ``eod_before`` (the data is in, the message is not kept) or ``eod_after`` (kept, no reply
+        yet: the sender dies before it can record the delivery)."""
+        assert where in ("rcpt", "eod_before", "eod_after")
+        with self.lock:
+            self._events.clear()
+            self._kill = (pid, where, nth)
+
+    def disarm(self) -> None:
+        with self.lock:
+            self._kill = None
+
+    def _maybe_kill(self, where: str, issue: int, reader: str) -> bool:
+        stage = "rcpt" if where == "rcpt" else "eod"
+        with self.lock:
+            if where in ("rcpt", "eod_before"):
+                self._events[stage] += 1
+            if self._kill is None:
+                return False
+            pid, target, nth = self._kill
+            if target != where or self._events[stage] != nth:
+                return False
+            self._kill = None
+            self.kills.append((where, issue, reader))
+        os.kill(pid, signal.SIGKILL)
+        return True
+
     # -- counting -----------------------------------------------------------------------------
 
     def copies(self) -> Counter[tuple[int, str]]:
@@ -160,9 +194,13 @@ class FaultServer:
                 result[(int(match.group(1)) if match else 0, rcpt)] += n
             return result
 
-    def _keep(self, envelope) -> None:
+    @staticmethod
+    def _message_id(envelope) -> str:
         headers = BytesHeaderParser().parsebytes(envelope.original_content or envelope.content)
-        msgid = str(headers.get("Message-ID", "")).strip()
+        return str(headers.get("Message-ID", "")).strip()
+
+    def _keep(self, envelope) -> None:
+        msgid = self._message_id(envelope)
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.deliveries[(msgid, rcpt)] += 1
@@ -194,7 +232,10 @@ class FaultServer:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         with self.lock:
             self.rcpt_attempts[address] += 1
-        status = await self._apply(self._take("rcpt", address), server, "250 OK")
+        fault = self._take("rcpt", address)
+        if fault is None and self._maybe_kill("rcpt", 0, address):
+            return "250 OK"  # to a sender that is gone
+        status = await self._apply(fault, server, "250 OK")
         if status.startswith("250"):
             envelope.rcpt_tos.append(address)
         return status
@@ -203,7 +244,12 @@ class FaultServer:
         reader = envelope.rcpt_tos[0] if envelope.rcpt_tos else None
         fault = self._take("eod", reader)
         if fault is None:
+            match = ISSUE_IN_MESSAGE_ID.match(self._message_id(envelope))
+            issue = int(match.group(1)) if match else 0
+            if self._maybe_kill("eod_before", issue, reader or ""):
+                return "451 4.3.0 not kept"  # the sender is gone
             self._keep(envelope)
+            self._maybe_kill("eod_after", issue, reader or "")
             return "250 Message accepted for delivery"
         if fault.action == "slow":
             # The server commits the message after the delay even if the client has hung up by then

@@ -583,6 +583,17 @@ def send_run(
                         SendSummary(issue=target.number, transport=transport_name, test_to=to)
                     )
                     return report
+                if target is not None and not retries_only:
+                    # The send of this issue starts now, before anything can fail: from here on the
+                    # log says who is owed a copy, even if the server is down for the whole run.
+                    _queue(
+                        conn,
+                        target,
+                        SubscriberStore(conn).active(),
+                        config,
+                        transport_name,
+                        timestamp(clock()),
+                    )
                 plan: list[tuple[Issue, bool]] = []  # (issue, retries only)
                 if not only_this_issue:
                     for number in _issues_with_work(conn, now, transport_name):
