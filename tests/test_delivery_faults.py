@@ -7,6 +7,11 @@ copy, or the send log holds a permanent failure with the reason — never silenc
 
 from __future__ import annotations
 
+import os
+import resource
+import signal
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +23,7 @@ from pipeline.newsletter.delivery import send_log
 from pipeline.newsletter.subscribers import SubscriberStore
 from pipeline.schedule.history import RunHistory
 from pipeline.settings import load_settings
-from tests.conftest import NOW
+from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import smtp_settings
 from tests.smtp_faults import Fault, FaultServer, free_port
 
@@ -273,3 +278,54 @@ def test_the_retries_job_records_a_deferred_run_as_deferred(
     assert [run.outcome for run in runs] == ["deferred"] * 3
     assert "1 reader(s) still owed an issue" in runs[-1].summary
     assert "451 4.7.1 greylisted" in runs[1].summary
+
+
+def test_an_impossible_state_folder_is_a_one_line_error(tmp_path: Path, capsys) -> None:
+    config_file = tmp_path / "site.toml"
+    config_file.write_text(f'[site]\nstate_dir = "{tmp_path / "site.toml" / "state"}"\n', encoding="utf-8")
+    assert main(["send", "--config", str(config_file)]) == 1
+    err = capsys.readouterr().err
+    assert "Not a directory; nothing sent" in err and "Traceback" not in err
+
+
+def test_a_full_disk_mid_send_stops_with_one_line_and_the_next_run_completes(
+    tmp_path: Path, content_dir: Path, write_update
+) -> None:
+    """The file size limit (RLIMIT_FSIZE) makes the state database's writes fail as on a full disk."""
+    with FaultServer() as server:
+        config_file, settings, readers = setup(tmp_path, content_dir, write_update, server.port, 40)
+        state = tmp_path / "state"
+        largest = max(path.stat().st_size for path in state.glob("state.sqlite3*"))
+        limit = largest + 24 * 1024  # a few commits' worth of WAL
+
+        def full_disk() -> None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        process = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "send",
+                "--config",
+                str(config_file),
+                "--now",
+                "2026-11-27T13:00",
+            ],
+            cwd=REPO,
+            env={**os.environ, "GOAL17_SECRET": SECRET},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=full_disk,
+        )
+        assert process.returncode == 1, process.stderr
+        assert "Traceback" not in process.stderr
+        assert "error: the state database failed" in process.stderr, process.stderr
+        delivered = sum(server.copies().values())
+        assert 0 < delivered < 40, delivered  # really stopped mid-run
+        assert send(config_file) == 0
+    copies = server.copies()
+    assert set(copies) == {(1, r) for r in readers}
+    assert sum(n - 1 for n in copies.values()) <= 1  # at most the one in flight when the disk filled

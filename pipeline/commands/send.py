@@ -104,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandFailed(str(exc)) from None
     except sqlite3.Error as exc:  # e.g. a full disk: the claimed row is resent by the next run
         raise CommandFailed(f"the state database failed: {exc}; run send again to continue") from None
+    except OSError as exc:  # the state folder or its lock file cannot be made or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise CommandFailed(f"{where}{exc.strerror or exc}; nothing sent") from None
     for summary in report.summaries:
         for error in summary.errors:
             print(f"failed: {error}", file=sys.stderr)
