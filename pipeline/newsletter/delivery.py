@@ -639,8 +639,6 @@ class _Run:
     def issue(self, issue: Issue, summary: SendSummary, retries_only: bool) -> None:
         conn = self.conn
         store = SubscriberStore(conn)
-        if not retries_only:
-            _queue(conn, issue, store.active(), self.config, self.transport.name, timestamp(self.clock()))
         summary.unsubscribed = _skip_inactive(conn, issue.number, timestamp(self.clock()))
         rows = conn.execute(
             "SELECT s.id AS sid, n.status AS send_status, n.next_attempt_at AS next_at, n.transport AS sent_via "
