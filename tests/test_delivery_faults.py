@@ -185,22 +185,28 @@ def test_a_slow_reply_before_the_data_is_retried_on_a_new_connection(
     assert {r["attempts"] for r in send_log(settings, 1)} == {1}
 
 
-def test_a_port_with_nothing_listening_changes_nothing_and_the_counts_stay_right(
-    tmp_path: Path, content_dir: Path, write_update, capsys, monkeypatch
+def test_a_port_with_nothing_listening_uses_no_attempt_and_the_counts_stay_right(
+    tmp_path: Path, content_dir: Path, write_update, capsys
 ) -> None:
     """Defect 4: the first reader's row was left `temporary` (via smtp), so the next run said 5 of 6."""
     dead = free_port()
     config_file, settings, readers = setup(tmp_path, content_dir, write_update, dead, 6)
-    assert send(config_file, "--transport", "outbox") == 0
-    before = send_log(settings, 1)
+    assert send(config_file, "--transport", "outbox") == 0  # a rehearsal first
     capsys.readouterr()
-    for _ in range(2):
-        assert send(config_file) == 3
-    assert "nothing sent" not in capsys.readouterr().err  # stopped, not failed
-    assert send_log(settings, 1) == before  # not a single row touched: no attempt used, nothing claimed
+    assert send(config_file) == 3
+    out, err = capsys.readouterr()
+    assert "6 had only been written to the outbox" in out and "6 not reached before the run stopped" in out
+    assert "stopped: cannot connect to the SMTP server" in err
+    assert send(config_file) == 3  # still down
+    # owed by the SMTP send now: queued, no attempt used, nothing claimed
+    log = send_log(settings, 1)
+    assert {(r["status"], r["transport"], r["attempts"]) for r in log} == {("queued", "smtp", 0)}
+    # another rehearsal meanwhile does not take the readers over from the real send
+    assert send(config_file, "--transport", "outbox") == 0
+    assert "6 owed by a real send, left to it" in capsys.readouterr().out
     with FaultServer(port=dead) as server:
-        assert send(config_file) == 0
-        assert "6 had only been written to the outbox" in capsys.readouterr().out
+        assert send(config_file, "--retries-only", at=NOW + timedelta(hours=2)) == 0  # the retries job
+        assert "issue 1 via smtp: 6 sent" in capsys.readouterr().out
     assert server.copies() == {(1, r): 1 for r in readers}
 
 

@@ -166,7 +166,8 @@ class SendSummary:
     waiting: int = 0  # failed before, retry not due yet
     permanent: int = 0  # refused for good (or lost) in this run
     permanent_before: int = 0
-    outbox_before: int = 0  # only written to the outbox before; delivered for real in this run
+    outbox_before: int = 0  # only written to the outbox before; queued for real mail by this run
+    other_transport: int = 0  # an outbox run: owed by a real (SMTP) send, left to it
     not_reached: int = 0  # still queued when the run stopped (server down)
     unsubscribed: int = 0  # owed a copy, but no longer active when their turn came
     errors: list[str] = field(default_factory=list)
@@ -193,6 +194,8 @@ class SendSummary:
             parts.append(f"{self.resumed} resumed from an interrupted run")
         if self.outbox_before:
             parts.append(f"{self.outbox_before} had only been written to the outbox")
+        if self.other_transport:
+            parts.append(f"{self.other_transport} owed by a real send, left to it")
         if self.not_reached:
             parts.append(f"{self.not_reached} not reached before the run stopped")
         if self.unsubscribed:
@@ -368,10 +371,23 @@ def _queue(
     config: NewsletterConfig,
     transport: str,
     at: str,
-) -> int:
-    """Start (or extend) the issue's send: a ``queued`` row for every active reader owed a copy."""
+) -> tuple[int, int]:
+    """Start (or extend) the issue's send: a ``queued`` row for every active reader owed a copy.
 
-    def work() -> int:
+    For real mail, a reader whose copy only went to the outbox (a rehearsal) is owed one too: the
+    row is queued for this transport. Returns (rows added, outbox rows queued for real).
+    """
+
+    def work() -> tuple[int, int]:
+        converted = 0
+        if transport != "outbox":
+            converted = conn.execute(
+                "UPDATE newsletter_sends SET status = 'queued', transport = ?, attempts = 0, ambiguous = 0, "
+                "claimed_at = ?, sent_at = NULL, next_attempt_at = NULL, last_error = NULL "
+                "WHERE issue = ? AND transport = 'outbox' AND subscriber_id IN "
+                "(SELECT id FROM subscribers WHERE status = 'active')",
+                (transport, at, issue.number),
+            ).rowcount
         have = {
             row[0]
             for row in conn.execute(
@@ -388,9 +404,9 @@ def _queue(
             "SELECT ?, ?, 'queued', ?, ?, ? FROM subscribers WHERE id = ? AND status = 'active'",
             [(*row, row[1]) for row in rows],
         )
-        return len(rows)
+        return len(rows), converted
 
-    return int(_transaction(conn, work))  # type: ignore[arg-type]
+    return _transaction(conn, work)  # type: ignore[return-value]
 
 
 def _snapshot(conn: sqlite3.Connection, issue: int, subscriber_id: int) -> dict | None:
@@ -429,6 +445,8 @@ def _claim(
         if row is None or row[0] != "active":
             return False
         same = "newsletter_sends.transport = excluded.transport"
+        # a rehearsal (outbox) never takes over a row owed by a real send; a real send takes over
+        # any row that only went to the outbox
         cursor = conn.execute(
             "INSERT INTO newsletter_sends (issue, subscriber_id, status, message_id, transport, claimed_at) "
             "VALUES (?, ?, 'claimed', ?, ?, ?) "
@@ -436,7 +454,8 @@ def _claim(
             f"transport = excluded.transport, attempts = CASE WHEN {same} THEN newsletter_sends.attempts ELSE 0 END, "
             f"ambiguous = CASE WHEN {same} THEN newsletter_sends.ambiguous ELSE 0 END, "
             "message_id = excluded.message_id, sent_at = NULL, next_attempt_at = NULL, last_error = NULL "
-            "WHERE newsletter_sends.status IN ('queued', 'claimed', 'temporary', 'skipped') "
+            "WHERE (newsletter_sends.status IN ('queued', 'claimed', 'temporary', 'skipped') "
+            f"AND ({same} OR excluded.transport <> 'outbox')) "
             "OR (newsletter_sends.transport = 'outbox' AND excluded.transport <> 'outbox')",
             (issue, subscriber_id, msgid, transport, at),
         )
@@ -583,10 +602,11 @@ def send_run(
                         SendSummary(issue=target.number, transport=transport_name, test_to=to)
                     )
                     return report
+                converted = 0
                 if target is not None and not retries_only:
                     # The send of this issue starts now, before anything can fail: from here on the
                     # log says who is owed a copy, even if the server is down for the whole run.
-                    _queue(
+                    _, converted = _queue(
                         conn,
                         target,
                         SubscriberStore(conn).active(),
@@ -607,6 +627,8 @@ def send_run(
                 )
                 for issue, only_retries in plan:
                     summary = SendSummary(issue=issue.number, transport=transport_name)
+                    if target is not None and issue.number == target.number:
+                        summary.outbox_before = converted
                     report.summaries.append(summary)
                     try:
                         run.issue(issue, summary, only_retries)
@@ -654,13 +676,8 @@ class _Run:
                 continue  # not retrying: nobody new, nothing sent or refused
             if status is None:
                 summary.skipped_no_updates += 1  # not queued: nothing in the issue for their targets
-            elif (
-                status in ("sent", "permanent")
-                and row["sent_via"] == "outbox"
-                and self.transport.name != "outbox"
-            ):
-                summary.outbox_before += 1  # only rehearsed in the outbox: deliver it for real now
-                work.append(row["sid"])
+            elif status in PENDING and self.transport.name == "outbox" and row["sent_via"] != "outbox":
+                summary.other_transport += 1  # owed by a real send: a rehearsal never takes it over
             elif status == "sent":
                 summary.already_sent += 1
             elif status == "permanent":
