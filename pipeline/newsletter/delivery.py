@@ -34,8 +34,13 @@ A run holds an exclusive lock (``flock`` on ``send.lock`` in the state folder, r
 kernel even on SIGKILL), so two ``send`` processes never work at once; a row still ``claimed``
 when a run starts was in flight when an earlier run died, and is sent again.
 
-The outbox is for checking, not delivery: a row written to the outbox does not count as sent for
-a later SMTP run, so rehearsing an issue in the outbox never keeps it from its readers.
+The outbox is for checking, not delivery: when the SMTP send of an issue starts, the readers
+whose copy only went to the outbox are queued for SMTP, so rehearsing an issue never keeps it
+from its readers; and an outbox run never takes over a row owed by the SMTP send.
+
+Exit codes (``SendReport.exit_code``): 0 nobody is owed anything; 3 someone still is (a later run
+continues); 4 this run refused or lost someone for good. Why each module-level choice: see
+docs/newsletter.md, "The delivery invariant".
 """
 
 from __future__ import annotations
