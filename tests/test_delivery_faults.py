@@ -271,17 +271,22 @@ def test_the_retries_job_records_a_deferred_run_as_deferred(
     schedule.write_text(
         f'[scheduler]\nsite = "{config_file}"\n\n[jobs.retries]\nkind = "send"\ninterval = "15m"\n'
         "options = { retries_only = true }\n\n"
-        '[jobs.weekly]\nkind = "send"\ncron = { day_of_week = "mon", hour = 8 }\n',
+        '[jobs.weekly]\nkind = "pipeline"\ncron = { day_of_week = "mon", hour = 8 }\nsteps = [\n'
+        f'  {{ kind = "newsletter", options = {{ content = "{content_dir}", out = "{tmp_path / "out"}" }} }},\n'
+        '  { kind = "send" },\n]\n',
         encoding="utf-8",
     )
     monkeypatch.chdir(tmp_path)
-    assert main(["run", "weekly", "--config", str(schedule)]) == 3  # down
+    write_update("tva", date="2026-11-29T09:00", targets=["17.9"])  # this week's issue: number 2
+    assert main(["run", "weekly", "--config", str(schedule)]) == 3  # built issue 2; the server is down
     with server:
         server.script(Fault("rcpt", reply="451 4.7.1 greylisted", reader=readers[0]))
         assert main(["run", "retries", "--config", str(schedule)]) == 3
         assert main(["run", "retries", "--config", str(schedule)]) == 3  # not due yet: still deferred
     runs = sorted(RunHistory(settings.state_dir).runs(), key=lambda run: run.id)
     assert [run.outcome for run in runs] == ["deferred"] * 3
+    assert runs[0].summary.startswith("newsletter: built issue 2 with 1 update(s); send: deferred: ")
+    assert server.copies() == {(2, readers[1]): 1}  # reader 0 greylisted; issue 1's send never started
     assert "1 reader(s) still owed an issue" in runs[-1].summary
     assert "451 4.7.1 greylisted" in runs[1].summary
 
@@ -335,3 +340,20 @@ def test_a_full_disk_mid_send_stops_with_one_line_and_the_next_run_completes(
     copies = server.copies()
     assert set(copies) == {(1, r) for r in readers}
     assert sum(n - 1 for n in copies.values()) <= 1  # at most the one in flight when the disk filled
+
+
+def test_a_down_server_still_starts_the_new_issue_when_an_older_one_is_unfinished(
+    tmp_path: Path, content_dir: Path, write_update
+) -> None:
+    """Found by the random schedules (seed 17000): the run stopped on the older issue before the
+    new issue's readers were queued, so the retries job never sent the new one."""
+    server = FaultServer()
+    config_file, settings, readers = setup(tmp_path, content_dir, write_update, server.port, 3)
+    assert send(config_file) == 3  # issue 1: down
+    write_update("tva", date="2026-12-01T09:00", targets=["17.9"])
+    build_issue(content_dir, tmp_path / "out", settings, NOW + timedelta(days=7))
+    assert send(config_file, at=NOW + timedelta(days=7)) == 3  # issue 2: still down
+    assert {r["status"] for r in send_log(settings, 2)} == {"queued"} and len(send_log(settings, 2)) == 3
+    with server:
+        assert send(config_file, "--retries-only", at=NOW + timedelta(days=7, hours=1)) == 0
+    assert server.copies() == {(issue, r): 1 for r in readers for issue in (1, 2)}
