@@ -357,3 +357,19 @@ def test_a_down_server_still_starts_the_new_issue_when_an_older_one_is_unfinishe
     with server:
         assert send(config_file, "--retries-only", at=NOW + timedelta(days=7, hours=1)) == 0
     assert server.copies() == {(issue, r): 1 for r in readers for issue in (1, 2)}
+
+
+def test_a_greeting_slower_than_the_timeout_stops_the_run_and_the_next_one_completes(
+    tmp_path: Path, content_dir: Path, write_update, capsys
+) -> None:
+    with FaultServer() as server:
+        config_file, settings, readers = setup(
+            tmp_path, content_dir, write_update, server.port, 3, timeout=0.5
+        )
+        server.script(Fault("greeting", action="slow", delay=1.5))
+        assert send(config_file) == 3
+        assert "timed out" in capsys.readouterr().err
+        assert {(r["status"], r["attempts"]) for r in send_log(settings, 1)} == {("queued", 0)}
+        server.settle()
+        assert send(config_file, "--retries-only") == 0
+    assert server.copies() == {(1, r): 1 for r in readers}
