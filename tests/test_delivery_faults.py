@@ -373,3 +373,26 @@ def test_a_greeting_slower_than_the_timeout_stops_the_run_and_the_next_one_compl
         server.settle()
         assert send(config_file, "--retries-only") == 0
     assert server.copies() == {(1, r): 1 for r in readers}
+
+
+def test_a_send_log_of_the_previous_version_is_upgraded_in_place(
+    tmp_path: Path, content_dir: Path, write_update
+) -> None:
+    from pipeline import statedb
+    from pipeline.newsletter.sendlog import MIGRATIONS
+
+    with FaultServer() as server:
+        config_file, settings, readers = setup(tmp_path, content_dir, write_update, server.port, 3)
+        conn = statedb.connect(tmp_path / "state")
+        statedb.ensure_schema(conn, "newsletter_delivery", MIGRATIONS[:1])  # the table as it was
+        conn.execute(
+            "INSERT INTO newsletter_sends (issue, subscriber_id, status, attempts, message_id, transport, "
+            "claimed_at, sent_at) VALUES (1, 1, 'sent', 1, '<old>', 'smtp', '2026-11-27T11:00:00Z', "
+            "'2026-11-27T11:00:00Z')"
+        )
+        conn.close()
+        assert send(config_file) == 0
+    log = send_log(settings, 1)
+    assert [(r["status"], r["attempts"], r["ambiguous"]) for r in log] == [("sent", 1, 0)] * 3
+    assert log[0]["message_id"] == "<old>"  # kept, not resent
+    assert server.copies() == {(1, r): 1 for r in readers[1:]}

@@ -10,8 +10,9 @@ copy per kill); an ambiguous outcome (the connection lost after the message data
 before the final reply) is resent once, with the same Message-ID (one extra copy at most if the
 server had it after all). A reader who unsubscribes before their turn is not mailed (``skipped``).
 
-How the code keeps it. The send log (``newsletter_sends``) has one row per (issue, reader) —
-the primary key:
+How the code keeps it. The send log (``newsletter_sends``, read and written only through
+``sendlog``) has one row per (issue, reader) — the primary key; ``sendreport`` turns a run's
+outcomes into its summary and exit code:
 
 1. **queue**: when a full send of an issue starts, one transaction writes a ``queued`` row for
    every active reader who has something in the issue and no row yet. From then on the issue's
@@ -47,21 +48,27 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sqlite3
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from pipeline import statedb
+from pipeline.newsletter import sendlog
 from pipeline.newsletter.config import NewsletterConfig, is_one_click_url, newsletter_config, smtp_config
 from pipeline.newsletter.issues import Issue, IssueStore
-from pipeline.newsletter.message import DkimSigner, MessageTemplate, Prepared, message_id, test_message_id
+from pipeline.newsletter.message import DkimSigner, MessageTemplate, Prepared, test_message_id
 from pipeline.newsletter.render import render_edition
+from pipeline.newsletter.sendlog import MAX_ATTEMPTS, PENDING, backoff
+from pipeline.newsletter.sendreport import (
+    EXIT_DEFERRED,
+    EXIT_DELIVERED,
+    EXIT_FAILED,
+    SendReport,
+    SendSummary,
+)
 from pipeline.newsletter.statefiles import lock_path
 from pipeline.newsletter.subscribers import Subscriber, SubscriberStore, normalize_email, timestamp
 from pipeline.newsletter.tokens import secret_from_env
@@ -77,73 +84,6 @@ from pipeline.newsletter.transports import (
 )
 from pipeline.settings import Settings
 
-MIGRATIONS = [
-    """
-    CREATE TABLE newsletter_sends (
-        issue INTEGER NOT NULL REFERENCES newsletter_issues (number),
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
-        status TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'temporary', 'permanent')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        message_id TEXT NOT NULL,
-        transport TEXT NOT NULL,
-        claimed_at TEXT NOT NULL,
-        sent_at TEXT,
-        next_attempt_at TEXT,
-        last_error TEXT,
-        PRIMARY KEY (issue, subscriber_id)
-    );
-    CREATE INDEX newsletter_sends_status ON newsletter_sends (issue, status);
-    """,
-    # queued: owed a copy since the issue's send started; skipped: no longer active (or nothing for
-    # their targets) when their turn came; ambiguous: how often the data went out without a reply.
-    """
-    CREATE TABLE newsletter_sends_v2 (
-        issue INTEGER NOT NULL REFERENCES newsletter_issues (number),
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
-        status TEXT NOT NULL CHECK (status IN ('queued', 'claimed', 'sent', 'temporary', 'permanent', 'skipped')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        ambiguous INTEGER NOT NULL DEFAULT 0,
-        message_id TEXT NOT NULL,
-        transport TEXT NOT NULL,
-        claimed_at TEXT NOT NULL,
-        sent_at TEXT,
-        next_attempt_at TEXT,
-        last_error TEXT,
-        PRIMARY KEY (issue, subscriber_id)
-    );
-    INSERT INTO newsletter_sends_v2 (issue, subscriber_id, status, attempts, message_id, transport,
-        claimed_at, sent_at, next_attempt_at, last_error)
-        SELECT issue, subscriber_id, status, attempts, message_id, transport, claimed_at, sent_at,
-        next_attempt_at, last_error FROM newsletter_sends;
-    DROP TABLE newsletter_sends;
-    ALTER TABLE newsletter_sends_v2 RENAME TO newsletter_sends;
-    CREATE INDEX newsletter_sends_status ON newsletter_sends (issue, status);
-    """,
-]
-
-MAX_ATTEMPTS = 8
-FIRST_BACKOFF = timedelta(minutes=5)
-MAX_BACKOFF = timedelta(hours=6)
-PENDING = ("queued", "claimed", "temporary")  # owed a copy, not yet done
-
-# Exit codes of ``send`` (documented in docs/newsletter.md and ``send --help``).
-EXIT_DELIVERED = 0  # every reader of the issues handled has the issue (or was refused earlier)
-EXIT_DEFERRED = 3  # some readers are still owed a copy; later runs (the retries job) continue
-EXIT_FAILED = 4  # this run recorded a reader as refused for good or lost
-# 1 (could not run: settings, secret, lock, refused login …) comes from the CLI's CommandFailed.
-
-COLUMNS = (
-    "status",
-    "attempts",
-    "ambiguous",
-    "message_id",
-    "transport",
-    "claimed_at",
-    "sent_at",
-    "next_attempt_at",
-    "last_error",
-)
-
 
 class SendError(Exception):
     """The run could not start or had to stop; nothing is left half-recorded."""
@@ -151,115 +91,6 @@ class SendError(Exception):
 
 class SendBusy(SendError):
     """Another ``send`` holds the lock."""
-
-
-def backoff(attempts: int) -> timedelta:
-    return min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
-
-
-@dataclass
-class SendSummary:
-    """What one run did with one issue, and where the issue stands afterwards."""
-
-    issue: int
-    transport: str
-    sent: int = 0
-    already_sent: int = 0
-    skipped_no_updates: int = 0
-    resumed: int = 0  # claimed by a run that died: sent again (may be the one duplicate)
-    temporary: int = 0  # failed now, will be retried by a later run
-    waiting: int = 0  # failed before, retry not due yet
-    permanent: int = 0  # refused for good (or lost) in this run
-    permanent_before: int = 0
-    outbox_before: int = 0  # only written to the outbox before; queued for real mail by this run
-    other_transport: int = 0  # an outbox run: owed by a real (SMTP) send, left to it
-    not_reached: int = 0  # still queued when the run stopped (server down)
-    unsubscribed: int = 0  # owed a copy, but no longer active when their turn came
-    errors: list[str] = field(default_factory=list)
-    deferred_why: Counter[str] = field(default_factory=Counter)
-    refused_why: Counter[str] = field(default_factory=Counter)
-    totals: dict[str, int] = field(default_factory=dict)  # status -> readers, after the run
-    test_to: str | None = None
-
-    def line(self) -> str:
-        if self.test_to:
-            return f"issue {self.issue}: sent a test message to {self.test_to} via {self.transport}"
-        parts = [
-            f"issue {self.issue} via {self.transport}: {self.sent} sent",
-            f"{self.already_sent} skipped as already sent",
-            f"{self.permanent + self.temporary} failed",
-        ]
-        if self.temporary or self.waiting:
-            parts.append(f"{self.temporary + self.waiting} to retry later")
-        if self.permanent_before:
-            parts.append(f"{self.permanent_before} refused earlier")
-        if self.skipped_no_updates:
-            parts.append(f"{self.skipped_no_updates} with nothing for their targets")
-        if self.resumed:
-            parts.append(f"{self.resumed} resumed from an interrupted run")
-        if self.outbox_before:
-            parts.append(f"{self.outbox_before} had only been written to the outbox")
-        if self.other_transport:
-            parts.append(f"{self.other_transport} owed by a real send, left to it")
-        if self.not_reached:
-            parts.append(f"{self.not_reached} not reached before the run stopped")
-        if self.unsubscribed:
-            parts.append(f"{self.unsubscribed} unsubscribed before their turn")
-        line = ", ".join(parts)
-        if self.totals:
-            line += (
-                f"; readers of issue {self.issue}: {self.delivered} delivered, {self.deferred} deferred for retry, "
-                f"{self.refused} refused for good"
-            )
-        return line
-
-    @property
-    def delivered(self) -> int:
-        return self.totals.get("sent", 0)
-
-    @property
-    def deferred(self) -> int:
-        return sum(self.totals.get(status, 0) for status in PENDING)
-
-    @property
-    def refused(self) -> int:
-        return self.totals.get("permanent", 0)
-
-    def why(self) -> list[str]:
-        """One line per distinct reason, most frequent first (the server's reply, no addresses)."""
-        lines = [f"deferred: {n} × {reason}" for reason, n in self.deferred_why.most_common()]
-        lines += [f"refused for good: {n} × {reason}" for reason, n in self.refused_why.most_common()]
-        return lines
-
-
-@dataclass
-class SendReport:
-    """A whole ``send`` run: one summary per issue it worked on, and whether it stopped early."""
-
-    transport: str
-    summaries: list[SendSummary] = field(default_factory=list)
-    stopped: str | None = None  # why the run stopped before the end (the server could not be reached)
-    pending_after: int = 0  # readers still owed a copy of any issue (this transport) after the run
-
-    @property
-    def exit_code(self) -> int:
-        if any(summary.permanent for summary in self.summaries):
-            return EXIT_FAILED
-        if self.stopped or self.pending_after:
-            return EXIT_DEFERRED
-        return EXIT_DELIVERED
-
-    def lines(self) -> list[str]:
-        lines = [summary.line() for summary in self.summaries]
-        if not self.summaries and not self.stopped:
-            lines.append("no retries due" if not self.pending_after else "nothing due now")
-        if self.stopped:
-            lines.append(f"stopped: {self.stopped}")
-        if self.pending_after:
-            lines.append(
-                f"{self.pending_after} reader(s) still owed an issue; the next send or send --retries-only continues"
-            )
-        return lines
 
 
 class SendLock:
@@ -352,178 +183,6 @@ class _Editions:
         return self.cache[key]
 
 
-def _open_log(conn: sqlite3.Connection) -> None:
-    SubscriberStore(conn)
-    IssueStore(conn)
-    statedb.ensure_schema(conn, "newsletter_delivery", MIGRATIONS)
-
-
-def _transaction(conn: sqlite3.Connection, work: Callable[[], object]) -> object:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = work()
-        conn.execute("COMMIT")
-        return result
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def _queue(
-    conn: sqlite3.Connection,
-    issue: Issue,
-    subscribers: list[Subscriber],
-    config: NewsletterConfig,
-    transport: str,
-    at: str,
-) -> tuple[int, int]:
-    """Start (or extend) the issue's send: a ``queued`` row for every active reader owed a copy.
-
-    For real mail, a reader whose copy only went to the outbox (a rehearsal) is owed one too: the
-    row is queued for this transport. Returns (rows added, outbox rows queued for real).
-    """
-
-    def work() -> tuple[int, int]:
-        converted = 0
-        if transport != "outbox":
-            converted = conn.execute(
-                "UPDATE newsletter_sends SET status = 'queued', transport = ?, attempts = 0, ambiguous = 0, "
-                "claimed_at = ?, sent_at = NULL, next_attempt_at = NULL, last_error = NULL "
-                "WHERE issue = ? AND transport = 'outbox' AND subscriber_id IN "
-                "(SELECT id FROM subscribers WHERE status = 'active')",
-                (transport, at, issue.number),
-            ).rowcount
-        have = {
-            row[0]
-            for row in conn.execute(
-                "SELECT subscriber_id FROM newsletter_sends WHERE issue = ?", (issue.number,)
-            )
-        }
-        rows = [
-            (issue.number, s.id, message_id(issue.number, s.uid, config), transport, at)
-            for s in subscribers
-            if s.id not in have and (issue.for_targets(s.targets) or not issue.items)
-        ]
-        conn.executemany(
-            "INSERT INTO newsletter_sends (issue, subscriber_id, status, message_id, transport, claimed_at) "
-            "SELECT ?, ?, 'queued', ?, ?, ? FROM subscribers WHERE id = ? AND status = 'active'",
-            [(*row, row[1]) for row in rows],
-        )
-        return len(rows), converted
-
-    return _transaction(conn, work)  # type: ignore[return-value]
-
-
-def _snapshot(conn: sqlite3.Connection, issue: int, subscriber_id: int) -> dict | None:
-    row = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?",
-        (issue, subscriber_id),
-    ).fetchone()
-    return dict(row) if row is not None else None
-
-
-def _restore(conn: sqlite3.Connection, issue: int, subscriber_id: int, before: dict | None) -> None:
-    """Put a claimed row back exactly as it was: the run could not hand the message over."""
-
-    def work() -> None:
-        if before is None:
-            conn.execute(
-                "DELETE FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?", (issue, subscriber_id)
-            )
-            return
-        conn.execute(
-            f"UPDATE newsletter_sends SET {', '.join(f'{c} = ?' for c in COLUMNS)} "
-            "WHERE issue = ? AND subscriber_id = ?",
-            (*(before[c] for c in COLUMNS), issue, subscriber_id),
-        )
-
-    _transaction(conn, work)
-
-
-def _claim(
-    conn: sqlite3.Connection, issue: int, subscriber_id: int, msgid: str, transport: str, at: str
-) -> bool:
-    """Claim the row if the subscriber is still active and the message is not sent or refused."""
-
-    def work() -> bool:
-        row = conn.execute("SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
-        if row is None or row[0] != "active":
-            return False
-        same = "newsletter_sends.transport = excluded.transport"
-        # a rehearsal (outbox) never takes over a row owed by a real send; a real send takes over
-        # any row that only went to the outbox
-        cursor = conn.execute(
-            "INSERT INTO newsletter_sends (issue, subscriber_id, status, message_id, transport, claimed_at) "
-            "VALUES (?, ?, 'claimed', ?, ?, ?) "
-            "ON CONFLICT (issue, subscriber_id) DO UPDATE SET status = 'claimed', claimed_at = excluded.claimed_at, "
-            f"transport = excluded.transport, attempts = CASE WHEN {same} THEN newsletter_sends.attempts ELSE 0 END, "
-            f"ambiguous = CASE WHEN {same} THEN newsletter_sends.ambiguous ELSE 0 END, "
-            "message_id = excluded.message_id, sent_at = NULL, next_attempt_at = NULL, last_error = NULL "
-            "WHERE (newsletter_sends.status IN ('queued', 'claimed', 'temporary', 'skipped') "
-            f"AND ({same} OR excluded.transport <> 'outbox')) "
-            "OR (newsletter_sends.transport = 'outbox' AND excluded.transport <> 'outbox')",
-            (issue, subscriber_id, msgid, transport, at),
-        )
-        return cursor.rowcount == 1
-
-    return bool(_transaction(conn, work))
-
-
-def _record(conn: sqlite3.Connection, issue: int, subscriber_id: int, sql: str, params: tuple) -> None:
-    _transaction(
-        conn,
-        lambda: conn.execute(
-            f"UPDATE newsletter_sends SET {sql} WHERE issue = ? AND subscriber_id = ?",
-            (*params, issue, subscriber_id),
-        ),
-    )
-
-
-def _skip_inactive(conn: sqlite3.Connection, issue: int, at: str) -> int:
-    """Rows owed to readers who are no longer active: ``skipped`` (never mail a former subscriber)."""
-    cursor = _transaction(
-        conn,
-        lambda: conn.execute(
-            "UPDATE newsletter_sends SET status = 'skipped', next_attempt_at = NULL, "
-            "last_error = 'no longer subscribed when their turn came', claimed_at = ? "
-            "WHERE issue = ? AND status IN ('queued', 'claimed', 'temporary') AND subscriber_id IN "
-            "(SELECT id FROM subscribers WHERE status <> 'active')",
-            (at, issue),
-        ),
-    )
-    return cursor.rowcount  # type: ignore[union-attr]
-
-
-def _issues_with_work(conn: sqlite3.Connection, now: datetime, transport: str | None) -> list[int]:
-    """Issues whose log holds queued or claimed rows, or due retries (of ``transport``), oldest first."""
-    sql = (
-        "SELECT DISTINCT n.issue FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
-        "WHERE s.status = 'active' AND (n.status IN ('queued', 'claimed') OR (n.status = 'temporary' AND "
-        "(n.next_attempt_at IS NULL OR n.next_attempt_at <= ?)))"
-    )
-    params: tuple = (timestamp(now),)
-    if transport is not None:
-        sql += " AND n.transport = ?"
-        params += (transport,)
-    return [row[0] for row in conn.execute(sql + " ORDER BY n.issue", params).fetchall()]
-
-
-def _pending(conn: sqlite3.Connection, transport: str) -> int:
-    row = conn.execute(
-        "SELECT COUNT(*) FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
-        "WHERE s.status = 'active' AND n.status IN ('queued', 'claimed', 'temporary') AND n.transport = ?",
-        (transport,),
-    ).fetchone()
-    return int(row[0])
-
-
-def _totals(conn: sqlite3.Connection, issue: int) -> dict[str, int]:
-    rows = conn.execute(
-        "SELECT status, COUNT(*) FROM newsletter_sends WHERE issue = ? GROUP BY status", (issue,)
-    ).fetchall()
-    return {row[0]: row[1] for row in rows}
-
-
 def send_issue(settings: Settings, *, issue_number: int | None = None, **options) -> SendSummary:
     """Send one issue (default: the latest) to every active reader who has not had it.
 
@@ -585,7 +244,7 @@ def send_run(
     with SendLock(lock_path(config)):
         conn = statedb.connect(config.state_dir)
         try:
-            _open_log(conn)
+            sendlog.open_log(conn)
             issues = IssueStore(conn)
             target: Issue | None = None
             if issue_number is not None or not retries_only:
@@ -611,7 +270,7 @@ def send_run(
                 if target is not None and not retries_only:
                     # The send of this issue starts now, before anything can fail: from here on the
                     # log says who is owed a copy, even if the server is down for the whole run.
-                    _, converted = _queue(
+                    _, converted = sendlog.queue(
                         conn,
                         target,
                         SubscriberStore(conn).active(),
@@ -621,7 +280,7 @@ def send_run(
                     )
                 plan: list[tuple[Issue, bool]] = []  # (issue, retries only)
                 if not only_this_issue:
-                    for number in _issues_with_work(conn, now, transport_name):
+                    for number in sendlog.issues_with_work(conn, now, transport_name):
                         if target is None or number != target.number:
                             plan.append((issues.get(number), True))  # type: ignore[arg-type]
                 if target is not None:
@@ -639,12 +298,12 @@ def send_run(
                         run.issue(issue, summary, only_retries)
                     except _Stopped as stop:
                         report.stopped = str(stop)
-                        summary.totals = _totals(conn, issue.number)
+                        summary.totals = sendlog.totals(conn, issue.number)
                         break
-                    summary.totals = _totals(conn, issue.number)
+                    summary.totals = sendlog.totals(conn, issue.number)
             finally:
                 transport.close()
-            report.pending_after = _pending(conn, transport_name)
+            report.pending_after = sendlog.pending(conn, transport_name)
             return report
         finally:
             conn.close()
@@ -666,7 +325,7 @@ class _Run:
     def issue(self, issue: Issue, summary: SendSummary, retries_only: bool) -> None:
         conn = self.conn
         store = SubscriberStore(conn)
-        summary.unsubscribed = _skip_inactive(conn, issue.number, timestamp(self.clock()))
+        summary.unsubscribed = sendlog.skip_inactive(conn, issue.number, timestamp(self.clock()))
         rows = conn.execute(
             "SELECT s.id AS sid, n.status AS send_status, n.next_attempt_at AS next_at, n.transport AS sent_via "
             "FROM subscribers s LEFT JOIN newsletter_sends n ON n.issue = ? AND n.subscriber_id = s.id "
@@ -708,7 +367,7 @@ class _Run:
                 template = editions.for_subscriber(subscriber)
                 if template is None:
                     summary.skipped_no_updates += 1
-                    _record(
+                    sendlog.record(
                         conn,
                         issue.number,
                         subscriber.id,
@@ -717,8 +376,8 @@ class _Run:
                     )
                     continue
                 prepared = template.personalise(subscriber.uid, subscriber.email)
-                before = _snapshot(conn, issue.number, subscriber.id)
-                if not _claim(
+                before = sendlog.snapshot(conn, issue.number, subscriber.id)
+                if not sendlog.claim(
                     conn,
                     issue.number,
                     subscriber.id,
@@ -733,7 +392,7 @@ class _Run:
                     self._deliver(issue.number, subscriber, prepared, summary)
                 except TransportUnavailable as exc:
                     # Nothing of this message was handed over: the row goes back as it was.
-                    _restore(conn, issue.number, subscriber.id, before)
+                    sendlog.restore(conn, issue.number, subscriber.id, before)
                     summary.not_reached = len(work) - index
                     if exc.transient:
                         raise _Stopped(str(exc)) from None
@@ -775,7 +434,7 @@ class _Run:
                 self._permanent(issue_number, subscriber, summary, attempts, ambiguous, why)
             else:
                 retry_at = timestamp(clock() + backoff(attempts))
-                _record(
+                sendlog.record(
                     conn,
                     issue_number,
                     subscriber.id,
@@ -787,7 +446,7 @@ class _Run:
             summary.errors.append(f"{subscriber.email}: {exc}")
             return
         except PermanentFailure as exc:
-            _record(
+            sendlog.record(
                 conn,
                 issue_number,
                 subscriber.id,
@@ -798,7 +457,7 @@ class _Run:
             summary.refused_why[_why(exc)] += 1
             summary.errors.append(f"{subscriber.email}: {exc}")
             return
-        _record(
+        sendlog.record(
             conn,
             issue_number,
             subscriber.id,
@@ -808,7 +467,7 @@ class _Run:
         summary.sent += 1
 
     def _permanent(self, issue_number, subscriber, summary, attempts, ambiguous, why: str) -> None:
-        _record(
+        sendlog.record(
             self.conn,
             issue_number,
             subscriber.id,
@@ -878,8 +537,8 @@ def issues_with_retries_due(settings: Settings, now: datetime, transport: str | 
     config = newsletter_config(settings)
     conn = statedb.connect(config.state_dir)
     try:
-        _open_log(conn)
-        return _issues_with_work(conn, now, transport)
+        sendlog.open_log(conn)
+        return sendlog.issues_with_work(conn, now, transport)
     finally:
         conn.close()
 
@@ -889,7 +548,7 @@ def send_log(settings: Settings, issue_number: int) -> list[dict]:
     config = newsletter_config(settings)
     conn = statedb.connect(config.state_dir)
     try:
-        _open_log(conn)
+        sendlog.open_log(conn)
         rows = conn.execute(
             "SELECT s.email, n.status, n.attempts, n.ambiguous, n.message_id, n.transport, n.sent_at, "
             "n.next_attempt_at, n.last_error "
