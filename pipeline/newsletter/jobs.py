@@ -1,7 +1,8 @@
 """Scheduler jobs: the same functions the ``newsletter`` and ``send`` commands run.
 
 Each takes the site settings and the options of its table in ``schedule.toml`` and returns a
-one-line summary; failures raise (the scheduler records them).
+one-line summary; failures raise (the scheduler records them). A send that leaves readers owed
+an issue raises ``JobDeferred`` (recorded as ``deferred``, the same as the command's exit 3).
 
 - ``newsletter_job`` options: ``content`` (default "content"), ``out`` ("outputs"), ``force`` (false),
   ``now`` (ISO time, for tests; default: the clock).
