@@ -268,8 +268,10 @@ def send_run(
                     return report
                 converted = 0
                 if target is not None and not retries_only:
-                    # The send of this issue starts now, before anything can fail: from here on the
-                    # log says who is owed a copy, even if the server is down for the whole run.
+                    # The settings, the secret and the transport's own settings were checked: a run
+                    # that cannot start on those (exit 1) starts nothing. The send of this issue
+                    # starts now, before any connection: from here on the log says who is owed a
+                    # copy, even if the server is down for the whole run.
                     _, converted = sendlog.queue(
                         conn,
                         target,
