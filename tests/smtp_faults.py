@@ -5,7 +5,8 @@ A script is a list of :class:`Fault`; each fires ``times`` times (``None``: ever
 stage, for its reader (the RCPT address) or for anybody, after letting ``after`` occasions pass:
 
 - stages: ``greeting`` (instead of 220), ``mail`` (reply to MAIL FROM), ``rcpt`` (reply to
-  RCPT TO), ``eod`` (the final reply, after the message data). ``greeting`` and ``mail`` come
+  RCPT TO), ``data`` (reply to the DATA command, instead of 354), ``eod`` (the final reply, after
+  the message data). ``greeting`` and ``mail`` come
   before the server knows the recipient, so their faults cannot name a reader: they fire on the
   next connections / transactions, in order;
 - actions: ``reply`` (send ``reply``, e.g. ``"451 4.3.0 try later"``; a 421 also closes the
@@ -36,7 +37,7 @@ from email.parser import BytesHeaderParser
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-STAGES = ("greeting", "mail", "rcpt", "eod")
+STAGES = ("greeting", "mail", "rcpt", "data", "eod")
 ACTIONS = ("reply", "drop", "accept_drop", "drop_after", "slow")
 ISSUE_IN_MESSAGE_ID = re.compile(r"<goal17\.(\d+)\.")
 
@@ -84,6 +85,23 @@ class _FaultSMTP(SMTP):
                 self.transport.close()
                 return
         await super()._handle_client()
+
+    async def smtp_DATA(self, arg: str) -> None:
+        reader = self.envelope.rcpt_tos[0] if self.envelope.rcpt_tos else None
+        fault = self.fault_server._take("data", reader) if reader else None
+        if fault is not None and fault.action != "slow":
+            if fault.action == "reply":
+                await self.push(fault.reply)
+                if fault.reply.startswith("421"):
+                    self.transport.close()
+                else:
+                    self._set_rset_state()
+            else:
+                self.transport.close()
+            return
+        if fault is not None:
+            await self.fault_server._sleep(fault.delay)
+        await super().smtp_DATA(arg)
 
 
 class FaultServer:

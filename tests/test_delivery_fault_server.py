@@ -107,3 +107,14 @@ def test_a_script_that_cannot_work_is_refused() -> None:
         Fault("rcpt", action="accept_drop")
     with pytest.raises(ValueError):
         Fault("eod", reply="ok")
+
+
+def test_a_data_command_fault_hits_its_reader_and_the_connection_carries_on() -> None:
+    with FaultServer() as server:
+        server.script(Fault("data", reply="452 4.3.1 no space", reader="r@example.se"))
+        with client(server) as conn:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                conn.sendmail("b@example.se", ["r@example.se"], MESSAGE)
+            assert refused.value.smtp_code == 452
+            conn.sendmail("b@example.se", ["r@example.se"], MESSAGE)
+    assert server.copies() == {(3, "r@example.se"): 1}

@@ -171,7 +171,7 @@ def test_a_reply_slower_than_the_timeout_after_the_data_is_ambiguous(
     assert server.copies() == {(1, readers[0]): 2, (1, readers[1]): 1}  # one resend, the only extra copy
 
 
-@pytest.mark.parametrize("stage", ["mail", "rcpt"])
+@pytest.mark.parametrize("stage", ["mail", "rcpt", "data"])
 def test_a_slow_reply_before_the_data_is_retried_on_a_new_connection(
     tmp_path: Path, content_dir: Path, write_update, stage: str
 ) -> None:
@@ -221,7 +221,7 @@ def test_a_port_with_nothing_listening_uses_no_attempt_and_the_counts_stay_right
         ("554 5.7.1 rejected", 4, "permanent"),
     ],
 )
-@pytest.mark.parametrize("stage", ["rcpt", "eod"])
+@pytest.mark.parametrize("stage", ["rcpt", "data", "eod"])
 def test_exit_code_and_summary_say_delivered_deferred_refused_and_why(
     tmp_path: Path, content_dir: Path, write_update, capsys, stage: str, reply: str, code: int, status: str
 ) -> None:
@@ -396,3 +396,16 @@ def test_a_send_log_of_the_previous_version_is_upgraded_in_place(
     assert [(r["status"], r["attempts"], r["ambiguous"]) for r in log] == [("sent", 1, 0)] * 3
     assert log[0]["message_id"] == "<old>"  # kept, not resent
     assert server.copies() == {(1, r): 1 for r in readers[1:]}
+
+
+@pytest.mark.parametrize("stage", ["rcpt", "data"])
+@pytest.mark.parametrize("fault", [{"action": "drop"}, {"reply": "421 4.3.2 closing"}])
+def test_a_connection_lost_before_the_data_is_sent_again_on_a_new_one(
+    tmp_path: Path, content_dir: Path, write_update, stage: str, fault: dict
+) -> None:
+    with FaultServer() as server:
+        config_file, settings, readers = setup(tmp_path, content_dir, write_update, server.port, 3)
+        server.script(Fault(stage, reader=readers[1], **fault))
+        assert send(config_file) == 0  # nothing of it had gone out: safe to send on a new connection
+    assert server.copies() == {(1, r): 1 for r in readers}
+    assert [r["attempts"] for r in send_log(settings, 1)] == [1, 1, 1]

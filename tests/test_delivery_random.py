@@ -52,8 +52,8 @@ PERMANENT = ["550 5.1.1 no such user", "552 5.2.2 mailbox full", "554 5.7.1 reje
 
 
 def random_fault(rng: random.Random, readers: list[str]) -> Fault:
-    stage = rng.choice(["greeting", "mail", "rcpt", "rcpt", "eod", "eod", "eod"])
-    reader = rng.choice(readers) if stage in ("rcpt", "eod") else None
+    stage = rng.choice(["greeting", "mail", "rcpt", "rcpt", "data", "eod", "eod", "eod"])
+    reader = rng.choice(readers) if stage in ("rcpt", "data", "eod") else None
     times = rng.choice([1, 1, 2, None]) if reader else rng.choice([1, 2])
     after = rng.randint(0, 6) if reader is None else 0
     actions = ["reply"] * 6 + ["drop"] + (["accept_drop", "drop_after"] if stage == "eod" else [])
