@@ -41,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "newsletter",
         help="build the next newsletter issue from new updates (or: newsletter preview)",
         description=(
-            "Build the next issue from the updates published since the previous issue (the first issue: "
-            "the last 30 days), record it in the state database and publish the archive under OUT/newsletters/. "
+            "Build the next issue from every published update that is in no issue yet (dated after the start "
+            "of the first issue's window, which covers the last 30 days; an update published late still gets "
+            "in), record it in the state database and publish the archive under OUT/newsletters/. "
             "'newsletter preview' renders the next issue (or --issue N) to a file without recording anything."
         ),
     )
@@ -54,7 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_out(parser)
     add_now(parser)
     parser.add_argument(
-        "--since", metavar="ISO-TIME", help="start of the window (default: end of the previous issue)"
+        "--since",
+        metavar="ISO-TIME",
+        help="take updates dated after this, even before the first issue's window (default: that window's start)",
     )
     parser.add_argument("--force", action="store_true", help="build an issue even when there is nothing new")
     parser.add_argument("--issue", type=int, metavar="N", help="preview: this existing issue")

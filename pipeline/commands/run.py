@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run one scheduled job now (the same code the scheduler runs)",
         description=(
             "Run one job from the schedule file now, with its options, exactly as the scheduler would, "
-            "and record it in the run history. Exit 0 on success, 1 if the job failed."
+            "and record it in the run history. Exit 0 on success, 1 if the job failed, 3 if it was deferred "
+            "(e.g. a send with readers left for the retries job)."
         ),
     )
     parser.add_argument("job", metavar="JOB", help="the job's name: the NAME of its [jobs.NAME] table")
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("job %s is disabled in %s; running it anyway, as asked", job.name, schedule.source)
     history = RunHistory(schedule.settings.state_dir)
     try:
-        execute(job, schedule.settings, history, "manual")
+        result = execute(job, schedule.settings, history, "manual")
     except JobFailed as exc:
         raise CommandFailed(f"job {job.name} failed: {exc.result.summary}") from None
-    return 0
+    return 3 if result.outcome == "deferred" else 0

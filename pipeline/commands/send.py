@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
-from datetime import datetime
 
 from pipeline.commands._options import CommandFailed, add_config, add_now, settings_from
 from pipeline.dates import DateError, parse_datetime
-from pipeline.newsletter.delivery import SendError, issues_with_retries_due, send_issue, stderr_notes
+from pipeline.newsletter.delivery import (
+    EXIT_DEFERRED,
+    EXIT_DELIVERED,
+    EXIT_FAILED,
+    SendError,
+    send_run,
+    stderr_notes,
+)
 from pipeline.newsletter.message import DkimError
 from pipeline.newsletter.render import RenderError
 from pipeline.newsletter.subscribers import SubscriberError
@@ -18,6 +25,16 @@ from pipeline.settings import LANGUAGES, SettingsError
 
 ORDER = 35
 
+EXIT_CODES = f"""exit codes:
+  {EXIT_DELIVERED}  every reader of the issues handled has the issue (or was refused in an earlier run)
+  1  could not run: settings, secret, another send running, refused login or sender, no STARTTLS
+  2  wrong command line
+  {EXIT_DEFERRED}  some readers are still owed an issue (4xx, server down or unreachable); nothing is lost,
+     the next send or send --retries-only (the shipped retries job) continues
+  {EXIT_FAILED}  this run recorded readers as refused for good (5xx) or lost (no reply twice); see the
+     failed: lines and the send log
+"""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -26,8 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Send an issue to every active subscriber who has not had it yet. The send log in the state "
             "database makes a rerun after a crash continue where it stopped; temporary failures are retried by "
-            "later runs, permanent ones (5xx) are not. Only one send runs at a time."
+            "later runs, permanent ones (5xx) are not. Every run first completes the sends that an earlier run "
+            "left unfinished (server down, kill, 4xx), oldest issue first. Only one send runs at a time."
         ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "issue", nargs="?", type=int, metavar="ISSUE", help="issue number (default: the latest)"
@@ -66,31 +86,36 @@ def run(args: argparse.Namespace) -> int:
     if args.retries_only and args.to:
         raise CommandFailed("--retries-only and --to do not go together")
     try:
-        if args.retries_only and args.issue is None:
-            numbers = issues_with_retries_due(settings, now or datetime.now(settings.tz))
-            if not numbers and not args.quiet:
-                print("no retries due")
-        else:
-            numbers = [args.issue]
-        for number in numbers:
-            summary = send_issue(
-                settings,
-                issue_number=number,
-                transport_name=args.transport,
-                rate=rate,
-                now=now,
-                to=args.to,
-                lang=args.lang,
-                progress=sys.stderr,
-                notes=None if args.quiet else stderr_notes,
-                retries_only=args.retries_only,
-            )
-            for error in summary.errors:
-                print(f"failed: {error}", file=sys.stderr)
-            if not args.quiet:
-                print(summary.line())
+        report = send_run(
+            settings,
+            issue_number=args.issue,
+            transport_name=args.transport,
+            rate=rate,
+            now=now,
+            to=args.to,
+            lang=args.lang,
+            progress=sys.stderr,
+            notes=None if args.quiet else stderr_notes,
+            retries_only=args.retries_only,
+        )
     except SettingsError as exc:
         raise CommandFailed("invalid settings", details=exc.problems) from None
     except (SecretMissing, SendError, TransportUnavailable, DkimError, RenderError, SubscriberError) as exc:
         raise CommandFailed(str(exc)) from None
-    return 0
+    except sqlite3.Error as exc:  # e.g. a full disk: the claimed row is resent by the next run
+        raise CommandFailed(f"the state database failed: {exc}; run send again to continue") from None
+    except OSError as exc:  # the state folder or its lock file cannot be made or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise CommandFailed(f"{where}{exc.strerror or exc}; nothing sent") from None
+    for summary in report.summaries:
+        for error in summary.errors:
+            print(f"failed: {error}", file=sys.stderr)
+        for reason in summary.why():
+            print(f"issue {summary.issue}: {reason}", file=sys.stderr)
+    if report.stopped:
+        print(f"stopped: {report.stopped}", file=sys.stderr)
+    if not args.quiet:
+        for line in report.lines():
+            if not line.startswith("stopped: "):
+                print(line)
+    return report.exit_code

@@ -1,48 +1,80 @@
-"""Delivering an issue exactly once per subscriber: the send log, the lock, retries, the summary.
+"""Delivering an issue exactly once per reader: the send log, the lock, retries, the report.
 
-The send log (``newsletter_sends``) has one row per (issue, subscriber) — the primary key — and
-every message goes through it:
+**The delivery invariant.** For every issue and every reader active when the issue's send
+starts, the reader gets exactly one copy, or the send log holds a permanent failure with the
+server's reply (or, for a message lost in an ambiguous way twice, why) — never silence. An
+interrupted send (outage, kill, full disk, 421, timeout at any SMTP stage) is completed by the
+next ``send`` or ``send --retries-only`` run. Exceptions, each bounded: a run killed after the
+server accepted a message and before the log recorded it resends that one message (one extra
+copy per kill); an ambiguous outcome (the connection lost after the message data went out,
+before the final reply) is resent once, with the same Message-ID (one extra copy at most if the
+server had it after all). A reader who unsubscribes before their turn is not mailed (``skipped``).
 
-1. **claim**: in one transaction, check the subscriber is still active and write the row as
+How the code keeps it. The send log (``newsletter_sends``, read and written only through
+``sendlog``) has one row per (issue, reader) — the primary key; ``sendreport`` turns a run's
+outcomes into its summary and exit code:
+
+1. **queue**: when a full send of an issue starts, one transaction writes a ``queued`` row for
+   every active reader who has something in the issue and no row yet. From then on the issue's
+   send has *started*, and the rows say who is still owed a copy, whatever happens next;
+2. **claim**: in one transaction, check the reader is still active and mark the row
    ``claimed``; commit (durable before anything leaves);
-2. hand the message to the transport;
-3. record the outcome: ``sent``; ``temporary`` (4xx, dropped connection: retried by later runs
-   after a backoff of 5 min × 2^(attempts−1), at most 6 h, giving up after 8 attempts);
-   ``permanent`` (5xx: recorded, never retried).
+3. hand the message to the transport;
+4. record the outcome: ``sent``; ``temporary`` (4xx, a lost connection: retried by later runs
+   after a backoff of 5 min × 2^(attempts−1), at most 6 h, permanent after 8 attempts);
+   ``permanent`` (5xx: recorded with the reply, never retried). When the transport cannot send
+   at all (server down, 4xx greeting, refused login), the claimed row is put back exactly as it
+   was — no attempt used — and the run stops; the next run continues.
+
+Every run — ``send`` as well as ``send --retries-only`` — first completes every issue whose log
+still holds ``queued`` or ``claimed`` rows or due retries for the same transport (oldest issue
+first), then (``send`` only) the issue asked for. So an outage at the start of the weekly send
+delays the issue for everyone until the server is back, and loses it for nobody.
 
 A run holds an exclusive lock (``flock`` on ``send.lock`` in the state folder, released by the
-kernel even on SIGKILL), so two ``send`` processes never work at once. A row still ``claimed``
-when a run starts was therefore in flight when an earlier run died: it is sent again. That is the
-one message that can arrive twice (if the kill came after the server accepted it and before the
-log recorded it); every other subscriber gets the issue exactly once. With the outbox transport
-even that one is not duplicated: the file is replaced.
+kernel even on SIGKILL), so two ``send`` processes never work at once; a row still ``claimed``
+when a run starts was in flight when an earlier run died, and is sent again.
 
-The outbox is for checking, not delivery: a row written to the outbox does not count as sent for
-a later SMTP run, so rehearsing an issue in the outbox never keeps it from its readers.
+The outbox is for checking, not delivery: when the SMTP send of an issue starts, the readers
+whose copy only went to the outbox are queued for SMTP, so rehearsing an issue never keeps it
+from its readers; and an outbox run never takes over a row owed by the SMTP send.
+
+Exit codes (``SendReport.exit_code``): 0 nobody is owed anything; 3 someone still is (a later run
+continues); 4 this run refused or lost someone for good. Why each module-level choice: see
+docs/newsletter.md, "The delivery invariant".
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from pipeline import statedb
+from pipeline.newsletter import sendlog
 from pipeline.newsletter.config import NewsletterConfig, is_one_click_url, newsletter_config, smtp_config
 from pipeline.newsletter.issues import Issue, IssueStore
 from pipeline.newsletter.message import DkimSigner, MessageTemplate, Prepared, test_message_id
 from pipeline.newsletter.render import render_edition
+from pipeline.newsletter.sendlog import MAX_ATTEMPTS, PENDING, backoff
+from pipeline.newsletter.sendreport import (
+    EXIT_DEFERRED,
+    EXIT_DELIVERED,
+    EXIT_FAILED,
+    SendReport,
+    SendSummary,
+)
 from pipeline.newsletter.statefiles import lock_path
 from pipeline.newsletter.subscribers import Subscriber, SubscriberStore, normalize_email, timestamp
 from pipeline.newsletter.tokens import secret_from_env
 from pipeline.newsletter.transports import (
+    Ambiguous,
+    DeliveryFailure,
     OutboxTransport,
     PermanentFailure,
     RateLimiter,
@@ -52,29 +84,6 @@ from pipeline.newsletter.transports import (
 )
 from pipeline.settings import Settings
 
-MIGRATIONS = [
-    """
-    CREATE TABLE newsletter_sends (
-        issue INTEGER NOT NULL REFERENCES newsletter_issues (number),
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
-        status TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'temporary', 'permanent')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        message_id TEXT NOT NULL,
-        transport TEXT NOT NULL,
-        claimed_at TEXT NOT NULL,
-        sent_at TEXT,
-        next_attempt_at TEXT,
-        last_error TEXT,
-        PRIMARY KEY (issue, subscriber_id)
-    );
-    CREATE INDEX newsletter_sends_status ON newsletter_sends (issue, status);
-    """,
-]
-
-MAX_ATTEMPTS = 8
-FIRST_BACKOFF = timedelta(minutes=5)
-MAX_BACKOFF = timedelta(hours=6)
-
 
 class SendError(Exception):
     """The run could not start or had to stop; nothing is left half-recorded."""
@@ -82,47 +91,6 @@ class SendError(Exception):
 
 class SendBusy(SendError):
     """Another ``send`` holds the lock."""
-
-
-def backoff(attempts: int) -> timedelta:
-    return min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
-
-
-@dataclass
-class SendSummary:
-    issue: int
-    transport: str
-    sent: int = 0
-    already_sent: int = 0
-    skipped_no_updates: int = 0
-    resumed: int = 0  # claimed by a run that died: sent again (may be the one duplicate)
-    temporary: int = 0  # failed now, will be retried by a later run
-    waiting: int = 0  # failed before, retry not due yet
-    permanent: int = 0  # refused for good in this run
-    permanent_before: int = 0
-    outbox_before: int = 0  # only written to the outbox before; delivered for real in this run
-    errors: list[str] = field(default_factory=list)
-    test_to: str | None = None
-
-    def line(self) -> str:
-        if self.test_to:
-            return f"issue {self.issue}: sent a test message to {self.test_to} via {self.transport}"
-        parts = [
-            f"issue {self.issue} via {self.transport}: {self.sent} sent",
-            f"{self.already_sent} skipped as already sent",
-            f"{self.permanent + self.temporary} failed",
-        ]
-        if self.temporary or self.waiting:
-            parts.append(f"{self.temporary + self.waiting} to retry later")
-        if self.permanent_before:
-            parts.append(f"{self.permanent_before} refused earlier")
-        if self.skipped_no_updates:
-            parts.append(f"{self.skipped_no_updates} with nothing for their targets")
-        if self.resumed:
-            parts.append(f"{self.resumed} resumed from an interrupted run")
-        if self.outbox_before:
-            parts.append(f"{self.outbox_before} had only been written to the outbox")
-        return ", ".join(parts)
 
 
 class SendLock:
@@ -215,54 +183,22 @@ class _Editions:
         return self.cache[key]
 
 
-def _open_log(conn: sqlite3.Connection) -> None:
-    SubscriberStore(conn)
-    IssueStore(conn)
-    statedb.ensure_schema(conn, "newsletter_delivery", MIGRATIONS)
+def send_issue(settings: Settings, *, issue_number: int | None = None, **options) -> SendSummary:
+    """Send one issue (default: the latest) to every active reader who has not had it.
+
+    The same as :func:`send_run` limited to that one issue (other issues' pending work waits for
+    the next run); a run that had to stop raises :class:`SendError`. Options as for ``send_run``.
+    """
+    report = send_run(settings, issue_number=issue_number, only_this_issue=True, **options)
+    if report.stopped:
+        done = sum(s.sent for s in report.summaries)
+        raise SendError(f"{report.stopped}; {done} sent before stopping, run send again to continue")
+    if report.summaries:
+        return report.summaries[-1]
+    return SendSummary(issue=issue_number or 0, transport=report.transport)
 
 
-def _claim(
-    conn: sqlite3.Connection, issue: int, subscriber_id: int, msgid: str, transport: str, at: str
-) -> bool:
-    """Claim the row if the subscriber is still active and the message is not sent or refused."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute("SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
-        if row is None or row[0] != "active":
-            conn.execute("ROLLBACK")
-            return False
-        cursor = conn.execute(
-            "INSERT INTO newsletter_sends (issue, subscriber_id, status, message_id, transport, claimed_at) "
-            "VALUES (?, ?, 'claimed', ?, ?, ?) "
-            "ON CONFLICT (issue, subscriber_id) DO UPDATE SET status = 'claimed', claimed_at = excluded.claimed_at, "
-            "transport = excluded.transport, attempts = CASE WHEN newsletter_sends.transport = excluded.transport "
-            "THEN newsletter_sends.attempts ELSE 0 END, sent_at = NULL, next_attempt_at = NULL, last_error = NULL "
-            "WHERE newsletter_sends.status IN ('claimed', 'temporary') "
-            "OR (newsletter_sends.transport = 'outbox' AND excluded.transport <> 'outbox')",
-            (issue, subscriber_id, msgid, transport, at),
-        )
-        claimed = cursor.rowcount == 1
-        conn.execute("COMMIT")
-        return claimed
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def _record(conn: sqlite3.Connection, issue: int, subscriber_id: int, sql: str, params: tuple) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
-            f"UPDATE newsletter_sends SET {sql} WHERE issue = ? AND subscriber_id = ?",
-            (*params, issue, subscriber_id),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def send_issue(
+def send_run(
     settings: Settings,
     *,
     issue_number: int | None = None,
@@ -276,13 +212,16 @@ def send_issue(
     progress: IO[str] | None = None,
     notes: Callable[[str], None] | None = None,
     retries_only: bool = False,
-) -> SendSummary:
-    """Send an issue (default: the latest) to every active subscriber who has not had it.
+    only_this_issue: bool = False,
+) -> SendReport:
+    """One ``send`` run: complete every interrupted send of this transport, then send the issue asked for.
 
-    ``now`` stamps the messages' Date and decides which retries are due; ``clock`` stamps the send
-    log (default: the real clock, or ``now`` when given). ``to`` sends one test message to that
-    address instead, outside the send log. ``retries_only`` sends only what the log already holds
-    as due (temporary failures, claims of a run that died), to nobody new.
+    ``issue_number`` defaults to the latest issue (with ``retries_only``: no issue of its own,
+    only the pending work). ``now`` stamps the messages' Date and decides which retries are due;
+    ``clock`` stamps the send log (default: the real clock, or ``now`` when given). ``to`` sends
+    one test message to that address instead, outside the send log. ``retries_only`` queues
+    nobody new. A server that cannot be reached (or refuses the connection with 4xx) stops the run
+    with ``report.stopped`` set; other reasons it cannot run raise :class:`SendError`.
     """
     config = newsletter_config(settings)
     transport_name = transport_name or config.transport
@@ -300,43 +239,250 @@ def send_issue(
         rate = smtp_config(settings).rate if transport_name == "smtp" else 0.0
     signer = DkimSigner.from_config(config)
     limiter = RateLimiter(rate)
+    report = SendReport(transport=transport_name)
 
     with SendLock(lock_path(config)):
         conn = statedb.connect(config.state_dir)
         try:
-            _open_log(conn)
+            sendlog.open_log(conn)
             issues = IssueStore(conn)
-            issue = issues.get(issue_number) if issue_number is not None else issues.latest()
-            if issue is None:
-                which = f"issue {issue_number}" if issue_number is not None else "any issue"
-                raise SendError(f"there is no {which} to send; build one with: python -m pipeline newsletter")
-            summary = SendSummary(issue=issue.number, transport=transport_name)
-            editions = _Editions(issue, settings, config, secret.value, now)
+            target: Issue | None = None
+            if issue_number is not None or not retries_only:
+                target = issues.get(issue_number) if issue_number is not None else issues.latest()
+                if target is None:
+                    which = f"issue {issue_number}" if issue_number is not None else "any issue"
+                    raise SendError(
+                        f"there is no {which} to send; build one with: python -m pipeline newsletter"
+                    )
             transport = make_transport(transport_name, settings, config, environ)
             try:
                 if to is not None:
-                    _send_test(to, issue, editions, transport, signer, config, now, lang or settings.language)
-                    summary.test_to = to
-                    return summary
-                _send_all(
-                    conn,
-                    issue,
-                    editions,
-                    transport,
-                    signer,
-                    limiter,
-                    config,
-                    now,
-                    clock,
-                    summary,
-                    progress,
-                    retries_only,
+                    assert target is not None
+                    editions = _Editions(target, settings, config, secret.value, now)
+                    _send_test(
+                        to, target, editions, transport, signer, config, now, lang or settings.language
+                    )
+                    report.summaries.append(
+                        SendSummary(issue=target.number, transport=transport_name, test_to=to)
+                    )
+                    return report
+                converted = 0
+                if target is not None and not retries_only:
+                    # The settings, the secret and the transport's own settings were checked: a run
+                    # that cannot start on those (exit 1) starts nothing. The send of this issue
+                    # starts now, before any connection: from here on the log says who is owed a
+                    # copy, even if the server is down for the whole run.
+                    _, converted = sendlog.queue(
+                        conn,
+                        target,
+                        SubscriberStore(conn).active(),
+                        config,
+                        transport_name,
+                        timestamp(clock()),
+                    )
+                plan: list[tuple[Issue, bool]] = []  # (issue, retries only)
+                if not only_this_issue:
+                    for number in sendlog.issues_with_work(conn, now, transport_name):
+                        if target is None or number != target.number:
+                            plan.append((issues.get(number), True))  # type: ignore[arg-type]
+                if target is not None:
+                    plan.append((target, retries_only))
+                plan.sort(key=lambda item: item[0].number)
+                run = _Run(
+                    conn, transport, signer, limiter, config, settings, secret.value, now, clock, progress
                 )
+                for issue, only_retries in plan:
+                    summary = SendSummary(issue=issue.number, transport=transport_name)
+                    if target is not None and issue.number == target.number:
+                        summary.outbox_before = converted
+                    report.summaries.append(summary)
+                    try:
+                        run.issue(issue, summary, only_retries)
+                    except _Stopped as stop:
+                        report.stopped = str(stop)
+                        summary.totals = sendlog.totals(conn, issue.number)
+                        break
+                    summary.totals = sendlog.totals(conn, issue.number)
             finally:
                 transport.close()
-            return summary
+            report.pending_after = sendlog.pending(conn, transport_name)
+            return report
         finally:
             conn.close()
+
+
+class _Stopped(Exception):
+    """The transport can send nothing now (transient): the run stops, the rest stays queued."""
+
+
+class _Run:
+    """The per-run context shared by the issues of one ``send`` run."""
+
+    def __init__(self, conn, transport, signer, limiter, config, settings, secret, now, clock, progress):
+        self.conn, self.transport, self.signer, self.limiter = conn, transport, signer, limiter
+        self.config, self.settings, self.secret = config, settings, secret
+        self.now, self.clock, self.progress = now, clock, progress
+        self.opened = False
+
+    def issue(self, issue: Issue, summary: SendSummary, retries_only: bool) -> None:
+        conn = self.conn
+        store = SubscriberStore(conn)
+        summary.unsubscribed = sendlog.skip_inactive(conn, issue.number, timestamp(self.clock()))
+        rows = conn.execute(
+            "SELECT s.id AS sid, n.status AS send_status, n.next_attempt_at AS next_at, n.transport AS sent_via "
+            "FROM subscribers s LEFT JOIN newsletter_sends n ON n.issue = ? AND n.subscriber_id = s.id "
+            "WHERE s.status = 'active' ORDER BY s.id",
+            (issue.number,),
+        ).fetchall()
+        due_until = timestamp(self.now)
+        work: list[int] = []
+        for row in rows:
+            status = row["send_status"]
+            if retries_only and status not in PENDING:
+                continue  # not retrying: nobody new, nothing sent or refused
+            if status is None:
+                summary.skipped_no_updates += 1  # not queued: nothing in the issue for their targets
+            elif status in PENDING and self.transport.name == "outbox" and row["sent_via"] != "outbox":
+                summary.other_transport += 1  # owed by a real send: a rehearsal never takes it over
+            elif status == "sent":
+                summary.already_sent += 1
+            elif status == "permanent":
+                summary.permanent_before += 1
+            elif status == "temporary" and row["next_at"] and row["next_at"] > due_until:
+                summary.waiting += 1
+            else:
+                if status == "claimed":
+                    summary.resumed += 1
+                work.append(row["sid"])
+        if not work:
+            return
+        if not self.opened:
+            self._open(summary, len(work))
+        editions = _Editions(issue, self.settings, self.config, self.secret, self.now)
+        bar = Progress(len(work), self.progress, f"issue {issue.number}")
+        try:
+            for index, subscriber_id in enumerate(work):
+                bar.step()
+                subscriber = store.by_id(subscriber_id)
+                if subscriber is None or not subscriber.mailable:
+                    continue
+                template = editions.for_subscriber(subscriber)
+                if template is None:
+                    summary.skipped_no_updates += 1
+                    sendlog.record(
+                        conn,
+                        issue.number,
+                        subscriber.id,
+                        "status = 'skipped', last_error = 'nothing in this issue for their targets'",
+                        (),
+                    )
+                    continue
+                prepared = template.personalise(subscriber.uid, subscriber.email)
+                before = sendlog.snapshot(conn, issue.number, subscriber.id)
+                if not sendlog.claim(
+                    conn,
+                    issue.number,
+                    subscriber.id,
+                    prepared.message_id,
+                    self.transport.name,
+                    timestamp(self.clock()),
+                ):
+                    continue
+                if self.signer is not None:
+                    prepared = self.signer.sign_prepared(prepared)
+                try:
+                    self._deliver(issue.number, subscriber, prepared, summary)
+                except TransportUnavailable as exc:
+                    # Nothing of this message was handed over: the row goes back as it was.
+                    sendlog.restore(conn, issue.number, subscriber.id, before)
+                    summary.not_reached = len(work) - index
+                    if exc.transient:
+                        raise _Stopped(str(exc)) from None
+                    raise SendError(
+                        f"{exc}; {summary.sent} sent before stopping, run send again to continue"
+                    ) from None
+        finally:
+            bar.finish()
+
+    def _open(self, summary: SendSummary, count: int) -> None:
+        try:
+            self.transport.open()
+        except TransportUnavailable as exc:
+            summary.not_reached = count
+            if exc.transient:
+                raise _Stopped(str(exc)) from None
+            raise SendError(f"{exc}; nothing sent, run send again to continue") from None
+        self.opened = True
+
+    def _deliver(
+        self, issue_number: int, subscriber: Subscriber, prepared: Prepared, summary: SendSummary
+    ) -> None:
+        conn, clock = self.conn, self.clock
+        self.limiter.wait()
+        try:
+            self.transport.send(prepared, self.config.bounce_address)
+        except TemporaryFailure as exc:
+            row = conn.execute(
+                "SELECT attempts, ambiguous FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?",
+                (issue_number, subscriber.id),
+            ).fetchone()
+            attempts = row[0] + 1
+            ambiguous = row[1] + (1 if isinstance(exc, Ambiguous) else 0)
+            if isinstance(exc, Ambiguous) and ambiguous > 1:
+                why = f"lost: {_why(exc)}, for the second time; not resent again (it may have arrived)"
+                self._permanent(issue_number, subscriber, summary, attempts, ambiguous, why)
+            elif attempts >= MAX_ATTEMPTS:
+                why = f"gave up after {attempts} attempts: {_why(exc)}"
+                self._permanent(issue_number, subscriber, summary, attempts, ambiguous, why)
+            else:
+                retry_at = timestamp(clock() + backoff(attempts))
+                sendlog.record(
+                    conn,
+                    issue_number,
+                    subscriber.id,
+                    "status = 'temporary', attempts = ?, ambiguous = ?, next_attempt_at = ?, last_error = ?",
+                    (attempts, ambiguous, retry_at, str(exc)),
+                )
+                summary.temporary += 1
+                summary.deferred_why[_why(exc)] += 1
+            summary.errors.append(f"{subscriber.email}: {exc}")
+            return
+        except PermanentFailure as exc:
+            sendlog.record(
+                conn,
+                issue_number,
+                subscriber.id,
+                "status = 'permanent', attempts = attempts + 1, next_attempt_at = NULL, last_error = ?",
+                (str(exc),),
+            )
+            summary.permanent += 1
+            summary.refused_why[_why(exc)] += 1
+            summary.errors.append(f"{subscriber.email}: {exc}")
+            return
+        sendlog.record(
+            conn,
+            issue_number,
+            subscriber.id,
+            "status = 'sent', attempts = attempts + 1, sent_at = ?, next_attempt_at = NULL, last_error = NULL",
+            (timestamp(clock()),),
+        )
+        summary.sent += 1
+
+    def _permanent(self, issue_number, subscriber, summary, attempts, ambiguous, why: str) -> None:
+        sendlog.record(
+            self.conn,
+            issue_number,
+            subscriber.id,
+            "status = 'permanent', attempts = ?, ambiguous = ?, next_attempt_at = NULL, last_error = ?",
+            (attempts, ambiguous, why),
+        )
+        summary.permanent += 1
+        summary.refused_why[why] += 1
+
+
+def _why(exc: DeliveryFailure) -> str:
+    """The reason without the address, so the same reply groups into one line."""
+    return getattr(exc, "reason", None) or str(exc)
 
 
 def _require_https_links(settings: Settings, config: NewsletterConfig) -> None:
@@ -386,148 +532,15 @@ def _send_test(to, issue, editions, transport, signer, config, now, lang) -> Non
         raise SendError(f"the test message to {address} was not sent: {exc}") from None
 
 
-def _send_all(
-    conn,
-    issue,
-    editions,
-    transport,
-    signer,
-    limiter,
-    config,
-    now,
-    clock,
-    summary,
-    progress,
-    retries_only=False,
-) -> None:
-    rows = conn.execute(
-        "SELECT s.id AS sid, n.status AS send_status, n.next_attempt_at AS next_at, n.attempts AS attempts, "
-        "n.transport AS sent_via "
-        "FROM subscribers s LEFT JOIN newsletter_sends n ON n.issue = ? AND n.subscriber_id = s.id "
-        "WHERE s.status = 'active' ORDER BY s.id",
-        (issue.number,),
-    ).fetchall()
-    due_until = timestamp(now)
-    work: list[int] = []
-    for row in rows:
-        status = row["send_status"]
-        if retries_only and status not in ("claimed", "temporary"):
-            continue  # not retrying: nobody new, nothing sent or refused
-        if status is not None and row["sent_via"] == "outbox" and transport.name != "outbox":
-            summary.outbox_before += 1  # only rehearsed in the outbox: deliver it for real now
-            work.append(row["sid"])
-        elif status == "sent":
-            summary.already_sent += 1
-        elif status == "permanent":
-            summary.permanent_before += 1
-        elif status == "temporary" and row["next_at"] and row["next_at"] > due_until:
-            summary.waiting += 1
-        else:
-            if status == "claimed":
-                summary.resumed += 1
-            work.append(row["sid"])
-    store = SubscriberStore(conn)
-    bar = Progress(len(work), progress, f"issue {issue.number}")
-    try:
-        for subscriber_id in work:
-            bar.step()
-            subscriber = store.by_id(subscriber_id)
-            if subscriber is None or not subscriber.mailable:
-                continue
-            template = editions.for_subscriber(subscriber)
-            if template is None:
-                summary.skipped_no_updates += 1
-                continue
-            prepared = template.personalise(subscriber.uid, subscriber.email)
-            if not _claim(
-                conn, issue.number, subscriber.id, prepared.message_id, transport.name, timestamp(clock())
-            ):
-                continue
-            if signer is not None:
-                prepared = signer.sign_prepared(prepared)
-            _deliver(conn, issue.number, subscriber, prepared, transport, limiter, config, clock, summary)
-    finally:
-        bar.finish()
-
-
-def _deliver(
-    conn, issue_number, subscriber, prepared: Prepared, transport, limiter, config, clock, summary
-) -> None:
-    limiter.wait()
-    try:
-        transport.send(prepared, config.bounce_address)
-    except TemporaryFailure as exc:
-        row = conn.execute(
-            "SELECT attempts FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?",
-            (issue_number, subscriber.id),
-        ).fetchone()
-        attempts = (row[0] if row else 0) + 1
-        if attempts >= MAX_ATTEMPTS:
-            _record(
-                conn,
-                issue_number,
-                subscriber.id,
-                "status = 'permanent', attempts = ?, last_error = ?",
-                (attempts, f"gave up after {attempts} attempts: {exc}"),
-            )
-            summary.permanent += 1
-        else:
-            retry_at = timestamp(clock() + backoff(attempts))
-            _record(
-                conn,
-                issue_number,
-                subscriber.id,
-                "status = 'temporary', attempts = ?, next_attempt_at = ?, last_error = ?",
-                (attempts, retry_at, str(exc)),
-            )
-            summary.temporary += 1
-        summary.errors.append(f"{subscriber.email}: {exc}")
-        return
-    except PermanentFailure as exc:
-        _record(
-            conn,
-            issue_number,
-            subscriber.id,
-            "status = 'permanent', attempts = attempts + 1, last_error = ?",
-            (str(exc),),
-        )
-        summary.permanent += 1
-        summary.errors.append(f"{subscriber.email}: {exc}")
-        return
-    except TransportUnavailable as exc:
-        # Nothing was handed over: release the claim so the next run sends it without counting a failure.
-        _record(
-            conn,
-            issue_number,
-            subscriber.id,
-            "status = 'temporary', next_attempt_at = NULL, last_error = ?",
-            (str(exc),),
-        )
-        raise SendError(f"{exc}; {summary.sent} sent before stopping, run send again to continue") from None
-    _record(
-        conn,
-        issue_number,
-        subscriber.id,
-        "status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL",
-        (timestamp(clock()),),
-    )
-    summary.sent += 1
-
-
-def issues_with_retries_due(settings: Settings, now: datetime) -> list[int]:
-    """Issues whose send log holds a retry that is due at ``now`` (a temporary failure whose
-    backoff has passed, or a claim left by a run that died), oldest first."""
+def issues_with_retries_due(settings: Settings, now: datetime, transport: str | None = None) -> list[int]:
+    """Issues whose send log holds work that is due at ``now`` — readers queued when the send
+    started and not reached yet, claims left by a run that died, temporary failures whose backoff
+    has passed — oldest first (of ``transport`` only, if given)."""
     config = newsletter_config(settings)
     conn = statedb.connect(config.state_dir)
     try:
-        _open_log(conn)
-        rows = conn.execute(
-            "SELECT DISTINCT n.issue FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
-            "WHERE s.status = 'active' AND (n.status = 'claimed' OR (n.status = 'temporary' AND "
-            "(n.next_attempt_at IS NULL OR n.next_attempt_at <= ?))) ORDER BY n.issue",
-            (timestamp(now),),
-        ).fetchall()
-        return [row[0] for row in rows]
+        sendlog.open_log(conn)
+        return sendlog.issues_with_work(conn, now, transport)
     finally:
         conn.close()
 
@@ -537,9 +550,10 @@ def send_log(settings: Settings, issue_number: int) -> list[dict]:
     config = newsletter_config(settings)
     conn = statedb.connect(config.state_dir)
     try:
-        _open_log(conn)
+        sendlog.open_log(conn)
         rows = conn.execute(
-            "SELECT s.email, n.status, n.attempts, n.message_id, n.transport, n.sent_at, n.next_attempt_at, n.last_error "
+            "SELECT s.email, n.status, n.attempts, n.ambiguous, n.message_id, n.transport, n.sent_at, "
+            "n.next_attempt_at, n.last_error "
             "FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id WHERE n.issue = ? ORDER BY s.id",
             (issue_number,),
         ).fetchall()
@@ -552,4 +566,16 @@ def stderr_notes(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-__all__ = ["SendBusy", "SendError", "SendSummary", "issues_with_retries_due", "send_issue", "send_log"]
+__all__ = [
+    "EXIT_DEFERRED",
+    "EXIT_DELIVERED",
+    "EXIT_FAILED",
+    "SendBusy",
+    "SendError",
+    "SendReport",
+    "SendSummary",
+    "issues_with_retries_due",
+    "send_issue",
+    "send_log",
+    "send_run",
+]

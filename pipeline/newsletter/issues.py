@@ -1,9 +1,16 @@
 """Newsletter issues: which updates go into the next issue, numbered and remembered in the state DB.
 
-An issue covers a window of publication dates: from the end of the previous issue's window (the
-first issue: the last ``first_issue_days`` days, or ``--since``) up to ``now``. Each update id is
-recorded with the issue it went into under a primary key, so the same update can never be in two
-issues, whatever windows are asked for.
+**Every update that becomes visible reaches exactly one issue.** The next issue takes every
+visible update (published, not a draft, dated at or before ``now``) that is in no issue yet and
+is dated after the *floor*: the start of the first issue's window (the first issue: the last
+``first_issue_days`` days before it), or ``--since`` when given. It is not a pure date window:
+an update kept as a draft over an issue and published later, or one whose ``date`` lies before
+the previous issue, goes into the next issue all the same. Each update id is recorded with the
+issue it went into under a primary key, so the same update can never be in two issues. The
+choice depends only on the content and the recorded issues, so it is deterministic.
+
+An issue still records a window (from the end of the previous one up to ``now``) for its
+archive page; a ``now`` before the previous window's end is refused.
 
 An issue stores a snapshot of what it shows (title, URL, date, targets, summary of each update), so
 its archive and its messages can be rebuilt later exactly, even after the content folder changed.
@@ -138,6 +145,10 @@ class IssueStore:
         row = self.conn.execute("SELECT * FROM newsletter_issues ORDER BY number DESC LIMIT 1").fetchone()
         return self._issue(row)
 
+    def first(self) -> Issue | None:
+        row = self.conn.execute("SELECT * FROM newsletter_issues ORDER BY number LIMIT 1").fetchone()
+        return self._issue(row)
+
     def all(self) -> list[Issue]:
         rows = self.conn.execute("SELECT * FROM newsletter_issues ORDER BY number").fetchall()
         return [self._issue(row) for row in rows]
@@ -169,8 +180,13 @@ class IssueStore:
                 f"issue {previous.number} already covers up to {start_text} "
                 f"(see it with --issue {previous.number}; the next issue can start after {start_text})"
             )
+        if since is not None:
+            floor = since
+        else:
+            first = self.first()
+            floor = first.window_start if first is not None else start
         included = {row[0] for row in self.conn.execute("SELECT update_id FROM newsletter_issue_updates")}
-        chosen = [u for u in updates if start < u.date <= now and u.id not in included]
+        chosen = [u for u in updates if floor < u.date <= now and u.id not in included]
         return Issue(
             number=(previous.number + 1) if previous else 1,
             window_start=start,

@@ -1,7 +1,8 @@
 """Scheduler jobs: the same functions the ``newsletter`` and ``send`` commands run.
 
 Each takes the site settings and the options of its table in ``schedule.toml`` and returns a
-one-line summary; failures raise (the scheduler records them).
+one-line summary; failures raise (the scheduler records them). A send that leaves readers owed
+an issue raises ``JobDeferred`` (recorded as ``deferred``, the same as the command's exit 3).
 
 - ``newsletter_job`` options: ``content`` (default "content"), ``out`` ("outputs"), ``force`` (false),
   ``now`` (ISO time, for tests; default: the clock).
@@ -43,28 +44,43 @@ def newsletter_job(settings: Settings, options: dict[str, Any]) -> str:
     return f"built issue {outcome.issue.number} with {len(outcome.issue.items)} update(s){warnings}"
 
 
+class SendFailedForGood(Exception):
+    """The run recorded readers as refused for good or lost: the scheduler records a failure."""
+
+
 def send_job(settings: Settings, options: dict[str, Any]) -> str:
-    """Send an issue (default: the latest) to every active subscriber who has not had it yet.
+    """One ``send`` run: complete every unfinished send (oldest issue first), then (unless
+    ``retries_only``) send the issue (default: the latest) to every active reader who has not had it.
 
-    With ``retries_only``: only the retries that are due, of every issue (or of ``issue``), to
-    nobody new. A weekly send alone would retry a greylisted (4xx) reader a week later, and not at
-    all once a newer issue is the latest; a frequent retries job keeps the backoff's promise.
+    Returns the summary when every reader is served; raises
+    :class:`~pipeline.schedule.registry.JobDeferred` (recorded as ``deferred``) when readers are
+    still owed a copy — a later run continues — and :class:`SendFailedForGood` (recorded as
+    ``failed``) when this run refused or lost readers for good. A weekly send alone would retry a
+    greylisted (4xx) reader a week later; the frequent retries job keeps the backoff's promise.
     """
-    from pipeline.newsletter.delivery import SendBusy, issues_with_retries_due, send_issue
+    from pipeline.newsletter.delivery import EXIT_DEFERRED, EXIT_FAILED, SendBusy, send_run
+    from pipeline.schedule.registry import JobDeferred
 
-    now = _now(settings, options)
-    common = {"transport_name": options.get("transport"), "rate": options.get("rate"), "now": now}
-    if not options.get("retries_only"):
-        return send_issue(settings, issue_number=options.get("issue"), **common).line()
-    issue = options.get("issue")
-    numbers = [issue] if issue is not None else issues_with_retries_due(settings, now)
-    if not numbers:
-        return "no retries due"
-    lines = []
-    for number in numbers:
-        try:
-            lines.append(send_issue(settings, issue_number=number, retries_only=True, **common).line())
-        except SendBusy:
-            lines.append("another send is running; the rest waits for the next run")
-            break
-    return "; ".join(lines)
+    retries_only = bool(options.get("retries_only"))
+    try:
+        report = send_run(
+            settings,
+            issue_number=options.get("issue"),
+            transport_name=options.get("transport"),
+            rate=options.get("rate"),
+            now=_now(settings, options),
+            retries_only=retries_only,
+        )
+    except SendBusy:
+        if not retries_only:
+            raise
+        raise JobDeferred("another send is running; the rest waits for the next run") from None
+    summary = "; ".join(report.lines())
+    reasons = [f"issue {s.issue}: {reason}" for s in report.summaries for reason in s.why()]
+    if reasons:
+        summary += " (" + "; ".join(reasons) + ")"
+    if report.exit_code == EXIT_FAILED:
+        raise SendFailedForGood(summary)
+    if report.exit_code == EXIT_DEFERRED:
+        raise JobDeferred(summary)
+    return summary

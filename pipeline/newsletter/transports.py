@@ -1,9 +1,22 @@
 """Transports: where finished messages go — an outbox folder (default) or an SMTP server.
 
-A transport's ``send`` either returns (the message was handed over), or raises
-:class:`TemporaryFailure` (try again later: 4xx, a dropped connection), :class:`PermanentFailure`
-(5xx for this recipient: never retry) or :class:`TransportUnavailable` (nothing can be sent now: no
-connection, refused login, refused sender — stop the run instead of failing every recipient).
+A transport's ``send`` either returns (the server accepted the message: its final reply to the
+message data was 250), or raises:
+
+- :class:`TemporaryFailure` — not delivered, try again later: a 4xx reply to MAIL, RCPT or the
+  message data, or the connection lost twice before the message data went out;
+- :class:`Ambiguous` (a kind of temporary failure) — the message data went out and the connection
+  was lost or timed out before the server's final reply: the server may or may not have it. The
+  caller resends it at most once, with the same Message-ID;
+- :class:`PermanentFailure` — 5xx for this recipient or this message: never retry;
+- :class:`TransportUnavailable` — nothing can be sent now (no connection, 4xx/5xx greeting,
+  refused login or sender) and nothing of this message was handed over: stop the run instead of
+  failing every recipient. ``transient`` says whether waiting may help (server down) or an
+  operator must act (refused login, no STARTTLS).
+
+``SmtpTransport`` runs MAIL, RCPT and DATA itself instead of ``smtplib.sendmail`` so that it
+knows at which stage a connection was lost: before the message data went out, a lost connection
+is safe to retry on a new one (once, within ``send``); after it, only the caller may resend.
 """
 
 from __future__ import annotations
@@ -21,9 +34,12 @@ from pipeline.newsletter.message import Prepared
 
 
 class DeliveryFailure(Exception):
-    def __init__(self, message: str, code: int | None = None):
+    """``reason``: the same without the recipient's address, for grouping in a summary."""
+
+    def __init__(self, message: str, code: int | None = None, reason: str | None = None):
         super().__init__(message)
         self.code = code
+        self.reason = reason or message
 
 
 class TemporaryFailure(DeliveryFailure):
@@ -34,8 +50,14 @@ class PermanentFailure(DeliveryFailure):
     pass
 
 
+class Ambiguous(TemporaryFailure):
+    """The message data went out; no final reply arrived (connection lost, timeout)."""
+
+
 class TransportUnavailable(Exception):
-    pass
+    def __init__(self, message: str, *, transient: bool = True):
+        super().__init__(message)
+        self.transient = transient
 
 
 class OutboxTransport:
@@ -55,6 +77,9 @@ class OutboxTransport:
         safe = prepared.message_id.strip("<>").replace("/", "_")
         return self.folder / f"{safe}.eml"
 
+    def open(self) -> None:
+        """Nothing to connect to (the folder exists)."""
+
     def send(self, prepared: Prepared, envelope_from: str) -> None:
         target = self.path_for(prepared)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -64,17 +89,33 @@ class OutboxTransport:
             os.replace(temporary, target)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
-            raise TransportUnavailable(f"cannot write to the outbox {self.folder}: {exc.strerror}") from None
+            raise TransportUnavailable(
+                f"cannot write to the outbox {self.folder}: {exc.strerror}", transient=False
+            ) from None
 
     def close(self) -> None:
         pass
 
 
-def _classify(code: int, text: str, what: str) -> DeliveryFailure:
+def _classify(code: int, text: str, what: str, reason: str | None = None) -> DeliveryFailure:
     message = f"{what}: {code} {text}".strip()
+    reason = f"{reason}: {code} {text}".strip() if reason else None
     if 500 <= code < 600:
-        return PermanentFailure(message, code)
-    return TemporaryFailure(message, code)
+        return PermanentFailure(message, code, reason)
+    return TemporaryFailure(message, code, reason)
+
+
+class _Lost(Exception):
+    """Connection lost (or 421) before the message data went out: safe to retry on a new one."""
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The DATA payload: CRLF line ends, leading dots doubled (RFC 5321 4.5.2), the final dot."""
+    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    body = b"\r\n".join(b"." + line if line.startswith(b".") else line for line in lines)
+    return body + b"\r\n.\r\n"
 
 
 def _text(raw: bytes | str) -> str:
@@ -125,7 +166,8 @@ class SmtpTransport:
                         conn.close()
                         raise TransportUnavailable(
                             f"{where} does not offer STARTTLS; refusing to send in clear text "
-                            '(set [smtp] security = "tls" for implicit TLS, or "none" only for a local relay)'
+                            '(set [smtp] security = "tls" for implicit TLS, or "none" only for a local relay)',
+                            transient=False,
                         )
                     conn.starttls(context=self._context())
             conn.ehlo()
@@ -133,10 +175,15 @@ class SmtpTransport:
                 conn.login(self.user, self.password)
         except smtplib.SMTPAuthenticationError as exc:
             raise TransportUnavailable(
-                f"{where} refused the login: {exc.smtp_code} {_text(exc.smtp_error)}"
+                f"{where} refused the login: {exc.smtp_code} {_text(exc.smtp_error)}", transient=False
             ) from None
         except ssl.SSLError as exc:
-            raise TransportUnavailable(f"TLS with {where} failed: {exc}") from None
+            raise TransportUnavailable(f"TLS with {where} failed: {exc}", transient=False) from None
+        except smtplib.SMTPConnectError as exc:  # a greeting other than 220
+            raise TransportUnavailable(
+                f"the SMTP server {where} refused the connection: {exc.smtp_code} {_text(exc.smtp_error)}",
+                transient=not 500 <= exc.smtp_code < 600,
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise TransportUnavailable(f"cannot connect to the SMTP server {where}: {exc}") from None
         self.sent_on_connection = 0
@@ -148,35 +195,79 @@ class SmtpTransport:
                 self.conn.close()
         self.conn = None
 
+    def open(self) -> None:
+        """Connect now, so a run that cannot reach the server stops before it claims anything."""
+        if self.conn is None:
+            self.conn = self._connect()
+
     def send(self, prepared: Prepared, envelope_from: str) -> None:
+        """Deliver one message; see the module docstring for what each exception means."""
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = self._connect()
             try:
-                self.conn.sendmail(envelope_from, [prepared.recipient], prepared.data)
-                self.sent_on_connection += 1
-                return
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, text = next(iter(exc.recipients.values()))
-                raise _classify(code, _text(text), f"recipient {prepared.recipient} refused") from None
-            except smtplib.SMTPSenderRefused as exc:
-                if exc.smtp_code == 421:
-                    self._drop()
-                    continue
-                if 500 <= exc.smtp_code < 600:
-                    raise TransportUnavailable(
-                        f"the server refused the sender {envelope_from}: {exc.smtp_code} {_text(exc.smtp_error)}"
-                    ) from None
-                raise _classify(exc.smtp_code, _text(exc.smtp_error), "sender refused") from None
-            except smtplib.SMTPDataError as exc:
-                raise _classify(exc.smtp_code, _text(exc.smtp_error), "message refused") from None
-            except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionError) as exc:
+                self._transaction(self.conn, prepared, envelope_from)
+            except _Lost as lost:
+                # Nothing of this message was handed over: a new connection may try it again.
                 self._drop()
                 if attempt == 2:
-                    raise TemporaryFailure(f"connection lost: {exc}") from None
-            except smtplib.SMTPResponseException as exc:
-                self._drop()
-                raise _classify(exc.smtp_code, _text(exc.smtp_error), "SMTP error") from None
+                    raise TemporaryFailure(f"{lost}, twice; not sent") from None
+                continue
+            self.sent_on_connection += 1
+            return
+
+    def _transaction(self, conn: smtplib.SMTP, prepared: Prepared, envelope_from: str) -> None:
+        """MAIL, RCPT, DATA on ``conn``; raises :class:`_Lost` while a retry is still safe."""
+        recipient = prepared.recipient
+        try:
+            code, reply = conn.mail(envelope_from)
+            if code == 421:
+                raise _Lost(f"the server closed the connection at MAIL FROM: 421 {_text(reply)}")
+            if code != 250:
+                self._reset(conn)
+                if 500 <= code < 600:
+                    raise TransportUnavailable(
+                        f"the server refused the sender {envelope_from}: {code} {_text(reply)}",
+                        transient=False,
+                    )
+                raise _classify(code, _text(reply), "sender refused")
+            code, reply = conn.rcpt(recipient)
+            if code == 421:
+                raise _Lost(f"the server closed the connection at RCPT TO: 421 {_text(reply)}")
+            if code not in (250, 251):
+                self._reset(conn)
+                raise _classify(code, _text(reply), f"recipient {recipient} refused", "recipient refused")
+            conn.putcmd("data")
+            code, reply = conn.getreply()
+            if code == 421:
+                raise _Lost(f"the server closed the connection at DATA: 421 {_text(reply)}")
+            if code != 354:
+                self._reset(conn)
+                raise _classify(code, _text(reply), "message refused at DATA")
+            conn.send(_dot_stuffed(prepared.data))
+        except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionError, OSError) as exc:
+            raise _Lost(
+                f"connection lost before the message data went out ({exc or type(exc).__name__})"
+            ) from None
+        # From here on the server may have the message: a lost connection is ambiguous.
+        try:
+            code, reply = conn.getreply()
+        except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionError, OSError) as exc:
+            self._drop()
+            raise Ambiguous(
+                f"no reply after the message data ({exc or type(exc).__name__}); the server may have it"
+            ) from None
+        if code == 421:
+            self._drop()
+        if code != 250:
+            raise _classify(code, _text(reply), "message refused after DATA")
+
+    def _reset(self, conn: smtplib.SMTP) -> None:
+        """RSET after a refused MAIL or RCPT, so the connection can carry the next message."""
+        try:
+            conn.rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop()
 
     def close(self) -> None:
         if self.conn is not None:

@@ -17,7 +17,7 @@ from time import monotonic
 
 from pipeline.schedule.config import JobSpec
 from pipeline.schedule.history import RunHistory
-from pipeline.schedule.registry import run_kind
+from pipeline.schedule.registry import JobDeferred, run_kind
 from pipeline.settings import Settings
 
 log = logging.getLogger("pipeline.schedule")
@@ -27,7 +27,7 @@ log = logging.getLogger("pipeline.schedule")
 class RunResult:
     run_id: int
     job: str
-    outcome: str  # success | failed
+    outcome: str  # success | deferred | failed
     summary: str
     started: datetime
     finished: datetime
@@ -62,6 +62,12 @@ def execute(
     started, clock = datetime.now(settings.tz), monotonic()
     try:
         summary = run_kind(job.kind, settings, job.call_options())
+    except JobDeferred as deferred:  # part done, the rest scheduled (a send with readers deferred)
+        finished = started + _elapsed(clock)
+        history.finish(run_id, "deferred", started, finished, summary=deferred.summary)
+        result = RunResult(run_id, job.name, "deferred", deferred.summary, started, finished)
+        log.warning("%s", _line(result, settings))
+        return result
     except Exception as exc:
         finished = started + _elapsed(clock)
         message = f"{type(exc).__name__}: {exc}"

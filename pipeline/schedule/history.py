@@ -46,9 +46,10 @@ MIGRATIONS = [
     """,
 ]
 
+# "deferred": the run finished with work left for a later run (a send with readers to retry).
 # "warning": not a run but something the scheduler noticed about the job (a last fire time in
 # the future); no started_at, like the missed and skipped rows.
-OUTCOMES = ("running", "success", "failed", "interrupted", "missed", "skipped", "warning")
+OUTCOMES = ("running", "success", "deferred", "failed", "interrupted", "missed", "skipped", "warning")
 
 
 def utc_text(moment: datetime) -> str:

@@ -19,6 +19,16 @@ from pipeline.settings import Settings
 
 JobFunction = Callable[[Settings, dict[str, Any]], str]
 
+
+class JobDeferred(Exception):
+    """A job did part of its work and scheduled the rest (e.g. a send with readers deferred for
+    retry): recorded as ``deferred`` with this summary — not a plain success, not a failure."""
+
+    def __init__(self, summary: str):
+        super().__init__(summary)
+        self.summary = summary
+
+
 # option name -> (accepted types, default)
 OptionSpec = Mapping[str, tuple[tuple[type, ...], Any]]
 
@@ -91,20 +101,30 @@ class StepFailed(Exception):
 
 
 def run_pipeline(settings: Settings, steps: Sequence[Step]) -> str:
-    """Run steps in order and stop at the first failure (send must never follow a failed build)."""
+    """Run steps in order and stop at the first failure (send must never follow a failed build).
+
+    A deferred step (:class:`JobDeferred`) is not a failure: the steps after it run, and the whole
+    job is then recorded as deferred."""
     done: list[str] = []
+    deferred = False
     for number, step in enumerate(steps, start=1):
         if step.only_if_set and not getattr(settings, step.only_if_set):
             done.append(f"{step.kind}: skipped ({step.only_if_set} not set)")
             continue
         try:
             summary = run_kind(step.kind, settings, dict(step.options))
+        except JobDeferred as exc:
+            done.append(f"{step.kind}: deferred: {exc.summary}")
+            deferred = True
+            continue
         except Exception as exc:
             before = f" after {'; '.join(done)}" if done else ""
             raise StepFailed(
                 f"step {number} of {len(steps)} ({step.kind}) failed{before}: {type(exc).__name__}: {exc}"
             ) from exc
         done.append(f"{step.kind}: {summary}")
+    if deferred:
+        raise JobDeferred("; ".join(done))
     return "; ".join(done)
 
 
