@@ -1,0 +1,188 @@
+"""DKIM signatures at list scale: dkimpy's canonicalisation, OpenSSL's arithmetic.
+
+dkimpy signs RSA in pure Python: 77 messages a second for RSA-2048, 22 minutes of CPU for
+100,000 readers. :class:`OpenSslDkim` makes the same signature (RFC 6376, relaxed/relaxed) with
+the parts that decide what is signed taken from dkimpy itself — header parsing and selection
+(``select_headers``, so a name listed twice signs two instances, the last first), relaxed header
+and body canonicalisation, the tag list and its folding — and only the private-key operation
+done by OpenSSL through ``cryptography`` (RSA PKCS#1 v1.5 or Ed25519, both over SHA-256).
+
+The bodies of one edition differ between readers only in a few personalised lines near the end
+(the unsubscribe and preferences links), so the body hash is not recomputed from the start for
+every message: the signer remembers the longest run of whole lines that two successive bodies
+share, canonicalises and hashes it once, and for every later body that starts with exactly
+those bytes continues a copy of that hash with the rest. Relaxed body canonicalisation works
+line by line except for dropping empty lines at the very end, so the result is the same digest
+(a body whose rest is only empty lines is hashed from the start). Nothing is assumed about the
+message layout: a body that does not start with the remembered bytes is simply hashed whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import time
+from collections.abc import Sequence
+
+import dkim as dkimpy
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from dkim.canonicalization import CanonicalizationPolicy, correct_empty_body, strip_trailing_lines
+
+RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+SHARED_MIN = 512  # shorter shared prefixes are not worth remembering
+_LINE_END = re.compile(rb"\r?\n")
+_TRAILING_WSP = re.compile(rb"[\t ]+\r\n")
+# dkimpy's compress_whitespace replaces every run of [\t ]+ (each single space too) by a space;
+# matching only what changes (runs of two or more, or a tab) gives the same bytes, far faster.
+_WSP_TO_COMPRESS = re.compile(rb"[\t ]{2,}|\t")
+
+
+class DkimError(Exception):
+    pass
+
+
+class OpenSslDkim:
+    """Signs message bytes; ``sign(data)`` returns the ``DKIM-Signature`` header line(s)."""
+
+    def __init__(self, selector: bytes, domain: bytes, key: bytes, include_headers: Sequence[bytes]):
+        self.selector = selector
+        self.domain = domain
+        self.include_headers = tuple(h.lower() for h in include_headers)
+        if b"from" not in self.include_headers:
+            raise DkimError("DKIM: the From header field must be signed")
+        self.algorithm, self._key = _load_key(key)
+        self._previous: bytes | None = None
+        self._shared: bytes = b""
+        self._shared_hash = None
+
+    def sign(self, data: bytes, now: float | None = None) -> bytes:
+        try:
+            return self._sign(data, now)
+        except dkimpy.DKIMException as exc:
+            raise DkimError(f"DKIM signing failed: {exc}") from None
+
+    def _sign(self, data: bytes, now: float | None) -> bytes:
+        head, body = _split(data)
+        headers, _ = dkimpy.rfc822_parse(head + b"\r\n\r\n")
+        body_hash = base64.b64encode(self._body_digest(body))
+        fields = [
+            (b"v", b"1"),
+            (b"a", self.algorithm),
+            (b"c", RELAXED.to_c_value()),
+            (b"d", self.domain),
+            (b"i", b"@" + self.domain),
+            (b"q", b"dns/txt"),
+            (b"s", self.selector),
+            (b"t", str(int(time.time() if now is None else now)).encode("ascii")),
+            (b"h", b" : ".join(self.include_headers)),
+            (b"bh", body_hash),
+            (b"b", b"0" * 60),
+        ]
+        name = b"DKIM-Signature"
+        value = dkimpy.fold(b"; ".join(b"=".join(f) for f in fields), namelen=len(name), linesep=b"\r\n")
+        value = dkimpy.RE_BTAG.sub(b"\\1", value)
+        hasher = hashlib.sha256()
+        dkimpy.hash_headers(
+            hasher,
+            RELAXED,
+            RELAXED.canonicalize_headers(headers),
+            self.include_headers,
+            (name, b" " + value),
+            {},
+        )
+        fields[-1] = (b"b", base64.b64encode(self._sign_digest(hasher.digest())))
+        value = dkimpy.fold(
+            b"; ".join(b"=".join(f) for f in fields) + b"\r\n", namelen=len(name), linesep=b"\r\n"
+        )
+        return name + b": " + value
+
+    def _sign_digest(self, digest: bytes) -> bytes:
+        if isinstance(self._key, rsa.RSAPrivateKey):
+            return self._key.sign(digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
+        return self._key.sign(digest)  # RFC 8463: Ed25519 over the SHA-256 of the headers
+
+    def _body_digest(self, body: bytes) -> bytes:
+        shared = self._shared
+        if shared and body.startswith(shared):
+            rest = relaxed_body(body[len(shared) :])
+            if rest.strip(b"\r\n"):  # else trailing empty lines would reach into the shared part
+                hasher = self._shared_hash.copy()
+                hasher.update(rest)
+                return hasher.digest()
+        digest = hashlib.sha256(relaxed_body(body)).digest()
+        if self._previous is not None:
+            self._remember_shared(body, self._previous)
+        self._previous = body
+        return digest
+
+    def _remember_shared(self, body: bytes, previous: bytes) -> None:
+        """The whole lines ``body`` and ``previous`` start with, canonicalised and hashed once."""
+        length = _common_prefix(body, previous)
+        line_end = body.rfind(b"\r\n", 0, length)
+        if line_end == -1 or line_end + 2 < SHARED_MIN:
+            return
+        cut = line_end + 2  # just after the last complete shared line
+        self._shared = body[:cut]
+        # Line by line (no end-of-body rule): the rest of each body is canonicalised on its own.
+        self._shared_hash = hashlib.sha256(_relaxed_lines(self._shared))
+
+
+def relaxed_body(body: bytes) -> bytes:
+    """RFC 6376 relaxed body canonicalisation, byte for byte dkimpy's (tested against it)."""
+    return correct_empty_body(strip_trailing_lines(_relaxed_lines(body)))
+
+
+def _relaxed_lines(body: bytes) -> bytes:
+    """The line-local part: no whitespace before line ends, runs of whitespace as one space."""
+    if b" \r\n" in body or b"\t\r\n" in body:
+        body = _TRAILING_WSP.sub(b"\r\n", body)
+    if b"\t" in body or b"  " in body:
+        body = _WSP_TO_COMPRESS.sub(b" ", body)
+    return body
+
+
+def _split(data: bytes) -> tuple[bytes, bytes]:
+    """Header block and body, as dkimpy's parser sees them (body lines joined with CRLF)."""
+    match = re.search(rb"\r?\n\r?\n", data)
+    if match is None:
+        return data.rstrip(b"\r\n"), b""
+    head, body = data[: match.start()], data[match.end() :]
+    if body.count(b"\n") != body.count(b"\r\n"):
+        body = _LINE_END.sub(b"\r\n", body)
+    return head, body
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """Length of the longest common prefix: a binary search of C-speed comparisons."""
+    low, high = 0, min(len(a), len(b))
+    view_a, view_b = memoryview(a), memoryview(b)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if view_a[:middle] == view_b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _load_key(key: bytes):
+    """(algorithm, private key): RSA in PEM (PKCS#1 or PKCS#8), or Ed25519 as dkimpy takes it."""
+    if b"BEGIN" in key:
+        try:
+            private = serialization.load_pem_private_key(key, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise DkimError(f"DKIM key is not a usable PEM private key: {exc}") from None
+        if isinstance(private, rsa.RSAPrivateKey):
+            return b"rsa-sha256", private
+        if isinstance(private, ed25519.Ed25519PrivateKey):
+            return b"ed25519-sha256", private
+        raise DkimError("DKIM key must be RSA or Ed25519")
+    try:
+        seed = base64.b64decode(key.strip(), validate=True)
+        return b"ed25519-sha256", ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+    except ValueError:
+        raise DkimError("DKIM key is neither a PEM private key nor a base64 Ed25519 seed") from None
