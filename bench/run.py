@@ -39,6 +39,7 @@ from pathlib import Path
 
 from bench import corpus
 from bench.messaging import messaging_sections
+from bench.newsletter_history import newsletter_history
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "latest.json"
@@ -250,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         builds = {size: measure_size(size, repeat, work, say) for size in sizes}
         others = [] if args.skip_messaging else messaging_sections(repeat, say, quick=args.quick)
+        if not args.skip_messaging:
+            others += newsletter_history(repeat, say, past=50 if args.quick else 500)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
