@@ -107,7 +107,7 @@ def archive_files(issues: Sequence[Issue], settings: Settings, config: Newslette
     for issue in issues:
         key = digest(inputs, "newsletter issue", repr(issue))
         for path, produce in _issue_outputs(issue, settings, config).items():
-            files[path] = Deferred(digest(key, path), produce)
+            files[path] = Deferred(f"{key}:{path}", produce)
     entries = _entries(issues, settings, config)
     lang = settings.language
     common = {"settings": settings, "lang": lang, "words": WORDS[lang], "entries": entries}
