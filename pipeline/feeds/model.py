@@ -163,8 +163,15 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                     updates=tuple(u for u in ordered if u.lang == code),
                 )
             )
+    by_target: dict[str, list[Update]] = {t.id: [] for t in taxonomy.targets}
+    for update in ordered:  # one pass over the updates, not one per target
+        for target_id in update.targets:
+            by_target[target_id].append(update)
+    position = {id(u): n for n, u in enumerate(ordered)}
     for group in taxonomy.groups:
-        members = set(group.targets)
+        # The updates of the group's targets, each once, in the site-wide order.
+        chosen = {id(u): u for t in group.targets for u in by_target[t]}
+        in_group = sorted(chosen.values(), key=lambda u: position[id(u)])
         found.append(
             FeedScope(
                 kind="group",
@@ -178,13 +185,9 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                 home_url=settings.url(f"targets/{group.targets[0]}/")
                 if len(group.targets) == 1
                 else settings.url(),
-                updates=tuple(u for u in ordered if members.intersection(u.targets)),
+                updates=tuple(in_group),
             )
         )
-    by_target: dict[str, list[Update]] = {t.id: [] for t in taxonomy.targets}
-    for update in ordered:  # one pass over the updates, not one per target
-        for target_id in update.targets:
-            by_target[target_id].append(update)
     for target in taxonomy.targets:
         found.append(target_scope(target, by_target[target.id], settings))
     return found
