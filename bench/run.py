@@ -184,6 +184,9 @@ def measure_size(size: int, repeat: int, work: Path, say) -> dict[str, Figure]:
                     str(content),
                     "--destination",
                     str(hugo_out),
+                    "--resourceDir",
+                    str(folder / "hugo-resources"),
+                    "--noBuildLock",
                     "--quiet",
                 ]
             )
