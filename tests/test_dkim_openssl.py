@@ -216,3 +216,19 @@ def test_bad_keys_are_one_line_errors(tmp_path: Path):
         assert "\n" not in str(caught.value)
     with pytest.raises(DkimError, match="cannot read"):
         DkimSigner("s", "example.se", tmp_path / "missing.pem")
+
+
+def test_one_signer_shared_by_threads_signs_every_message_right(rsa_key, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    key, _ = rsa_key
+    signer = OpenSslDkim(SELECTOR, DOMAIN, key, SIGNED_HEADERS)
+    messages = [
+        message(
+            f"t{n}@example.se", edition_body(f"t{n}@example.se")[: 4000 + 997 * (n % 5)] + b"\r\nslut\r\n"
+        )
+        for n in range(40)
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        ours = list(pool.map(lambda data: signer.sign(data, now=NOW), messages))
+    assert ours == [dkimpy_header(data, key, monkeypatch) for data in messages]

@@ -24,6 +24,7 @@ import hashlib
 import re
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import dkim as dkimpy
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -52,8 +53,9 @@ class OpenSslDkim:
             raise DkimError("DKIM: the From header field must be signed")
         self.algorithm, self._key = _load_key(key)
         self._previous: bytes | None = None
-        self._shared: bytes = b""
-        self._shared_hash = None
+        # (shared body prefix, hash of its canonical form): one attribute, replaced as a whole, so
+        # a signer used from several threads never pairs a prefix with another prefix's hash.
+        self._shared: tuple[bytes, Any] | None = None
         self._headers: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
 
     def sign(self, data: bytes, now: float | None = None) -> bytes:
@@ -88,7 +90,7 @@ class OpenSslDkim:
         dkimpy.hash_headers(
             hasher,
             RELAXED,
-            RELAXED.canonicalize_headers(headers),
+            headers,
             self.include_headers,
             (name, b" " + value),
             {},
@@ -115,11 +117,11 @@ class OpenSslDkim:
         return self._key.sign(digest)  # RFC 8463: Ed25519 over the SHA-256 of the headers
 
     def _body_digest(self, body: bytes) -> bytes:
-        shared = self._shared
-        if shared and body.startswith(shared):
-            rest = relaxed_body(body[len(shared) :])
+        remembered = self._shared
+        if remembered is not None and body.startswith(remembered[0]):
+            rest = relaxed_body(body[len(remembered[0]) :])
             if rest.strip(b"\r\n"):  # else trailing empty lines would reach into the shared part
-                hasher = self._shared_hash.copy()
+                hasher = remembered[1].copy()
                 hasher.update(rest)
                 return hasher.digest()
         digest = hashlib.sha256(relaxed_body(body)).digest()
@@ -134,10 +136,9 @@ class OpenSslDkim:
         line_end = body.rfind(b"\r\n", 0, length)
         if line_end == -1 or line_end + 2 < SHARED_MIN:
             return
-        cut = line_end + 2  # just after the last complete shared line
-        self._shared = body[:cut]
+        shared = body[: line_end + 2]  # up to the end of the last complete shared line
         # Line by line (no end-of-body rule): the rest of each body is canonicalised on its own.
-        self._shared_hash = hashlib.sha256(_relaxed_lines(self._shared))
+        self._shared = (shared, hashlib.sha256(_relaxed_lines(shared)))
 
 
 def relaxed_body(body: bytes) -> bytes:
