@@ -39,18 +39,22 @@ from pathlib import Path
 
 from bench import corpus
 from bench.messaging import messaging_sections
+from bench.newsletter_history import newsletter_history
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "latest.json"
-SCENARIOS = ("cold", "nochange", "edit", "add", "naive")
+SCENARIOS = ("cold", "nochange", "edit", "add", "naive", "hugo")
 LABELS = {
     "cold": "cold full build",
     "nochange": "rebuild, nothing changed",
     "edit": "rebuild, one update edited",
     "add": "rebuild, one update added",
     "naive": "naive baseline (1 process)",
+    "hugo": "Hugo, pages + one full RSS",
 }
-TARGETS_10K = {"cold": 15.0, "nochange": 1.0, "edit": 2.0, "add": 2.0}  # seconds, issue 8
+# Issue 16 at 10k: cold ≤ Hugo in the same run, no change/edit/add ≤ 1 s, ≤ 250 MB written.
+TARGETS_10K = {"cold": "≤ hugo", "nochange": 1.0, "edit": 1.0, "add": 1.0, "bytes_mb": 250}
+HUGO_SITE = REPO / "bench" / "hugo"
 
 
 @dataclass
@@ -91,9 +95,9 @@ class Figure:
         }
 
 
-def run_measured(command: list[str], cwd: Path = REPO) -> Sample:
+def run_measured(command: list[str], cwd: Path = REPO, extra_env: dict[str, str] | None = None) -> Sample:
     """Run one command to completion: wall time, and the peak RSS ``wait4`` reports for that child."""
-    env = dict(os.environ, GOAL17_PROGRESS="0", PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, GOAL17_PROGRESS="0", PYTHONDONTWRITEBYTECODE="1", **(extra_env or {}))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
@@ -125,6 +129,21 @@ def build_command(config: Path, content: Path, out: Path) -> list[str]:
     ]
 
 
+def tree_bytes(folder: Path) -> dict[str, int]:
+    """Bytes under ``folder``: of the files alone, and as ``du -sb`` counts (folders included)."""
+    files = du = 0
+    for dirpath, _dirnames, filenames in os.walk(folder):
+        du += os.lstat(dirpath).st_size
+        for name in filenames:
+            size = os.lstat(os.path.join(dirpath, name)).st_size
+            files += size
+            du += size
+    return {"files": files, "du_sb": du, "count": sum(len(f) for _, _, f in os.walk(folder))}
+
+
+written: dict[int, dict[str, dict[str, int]]] = {}
+
+
 def measure_size(size: int, repeat: int, work: Path, say) -> dict[str, Figure]:
     """All scenarios for one corpus size, each ``repeat`` times."""
     folder = work / f"n{size}"
@@ -143,10 +162,39 @@ def measure_size(size: int, repeat: int, work: Path, say) -> dict[str, Figure]:
         figures[name].samples.append(sample)
         say(f"N={size}: {LABELS[name]}: {sample.seconds:.2f} s, {sample.peak_rss_mib:.0f} MiB")
 
+    hugo = shutil.which("hugo")
+    naive_out = folder / "naive-out"
+    hugo_out = folder / "hugo-out"
+    # Interleaved, so the ratios compare runs made under the same load on a shared machine.
     for _ in range(repeat):
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(state, ignore_errors=True)
         measure("cold")
+        sample = run_measured([sys.executable, "-m", "bench.naive", str(content), str(naive_out)])
+        figures["naive"].samples.append(sample)
+        say(f"N={size}: {LABELS['naive']}: {sample.seconds:.2f} s, {sample.peak_rss_mib:.0f} MiB")
+        if hugo:
+            shutil.rmtree(hugo_out, ignore_errors=True)
+            sample = run_measured(
+                [
+                    hugo,
+                    "--source",
+                    str(HUGO_SITE),
+                    "--contentDir",
+                    str(content),
+                    "--destination",
+                    str(hugo_out),
+                    "--noBuildLock",
+                    "--quiet",
+                ],
+                extra_env={"HUGO_RESOURCEDIR": str(folder / "hugo-resources")},  # not into bench/hugo
+            )
+            figures["hugo"].samples.append(sample)
+            say(f"N={size}: {LABELS['hugo']}: {sample.seconds:.2f} s, {sample.peak_rss_mib:.0f} MiB")
+    written[size] = {"goal17": tree_bytes(out), "naive": tree_bytes(naive_out)}
+    if hugo:
+        written[size]["hugo"] = tree_bytes(hugo_out)
+    say(f"N={size}: bytes written {written[size]}")
     for _ in range(repeat):
         measure("nochange")
     for _ in range(repeat):
@@ -155,12 +203,6 @@ def measure_size(size: int, repeat: int, work: Path, say) -> dict[str, Figure]:
     for extra in range(repeat):
         corpus.add_one(content, size, index=size + extra)
         measure("add")
-    # The naive baseline reads the same files (now N + repeat of them, a rounding error).
-    naive_out = folder / "naive-out"
-    for _ in range(repeat):
-        sample = run_measured([sys.executable, "-m", "bench.naive", str(content), str(naive_out)])
-        figures["naive"].samples.append(sample)
-        say(f"N={size}: {LABELS['naive']}: {sample.seconds:.2f} s, {sample.peak_rss_mib:.0f} MiB")
     shutil.rmtree(folder, ignore_errors=True)
     return figures
 
@@ -195,21 +237,32 @@ def machine() -> dict:
 
 def table(builds: dict[int, dict[str, Figure]], others: list[dict]) -> str:
     lines = [
-        f"{'N':>6}  {'scenario':<28} {'median s':>9} {'min–max s':>13} {'peak RSS MiB':>13} {'vs naive':>9}",
-        "-" * 84,
+        f"{'N':>6}  {'scenario':<28} {'median s':>9} {'min–max s':>13} {'peak RSS MiB':>13} {'vs naive':>9}"
+        f" {'vs Hugo':>8}",
+        "-" * 93,
     ]
     for size, figures in builds.items():
         naive = figures["naive"].median
+        hugo = figures["hugo"].median if figures["hugo"].samples else None
         for name in SCENARIOS:
             fig = figures[name]
             if not fig.samples:
                 continue
             low, high = fig.spread
             ratio = f"{fig.median / naive:.2f}×" if name != "naive" and naive else ""
+            to_hugo = f"{fig.median / hugo:.2f}×" if hugo and name != "hugo" else ""
             lines.append(
                 f"{size:>6}  {LABELS[name]:<28} {fig.median:>9.2f} {f'{low:.2f}–{high:.2f}':>13} "
-                f"{fig.peak_rss_mib:>13.0f} {ratio:>9}"
+                f"{fig.peak_rss_mib:>13.0f} {ratio:>9} {to_hugo:>8}"
             )
+        if size in written:
+            for who, counted in written[size].items():
+                lines.append(
+                    f"{size:>6}  bytes written, {who:<13} {counted['du_sb'] / 1e6:>9.1f} MB (du -sb); "
+                    f"{counted['files'] / 1e6:.1f} MB in {counted['count']:,} files"
+                )
+        if not figures["hugo"].samples:
+            lines.append(f"{size:>6}  not measured: Hugo — no `hugo` on PATH (apt-get install hugo)")
     for item in others:
         if item.get("measured"):
             lines.append(f"        {item['name']:<62} {item['value']}")
@@ -250,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         builds = {size: measure_size(size, repeat, work, say) for size in sizes}
         others = [] if args.skip_messaging else messaging_sections(repeat, say, quick=args.quick)
+        if not args.skip_messaging:
+            others += newsletter_history(repeat, say, past=50 if args.quick else 500)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -259,15 +314,25 @@ def main(argv: list[str] | None = None) -> int:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(time.time() - started, 1),
         "repeat": repeat,
-        "builds": [fig.summary() for figures in builds.values() for fig in figures.values()],
+        "builds": [fig.summary() for figures in builds.values() for fig in figures.values() if fig.samples],
         "ratios_to_naive": {
             str(size): {
                 name: round(figures[name].median / figures["naive"].median, 3)
                 for name in SCENARIOS
-                if name != "naive"
+                if name != "naive" and figures[name].samples
             }
             for size, figures in builds.items()
         },
+        "ratios_to_hugo": {
+            str(size): {
+                name: round(figures[name].median / figures["hugo"].median, 3)
+                for name in SCENARIOS
+                if name != "hugo" and figures[name].samples
+            }
+            for size, figures in builds.items()
+            if figures["hugo"].samples
+        },
+        "bytes_written": {str(size): counted for size, counted in written.items()},
         "targets_10k_s": TARGETS_10K,
         "other": others,
     }

@@ -114,11 +114,14 @@ class ShardStore:
             data = path.read_bytes()
         except OSError:
             return {}
-        checksum, newline, payload = data[len(self.format_line) :].partition(b"\n")
+        start = len(self.format_line)
+        end = data.find(b"\n", start)
+        # A view, not a copy: shards are megabytes, and a build reads all sixteen.
+        payload = memoryview(data)[end + 1 :]
         if (
             not data.startswith(self.format_line)
-            or not newline
-            or hashlib.sha256(payload).hexdigest().encode("ascii") != checksum
+            or end == -1
+            or hashlib.sha256(payload).hexdigest().encode("ascii") != data[start:end]
         ):
             return self._reject(name, path)
         try:

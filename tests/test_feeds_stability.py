@@ -119,25 +119,23 @@ def test_archives_hold_every_older_update_in_fixed_pages_from_the_oldest(content
     # RSS carries the same links as atom:link, JSON Feed pages through next_url.
     rss = etree.fromstring(files["feeds/archive/2/rss.xml"]).find("channel")
     rels = {link.get("rel"): link.get("href") for link in rss.findall(f"{A}link")}
+    # Issue 16: no next-archive, so a full page never changes (see the next test).
     assert rels == {
         "self": BASE + "feeds/archive/2/rss.xml",
         "prev-archive": BASE + "feeds/archive/1/rss.xml",
-        "next-archive": BASE + "feeds/archive/3/rss.xml",
         "current": BASE + "feeds/rss.xml",
     }
     newest = etree.fromstring(files["feeds/archive/3/atom.xml"])
-    assert newest.find(f"{A}link[@rel='next-archive']").get("href") == BASE + "feeds/atom.xml"
+    assert newest.find(f"{A}link[@rel='next-archive']") is None
+    assert newest.find(f"{A}link[@rel='current']").get("href") == BASE + "feeds/atom.xml"
     assert newest.find("{http://purl.org/syndication/history/1.0}archive") is not None
-    chain, url = [], BASE + "feeds/feed.json"
-    while url:
-        doc = json.loads(files[url.removeprefix(BASE)])
-        chain.append(url.removeprefix(BASE))
-        url = doc.get("next_url")
-    assert chain == ["feeds/feed.json"] + [f"feeds/archive/{n}/feed.json" for n in (3, 2, 1)]
+    # Issue 16: JSON Feed has no archive pages (readers rarely page), so no next_url either.
+    assert "next_url" not in json.loads(files["feeds/feed.json"])
+    assert not [path for path in files if path.startswith("feeds/archive/") and path.endswith(".json")]
     # Archive pages never change, so they advertise no WebSub hub; target and group feeds have no archives.
     hubbed = archive_setup(content_dir, write_update, 10, websub_hub="https://hub.example.org/")
     assert b'rel="hub"' in hubbed["feeds/atom.xml"] and b'rel="hub"' not in hubbed["feeds/archive/1/atom.xml"]
-    assert "hubs" not in json.loads(hubbed["feeds/archive/1/feed.json"])
+    assert b"hub" not in hubbed["feeds/archive/1/rss.xml"]
     assert b"prev-archive" not in files["feeds/targets/17.1/atom.xml"]
 
 
@@ -145,12 +143,11 @@ def test_full_archive_pages_do_not_change_when_updates_are_added(content_dir, wr
     before = archive_setup(content_dir, write_update, 9)
     after = archive_setup(content_dir, write_update, 11)  # u10, u11: no new full page yet
     for n in (1, 2, 3):
-        for name in ("rss.xml", "atom.xml", "feed.json"):
+        for name in ("rss.xml", "atom.xml"):
             assert before[f"feeds/archive/{n}/{name}"] == after[f"feeds/archive/{n}/{name}"]
     grown = archive_setup(content_dir, write_update, 12)  # u12 completes page 4
     assert entry_ids(grown, "feeds/archive/4/atom.xml") == ["u12", "u11", "u10"]
-    for n in (1, 2):
-        assert before[f"feeds/archive/{n}/atom.xml"] == grown[f"feeds/archive/{n}/atom.xml"]
-    # Page 3 keeps its entries; only its forward link now points at page 4.
-    assert entry_ids(grown, "feeds/archive/3/atom.xml") == entry_ids(before, "feeds/archive/3/atom.xml")
-    assert before["feeds/archive/3/feed.json"] == grown["feeds/archive/3/feed.json"]
+    # Issue 16: not even the newest page changes when a newer one appears (no next-archive link).
+    for n in (1, 2, 3):
+        for name in ("rss.xml", "atom.xml"):
+            assert before[f"feeds/archive/{n}/{name}"] == grown[f"feeds/archive/{n}/{name}"]

@@ -5,7 +5,8 @@
 * ``feeds/{rss.xml,atom.xml,feed.json}`` — all updates (newest ``feed_items``);
 * ``feeds/targets/<target>/…`` for all 19 targets, ``feeds/groups/<group>/…`` for the groups,
   ``feeds/lang/<lang>/…`` when updates come in more than one language;
-* ``feeds/archive/<n>/…`` — RFC 5005 archive pages of the site-wide feed (:mod:`.archive`);
+* ``feeds/archive/<n>/{rss.xml,atom.xml}`` — RFC 5005 archive pages of the site-wide feed
+  (:mod:`.archive`);
 * ``feeds/index.opml``, ``feeds/index.json`` (:mod:`.discovery`), ``feeds/icon.png``,
   ``feeds/favicon.png``.
 
@@ -28,6 +29,8 @@ from pipeline.feeds.rss_atom import render_atom, render_rss
 from pipeline.fingerprint import context_digest, digest
 from pipeline.settings import Settings
 
+RENDERERS = {RSS_FILE: render_rss, ATOM_FILE: render_atom, JSON_FILE: render_json}
+
 
 def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     """Every feed file; each feed document is deferred, made only when one of its inputs changed."""
@@ -36,7 +39,8 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     pages = [page for scope in scopes(updates, settings) for page in feed_pages(scope, settings)]
     for page in pages:
         inputs = page_inputs(page)
-        for name, render in ((RSS_FILE, render_rss), (ATOM_FILE, render_atom), (JSON_FILE, render_json)):
+        for name in page.formats:
+            render = RENDERERS[name]
             files[page.folder + name] = Deferred(
                 digest(context, name, inputs), partial(render, page, settings)
             )
@@ -53,8 +57,8 @@ def page_inputs(page: FeedPage) -> tuple:
         page.folder,
         page.archive_number,
         page.prev_archive,
-        page.next_archive,
         page.current,
+        page.full_content,
         (scope.kind, scope.key, scope.folder, scope.title, scope.description, scope.language, scope.home_url),
         [u.fingerprint for u in page.entries],
     )

@@ -8,11 +8,17 @@ than it holds). Links (per format, each pointing at its own format):
 
 * subscription document: ``prev-archive`` → the newest archive page (JSON Feed: ``next_url``);
 * archive page n: ``current`` → the subscription document, ``prev-archive`` → n-1 (JSON Feed:
-  ``next_url``), ``next-archive`` → n+1, or → the subscription document for the newest page so
-  every archive page links onwards (validators flag an archive page with neither link).
+  ``next_url``). There is no ``next-archive`` (RFC 5005 makes it optional, and readers walk
+  backwards from the subscription document): the newest page would have to link somewhere that
+  moves when a newer page appears, so a full page would change once more.
 
-The entries of a full page never change (unless an update on it is edited, or a back-dated update
-is inserted before it); only its ``next-archive`` link moves, once, when a newer page appears.
+A full page never changes (unless an update on it is edited, or a back-dated update is inserted
+before it): not its entries, not its links.
+
+Archive entries carry the summary, the link and the metadata, not the whole text
+(``FeedPage.full_content`` is off): a reader backfilling a history gets every update and its
+page, and the archive of 10,000 updates is about 40 MB instead of 220 MB, written on every cold
+build and uploaded on every deploy. The subscription documents keep the whole text.
 """
 
 from __future__ import annotations
@@ -51,8 +57,8 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
                 entries=tuple(sorted(chunk, key=sort_key)),
                 archive_number=number,
                 prev_archive=archive_folder(number - 1) if number > 1 else None,
-                next_archive=archive_folder(number + 1) if number < full else scope.folder,
                 current=scope.folder,
+                full_content=False,
             )
         )
     return result

@@ -28,6 +28,7 @@ from pipeline.feeds.model import (
     ATOM_FILE,
     EMPTY_FEED_UPDATED,
     FEEDS_DIR,
+    FORMATS,
     JSON_FILE,
     RSS_FILE,
     FeedPage,
@@ -66,12 +67,9 @@ def build_discovery(pages: Sequence[FeedPage], settings: Settings) -> dict[str, 
     return files
 
 
-def feed_urls(folder: str, settings: Settings) -> dict[str, str]:
-    return {
-        "rss": settings.url(folder + RSS_FILE),
-        "atom": settings.url(folder + ATOM_FILE),
-        "json": settings.url(folder + JSON_FILE),
-    }
+def feed_urls(folder: str, settings: Settings, formats: Sequence[str] = FORMATS) -> dict[str, str]:
+    names = {RSS_FILE: "rss", ATOM_FILE: "atom", JSON_FILE: "json"}
+    return {names[name]: settings.url(folder + name) for name in formats}
 
 
 def _opml(current: Sequence[FeedPage], settings: Settings, newest: datetime, path: str) -> bytes:
@@ -143,7 +141,7 @@ def _index(
                 "number": page.archive_number,
                 "items": len(page.entries),
                 "updated": rfc3339(page.updated),
-                "urls": feed_urls(page.folder, settings),
+                "urls": feed_urls(page.folder, settings, page.formats),
             }
             for page in archives
         ],

@@ -26,6 +26,11 @@ ARCHIVE_DIR = FEEDS_DIR + "archive/"
 RSS_FILE = "rss.xml"
 ATOM_FILE = "atom.xml"
 JSON_FILE = "feed.json"
+FORMATS = (RSS_FILE, ATOM_FILE, JSON_FILE)
+# RFC 5005 defines archives for Atom and applies them to RSS; JSON Feed's next_url pagination
+# "reader software is not required to use it and probably won't use it very often" (JSON Feed
+# 1.1), so JSON Feed has no archive pages: 7 MB less at 10,000 updates (issue 16).
+ARCHIVE_FORMATS = (RSS_FILE, ATOM_FILE)
 ICON_PATH = FEEDS_DIR + "icon.png"  # 512×512, JSON Feed icon and Atom logo
 FAVICON_PATH = FEEDS_DIR + "favicon.png"  # 64×64, Atom icon, RSS image, JSON Feed favicon
 
@@ -85,12 +90,21 @@ class FeedPage:
     entries: tuple[Update, ...]  # newest first
     archive_number: int | None = None  # None for the subscription document
     prev_archive: str | None = None  # folder of the next older archive page
-    next_archive: str | None = None  # folder of the next newer archive page (or the current feed)
     current: str | None = None  # folder of the subscription document, on archive pages
+    full_content: bool = True  # False: entries carry their summary and link, not the whole text
 
     @property
     def is_archive(self) -> bool:
         return self.archive_number is not None
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The file names this page is published as."""
+        return ARCHIVE_FORMATS if self.is_archive else FORMATS
+
+    def links_archive(self, filename: str) -> bool:
+        """Whether this page's ``filename`` links to archive pages (they exist in that format)."""
+        return self.prev_archive is not None and filename in ARCHIVE_FORMATS
 
     @property
     def updated(self) -> datetime:
@@ -149,8 +163,15 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                     updates=tuple(u for u in ordered if u.lang == code),
                 )
             )
+    by_target: dict[str, list[Update]] = {t.id: [] for t in taxonomy.targets}
+    for update in ordered:  # one pass over the updates, not one per target
+        for target_id in update.targets:
+            by_target[target_id].append(update)
+    position = {id(u): n for n, u in enumerate(ordered)}
     for group in taxonomy.groups:
-        members = set(group.targets)
+        # The updates of the group's targets, each once, in the site-wide order.
+        chosen = {id(u): u for t in group.targets for u in by_target[t]}
+        in_group = sorted(chosen.values(), key=lambda u: position[id(u)])
         found.append(
             FeedScope(
                 kind="group",
@@ -162,13 +183,9 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                 ),
                 language=lang,
                 home_url=settings.url(f"groups/{group.id}/"),  # the area's page
-                updates=tuple(u for u in ordered if members.intersection(u.targets)),
+                updates=tuple(in_group),
             )
         )
-    by_target: dict[str, list[Update]] = {t.id: [] for t in taxonomy.targets}
-    for update in ordered:  # one pass over the updates, not one per target
-        for target_id in update.targets:
-            by_target[target_id].append(update)
     for target in taxonomy.targets:
         found.append(target_scope(target, by_target[target.id], settings))
     return found

@@ -15,8 +15,12 @@ An entry extension (:class:`_EntryExtras`) adds what feedgen has no call for: pe
 be an email address), category labels in Atom, and the text-or-HTML choice for Atom titles and
 summaries (see :mod:`.markup`).
 
-RSS text is finally written with hexadecimal character references (``&#x3C;``, ``&#x26;``) as the
-RSS Best Practices Profile recommends, so no reader mistakes escaped text for markup.
+HTML payloads (RSS ``<description>`` and ``<content:encoded>``, Atom ``type="html"`` content,
+summaries and titles) are written as CDATA sections when that is shorter than escaping
+(:func:`.markup.prefer_cdata`): every XML parser reads the same text, and typical content is
+about a third smaller. Other RSS text is written with hexadecimal character references
+(``&#x3C;``, ``&#x26;``) as the RSS Best Practices Profile recommends, so no reader mistakes
+escaped text for markup; CDATA sections are left as they are.
 """
 
 from __future__ import annotations
@@ -34,13 +38,14 @@ from lxml import etree
 
 from pipeline import __version__
 from pipeline.content import Update
-from pipeline.feeds.markup import defuse_tags, looks_like_markup
+from pipeline.feeds.markup import defuse_tags, looks_like_markup, prefer_cdata
 from pipeline.feeds.model import (
     ATOM_FILE,
     FAVICON_PATH,
     GENERATOR,
     ICON_PATH,
     RSS_FILE,
+    Category,
     FeedPage,
     categories,
 )
@@ -57,18 +62,22 @@ Link = tuple[str, str, "str | None"]  # rel, href, media type
 
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+# Bytes that escaping adds per markup character: Atom's ``&lt;``, RSS's ``&#x3C;``.
+ATOM_ESCAPE_COST = 3
+RSS_ESCAPE_COST = 5
 
 
 def render_rss(page: FeedPage, settings: Settings) -> bytes:
     fg = _generator(page, settings, RSS_FILE, RSS_TYPE)
     fg.image(url=settings.url(FAVICON_PATH), width="64", height="64")  # feedgen: also Atom's logo
-    return _hex_references(fg.rss_str(pretty=True))
+    return _hex_references(fg.rss_str(pretty=not page.is_archive))
 
 
 def render_atom(page: FeedPage, settings: Settings) -> bytes:
     fg = _generator(page, settings, ATOM_FILE, ATOM_TYPE)
     fg.logo(settings.url(ICON_PATH))  # feedgen: also RSS's image
-    return fg.atom_str(pretty=True)
+    return fg.atom_str(pretty=not page.is_archive)
 
 
 _last = threading.local()  # the most recent page's filled generator, per thread
@@ -117,7 +126,7 @@ def _filled(page: FeedPage, settings: Settings) -> FeedGenerator:
     fg.icon(settings.url(FAVICON_PATH))  # Atom only
     for update in page.entries:
         entry = fg.add_entry(order="append")
-        _fill_entry(entry, update, settings)
+        _fill_entry(entry, update, settings, page.full_content)
     return fg
 
 
@@ -126,16 +135,14 @@ def _feed_links(page: FeedPage, settings: Settings, filename: str, media_type: s
     links: list[Link] = []
     if settings.websub_hub and not page.is_archive:  # archive pages never change: nothing to push
         links.append(("hub", settings.websub_hub, None))
-    if page.prev_archive:
+    if page.links_archive(filename):
         links.append(("prev-archive", settings.url(page.prev_archive + filename), media_type))
-    if page.next_archive:
-        links.append(("next-archive", settings.url(page.next_archive + filename), media_type))
     if page.current:
         links.append(("current", settings.url(page.current + filename), media_type))
     return links
 
 
-def _fill_entry(entry, update: Update, settings: Settings) -> None:
+def _fill_entry(entry, update: Update, settings: Settings, full_content: bool) -> None:
     title = clean_text(update.title)
     summary = clean_text(update.summary)
     entry.id(update.id)  # also RSS <guid isPermaLink="false">
@@ -144,10 +151,10 @@ def _fill_entry(entry, update: Update, settings: Settings) -> None:
     entry.updated(_seconds(update.updated))
     if update.author:
         entry.author(name=defuse_tags(clean_text(update.author)))  # Atom names have no type: plain text
-    links = _entry_links(update)
+    links = _entry_links(update, full_content)
     for link in links:
         entry.link(**link)  # feedgen derives RSS <enclosure> and <link> from these
-    cats = categories(update)
+    cats = categories(update) if full_content else _terms(update)
     for cat in cats:
         if cat.scheme:
             entry.category(term=cat.term, scheme=cat.scheme)
@@ -157,16 +164,21 @@ def _fill_entry(entry, update: Update, settings: Settings) -> None:
     # treat it as HTML). An update without text is summarised by its title: an entry with neither
     # summary nor content, or an empty one, is flagged by validators.
     entry.summary(summary or title)
-    body = update.feed_html
+    body = update.feed_html if full_content else ""
     if body.strip():
         entry.content(body, type="html")
     getattr(entry, EXT).configure(update=update, categories=cats, links=links)
 
 
-def _entry_links(update: Update) -> list[dict[str, str]]:
-    """The image enclosure (when its media type is known), then the update's page, last."""
+def _terms(update: Update) -> list[Category]:
+    """Archive entries' categories: the terms alone (labels and scheme are in the current feeds)."""
+    return [Category(term=c.term, label=c.term, scheme=None) for c in categories(update)]
+
+
+def _entry_links(update: Update, full_content: bool = True) -> list[dict[str, str]]:
+    """The image enclosure (when its media type is known; not on archive pages), then the page."""
     links = []
-    image = update.image
+    image = update.image if full_content else None
     if image is not None:
         media_type = image.media_type or mimetypes.guess_type(urlsplit(image.url).path)[0]
         if media_type:
@@ -265,12 +277,18 @@ class _EntryExtras(BaseEntryExtension):
         for element, cat in zip(entry.findall("category"), self.categories, strict=True):
             if cat.label != cat.term:
                 element.set("label", cat.label)
+        for tag in ("title", "summary", "content"):
+            element = entry.find(tag)
+            if element is not None and element.get("type") == "html":
+                _cdata_if_shorter(element, ATOM_ESCAPE_COST)
         return entry
 
     def extend_rss(self, item: etree._Element) -> etree._Element:
         assert self.update is not None
         _map_text(item, "title", defuse_tags)
         _map_text(item, "description", lambda text: html.escape(text, quote=False))
+        _cdata_if_shorter(item.find("description"), RSS_ESCAPE_COST)
+        _cdata_if_shorter(item.find(f"{{{CONTENT_NS}}}encoded"), RSS_ESCAPE_COST)
         for element in item.findall("category"):
             element.text = defuse_tags(element.text or "")
         if self.update.author:
@@ -285,6 +303,25 @@ def _map_text(parent: etree._Element, tag: str, change: Callable[[str], str]) ->
         element.text = change(element.text)
 
 
+def _cdata_if_shorter(element: etree._Element | None, per_escape: int) -> None:
+    if element is not None and element.text and prefer_cdata(element.text, per_escape):
+        element.text = etree.CDATA(element.text)
+
+
 def _hex_references(document: bytes) -> bytes:
-    """``&lt;`` → ``&#x3C;`` etc.: the same characters, in the form the RSS Profile recommends."""
-    return document.replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;").replace(b"&amp;", b"&#x26;")
+    """``&lt;`` → ``&#x3C;`` etc.: the same characters, in the form the RSS Profile recommends.
+
+    Only outside CDATA sections: inside one, ``&lt;`` is literal text (HTML that means ``<``).
+    """
+    out = []
+    position = 0
+    while (start := document.find(b"<![CDATA[", position)) != -1:
+        end = document.index(b"]]>", start) + 3  # a section ends at the first "]]>"
+        out += [_hex(document[position:start]), document[start:end]]
+        position = end
+    out.append(_hex(document[position:]))
+    return b"".join(out)
+
+
+def _hex(text: bytes) -> bytes:
+    return text.replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;").replace(b"&amp;", b"&#x26;")

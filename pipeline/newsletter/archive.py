@@ -10,6 +10,11 @@ build in turn carries ``newsletters/`` over). Files::
     newsletters/<n>/message.eml     a complete sample message to an example recipient
     newsletters/index.html          all issues
     newsletters/atom.xml            an Atom feed of issues
+
+A past issue never changes, so its files are :class:`~pipeline.deferred.Deferred`, keyed by the
+issue, the settings and the code: publishing (with the manifest in the state folder) makes only
+the new issue's files, not 500 past issues' three renders each on every build. Each edition
+(issue × language) is rendered once per build, for both its HTML and its text file.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.dates import display_date
+from pipeline.deferred import Deferred, Output
+from pipeline.fingerprint import context_digest, digest
 from pipeline.newsletter.config import NewsletterConfig
 from pipeline.newsletter.issues import Issue
 from pipeline.newsletter.message import MessageTemplate
-from pipeline.newsletter.render import WORDS, context, render_edition, web_path
+from pipeline.newsletter.render import WORDS, Edition, context, render_edition, web_path
 from pipeline.newsletter.tokens import DEVELOPMENT_SECRET
 from pipeline.publish import PublishReport, publish
 from pipeline.settings import LANGUAGES, Settings
@@ -34,19 +41,33 @@ EXAMPLE_UID = "example00000"
 
 def issue_files(issue: Issue, settings: Settings, config: NewsletterConfig) -> dict[str, bytes]:
     """The web versions (both languages) and the sample message of one issue."""
-    files: dict[str, bytes] = {}
+    return {path: produce() for path, produce in _issue_outputs(issue, settings, config).items()}
+
+
+def _issue_outputs(issue: Issue, settings: Settings, config: NewsletterConfig) -> dict:
+    """``{path: function making its bytes}``; a file's language is rendered once for both files."""
+    last: dict[tuple[str, bool], Edition] = {}
+
+    def edition(lang: str, personal: bool) -> Edition:
+        key = (lang, personal)
+        if key not in last:
+            last.clear()  # files of one edition are made one after the other: keep one render
+            last[key] = render_edition(issue, lang, settings, config, personal=personal)
+        return last[key]
+
+    def sample() -> bytes:
+        # The development secret: the sample's links must never be valid for a real subscriber.
+        rendered = edition(settings.language, True)
+        template = MessageTemplate(rendered, settings, config, DEVELOPMENT_SECRET, issue.created_at)
+        return template.personalise(EXAMPLE_UID, config.example_recipient).data
+
+    outputs = {}
     for lang in LANGUAGES:
-        edition = render_edition(issue, lang, settings, config, personal=False)
         folder = web_path(issue.number, lang, settings)
-        files[folder + "index.html"] = edition.html.encode("utf-8")
-        files[folder + "index.txt"] = edition.text.encode("utf-8")
-    sample = render_edition(issue, settings.language, settings, config, personal=True)
-    # The development secret: the sample's links must never be valid for a real subscriber.
-    template = MessageTemplate(sample, settings, config, DEVELOPMENT_SECRET, issue.created_at)
-    files[f"{PREFIX}{issue.number}/message.eml"] = template.personalise(
-        EXAMPLE_UID, config.example_recipient
-    ).data
-    return files
+        outputs[folder + "index.html"] = lambda lang=lang: edition(lang, False).html.encode("utf-8")
+        outputs[folder + "index.txt"] = lambda lang=lang: edition(lang, False).text.encode("utf-8")
+    outputs[f"{PREFIX}{issue.number}/message.eml"] = sample
+    return outputs
 
 
 def _entries(issues: Sequence[Issue], settings: Settings, config: NewsletterConfig) -> list[dict]:
@@ -75,12 +96,18 @@ def _entries(issues: Sequence[Issue], settings: Settings, config: NewsletterConf
     return entries
 
 
-def archive_files(issues: Sequence[Issue], settings: Settings, config: NewsletterConfig) -> dict[str, bytes]:
-    """Every file under ``newsletters/`` for these issues; same issues and settings → same bytes."""
+def archive_files(issues: Sequence[Issue], settings: Settings, config: NewsletterConfig) -> dict[str, Output]:
+    """Every file under ``newsletters/`` for these issues; same issues and settings → same bytes.
+
+    Each issue's files are deferred, keyed by everything they are made from.
+    """
     env = environment()
-    files: dict[str, bytes] = {}
+    files: dict[str, Output] = {}
+    inputs = digest(context_digest(settings), repr(config))
     for issue in issues:
-        files.update(issue_files(issue, settings, config))
+        key = digest(inputs, "newsletter issue", repr(issue))
+        for path, produce in _issue_outputs(issue, settings, config).items():
+            files[path] = Deferred(f"{key}:{path}", produce)
     entries = _entries(issues, settings, config)
     lang = settings.language
     common = {"settings": settings, "lang": lang, "words": WORDS[lang], "entries": entries}
@@ -96,9 +123,19 @@ def archive_files(issues: Sequence[Issue], settings: Settings, config: Newslette
     return dict(sorted(files.items()))
 
 
-def publish_archive(out_dir: str | Path, files: dict[str, bytes]) -> PublishReport:
-    """Publish ``newsletters/`` atomically; everything else in the output folder is kept as it is."""
-    return publish(out_dir, files, preserve=lambda path: not path.startswith(PREFIX))
+def publish_archive(
+    out_dir: str | Path, files: dict[str, Output], settings: Settings | None = None
+) -> PublishReport:
+    """Publish ``newsletters/`` atomically; everything else in the output folder is kept as it is.
+
+    With ``settings``, the archive's own manifest in the state folder lets unchanged issues be
+    kept without being made (the site build's manifest for the same folder is a different file).
+    """
+    manifest = None
+    if settings is not None:
+        out = Path(out_dir).absolute()
+        manifest = Path(settings.state_dir) / "outputs" / f"newsletters-{digest(str(out))}.json"
+    return publish(out_dir, files, preserve=lambda path: not path.startswith(PREFIX), manifest_path=manifest)
 
 
 __all__ = ["PREFIX", "archive_files", "issue_files", "publish_archive"]

@@ -93,5 +93,5 @@ def build_issue(
             check=check,
         )
         issues = store.all()
-    outcome.report = publish_archive(out_dir, archive_files(issues, settings, config))
+    outcome.report = publish_archive(out_dir, archive_files(issues, settings, config), settings)
     return outcome

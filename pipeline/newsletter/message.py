@@ -16,7 +16,7 @@ Message layout (Gmail/Yahoo bulk-sender rules, RFC 2369, RFC 8058)::
     List-Unsubscribe-Post: List-Unsubscribe=One-Click, Content-Language, MIME-Version
     multipart/alternative: text/plain (first), text/html (last); UTF-8, quoted-printable
 
-Optional DKIM (:class:`DkimSigner`) signs the finished bytes, covering both List-Unsubscribe
+Optional DKIM (:class:`DkimSigner`, :mod:`.dkim`) signs the finished bytes, covering both List-Unsubscribe
 headers; what is signed is exactly what is sent.
 """
 
@@ -33,6 +33,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from pipeline.newsletter.config import NewsletterConfig
+from pipeline.newsletter.dkim import DkimError, OpenSslDkim
 from pipeline.newsletter.render import SLOTS, Edition, RenderError
 from pipeline.newsletter.tokens import preferences_token, unsubscribe_token
 from pipeline.settings import Settings
@@ -340,21 +341,19 @@ def build_slow(
 # -- DKIM ----------------------------------------------------------------------------------------------
 
 
-class DkimError(Exception):
-    pass
-
-
 class DkimSigner:
-    """Signs finished message bytes with dkimpy (relaxed/relaxed, rsa-sha256 or ed25519-sha256)."""
+    """Signs finished message bytes (relaxed/relaxed, rsa-sha256 or ed25519-sha256).
+
+    dkimpy's canonicalisation and header selection, OpenSSL's arithmetic (:mod:`.dkim`).
+    """
 
     def __init__(self, selector: str, domain: str, key_file: Path):
         try:
-            self.key = key_file.read_bytes()
+            key = key_file.read_bytes()
         except OSError as exc:
             raise DkimError(f"cannot read the DKIM key {key_file}: {exc.strerror}") from None
-        self.selector = selector.encode("ascii")
-        self.domain = domain.encode("ascii")
-        self.algorithm = b"ed25519-sha256" if b"BEGIN" not in self.key else b"rsa-sha256"
+        self._signer = OpenSslDkim(selector.encode("ascii"), domain.encode("ascii"), key, SIGNED_HEADERS)
+        self.algorithm = self._signer.algorithm
 
     @classmethod
     def from_config(cls, config: NewsletterConfig) -> DkimSigner | None:
@@ -363,21 +362,7 @@ class DkimSigner:
         return cls(config.dkim_selector, config.dkim_domain, config.dkim_key_file)
 
     def sign(self, data: bytes) -> bytes:
-        import dkim
-
-        try:
-            header = dkim.sign(
-                data,
-                self.selector,
-                self.domain,
-                self.key,
-                include_headers=list(SIGNED_HEADERS),
-                canonicalize=(b"relaxed", b"relaxed"),
-                signature_algorithm=self.algorithm,
-            )
-        except dkim.DKIMException as exc:
-            raise DkimError(f"DKIM signing failed: {exc}") from None
-        return header + data
+        return self._signer.sign(data) + data
 
     def sign_prepared(self, prepared: Prepared) -> Prepared:
         return Prepared(prepared.message_id, prepared.recipient, self.sign(prepared.data))
