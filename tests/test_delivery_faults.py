@@ -296,7 +296,9 @@ def test_an_impossible_state_folder_is_a_one_line_error(tmp_path: Path, capsys) 
     config_file.write_text(f'[site]\nstate_dir = "{tmp_path / "site.toml" / "state"}"\n', encoding="utf-8")
     assert main(["send", "--config", str(config_file)]) == 1
     err = capsys.readouterr().err
-    assert "Not a directory; nothing sent" in err and "Traceback" not in err
+    # found by the settings check at the start of every command, at its line in site.toml
+    assert "site.toml:2: error: [site] state_dir:" in err and "is a file, not a folder" in err
+    assert "Traceback" not in err
 
 
 def test_a_full_disk_mid_send_stops_with_one_line_and_the_next_run_completes(

@@ -8,6 +8,8 @@ answer page, a way back after unsubscribing, and the privacy warning of ``web``.
 
 from __future__ import annotations
 
+import os
+import secrets
 import subprocess
 import sys
 from urllib.parse import parse_qs, urlsplit
@@ -177,6 +179,7 @@ def test_web_warns_when_consent_is_collected_without_a_privacy_page(tmp_path, pr
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "GOAL17_SECRET": secrets.token_urlsafe(32)},  # web refuses to start without one
     )
     try:
         assert process.stdout.readline().startswith("subscription service at ")

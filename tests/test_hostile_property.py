@@ -208,7 +208,7 @@ def every_output(folder: Path, content: Path, config: Path) -> dict[str, bytes] 
     with connect(newsletter) as conn:
         issue = IssueStore(conn).plan(result.content.updates, NOW)
     if issue is not None:
-        files.update(archive_files([issue], site, newsletter))
+        files.update(materialize_all(archive_files([issue], site, newsletter)))
         for lang in ("sv", "en"):
             edition = render_edition(issue, lang, site, newsletter)
             template = MessageTemplate(edition, site, newsletter, b"k" * 32, NOW)

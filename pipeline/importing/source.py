@@ -7,6 +7,8 @@ given to the importer can never make it read a local file. Every failure is one 
 from __future__ import annotations
 
 import http.client
+import os
+import stat
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -51,10 +53,18 @@ def read_input(spec: str, timeout: float, max_bytes: int) -> Fetched:
         raise ImportFailed(f"{spec}: only http(s) URLs and files can be imported")
     path = Path(spec)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImportFailed(f"{spec}: {size} bytes is more than the limit of {max_bytes} (--max-bytes)")
-        return Fetched(path.read_bytes(), "")
+        if stat.S_ISDIR(path.stat().st_mode):
+            raise IsADirectoryError(spec)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):  # /dev/zero, a pipe: st_size says nothing, reads never end
+                raise ImportFailed(f"{spec}: not a regular file; save the feed or export to a file first")
+            if info.st_size > max_bytes:
+                raise ImportFailed(
+                    f"{spec}: {info.st_size} bytes is more than the limit of {max_bytes} (--max-bytes)"
+                )
+            return Fetched(file.read(max_bytes + 1)[:max_bytes], "")
     except FileNotFoundError:
         raise ImportFailed(f"{spec}: file not found") from None
     except IsADirectoryError:
