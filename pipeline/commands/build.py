@@ -103,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
             f"built {summary.updates} updates into {args.out}/ ({done}; {summary.drafts} drafts and "
             f"{len(summary.scheduled)} scheduled not published)"
         )
-        print(f"open {args.out}/index.html, feeds in {args.out}/feeds/, snippets in {args.out}/snippets/")
+        print(
+            f"ready to upload: pages in {args.out}/, feeds in {args.out}/feeds/, snippets in {args.out}/snippets/"
+        )
+        print("to look at it with working links, run: python -m pipeline serve")
     return 0
 
 
