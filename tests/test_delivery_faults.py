@@ -27,7 +27,7 @@ from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import smtp_settings
 from tests.smtp_faults import Fault, FaultServer, free_port
 
-SECRET = "fault-test-secret-0123456789"
+SECRET = "fault-test-secret-0123456789-abcdefghij"
 
 
 @pytest.fixture(autouse=True)

@@ -42,7 +42,7 @@ from tests.smtp_faults import Fault, FaultServer
 
 SCHEDULES = int(os.environ.get("GOAL17_FAULT_SCHEDULES", "20"))
 FIRST_SEED = int(os.environ.get("GOAL17_FAULT_SEED", "17000"))
-SECRET = "random-fault-secret-0123456789"
+SECRET = "random-fault-secret-0123456789-abcdefghij"
 ENV = {**os.environ, "GOAL17_SECRET": SECRET}
 TIMEOUT = 1.5  # the sender's SMTP timeout; slow replies take twice as long
 PENDING = ("queued", "claimed", "temporary")

@@ -23,7 +23,7 @@ from pipeline.content_files import UnsafeFile, read_beneath
 from pipeline.newsletter.message import HeaderInjection, MessageTemplate
 from tests.conftest import NOW, REPO
 
-SECRET_TEXT = "GOAL17_SECRET=hemligt-9f8e7d6c5b4a"
+SECRET_TEXT = "GOAL17_SECRET=hemligt-9f8e7d6c5b4a-abcdefghijklmn"
 MEMORY_LIMIT = 1536 * 1024 * 1024  # the alias bomb reached 4.7 GB before the fix
 BOMB = "\n".join(
     ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -84,7 +84,7 @@ def test_symlink_to_proc_self_environ_never_reaches_the_output(site, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "pipeline", "build", "--content", str(site), "--out", str(out)],
         cwd=tmp_path,
-        env={**os.environ, "GOAL17_SECRET": "hemligt-9f8e7d6c5b4a", "PYTHONPATH": str(REPO)},
+        env={**os.environ, "GOAL17_SECRET": "hemligt-9f8e7d6c5b4a-abcdefghijklmn", "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,
         timeout=120,

@@ -42,7 +42,7 @@ def test_dkim_signature_covers_list_unsubscribe_and_verifies(
         build_issue(content_dir, tmp_path / "out", settings, NOW)
         with SubscriberStore.open(tmp_path / "state") as store:
             store.add("a@example.se", now=NOW)
-        env = {"GOAL17_SECRET": "dkim-test-secret-0123456789"}
+        env = {"GOAL17_SECRET": "dkim-test-secret-0123456789-abcdefghij"}
         assert send_issue(settings, transport_name="smtp", now=NOW, environ=env).sent == 1
     received = recorder.messages[0][1]
 

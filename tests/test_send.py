@@ -25,7 +25,7 @@ from pipeline.settings import load_settings
 from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import Recorder, smtp_server, smtp_settings, write_settings
 
-SECRET = "send-test-secret-0123456789"
+SECRET = "send-test-secret-0123456789-abcdefghij"
 ENV = {"GOAL17_SECRET": SECRET}
 
 

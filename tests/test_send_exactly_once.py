@@ -18,7 +18,7 @@ from pipeline.settings import load_settings
 from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import Recorder, smtp_server, smtp_settings
 
-ENV = {**os.environ, "GOAL17_SECRET": "exactly-once-secret-0123456789"}
+ENV = {**os.environ, "GOAL17_SECRET": "exactly-once-secret-0123456789-abcdefghij"}
 
 
 def setup_list(

@@ -278,5 +278,10 @@ def test_secret_comes_from_the_environment() -> None:
     assert development.development and development.value == tokens.DEVELOPMENT_SECRET
     with pytest.raises(tokens.SecretMissing, match="too short"):
         tokens.secret_from_env({"GOAL17_SECRET": "short"}, allow_development=True)
-    real = tokens.secret_from_env({"GOAL17_SECRET": "x" * 32}, allow_development=False)
-    assert real.value == b"x" * 32 and not real.development
+    with pytest.raises(tokens.SecretMissing, match="too short"):  # send's rule is web's: 32 bytes
+        tokens.secret_from_env({"GOAL17_SECRET": "0123456789abcdefghijklmnopqrstu"}, allow_development=False)
+    with pytest.raises(tokens.SecretMissing, match="too few"):
+        tokens.secret_from_env({"GOAL17_SECRET": "x" * 32}, allow_development=False)
+    strong = "Zq3-real-secret-for-tests-8fK2pL0xV7"
+    real = tokens.secret_from_env({"GOAL17_SECRET": strong}, allow_development=False)
+    assert real.value == strong.encode() and not real.development

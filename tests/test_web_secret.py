@@ -70,7 +70,7 @@ def test_web_refuses_to_start_without_a_secret_even_with_the_outbox(tmp_path):
 @pytest.mark.parametrize(
     "secret, reason",
     [
-        ("0123456789abcdefghijklmnopqrstu", "too short"),  # 31 bytes: send's minimum is 16
+        ("0123456789abcdefghijklmnopqrstu", "too short"),  # 31 bytes: the minimum is 32, for send too
         ("x" * 16, "too short"),
         ("ab" * 40, "too few"),
         (tokens.DEVELOPMENT_SECRET.decode(), "public development secret"),

@@ -28,7 +28,9 @@ from datetime import UTC, datetime
 SECRET_ENV = "GOAL17_SECRET"
 # Publicly known: tokens made with it protect nothing. Only for the outbox and archive samples.
 DEVELOPMENT_SECRET = b"goal17-development-secret-not-for-real-mail"
-MIN_SECRET_LENGTH = 16
+MIN_SECRET_LENGTH = 32  # bytes; one rule for send, serve and web (a forged token opens a subscriber's data)
+MIN_DISTINCT_BYTES = 10
+MAKE_ONE = "export GOAL17_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 MAC_BYTES = 15  # 120 bits; 20 characters in base64url
 _SUBJECT = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _TOKEN = re.compile(r"^([A-Za-z0-9_-]{1,128})(?:\.([0-9a-z]{1,13}))?\.([A-Za-z0-9_-]{20})$")
@@ -61,11 +63,7 @@ def secret_from_env(environ: Mapping[str, str] | None = None, *, allow_developme
     env = os.environ if environ is None else environ
     raw = env.get(SECRET_ENV, "")
     if raw:
-        if len(raw) < MIN_SECRET_LENGTH:
-            raise SecretMissing(
-                f"{SECRET_ENV} is too short ({len(raw)} characters); use at least {MIN_SECRET_LENGTH} "
-                "random characters, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-            )
+        check_strength(raw.encode("utf-8"))
         return Secret(raw.encode("utf-8"), development=False)
     if allow_development:
         return Secret(DEVELOPMENT_SECRET, development=True)
@@ -74,6 +72,24 @@ def secret_from_env(environ: Mapping[str, str] | None = None, *, allow_developme
         f"{MIN_SECRET_LENGTH} random characters (the same value the subscription service uses), e.g. "
         "export GOAL17_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
     )
+
+
+def check_strength(value: bytes) -> None:
+    """Refuse a secret that is public, short or repetitive (:class:`SecretMissing`, one line)."""
+    if value == DEVELOPMENT_SECRET:
+        raise SecretMissing(
+            f"{SECRET_ENV} is the public development secret from the source code; set a random one: {MAKE_ONE}"
+        )
+    if len(value) < MIN_SECRET_LENGTH:
+        raise SecretMissing(
+            f"{SECRET_ENV} is too short ({len(value)} bytes); use at least {MIN_SECRET_LENGTH} random "
+            f"bytes: {MAKE_ONE}"
+        )
+    if len(set(value)) < MIN_DISTINCT_BYTES:
+        raise SecretMissing(
+            f"{SECRET_ENV} repeats too few characters ({len(set(value))} different) to be random; "
+            f"use: {MAKE_ONE}"
+        )
 
 
 def _b64(data: bytes) -> str:

@@ -7,8 +7,9 @@ anyone forge a link that opens any subscriber's data. Hence, for ``web`` (produc
 * without ``GOAL17_SECRET`` it does not start, unless started with ``--dev``, which uses the
   development secret, only while mail goes to the outbox, and says so on every start;
 * a secret shorter than :data:`MIN_SERVICE_SECRET_BYTES` bytes, with fewer than
-  :data:`MIN_DISTINCT_BYTES` different bytes, or equal to the development secret is refused,
-  ``--dev`` or not: a weak real secret is a mistake to report, not to work around.
+  ``tokens.MIN_DISTINCT_BYTES`` different bytes, or equal to the development secret is refused,
+  ``--dev`` or not: a weak real secret is a mistake to report, not to work around. The rule is
+  :func:`pipeline.newsletter.tokens.check_strength`, the one ``send`` applies too.
 
 ``serve`` (a preview on this machine) keeps the outbox rule of :func:`tokens.secret_from_env`
 and gets the same warning when it falls back; a secret it is given must be as strong as
@@ -22,11 +23,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline.newsletter.tokens import DEVELOPMENT_SECRET, SECRET_ENV, SecretMissing, secret_from_env
+from pipeline.newsletter.tokens import (
+    DEVELOPMENT_SECRET,
+    MAKE_ONE,
+    MIN_SECRET_LENGTH,
+    SECRET_ENV,
+    SecretMissing,
+    check_strength,
+    secret_from_env,
+)
 
-MIN_SERVICE_SECRET_BYTES = 32
-MIN_DISTINCT_BYTES = 10
-MAKE_ONE = "export GOAL17_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+MIN_SERVICE_SECRET_BYTES = MIN_SECRET_LENGTH  # the same rule as send (tokens.check_strength)
 DEVELOPMENT_WARNING = (
     "warning: the subscription service signs its links with the public development secret: anyone "
     "who can reach it can forge a link to any subscriber's data. For this machine only; set "
@@ -70,24 +77,6 @@ def service_secret(
             f'to the outbox, but [newsletter] transport = "{transport}": set {SECRET_ENV}'
         )
     return ServiceSecret(DEVELOPMENT_SECRET, DEVELOPMENT_WARNING)
-
-
-def check_strength(value: bytes) -> None:
-    """Refuse a secret that is public, short or repetitive (:class:`SecretMissing`)."""
-    if value == DEVELOPMENT_SECRET:
-        raise SecretMissing(
-            f"{SECRET_ENV} is the public development secret from the source code; set a random one: {MAKE_ONE}"
-        )
-    if len(value) < MIN_SERVICE_SECRET_BYTES:
-        raise SecretMissing(
-            f"{SECRET_ENV} is too short for the subscription service ({len(value)} bytes); use at least "
-            f"{MIN_SERVICE_SECRET_BYTES} random bytes: {MAKE_ONE}"
-        )
-    if len(set(value)) < MIN_DISTINCT_BYTES:
-        raise SecretMissing(
-            f"{SECRET_ENV} repeats too few characters ({len(set(value))} different) to be random; "
-            f"use: {MAKE_ONE}"
-        )
 
 
 def preview_secret(environ: Mapping[str, str] | None = None, *, transport: str) -> ServiceSecret:
