@@ -416,3 +416,21 @@ def test_a_megabyte_of_adversarial_markdown_is_handled_within_a_generous_timeout
     for name in shapes[refused]:
         assert f"{name}.md:6: error:" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- qa17: dates at the edge of what Python's datetime can hold ------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:00-12:00", "0001-01-01"])
+def test_a_date_python_cannot_convert_is_a_line_error_not_an_internal_error(
+    write_update, content_dir, tmp_path, value, capsys
+):
+    """Year 1 at +14:00 is year 0 in UTC: the build crashed with exit 70 (OverflowError) in the
+    page templates. Every date must be convertible to UTC and the site's zone, with room for the
+    windows the newsletter adds, so such a date is refused at its line."""
+    write_update("kant", date=value, targets=["17.9"])
+    out = tmp_path / "out"
+    err = assert_refused(capsys, content_dir, out, "kant.md:4: error: 'date'")
+    assert "internal error" not in err
+    assert cli("check", "--content", str(content_dir)) == 1
+    assert "kant.md:4: error: 'date'" in capsys.readouterr().err
