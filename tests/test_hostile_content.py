@@ -434,3 +434,24 @@ def test_a_date_python_cannot_convert_is_a_line_error_not_an_internal_error(
     assert "internal error" not in err
     assert cli("check", "--content", str(content_dir)) == 1
     assert "kant.md:4: error: 'date'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("inside", ["content/media/site", "content/new-site", "state/site"])
+def test_an_output_folder_inside_the_content_or_state_folder_is_refused(site, tmp_path, inside, capsys):
+    """``build --out content/media/site`` was accepted: each later build published the previous
+    output again as media (178 files, then 356, then 534), and the default build put the whole
+    stale site under media/. OUT inside the content or the state folder (or holding either) is
+    refused before anything is written."""
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    settings_file = tmp_path / "site.toml"
+    settings_file.write_text(f'[site]\nstate_dir = "{state}"\n', encoding="utf-8")
+    out = tmp_path / inside
+    before = files_under(site)
+    for _ in range(2):
+        code = cli("build", "--config", str(settings_file), "--content", str(site), "--out", str(out))
+        err = capsys.readouterr().err
+        assert code == 1, err
+        assert "--out" in err and "inside" in err, err
+        assert not out.exists()
+    assert files_under(site) == before
