@@ -32,7 +32,13 @@ TIMEOUT = 90  # seconds per command: generous for a busy machine; a hang fails t
 
 # Values for required positionals that are not paths, by dest. A new command with another
 # required positional fails test_every_required_argument_has_a_value until it is added here.
-VALUES = {"title": "Hostile titel", "address": "reader@example.org", "job": "build", "file": "people.csv"}
+VALUES = {
+    "title": "Hostile titel",
+    "source": "feed.xml",
+    "address": "reader@example.org",
+    "job": "build",
+    "file": "people.csv",
+}
 # Extra arguments so that a server, when it does start, listens on a free port.
 EXTRA = {("serve",): ["--port", "0"], ("web",): ["--port", "0"]}
 
