@@ -7,6 +7,7 @@ given to the importer can never make it read a local file. Every failure is one 
 from __future__ import annotations
 
 import http.client
+import stat
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -51,10 +52,21 @@ def read_input(spec: str, timeout: float, max_bytes: int) -> Fetched:
         raise ImportFailed(f"{spec}: only http(s) URLs and files can be imported")
     path = Path(spec)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImportFailed(f"{spec}: {size} bytes is more than the limit of {max_bytes} (--max-bytes)")
-        return Fetched(path.read_bytes(), "")
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            # /dev/zero never ends and a pipe can block for ever: only regular files are read.
+            raise ImportFailed(f"{spec}: not a regular file, expected a feed or export file")
+        if info.st_size > max_bytes:
+            raise ImportFailed(
+                f"{spec}: {info.st_size} bytes is more than the limit of {max_bytes} (--max-bytes)"
+            )
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)  # the file may have grown since the stat
+        if len(data) > max_bytes:
+            raise ImportFailed(f"{spec}: more than the limit of {max_bytes} bytes (--max-bytes)")
+        return Fetched(data, "")
     except FileNotFoundError:
         raise ImportFailed(f"{spec}: file not found") from None
     except IsADirectoryError:
