@@ -353,7 +353,6 @@ def test_subscribers_export_onto_a_full_disk_is_one_line(project: Path, tiny_dis
     assert "No space left on device" in done.stderr
 
 
-@pytest.mark.xfail(reason="publish.py removes its lock file on failure: helper rel-content fixes it")
 def test_a_refused_build_leaves_no_lock_file(project: Path) -> None:
     argv = ["build", "--out", "afile.txt"]
     assert_clean_failure(run(project, argv), argv)
