@@ -455,3 +455,23 @@ def test_an_output_folder_inside_the_content_or_state_folder_is_refused(site, tm
         assert "--out" in err and "inside" in err, err
         assert not out.exists()
     assert files_under(site) == before
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("media/x.html", b"<script>alert(document.cookie)</script>"),
+        ("media/x.SVG", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+        ("media/x.xhtml", b'<html xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></html>'),
+        ("media/x.js", b"alert(1)"),
+        ("x.php", b"<?php system($_GET['c']); ?>"),
+    ],
+)
+def test_a_file_a_browser_or_server_would_run_is_refused(site, tmp_path, name, data, capsys):
+    """qa17: every non-Markdown file was copied unchanged, so ``media/x.html`` or an SVG with a
+    script went live on the site's origin (the one `serve` shares with the sign-up service),
+    past the sanitizer that strips the same script from an update's body."""
+    (site / name).write_bytes(data)
+    out = tmp_path / "out"
+    assert_refused(capsys, site, out, f"{name}:0: error: {name}")
+    assert cli("check", "--content", str(site)) == 1
