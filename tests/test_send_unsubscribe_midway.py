@@ -47,3 +47,24 @@ def test_a_reader_who_unsubscribes_mid_send_is_skipped_not_left_deferred(
         assert "1 unsubscribed before their turn" in out, out
         assert "0 deferred for retry" in out, out
         assert statuses(settings)["reader005@example.se"][0] == "skipped"
+
+
+def test_real_mail_is_never_signed_with_the_public_development_secret(
+    tmp_path, content_dir, write_update, monkeypatch, capsys
+) -> None:
+    """qa17: ``GOAL17_SECRET=<the development secret from the source code> send --transport smtp``
+    mailed every reader unsubscribe and preferences links anyone can forge (``web`` refuses that
+    value; ``send`` took it). Refused before anything is sent, like an unset secret."""
+    from pipeline.newsletter.tokens import DEVELOPMENT_SECRET
+
+    recorder = Recorder()
+    with smtp_server(recorder) as port:
+        config_file, settings, readers = setup(tmp_path, content_dir, write_update, port, 3)
+        monkeypatch.setenv("GOAL17_SECRET", DEVELOPMENT_SECRET.decode())
+        assert send(config_file) == 1
+        err = capsys.readouterr().err
+        assert "development secret" in err, err
+        assert not recorder.messages
+        monkeypatch.setenv("GOAL17_SECRET", SECRET)
+        assert send(config_file) == 0
+        assert sorted(recorder.recipients()) == sorted(readers)

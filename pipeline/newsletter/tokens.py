@@ -66,7 +66,14 @@ def secret_from_env(environ: Mapping[str, str] | None = None, *, allow_developme
                 f"{SECRET_ENV} is too short ({len(raw)} characters); use at least {MIN_SECRET_LENGTH} "
                 "random characters, e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
-        return Secret(raw.encode("utf-8"), development=False)
+        if raw.encode("utf-8") == DEVELOPMENT_SECRET and not allow_development:
+            # It is in the source code: links signed with it in real mail can be forged by anyone.
+            raise SecretMissing(
+                f"{SECRET_ENV} is the public development secret from the source code; real mail needs a "
+                "random one (the same value the subscription service uses), e.g. "
+                "export GOAL17_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return Secret(raw.encode("utf-8"), development=raw.encode("utf-8") == DEVELOPMENT_SECRET)
     if allow_development:
         return Secret(DEVELOPMENT_SECRET, development=True)
     raise SecretMissing(
