@@ -150,6 +150,7 @@ def run_build(
     ``progress(done, total)`` follows the files being made and written.
     """
     out = Path(out_dir).absolute()
+    _refuse_overlap(out, content_dir, settings)
     manifest_path = Path(settings.state_dir) / "outputs" / f"{digest(str(out))}.json"
     inputs = input_digest(content_dir, settings) if use_cache else None
     if inputs is not None:
@@ -173,6 +174,18 @@ def run_build(
         forkpool.join_background()  # the caches are on disk before the build says it is done
     websub.record_build(report, settings)  # remember changed feeds for the next WebSub ping
     return BuildOutcome(summary=summary, report=report, result=result)
+
+
+def _refuse_overlap(out: Path, content_dir: str | Path, settings: Settings) -> None:
+    """OUT must not be inside the content or the state folder, nor hold either: an output folder
+    under content/media was published again as media by every later build (the site grew by a
+    copy of itself each time), and one in the state folder mixes public files with private state."""
+    real_out = out.resolve()
+    for name, folder in (("the content folder", content_dir), ("the state folder", settings.state_dir)):
+        real = Path(folder).absolute().resolve()
+        if real_out.is_relative_to(real) or real.is_relative_to(real_out):
+            where = "inside" if real_out.is_relative_to(real) else "around"
+            raise BuildError(f"--out {out} is {where} {name} {real}: choose a folder outside it")
 
 
 def input_digest(content_dir: str | Path, settings: Settings) -> str:

@@ -71,6 +71,51 @@ def refusal(st: os.stat_result) -> str | None:
     return None
 
 
+# Files a browser runs as script on the site's origin (HTML, XHTML, SVG, XML with a style sheet,
+# JavaScript) or a web server may run as a program: the sanitizer keeps script out of every
+# update, so an asset must not bring it in by the side door. Refused, with the reason.
+ACTIVE_SUFFIXES = frozenset(
+    [
+        ".html",
+        ".htm",
+        ".xhtml",
+        ".xht",
+        ".shtml",
+        ".svg",
+        ".svgz",
+        ".xml",
+        ".xsl",
+        ".xslt",
+        ".js",
+        ".mjs",
+        ".cjs",
+        ".swf",
+        ".php",
+        ".phtml",
+        ".php3",
+        ".php4",
+        ".php5",
+        ".phar",
+        ".cgi",
+        ".pl",
+        ".asp",
+        ".aspx",
+        ".jsp",
+    ]
+)
+
+
+def active_reason(name: str) -> str | None:
+    """Why a file with this name is not published as an asset (see ACTIVE_SUFFIXES), or None."""
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix in ACTIVE_SUFFIXES:
+        return (
+            f"is a {suffix} file, which a browser or web server can run: not published "
+            "(use PNG, JPEG, WebP, GIF or PDF; write pages as Markdown updates)"
+        )
+    return None
+
+
 def discover(root: Path) -> Found:
     """Markdown files and assets under ``root``, skipping names that start with ``.`` or ``_``.
 
@@ -95,6 +140,8 @@ def discover(root: Path) -> Found:
             rel = f"{base}/{name}" if base else name
             st = os.lstat(path)
             reason = refusal(st)
+            if reason is None and not stat.S_ISDIR(st.st_mode) and not name.lower().endswith(".md"):
+                reason = active_reason(name)
             if reason is not None:
                 found.refused.append(Refused(rel, reason))
             elif stat.S_ISDIR(st.st_mode):

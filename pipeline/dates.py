@@ -49,6 +49,12 @@ _ISO = re.compile(
 )
 
 
+# Years a date may have. Python's datetime ends at years 1 and 9999, and a date near either end
+# overflows when it is moved to UTC or the site's zone, or when a newsletter window is added to it
+# (year 1 at +14:00 crashed the build); no update or --now is from outside this range.
+FIRST_YEAR, LAST_YEAR = 1000, 9000
+
+
 class DateError(ValueError):
     """A value that is not an ISO 8601 date or date-time."""
 
@@ -67,6 +73,8 @@ def parse_datetime(value: str, tz: ZoneInfo) -> datetime:
         raise DateError(f"impossible date {value!r}: {exc}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise DateError(f"date {value!r} is out of range: the year must be {FIRST_YEAR}–{LAST_YEAR}")
     return parsed
 
 

@@ -542,7 +542,7 @@ class _Lock:
         try:
             self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
         except OSError as exc:
-            raise PublishError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
+            raise PublishError(f"cannot create the lock file {self.path}: {exc.strerror}") from exc
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         return self
 

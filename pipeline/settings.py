@@ -76,6 +76,13 @@ TABLES: dict[str, str] = {
     "web": "pipeline.web.config:web_config",
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Characters no setting may hold: C0 controls but tab and line feed, DEL, C1 controls and the
+# Unicode line and paragraph separators. Settings reach mail headers, pages and feeds (a CR LF in
+# sender_name injected headers, a NUL in title went into every feed). Line feeds are refused too
+# in the keys that become one header or one line of a page (_ONE_LINE); a multi-line description
+# is fine.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_ONE_LINE = {"title", "organisation", "sender_name", "subject_sv", "subject_en", "list_id", "helo"}
 
 
 @dataclass(frozen=True)
@@ -219,8 +226,34 @@ def _load(path: str | Path | None) -> tuple[Settings, list[str]]:
             problems.append(problem(source, lines.get((name,)), f"{name}: expected a [{name}] table"))
         else:
             sections[name] = table
+    problems.extend(_control_problems(source, lines, {"site": site, **data}))
     settings = _validate_site(site, source, sections, base_dir=path.parent, lines=lines, problems=problems)
     return settings, sorted(problems, key=_line_number)
+
+
+def _control_problems(
+    source: str, lines: Mapping[tuple[str, ...], int], data: Mapping[str, Any]
+) -> list[str]:
+    """A problem for each string setting (in any table, or in a list) with a control character."""
+    found = []
+    for table, values in data.items():
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            texts = value if isinstance(value, list) else [value]
+            for text in texts:
+                if not isinstance(text, str):
+                    continue
+                hit = _CONTROL.search(text) or (re.search("\n", text) if key in _ONE_LINE else None)
+                if hit:
+                    char = f"U+{ord(hit.group()):04X}"
+                    found.append(
+                        located(
+                            source, lines, table, key, f"contains the control character {char}; remove it"
+                        )
+                    )
+                    break
+    return found
 
 
 def table_problems(settings: Settings) -> list[str]:

@@ -416,3 +416,62 @@ def test_a_megabyte_of_adversarial_markdown_is_handled_within_a_generous_timeout
     for name in shapes[refused]:
         assert f"{name}.md:6: error:" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- qa17: dates at the edge of what Python's datetime can hold ------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:00-12:00", "0001-01-01"])
+def test_a_date_python_cannot_convert_is_a_line_error_not_an_internal_error(
+    write_update, content_dir, tmp_path, value, capsys
+):
+    """Year 1 at +14:00 is year 0 in UTC: the build crashed with exit 70 (OverflowError) in the
+    page templates. Every date must be convertible to UTC and the site's zone, with room for the
+    windows the newsletter adds, so such a date is refused at its line."""
+    write_update("kant", date=value, targets=["17.9"])
+    out = tmp_path / "out"
+    err = assert_refused(capsys, content_dir, out, "kant.md:4: error: 'date'")
+    assert "internal error" not in err
+    assert cli("check", "--content", str(content_dir)) == 1
+    assert "kant.md:4: error: 'date'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("inside", ["content/media/site", "content/new-site", "state/site"])
+def test_an_output_folder_inside_the_content_or_state_folder_is_refused(site, tmp_path, inside, capsys):
+    """``build --out content/media/site`` was accepted: each later build published the previous
+    output again as media (178 files, then 356, then 534), and the default build put the whole
+    stale site under media/. OUT inside the content or the state folder (or holding either) is
+    refused before anything is written."""
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    settings_file = tmp_path / "site.toml"
+    settings_file.write_text(f'[site]\nstate_dir = "{state}"\n', encoding="utf-8")
+    out = tmp_path / inside
+    before = files_under(site)
+    for _ in range(2):
+        code = cli("build", "--config", str(settings_file), "--content", str(site), "--out", str(out))
+        err = capsys.readouterr().err
+        assert code == 1, err
+        assert "--out" in err and "inside" in err, err
+        assert not out.exists()
+    assert files_under(site) == before
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("media/x.html", b"<script>alert(document.cookie)</script>"),
+        ("media/x.SVG", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+        ("media/x.xhtml", b'<html xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></html>'),
+        ("media/x.js", b"alert(1)"),
+        ("x.php", b"<?php system($_GET['c']); ?>"),
+    ],
+)
+def test_a_file_a_browser_or_server_would_run_is_refused(site, tmp_path, name, data, capsys):
+    """qa17: every non-Markdown file was copied unchanged, so ``media/x.html`` or an SVG with a
+    script went live on the site's origin (the one `serve` shares with the sign-up service),
+    past the sanitizer that strips the same script from an update's body."""
+    (site / name).write_bytes(data)
+    out = tmp_path / "out"
+    assert_refused(capsys, site, out, f"{name}:0: error: {name}")
+    assert cli("check", "--content", str(site)) == 1

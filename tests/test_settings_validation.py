@@ -253,3 +253,32 @@ def test_key_lines_finds_the_line_of_every_key(tables: dict) -> None:
     found = key_lines(text)
     for keys, line in expected.items():
         assert found.get(keys) == line, (keys, text)
+
+
+def test_control_characters_in_settings_are_refused_at_their_lines(tmp_path: Path) -> None:
+    """qa17: ``sender_name = "A\\r\\nBcc: v@x.org"`` passed ``check`` and made ``newsletter`` end
+    with exit 70 (internal error, ValueError from the email package); a NUL in [site] title was
+    published into every page and feed. Every such value is refused at its line, all at once."""
+    shutil_copy_content(tmp_path)
+    text = write(
+        tmp_path / "site.toml",
+        """
+        [site]
+        state_dir = "state"
+        sender_name = "A\\r\\nBcc: victim@example.org"
+        title = "T\\u0000X"
+        organisation = "Org\\nX-Injected: yes"
+
+        [newsletter]
+        subject_sv = "V {week}\\u2028{title}"
+        intro_en = "Hi\\u001b[31m"
+        """,
+    )
+    for command in ("check", "build", "newsletter"):
+        done = cli(tmp_path, command)
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
+        for key in ("sender_name", "title", "organisation", "subject_sv", "intro_en"):
+            assert f"site.toml:{line_of(text, key)}: error:" in done.stderr, (key, done.stderr)
+        assert "control character" in done.stderr
+    assert not (tmp_path / "outputs").exists()

@@ -78,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
     except ContentError as exc:
         raise content_failed(exc, args.out) from None
     except (BuildError, PublishError) as exc:
+        cause = exc.__cause__
+        if isinstance(cause, OSError) and _beside_out(cause, args.out):
+            # the lock file beside OUT cannot be made (/proc, /sys, read-only): --out's problem
+            raise CommandFailed(f"--out {args.out}: cannot write {describe_os_error(cause)}") from None
         raise CommandFailed(f"{exc}; {args.out} was not changed") from None
     except OSError as exc:
         # The publish stages beside OUT and locks it there: a folder that cannot hold OUT

@@ -64,7 +64,10 @@ def read_input(spec: str, timeout: float, max_bytes: int) -> Fetched:
                 raise ImportFailed(
                     f"{spec}: {info.st_size} bytes is more than the limit of {max_bytes} (--max-bytes)"
                 )
-            return Fetched(file.read(max_bytes + 1)[:max_bytes], "")
+            data = file.read(max_bytes + 1)  # the file may have grown since the fstat
+        if len(data) > max_bytes:
+            raise ImportFailed(f"{spec}: more than the limit of {max_bytes} bytes (--max-bytes)")
+        return Fetched(data, "")
     except FileNotFoundError:
         raise ImportFailed(f"{spec}: file not found") from None
     except IsADirectoryError:

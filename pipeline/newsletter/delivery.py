@@ -365,6 +365,9 @@ class _Run:
                 bar.step()
                 subscriber = store.by_id(subscriber_id)
                 if subscriber is None or not subscriber.mailable:
+                    # unsubscribed since the run began: skipped, not left queued (and reported
+                    # as deferred) for a retry no run would make
+                    summary.unsubscribed += sendlog.skip_inactive(conn, issue.number, timestamp(self.clock()))
                     continue
                 template = editions.for_subscriber(subscriber)
                 if template is None:

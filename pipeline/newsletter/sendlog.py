@@ -106,7 +106,10 @@ def transaction(conn: sqlite3.Connection, work: Callable[[], object]) -> object:
         conn.execute("COMMIT")
         return result
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite ends the transaction by itself on some errors (a full disk): a ROLLBACK then
+        # fails with "no transaction is active" and would hide the real error from the user.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
 
 
