@@ -35,7 +35,6 @@ from email.policy import default as default_policy
 from functools import cache
 from pathlib import Path
 
-import html5lib
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -52,6 +51,7 @@ from pipeline.newsletter.render import render_edition
 from pipeline.newsletter.statefiles import connect
 from pipeline.settings import load_settings
 from tests.conftest import NOW, REPO
+from tests.live_script import live_parts, local_name
 
 DATA = Path(__file__).parent / "data"
 PAYLOADS = [
@@ -64,19 +64,6 @@ TIME_CAP = 90.0  # seconds for all generated documents together
 BOMB_TIME_CAP = 60.0
 MEMORY_LIMIT = 1024 * 1024 * 1024
 
-BANNED_TAGS = {"script", "style", "iframe", "object", "embed", "base", "frame", "frameset", "applet"}
-URL_ATTRIBUTES = {
-    "href",
-    "src",
-    "action",
-    "formaction",
-    "xlink:href",
-    "background",
-    "poster",
-    "data",
-    "srcset",
-}
-BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
 PROBLEM_LINE = re.compile(r"^[^\n]+:\d+: (error|warning): [^\n]+$")
 EXPECTED_HEADERS = {
     "from", "to", "subject", "date", "message-id", "list-id", "list-unsubscribe",
@@ -85,40 +72,6 @@ EXPECTED_HEADERS = {
 _STARTED: list[float] = []
 _BOMBS_STARTED: list[float] = []
 pytestmark = pytest.mark.filterwarnings("ignore::html5lib.constants.DataLossWarning")
-
-
-# -- what "live script" means, checked with html5lib ---------------------------------------------
-
-
-def _local(name: str) -> str:
-    return name.rsplit("}", 1)[-1].lower()
-
-
-def live_parts(markup: str) -> list[str]:
-    """Every element, attribute and URL in ``markup`` that could run script, as readable strings."""
-    document = html5lib.parse(markup, treebuilder="etree", namespaceHTMLElements=False)
-    found: list[str] = []
-    for element in document.iter():
-        if not isinstance(element.tag, str):
-            continue
-        tag = _local(element.tag)
-        attributes = {}
-        for name, value in element.attrib.items():
-            local = _local(name)
-            if name.startswith("{http://www.w3.org/1999/xlink}"):
-                local = f"xlink:{local}"
-            attributes[local] = value
-        if tag in BANNED_TAGS or (tag == "meta" and "http-equiv" in attributes):
-            found.append(f"<{tag} {sorted(attributes.items())}>{(element.text or '').strip()[:2000]}")
-        for name, value in attributes.items():
-            if name.startswith("on"):
-                found.append(f"<{tag} {name}={value!r}>")
-            if name in URL_ATTRIBUTES:
-                squeezed = re.sub(r"[\x00-\x20]+", "", value).lower()
-                for candidate in squeezed.split(",") if name == "srcset" else [squeezed]:
-                    if candidate.startswith(BAD_SCHEMES):
-                        found.append(f"<{tag} {name}={value!r}>")
-    return found
 
 
 def html_fragments(path: str, data: bytes) -> list[str]:
@@ -131,7 +84,7 @@ def html_fragments(path: str, data: bytes) -> list[str]:
         for element in root.iter():
             if not isinstance(element.tag, str):
                 continue
-            tag = _local(element.tag)
+            tag = local_name(element.tag)
             declared = element.get("type")
             # Atom: type="html" text is HTML; RSS: description and content:encoded are HTML to
             # most readers, whatever the spec says, so they are checked as HTML too.

@@ -25,7 +25,7 @@ from pipeline.importing.xmlparse import parse
 from pipeline.settings import default_settings
 from tests.conftest import NOW, REPO
 from tests.import_helpers import WXR, serve
-from tests.test_hostile_property import live_parts
+from tests.live_script import live_parts
 
 BILLION_LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE rss [\n <!ENTITY lol "lol">\n'
