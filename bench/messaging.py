@@ -1,6 +1,6 @@
 """Newsletter benchmarks: issue build, personalised messages per second, SMTP delivery (issue 8).
 
-They exercise ``pipeline.newsletter.render``/``message``/``transports`` on an issue planned from
+They exercise ``pipeline.outputs.newsletter.render``/``message``/``transports`` on an issue planned from
 the synthetic corpus:
 
 * **issue build** — one edition rendered (Jinja → MJML → HTML, plus the text part);
@@ -47,9 +47,9 @@ def messaging_sections(repeat: int, say: Callable[[str], None], quick: bool = Fa
     missing = [
         name
         for name in (
-            "pipeline.newsletter.render",
-            "pipeline.newsletter.message",
-            "pipeline.newsletter.transports",
+            "pipeline.outputs.newsletter.render",
+            "pipeline.delivery.message",
+            "pipeline.delivery.transports",
         )
         if not _importable(name)
     ]
@@ -66,17 +66,17 @@ def messaging_sections(repeat: int, say: Callable[[str], None], quick: bool = Fa
 
 
 def _measure(work: Path, repeat: int, say: Callable[[str], None], quick: bool) -> list[dict]:
-    from pipeline.content import read_content
-    from pipeline.dates import parse_datetime
-    from pipeline.newsletter.config import newsletter_config, smtp_config
-    from pipeline.newsletter.issues import IssueStore
-    from pipeline.newsletter.message import DkimSigner, MessageTemplate
-    from pipeline.newsletter.render import render_edition
-    from pipeline.newsletter.statefiles import connect
-    from pipeline.settings import load_settings
+    from pipeline.config.mail import newsletter_config, smtp_config
+    from pipeline.config.site import load_settings
+    from pipeline.delivery.issues import IssueStore
+    from pipeline.delivery.message import DkimSigner, MessageTemplate
+    from pipeline.outputs.newsletter.render import render_edition
+    from pipeline.reading.content import read_content
+    from pipeline.reading.dates import parse_datetime
+    from pipeline.stores.state_paths import connect
 
     key_file = work / "dkim.key"
-    # RSA-2048, the common DKIM key, signed by OpenSSL (pipeline.newsletter.dkim).
+    # RSA-2048, the common DKIM key, signed by OpenSSL (pipeline.delivery.dkim).
     subprocess.run(
         ["openssl", "genrsa", "-traditional", "-out", str(key_file), "2048"], check=True, capture_output=True
     )
@@ -160,7 +160,7 @@ def _measure(work: Path, repeat: int, say: Callable[[str], None], quick: bool) -
         }
     )
 
-    from pipeline.newsletter.transports import SmtpTransport
+    from pipeline.delivery.transports import SmtpTransport
 
     count = 300 if quick else SMTP_MESSAGES
     prepared = [template.personalise(f"s{i:011d}", f"mottagare.{i}@example.se") for i in range(count)]

@@ -22,7 +22,7 @@ import markdown
 import yaml
 from feedgen.feed import FeedGenerator
 
-from pipeline.markdown_render import EXTENSION_CONFIGS, EXTENSIONS
+from pipeline.reading.markdown_render import EXTENSION_CONFIGS, EXTENSIONS
 
 TZ = ZoneInfo("Europe/Stockholm")
 BASE = "https://bench.example/"

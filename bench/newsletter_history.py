@@ -23,13 +23,13 @@ PAST_ISSUES = 500
 
 
 def newsletter_history(repeat: int, say: Callable[[str], None], past: int = PAST_ISSUES) -> list[dict]:
-    from pipeline.content_cache import read_cached
-    from pipeline.dates import parse_datetime
-    from pipeline.newsletter.building import build_issue
-    from pipeline.newsletter.config import newsletter_config
-    from pipeline.newsletter.issues import IssueStore
-    from pipeline.newsletter.statefiles import connect
-    from pipeline.settings import load_settings
+    from pipeline.caching.content_cache import read_cached
+    from pipeline.config.mail import newsletter_config
+    from pipeline.config.site import load_settings
+    from pipeline.delivery.issues import IssueStore
+    from pipeline.publishing.issue_build import build_issue
+    from pipeline.reading.dates import parse_datetime
+    from pipeline.stores.state_paths import connect
 
     work = Path(tempfile.mkdtemp(prefix="goal17-bench-history-"))
     try:

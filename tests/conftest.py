@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.settings import Settings, default_settings
+from pipeline.config.site import Settings, default_settings
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime.fromisoformat("2026-11-27T12:00:00+01:00")
@@ -67,3 +67,30 @@ def write_update(content_dir: Path) -> WriteUpdate:
 def settings(tmp_path: Path) -> Settings:
     """Default settings with the state folder inside tmp_path."""
     return default_settings(state_dir=str(tmp_path / "state"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the whole session (tests/pg_server.py).
+
+    Missing PostgreSQL programs skip the PostgreSQL tests on a developer's machine, but fail them
+    in CI (``CI`` set), where ``.ci/run`` installs Debian's ``postgresql``: a skip there would hide it.
+    """
+    import os
+
+    from tests.pg_server import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The URL of a fresh, empty PostgreSQL database for one test."""
+    return postgres_server.new_database()

@@ -24,10 +24,10 @@ from html5lib.html5parser import HTMLParser
 from jsonschema import Draft202012Validator, FormatChecker
 from lxml import etree
 
-from pipeline import feeds
-from pipeline.content import read_content
-from pipeline.deferred import materialize_all
-from pipeline.settings import Settings
+from pipeline.caching.deferred import materialize_all
+from pipeline.config.site import Settings
+from pipeline.outputs import feeds
+from pipeline.reading.content import read_content
 from tests.conftest import NOW, front_matter
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"

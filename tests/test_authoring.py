@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.cli import main
-from pipeline.content import read_content
+from pipeline.reading.content import read_content
 from tests.conftest import NOW
 
 

@@ -9,8 +9,8 @@ import sys
 
 from bench import corpus
 from bench.messaging import messaging_sections
-from pipeline.content import read_content
-from pipeline.dates import parse_datetime
+from pipeline.reading.content import read_content
+from pipeline.reading.dates import parse_datetime
 from tests.conftest import REPO
 
 

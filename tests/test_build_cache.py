@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
+from pipeline.caching.content_cache import cache_path
+from pipeline.caching.deferred import Deferred
 from pipeline.cli import main
-from pipeline.content_cache import cache_path
-from pipeline.deferred import Deferred
-from pipeline.publish import publish
-from pipeline.settings import default_settings
+from pipeline.config.site import default_settings
+from pipeline.publishing.publish import publish
 
 
 @pytest.fixture

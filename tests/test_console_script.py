@@ -77,7 +77,7 @@ def test_the_wheel_carries_the_templates():
     # follows pipeline/templates (a link to templates/) when it builds the wheel.
     import tomllib
 
-    from pipeline.settings import TEMPLATES_DIR
+    from pipeline.config.site import TEMPLATES_DIR
 
     link = REPO / "pipeline" / "templates"
     assert link.is_dir() and link.resolve() == (REPO / "templates").resolve() == TEMPLATES_DIR

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from pipeline.content import ContentError, read_content
+from pipeline.reading.content import ContentError, read_content
 from tests.conftest import NOW
 
 

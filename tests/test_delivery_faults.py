@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.newsletter.building import build_issue
-from pipeline.newsletter.delivery import send_log
-from pipeline.newsletter.subscribers import SubscriberStore
+from pipeline.config.site import load_settings
+from pipeline.delivery.send_run import send_log
+from pipeline.publishing.issue_build import build_issue
 from pipeline.schedule.history import RunHistory
-from pipeline.settings import load_settings
+from pipeline.stores.subscribers import SubscriberStore
 from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import smtp_settings
 from tests.smtp_faults import Fault, FaultServer, free_port
@@ -380,8 +380,8 @@ def test_a_greeting_slower_than_the_timeout_stops_the_run_and_the_next_one_compl
 def test_a_send_log_of_the_previous_version_is_upgraded_in_place(
     tmp_path: Path, content_dir: Path, write_update
 ) -> None:
-    from pipeline import statedb
-    from pipeline.newsletter.sendlog import MIGRATIONS
+    from pipeline.delivery.send_log import MIGRATIONS
+    from pipeline.stores import statedb
 
     with FaultServer() as server:
         config_file, settings, readers = setup(tmp_path, content_dir, write_update, server.port, 3)

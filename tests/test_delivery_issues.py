@@ -9,13 +9,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import statedb
 from pipeline.cli import main
-from pipeline.content import Update
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.issues import IssueStore
-from pipeline.newsletter.statefiles import connect
-from pipeline.settings import load_settings
+from pipeline.config.mail import newsletter_config
+from pipeline.config.site import load_settings
+from pipeline.delivery.issues import IssueStore
+from pipeline.reading.content import Update
+from pipeline.stores import statedb
+from pipeline.stores.state_paths import connect
 from tests.conftest import NOW
 from tests.newsletter_helpers import write_settings
 

@@ -32,10 +32,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.newsletter.building import build_issue
-from pipeline.newsletter.delivery import send_log
-from pipeline.newsletter.subscribers import SubscriberStore
-from pipeline.settings import load_settings
+from pipeline.config.site import load_settings
+from pipeline.delivery.send_run import send_log
+from pipeline.publishing.issue_build import build_issue
+from pipeline.stores.subscribers import SubscriberStore
 from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import smtp_settings
 from tests.smtp_faults import Fault, FaultServer

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.newsletter import dkim as dkim_module
-from pipeline.newsletter.dkim import DkimError, OpenSslDkim
-from pipeline.newsletter.message import SIGNED_HEADERS, DkimSigner
+from pipeline.delivery import dkim as dkim_module
+from pipeline.delivery.dkim import DkimError, OpenSslDkim
+from pipeline.delivery.message import SIGNED_HEADERS, DkimSigner
 
 SELECTOR, DOMAIN = b"nl2026", b"example.se"
 NOW = 1_796_000_000

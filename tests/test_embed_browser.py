@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.build import run_build
-from pipeline.dates import display_date
-from pipeline.settings import default_settings
+from pipeline.config.site import default_settings
+from pipeline.publishing.site_build import run_build
+from pipeline.reading.dates import display_date
 from tests.browser_helpers import launched_chromium, require_chromium
 from tests.conftest import NOW, REPO, front_matter
 from tests.snippets_helpers import HOSTILE, NORMAL, PIXEL_PNG

@@ -10,13 +10,13 @@ import feedparser
 import pytest
 from lxml import etree
 
-from pipeline.build import run_build
-from pipeline.content import read_content
-from pipeline.feeds.archive import feed_pages
-from pipeline.feeds.model import scopes
-from pipeline.feeds.rss_atom import _last, render_atom, render_rss
-from pipeline.settings import default_settings
-from pipeline.taxonomy import load_taxonomy
+from pipeline.config.site import default_settings
+from pipeline.config.taxonomy import load_taxonomy
+from pipeline.outputs.feeds.archive import feed_pages
+from pipeline.outputs.feeds.model import scopes
+from pipeline.outputs.feeds.rss_atom import _last, render_atom, render_rss
+from pipeline.publishing.site_build import run_build
+from pipeline.reading.content import read_content
 from tests.conftest import NOW
 from tests.feeds_helpers import build_feeds, write_corpus
 

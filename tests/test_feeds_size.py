@@ -10,11 +10,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from pipeline.content import read_content
-from pipeline.feeds.jsonfeed import dumps
-from pipeline.feeds.markup import prefer_cdata
-from pipeline.feeds.rss_atom import RSS_ESCAPE_COST, _cdata_if_shorter, _hex_references
-from pipeline.settings import default_settings
+from pipeline.config.site import default_settings
+from pipeline.outputs.feeds.jsonfeed import dumps
+from pipeline.outputs.feeds.markup import prefer_cdata
+from pipeline.outputs.feeds.rss_atom import RSS_ESCAPE_COST, _cdata_if_shorter, _hex_references
+from pipeline.reading.content import read_content
 from tests.conftest import NOW
 from tests.feeds_helpers import build_feeds, validation_problems, write_corpus
 

@@ -7,8 +7,8 @@ import json
 import feedparser
 from lxml import etree
 
-from pipeline.build import run_build
-from pipeline.settings import default_settings
+from pipeline.config.site import default_settings
+from pipeline.publishing.site_build import run_build
 from tests.conftest import NOW
 from tests.feeds_helpers import build_feeds, write_corpus
 

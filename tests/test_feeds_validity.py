@@ -7,7 +7,7 @@ import json
 import pytest
 from lxml import etree
 
-from pipeline.settings import default_settings
+from pipeline.config.site import default_settings
 from tests.conftest import REPO
 from tests.feeds_helpers import (
     build_feeds,

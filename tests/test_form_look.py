@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from lxml import html as lxml_html
 
-from pipeline.newsletter import tokens
-from pipeline.settings import default_settings
-from pipeline.taxonomy import load_taxonomy
-from pipeline.web import form_snippet
+from pipeline.config.site import default_settings
+from pipeline.config.taxonomy import load_taxonomy
+from pipeline.delivery import tokens
+from pipeline.outputs import signup_form
 from tests.browser_helpers import launched_chromium, require_chromium
 from tests.conftest import REPO
 from tests.web_helpers import SECRET, Service, links, running_service
@@ -62,7 +62,7 @@ def test_targets_come_in_seven_collapsed_groups(service: Service) -> None:
     check_groups(form)
     assert not form.xpath(".//details[@open]")  # nothing chosen: all closed, 7 rows instead of 19
     for name in ("subscribe.html", "subscribe.en.html"):
-        files = form_snippet.build([], default_settings())
+        files = signup_form.build([], default_settings())
         partner = lxml_html.fromstring(files[f"snippets/{name}"]).xpath("//form")[0]
         if name == "subscribe.html":
             check_groups(partner)
@@ -228,7 +228,7 @@ def test_choices_are_touch_sized_and_labels_line_up(
     require_chromium()
     if form == "partner":  # the copy-paste form partners put on their own pages
         snippet = tmp_path / "subscribe.html"
-        snippet.write_bytes(form_snippet.build([], service.settings)["snippets/subscribe.html"])
+        snippet.write_bytes(signup_form.build([], service.settings)["snippets/subscribe.html"])
         url = snippet.as_uri()
     else:
         url = service.url + "subscribe?lang=sv"

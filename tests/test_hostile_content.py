@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.content import ContentError, read_content
-from pipeline.content_files import UnsafeFile, read_beneath
-from pipeline.newsletter.message import HeaderInjection, MessageTemplate
+from pipeline.delivery.message import HeaderInjection, MessageTemplate
+from pipeline.reading.content import ContentError, read_content
+from pipeline.reading.files import UnsafeFile, read_beneath
 from tests.conftest import NOW, REPO
 
 SECRET_TEXT = "GOAL17_SECRET=hemligt-9f8e7d6c5b4a-abcdefghijklmn"
@@ -285,11 +285,11 @@ def test_newsletter_refuses_an_injected_title_and_writes_no_message(
 
 def test_message_headers_never_carry_a_line_break(tmp_path, content_dir, write_update):
     """Defence in depth where the bytes are made: a Subject with CR LF raises, never is emitted."""
-    from pipeline.newsletter.config import newsletter_config
-    from pipeline.newsletter.issues import IssueStore
-    from pipeline.newsletter.render import render_edition
-    from pipeline.newsletter.statefiles import connect
-    from pipeline.settings import load_settings
+    from pipeline.config.mail import newsletter_config
+    from pipeline.config.site import load_settings
+    from pipeline.delivery.issues import IssueStore
+    from pipeline.outputs.newsletter.render import render_edition
+    from pipeline.stores.state_paths import connect
     from tests.newsletter_helpers import write_settings, write_updates
 
     settings = load_settings(write_settings(tmp_path))

@@ -40,16 +40,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from pipeline.build import build_files
-from pipeline.content import ContentError
-from pipeline.deferred import materialize_all
-from pipeline.newsletter.archive import archive_files
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.issues import IssueStore
-from pipeline.newsletter.message import MessageTemplate
-from pipeline.newsletter.render import render_edition
-from pipeline.newsletter.statefiles import connect
-from pipeline.settings import load_settings
+from pipeline.caching.deferred import materialize_all
+from pipeline.config.mail import newsletter_config
+from pipeline.config.site import load_settings
+from pipeline.delivery.issues import IssueStore
+from pipeline.delivery.message import MessageTemplate
+from pipeline.outputs.newsletter.archive import archive_files
+from pipeline.outputs.newsletter.render import render_edition
+from pipeline.publishing.site_build import build_files
+from pipeline.reading.content import ContentError
+from pipeline.stores.state_paths import connect
 from tests.conftest import NOW, REPO
 from tests.live_script import live_parts, local_name
 

@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from pipeline import ids
 from pipeline.cli import main
-from pipeline.content import ContentError, read_content
-from pipeline.settings import SettingsError, default_settings, load_settings
+from pipeline.config.site import SettingsError, default_settings, load_settings
+from pipeline.reading import ids
+from pipeline.reading.content import ContentError, read_content
 from tests.conftest import NOW
 from tests.feeds_helpers import build_feeds
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import frontmatter
 from pipeline.cli import main
-from pipeline.content import read_content
-from pipeline.settings import default_settings
+from pipeline.config.site import default_settings
+from pipeline.reading import frontmatter
+from pipeline.reading.content import read_content
 from tests.conftest import NOW
 from tests.feeds_helpers import build_feeds
 from tests.import_helpers import ATOM, FEEDBURNER, MAPPING, PNG, WXR, serve

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from pipeline.cli import main
-from pipeline.content import read_content
+from pipeline.config.site import default_settings
 from pipeline.importing import rss
 from pipeline.importing.existing import Existing
 from pipeline.importing.mapping import EMPTY
@@ -22,7 +22,7 @@ from pipeline.importing.model import ImportFailed
 from pipeline.importing.plan import make_plan
 from pipeline.importing.writer import write_all
 from pipeline.importing.xmlparse import parse
-from pipeline.settings import default_settings
+from pipeline.reading.content import read_content
 from tests.conftest import NOW, REPO
 from tests.import_helpers import WXR, serve
 from tests.live_script import live_parts

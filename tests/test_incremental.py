@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from bench import corpus
-from pipeline import templating
 from pipeline.cli import main
-from pipeline.settings import TEMPLATES_DIR
+from pipeline.config.site import TEMPLATES_DIR
 
 NOW = corpus.BENCH_NOW
 SIZE = 60  # above the pool threshold, so the cold build renders in the process pool
@@ -101,19 +100,14 @@ def test_settings_edits(site):
     assert "https://mal17.example.se/" not in page
 
 
-def test_template_edits(site, tmp_path, monkeypatch):
+def test_template_edits(site, tmp_path):
     templates = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, templates)
-    # Every builder renders through templating.environment(); point its default folder at the copy.
-    monkeypatch.setattr(templating.environment.__wrapped__, "__defaults__", (templates,))
-    templating.environment.cache_clear()
-    try:
-        page_template = templates / "pages" / "update.html"
-        page_template.write_text(
-            page_template.read_text(encoding="utf-8").replace("<article", "<article data-edited"),
-            encoding="utf-8",
-        )
-        files = site.cached_equals_cold()
-        assert b"<article data-edited" in files[f"updates/{corpus.slug_of(1)}/index.html"]
-    finally:
-        templating.environment.cache_clear()
+    site.configure(templates_dir=str(templates))
+    page_template = templates / "pages" / "update.html"
+    page_template.write_text(
+        page_template.read_text(encoding="utf-8").replace("<article", "<article data-edited"),
+        encoding="utf-8",
+    )
+    files = site.cached_equals_cold()
+    assert b"<article data-edited" in files[f"updates/{corpus.slug_of(1)}/index.html"]

@@ -10,8 +10,8 @@ import markdown
 import pytest
 
 from bench.corpus import update_text
-from pipeline import frontmatter, markdown_prefilter, markdown_render
-from pipeline.markdown_render import EXTENSION_CONFIGS, EXTENSIONS, render_markdown
+from pipeline.reading import frontmatter, markdown_prefilter, markdown_render
+from pipeline.reading.markdown_render import EXTENSION_CONFIGS, EXTENSIONS, render_markdown
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.content import read_content
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.issues import IssueStore
-from pipeline.newsletter.message import MessageTemplate, build_slow, qp_encode
-from pipeline.newsletter.render import render_edition
-from pipeline.newsletter.statefiles import connect
-from pipeline.newsletter.tokens import verify_unsubscribe_token
-from pipeline.settings import load_settings
+from pipeline.config.mail import newsletter_config
+from pipeline.config.site import load_settings
+from pipeline.delivery.issues import IssueStore
+from pipeline.delivery.message import MessageTemplate, build_slow, qp_encode
+from pipeline.delivery.tokens import verify_unsubscribe_token
+from pipeline.outputs.newsletter.render import render_edition
+from pipeline.reading.content import read_content
+from pipeline.stores.state_paths import connect
 from tests.conftest import NOW
 from tests.newsletter_helpers import write_settings, write_updates
 
@@ -134,7 +134,7 @@ def test_quoted_printable_round_trips() -> None:
 
 
 def test_sample_message_in_archive_parses(setup, tmp_path: Path) -> None:
-    from pipeline.newsletter.archive import issue_files
+    from pipeline.outputs.newsletter.archive import issue_files
 
     settings, config, issue = setup
     files = issue_files(issue, settings, config)

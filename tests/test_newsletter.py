@@ -10,16 +10,16 @@ import feedparser
 import lxml.html
 import pytest
 
-from pipeline.build import run_build
 from pipeline.cli import main
-from pipeline.content import read_content
-from pipeline.newsletter.building import build_issue
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.issues import IssueStore
-from pipeline.newsletter.render import SLOTS, RenderError, render_edition
-from pipeline.newsletter.statefiles import connect
-from pipeline.settings import load_settings
-from pipeline.templating import environment
+from pipeline.config.mail import newsletter_config
+from pipeline.config.site import load_settings
+from pipeline.delivery.issues import IssueStore
+from pipeline.outputs.newsletter.render import SLOTS, RenderError, render_edition
+from pipeline.outputs.templating import environment
+from pipeline.publishing.issue_build import build_issue
+from pipeline.publishing.site_build import run_build
+from pipeline.reading.content import read_content
+from pipeline.stores.state_paths import connect
 from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import write_settings, write_updates
 
@@ -161,7 +161,8 @@ def test_the_newsletter_reads_content_through_the_site_builds_caches(
     tmp_path: Path, content_dir: Path, write_update, settings, monkeypatch
 ) -> None:
     """An update the site build has rendered is neither parsed nor rendered again for the newsletter."""
-    from pipeline import content, render_cache
+    from pipeline.caching import render_cache
+    from pipeline.reading import content
 
     write_update("ett", date="2026-11-20T09:00", targets=["17.9"])
     write_update("två", date="2026-11-21T09:00")
@@ -361,8 +362,8 @@ def test_preview_writes_html_and_prints_its_path(
 
 
 def test_site_toml_documents_the_defaults(capsys, tmp_path: Path, content_dir: Path) -> None:
-    from pipeline.newsletter.config import smtp_config
-    from pipeline.settings import default_settings
+    from pipeline.config.mail import smtp_config
+    from pipeline.config.site import default_settings
 
     documented = load_settings(REPO / "site.toml")
     built_in = default_settings(state_dir=str(REPO / ".state"))

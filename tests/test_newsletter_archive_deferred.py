@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pipeline.deferred import materialize_all
-from pipeline.newsletter import archive
-from pipeline.newsletter.building import build_issue
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.issues import IssueStore
-from pipeline.newsletter.statefiles import connect
-from pipeline.settings import load_settings
+from pipeline.caching.deferred import materialize_all
+from pipeline.config.mail import newsletter_config
+from pipeline.config.site import load_settings
+from pipeline.delivery.issues import IssueStore
+from pipeline.outputs.newsletter import archive
+from pipeline.publishing.issue_build import build_issue
+from pipeline.stores.state_paths import connect
 from tests.conftest import NOW
 from tests.newsletter_helpers import write_settings
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from pipeline.content import read_content
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.issues import IssueStore
-from pipeline.newsletter.render import SLOTS, render_edition
-from pipeline.newsletter.statefiles import connect
+from pipeline.config.mail import newsletter_config
+from pipeline.delivery.issues import IssueStore
+from pipeline.outputs.newsletter.render import SLOTS, render_edition
+from pipeline.reading.content import read_content
+from pipeline.stores.state_paths import connect
 from tests.browser_helpers import launched_chromium, require_chromium
 from tests.conftest import NOW
 from tests.newsletter_helpers import write_updates

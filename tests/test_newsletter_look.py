@@ -24,14 +24,14 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from pipeline.cli import main
-from pipeline.content import read_content
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.issues import IssueStore
-from pipeline.newsletter.message import MessageTemplate, build_slow
-from pipeline.newsletter.render import PREHEADER_STYLE, group_of, render_edition
-from pipeline.newsletter.statefiles import connect
-from pipeline.newsletter.subject import MAX_LENGTH, shorten, subject_line
-from pipeline.settings import load_settings
+from pipeline.config.mail import newsletter_config
+from pipeline.config.site import load_settings
+from pipeline.delivery.issues import IssueStore
+from pipeline.delivery.message import MessageTemplate, build_slow
+from pipeline.outputs.newsletter.render import PREHEADER_STYLE, group_of, render_edition
+from pipeline.outputs.newsletter.subject import MAX_LENGTH, shorten, subject_line
+from pipeline.reading.content import read_content
+from pipeline.stores.state_paths import connect
 from tests.conftest import NOW
 from tests.newsletter_helpers import write_settings
 
@@ -356,7 +356,7 @@ def test_an_empty_issue_says_so_without_an_empty_link_list(tmp_path, content_dir
     order=st.permutations(ORDER),
 )
 def test_the_chosen_group_holds_most_targets_and_wins_ties_by_order(targets, order) -> None:
-    from pipeline.taxonomy import load_taxonomy
+    from pipeline.config.taxonomy import load_taxonomy
 
     taxonomy = load_taxonomy()
     counts = {g: sum(taxonomy.group_of(t).id == g for t in targets) for g in ORDER}

@@ -18,8 +18,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from pipeline.cli import main
-from pipeline.imagesize import image_size
-from pipeline.pages import paginate, relative_root
+from pipeline.outputs.pages import paginate, relative_root
+from pipeline.reading.imagesize import image_size
 
 NOW = "2026-11-27T12:00"
 NS = {"h": "http://www.w3.org/1999/xhtml"}
@@ -254,7 +254,7 @@ def test_the_404_page_is_built_with_absolute_links_and_served_for_unknown_paths(
     import http.client
     import threading
 
-    from pipeline.serve import make_server
+    from pipeline.preview.static_host import make_server
 
     write_update("en-nyhet")
     out = tmp_path / "out"

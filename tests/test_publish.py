@@ -7,7 +7,14 @@ from datetime import UTC
 
 import pytest
 
-from pipeline.publish import MARKER, PublishError, interrupted, manifest_intact, publish, read_manifest
+from pipeline.publishing.publish import (
+    MARKER,
+    PublishError,
+    interrupted,
+    manifest_intact,
+    publish,
+    read_manifest,
+)
 
 
 def snapshot(folder):
@@ -86,7 +93,7 @@ def test_failure_while_staging_leaves_the_old_tree(tmp_path):
 
 def test_files_made_on_both_cores_equal_files_made_in_one(tmp_path, monkeypatch):
     from pipeline import forkpool
-    from pipeline.deferred import Deferred
+    from pipeline.caching.deferred import Deferred
 
     files = {
         f"p/{i}/index.html": Deferred(f"k{i}", lambda i=i: f"page {i}".encode() * 50) for i in range(300)
@@ -245,7 +252,7 @@ def test_skip_is_never_taken_while_a_publish_is_unfinished(tmp_path, monkeypatch
     """A killed publish has not changed any file yet (killed right after its journal), and the
     content is back as the previous build saw it: the build must still publish, or the next
     publisher would roll the killed build's files in."""
-    from pipeline.build import _skip_if_unchanged
+    from pipeline.publishing.site_build import _skip_if_unchanged
 
     out, manifest = tmp_path / "out", tmp_path / "state" / "outputs" / MANIFEST_NAME
     stamp = {"inputs": "x", "valid_from": None, "valid_until": None}
@@ -304,7 +311,7 @@ def test_an_os_error_while_moving_is_one_line_and_the_next_publish_completes(tmp
 def test_an_os_error_while_staging_leaves_the_folder_and_says_so(tmp_path, monkeypatch):
     import errno
 
-    from pipeline import publish as publish_module
+    from pipeline.publishing import publish as publish_module
 
     out = tmp_path / "out"
     publish(out, A)

@@ -7,15 +7,15 @@ import sys
 
 import pytest
 
-from pipeline import markdown_render
-from pipeline.markdown_render import cache_key, render_markdown
-from pipeline.render_cache import (
+from pipeline.caching.render_cache import (
     FORMAT,
     GENERATION,
     CachedRenderer,
     cache_dir,
     cached_renderer,
 )
+from pipeline.reading import markdown_render
+from pipeline.reading.markdown_render import cache_key, render_markdown
 from tests.conftest import REPO
 
 BODIES = [
@@ -98,7 +98,7 @@ def test_key_covers_extension_settings_and_renderer_version(monkeypatch):
 
 def test_key_is_the_same_in_another_process():
     """A persistent cache is useless if keys differ per process (e.g. a function's repr in them)."""
-    code = "import sys; from pipeline.markdown_render import cache_key; print(cache_key(sys.argv[1]))"
+    code = "import sys; from pipeline.reading.markdown_render import cache_key; print(cache_key(sys.argv[1]))"
     other = subprocess.run(
         [sys.executable, "-c", code, BODIES[1]], capture_output=True, text=True, check=True, cwd=REPO
     )

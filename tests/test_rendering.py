@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from pipeline.content import read_content
-from pipeline.settings import default_settings
+from pipeline.config.site import default_settings
+from pipeline.reading.content import read_content
 from tests.conftest import NOW
 
 HOSTILE = """\

@@ -6,8 +6,8 @@ import random
 
 import nh3
 
-from pipeline import sanitize
-from pipeline.markdown_render import render_markdown
+from pipeline.reading import sanitize
+from pipeline.reading.markdown_render import render_markdown
 from tests.test_markdown_prefilter import TOKENS
 
 RAW_HTML = ["<div>", "</div>", "<p>", "</p>", "<table>", "<td>", "<span>", "<a href='x'>", "</a>", "<form>"]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import statedb
 from pipeline.schedule.history import RunHistory
+from pipeline.stores import statedb
 from tests.schedule_helpers import Project, Scheduler, clean_env, make_project, pipeline_cmd
 
 

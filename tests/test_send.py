@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.newsletter.building import build_issue
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.delivery import SendBusy, SendLock, send_issue, send_log
-from pipeline.newsletter.statefiles import lock_path
-from pipeline.newsletter.subscribers import SubscriberStore
-from pipeline.newsletter.tokens import verify_unsubscribe_token
-from pipeline.settings import load_settings
+from pipeline.config.mail import newsletter_config
+from pipeline.config.site import load_settings
+from pipeline.delivery.send_run import SendBusy, SendLock, send_issue, send_log
+from pipeline.delivery.tokens import verify_unsubscribe_token
+from pipeline.publishing.issue_build import build_issue
+from pipeline.stores.state_paths import lock_path
+from pipeline.stores.subscribers import SubscriberStore
 from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import Recorder, smtp_server, smtp_settings, write_settings
 
@@ -221,7 +221,7 @@ def test_a_deferred_reader_gets_an_older_issue_from_the_retries_job(
     """Greylisting (451) on Monday: the weekly send of the next issue alone never retried the first
     one; now every send run (the weekly one, and the retries job) completes it, and the retries
     job sends nothing to anybody else."""
-    from pipeline.newsletter.jobs import send_job
+    from pipeline.schedule.newsletter_jobs import send_job
 
     recorder = Recorder()
     recorder.refuse = {"grey@example.se": "451 4.7.1 Greylisted, try again later"}
@@ -370,7 +370,7 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path, content_dir: Path, writ
 
 
 def test_scheduler_jobs_build_and_send(tmp_path: Path, content_dir: Path, write_update) -> None:
-    from pipeline.newsletter.jobs import newsletter_job, send_job
+    from pipeline.schedule.newsletter_jobs import newsletter_job, send_job
 
     config_file = write_settings(tmp_path)
     settings = load_settings(config_file)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.newsletter.subscribers import SubscriberStore
+from pipeline.stores.subscribers import SubscriberStore
 from tests.conftest import NOW
 from tests.newsletter_helpers import Recorder, smtp_server
 from tests.test_delivery_faults import SECRET, send, setup, statuses
@@ -55,7 +55,7 @@ def test_real_mail_is_never_signed_with_the_public_development_secret(
     """qa17: ``GOAL17_SECRET=<the development secret from the source code> send --transport smtp``
     mailed every reader unsubscribe and preferences links anyone can forge (``web`` refuses that
     value; ``send`` took it). Refused before anything is sent, like an unset secret."""
-    from pipeline.newsletter.tokens import DEVELOPMENT_SECRET
+    from pipeline.delivery.tokens import DEVELOPMENT_SECRET
 
     recorder = Recorder()
     with smtp_server(recorder) as port:

@@ -16,8 +16,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from pipeline.build import run_build
-from pipeline.serve import is_not_modified, make_server, media_type, strong_etag
+from pipeline.preview.static_host import is_not_modified, make_server, media_type, strong_etag
+from pipeline.publishing.site_build import run_build
 from tests.conftest import NOW, REPO
 
 
@@ -344,7 +344,7 @@ def test_real_files_next_to_the_links_are_still_served(hostile, which):
 
 
 def test_a_file_swapped_for_a_link_after_the_check_is_not_read(tmp_path):
-    from pipeline.serve import StaticSite, resolve_path
+    from pipeline.preview.static_host import StaticSite, resolve_path
 
     out = tmp_path / "out"
     (out / "media").mkdir(parents=True)
@@ -412,7 +412,7 @@ def test_property_every_redirect_is_a_same_origin_path_to_a_real_folder(hostile,
 
 
 def test_reading_a_path_outside_the_folder_is_an_os_error(tmp_path):
-    from pipeline.serve import StaticSite
+    from pipeline.preview.static_host import StaticSite
 
     (tmp_path / "out").mkdir()
     (tmp_path / "secret").write_text(SECRET_TEXT)

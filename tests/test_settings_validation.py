@@ -13,8 +13,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.settings import SettingsError, load_checked_settings, load_settings
-from pipeline.tomlfile import key_lines
+from pipeline.config.site import SettingsError, load_checked_settings, load_settings
+from pipeline.config.tomlfile import key_lines
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ import os
 import threading
 
 from pipeline import forkpool
-from pipeline.shard_store import BACKGROUND_MIN_ENTRIES, ShardStore
+from pipeline.caching.shard_store import BACKGROUND_MIN_ENTRIES, ShardStore
 
 FORMAT = b"test-store 1\n"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.serve import make_server
+from pipeline.preview.static_host import make_server
 from tests.browser_helpers import launched_chromium, require_chromium
 
 require_chromium()

@@ -11,12 +11,12 @@ import lxml.html
 import pytest
 from jsonschema import ValidationError
 
-from pipeline import snippets
-from pipeline.build import BUILDERS, build_files, run_build
-from pipeline.content import read_content
-from pipeline.deferred import materialize, materialize_all
-from pipeline.settings import default_settings
-from pipeline.taxonomy import load_taxonomy
+from pipeline.caching.deferred import materialize, materialize_all
+from pipeline.config.site import default_settings
+from pipeline.config.taxonomy import load_taxonomy
+from pipeline.outputs import snippets
+from pipeline.publishing.site_build import BUILDERS, build_files, run_build
+from pipeline.reading.content import read_content
 from tests.conftest import NOW, REPO
 from tests.snippets_helpers import (
     HOSTILE,
@@ -244,7 +244,7 @@ def test_hostile_corpus_reaches_no_snippet(content_dir, write_update, settings):
 
 
 def test_text_that_looks_like_markup_stays_inert():
-    from pipeline.snippets.items import excerpt, plain
+    from pipeline.outputs.snippets.items import excerpt, plain
 
     assert plain("1 < 2 och 3 > 2") == "1 < 2 och 3 > 2"
     assert plain("&lt;&lt;script&gt;script&gt;alert(1)&lt;/script&gt;") == "<"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.newsletter import tokens
-from pipeline.newsletter.subscribers import SubscriberError, SubscriberStore
+from pipeline.delivery import tokens
+from pipeline.stores.subscribers import SubscriberError, SubscriberStore
 from tests.conftest import NOW
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.web import form_snippet
+from pipeline.outputs import signup_form
 from tests.browser_helpers import launched_chromium, require_chromium
 from tests.web_helpers import Service, links, running_service
 
@@ -44,7 +44,7 @@ def browser() -> Iterator[Any]:
 def test_sign_up_from_a_partner_page_with_and_without_scripts(tmp_path, partner, browser):
     folder, origin = partner
     with running_service(tmp_path / "service", allowed_origins=[origin]) as service:
-        (folder / "index.html").write_bytes(form_snippet.render(service.settings, "en"))
+        (folder / "index.html").write_bytes(signup_form.render(service.settings, "en"))
 
         page = browser.new_page()
         page.goto(f"{origin}/index.html?campaign=x")
@@ -86,7 +86,7 @@ def confirm(service: Service, browser: Any, address: str) -> None:
 def test_a_page_on_an_origin_not_allowed_cannot_sign_anyone_up(tmp_path, partner, browser):
     folder, origin = partner
     with running_service(tmp_path / "service", allowed_origins=["https://only.partner.example"]) as service:
-        (folder / "index.html").write_bytes(form_snippet.render(service.settings, "sv"))
+        (folder / "index.html").write_bytes(signup_form.render(service.settings, "sv"))
         page = browser.new_page()
         page.goto(f"{origin}/index.html")
         page.fill("input[name=email]", "elsewhere@example.se")

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from pipeline.newsletter import tokens
+from pipeline.delivery import tokens
 from tests.web_helpers import SECRET, Service, links, running_service
 
 BIG = 16_384 + 1

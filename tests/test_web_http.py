@@ -7,7 +7,7 @@ import json
 import pytest
 from lxml import html as lxml_html
 
-from pipeline.newsletter import tokens
+from pipeline.delivery import tokens
 from tests.web_helpers import SECRET, Service, links, running_service
 
 PARTNER = "https://www.kommun.example"

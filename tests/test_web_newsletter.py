@@ -11,8 +11,8 @@ from email.policy import default as default_policy
 from lxml import html as lxml_html
 
 from pipeline.cli import main
-from pipeline.newsletter.building import build_issue
-from pipeline.newsletter.delivery import send_issue
+from pipeline.delivery.send_run import send_issue
+from pipeline.publishing.issue_build import build_issue
 from tests.conftest import NOW
 from tests.web_helpers import SECRET, Service, links, running_service
 

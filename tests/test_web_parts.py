@@ -9,10 +9,10 @@ from datetime import UTC
 import pytest
 from lxml import html as lxml_html
 
-from pipeline.settings import SettingsError, default_settings, load_settings
-from pipeline.web import form_snippet
+from pipeline.config.site import SettingsError, default_settings, load_settings
+from pipeline.config.web import web_config
+from pipeline.outputs import signup_form
 from pipeline.web.bodies import BodyError, parse_body, read_limited
-from pipeline.web.config import web_config
 from pipeline.web.language import negotiate
 from pipeline.web.ratelimit import RateLimiter
 from tests.conftest import REPO
@@ -187,8 +187,8 @@ def test_web_settings_are_validated(tmp_path):
 
 def test_partner_form_posts_to_the_service_and_is_deterministic():
     settings = default_settings()
-    files = form_snippet.build([], settings)
-    assert files == form_snippet.build([], settings)
+    files = signup_form.build([], settings)
+    assert files == signup_form.build([], settings)
     assert set(files) == {
         "snippets/subscribe.html",
         "snippets/subscribe.sv.html",

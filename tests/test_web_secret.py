@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipeline.newsletter import tokens
-from pipeline.newsletter.subscribers import SubscriberStore
+from pipeline.delivery import tokens
+from pipeline.stores.subscribers import SubscriberStore
 from tests.conftest import REPO
 
 REAL_SECRET = "Zq3-real-secret-for-tests-8fK2pL0xV7wY1n"
@@ -184,7 +184,7 @@ def test_serve_refuses_a_weak_secret_too(tmp_path):
 def test_the_preview_refuses_the_development_secret_where_others_can_reach_it(tmp_path, monkeypatch, host):
     from pipeline.commands._options import CommandFailed
     from pipeline.commands._uvicorn import make_app
-    from pipeline.settings import load_settings
+    from pipeline.config.site import load_settings
 
     monkeypatch.delenv("GOAL17_SECRET", raising=False)
     settings = load_settings(site(tmp_path))

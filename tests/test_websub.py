@@ -12,11 +12,11 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from pipeline import websub
-from pipeline.build import run_build
 from pipeline.cli import main
-from pipeline.settings import default_settings
-from pipeline.taxonomy import load_taxonomy
+from pipeline.config.site import default_settings
+from pipeline.config.taxonomy import load_taxonomy
+from pipeline.publishing import websub
+from pipeline.publishing.site_build import run_build
 from tests.conftest import NOW
 
 BASE = "https://mal17.example.se/"

@@ -26,8 +26,8 @@ import httpx
 import uvicorn
 from aiosmtpd.controller import Controller
 
-from pipeline.newsletter.subscribers import Subscriber, SubscriberStore
-from pipeline.settings import Settings, load_settings
+from pipeline.config.site import Settings, load_settings
+from pipeline.stores.subscribers import Subscriber, SubscriberStore
 from pipeline.web.app import create_app
 from tests.conftest import NOW
 

@@ -9,9 +9,9 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.content import ContentError
-from pipeline.dates import DateError, parse_datetime
-from pipeline.settings import Settings, SettingsError, load_checked_settings
+from pipeline.config.site import Settings, SettingsError, load_checked_settings
+from pipeline.reading.content import ContentError
+from pipeline.reading.dates import DateError, parse_datetime
 
 
 class CommandFailed(Exception):

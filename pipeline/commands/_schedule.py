@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from pipeline.commands._options import CommandFailed
+from pipeline.config.site import SettingsError
 from pipeline.schedule.config import DEFAULT_SCHEDULE_FILE, Schedule, ScheduleError, load_schedule
-from pipeline.settings import SettingsError
 
 
 def add_schedule_options(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.commands._options import CommandFailed
-from pipeline.settings import Settings, SettingsError
+from pipeline.config.site import Settings, SettingsError
 
 
 def make_app(
@@ -27,13 +27,12 @@ def make_app(
     (:mod:`pipeline.web.secret`). Given the ``host`` it will listen on, it refuses the development
     secret on an address other machines can reach.
     """
-    from pipeline.newsletter.config import newsletter_config
-    from pipeline.newsletter.tokens import SecretMissing
+    from pipeline.delivery.tokens import SecretMissing
     from pipeline.web.app import create_app
     from pipeline.web.secret import is_loopback, preview_secret, service_secret
 
     try:
-        transport = newsletter_config(settings).transport
+        transport = settings.newsletter.transport
         if production:
             secret = service_secret(development=development, transport=transport)
         else:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jinja2
 
-from pipeline.build import BuildError, run_build
+from pipeline.caching.render_cache import cached_renderer
 from pipeline.commands._options import (
     CommandFailed,
     add_config,
@@ -23,10 +23,10 @@ from pipeline.commands._options import (
     now_from,
     settings_from,
 )
-from pipeline.content import ContentError
 from pipeline.progress import Progress
-from pipeline.publish import PublishError
-from pipeline.render_cache import cached_renderer
+from pipeline.publishing.publish import PublishError
+from pipeline.publishing.site_build import BuildError, run_build
+from pipeline.reading.content import ContentError
 
 ORDER = 10
 

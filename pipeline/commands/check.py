@@ -13,8 +13,8 @@ from pipeline.commands._options import (
     now_from,
     settings_from,
 )
-from pipeline.content import ContentError, read_content
-from pipeline.dates import rfc3339
+from pipeline.reading.content import ContentError, read_content
+from pipeline.reading.dates import rfc3339
 
 ORDER = 8
 

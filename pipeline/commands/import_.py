@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pipeline.commands._options import CommandFailed, add_config, add_content, settings_from, unexpected
+from pipeline.config.site import Settings
 from pipeline.importing import atom, rss, wxr, xmlparse
 from pipeline.importing.existing import scan
 from pipeline.importing.mapping import load_mapping
@@ -16,7 +17,6 @@ from pipeline.importing.plan import Plan, make_plan
 from pipeline.importing.source import is_url, read_input
 from pipeline.importing.writer import write_all
 from pipeline.progress import Progress
-from pipeline.settings import Settings
 
 ORDER = 7
 

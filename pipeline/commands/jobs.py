@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pipeline.commands._options import CommandFailed
 from pipeline.commands._schedule import add_schedule_options, schedule_from
-from pipeline.dates import DateError, parse_datetime
+from pipeline.reading.dates import DateError, parse_datetime
 
 ORDER = 81
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.authoring import AuthoringError, create_update
 from pipeline.commands._options import (
     CommandFailed,
     add_config,
@@ -13,6 +12,7 @@ from pipeline.commands._options import (
     now_from,
     settings_from,
 )
+from pipeline.reading.authoring import AuthoringError, create_update
 
 ORDER = 5
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jinja2
 
+from pipeline.caching.content_cache import read_cached
 from pipeline.commands._options import (
     CommandFailed,
     add_config,
@@ -19,19 +20,17 @@ from pipeline.commands._options import (
     now_from,
     settings_from,
 )
-from pipeline.content import ContentError
-from pipeline.content_cache import read_cached
-from pipeline.dates import DateError, parse_datetime
-from pipeline.newsletter import statefiles
-from pipeline.newsletter.archive import EXAMPLE_UID
-from pipeline.newsletter.building import IssueTooLarge, build_issue, check_size
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.issues import IssueError, IssueStore
-from pipeline.newsletter.message import MessageTemplate
-from pipeline.newsletter.render import SLOTS, RenderError, render_edition
-from pipeline.newsletter.tokens import DEVELOPMENT_SECRET
-from pipeline.publish import PublishError
-from pipeline.settings import LANGUAGES, SettingsError
+from pipeline.config.site import LANGUAGES, SettingsError
+from pipeline.delivery.issues import IssueError, IssueStore
+from pipeline.delivery.message import MessageTemplate
+from pipeline.delivery.tokens import DEVELOPMENT_SECRET
+from pipeline.outputs.newsletter.archive import EXAMPLE_UID
+from pipeline.outputs.newsletter.render import SLOTS, RenderError, render_edition
+from pipeline.publishing.issue_build import IssueTooLarge, build_issue, check_size
+from pipeline.publishing.publish import PublishError
+from pipeline.reading.content import ContentError
+from pipeline.reading.dates import DateError, parse_datetime
+from pipeline.stores import state_paths
 
 ORDER = 30
 
@@ -114,8 +113,8 @@ def _build(args, settings, now, since) -> int:
 
 
 def _preview(args, settings, now, since) -> int:
-    config = newsletter_config(settings)
-    with statefiles.connect(config) as conn:
+    config = settings.newsletter
+    with state_paths.connect(config) as conn:
         store = IssueStore(conn)
         if args.issue is not None:
             issue = store.get(args.issue)

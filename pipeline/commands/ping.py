@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline import websub
 from pipeline.commands._options import CommandFailed, add_config, add_out, settings_from
+from pipeline.publishing import websub
 
 ORDER = 20
 

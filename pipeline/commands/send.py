@@ -7,8 +7,9 @@ import sqlite3
 import sys
 
 from pipeline.commands._options import CommandFailed, add_config, add_now, settings_from
-from pipeline.dates import DateError, parse_datetime
-from pipeline.newsletter.delivery import (
+from pipeline.config.site import LANGUAGES, SettingsError
+from pipeline.delivery.message import DkimError
+from pipeline.delivery.send_run import (
     EXIT_DEFERRED,
     EXIT_DELIVERED,
     EXIT_FAILED,
@@ -16,12 +17,11 @@ from pipeline.newsletter.delivery import (
     send_run,
     stderr_notes,
 )
-from pipeline.newsletter.message import DkimError
-from pipeline.newsletter.render import RenderError
-from pipeline.newsletter.subscribers import SubscriberError
-from pipeline.newsletter.tokens import SecretMissing
-from pipeline.newsletter.transports import TransportUnavailable, parse_rate
-from pipeline.settings import LANGUAGES, SettingsError
+from pipeline.delivery.tokens import SecretMissing
+from pipeline.delivery.transports import TransportUnavailable, parse_rate
+from pipeline.outputs.newsletter.render import RenderError
+from pipeline.reading.dates import DateError, parse_datetime
+from pipeline.stores.subscribers import SubscriberError
 
 ORDER = 35
 

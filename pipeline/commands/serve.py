@@ -3,13 +3,13 @@
 Without ``--out`` (the everyday case) it builds the content into a preview folder under the
 state folder with this machine's address as base URL, serves it with the subscription service on
 one port, and rebuilds when ``content/``, ``templates/`` or the settings file change; open pages
-reload themselves after a rebuild (see :mod:`pipeline.preview`). Why ``serve`` and not a new
+reload themselves after a rebuild (see :mod:`pipeline.preview.live`). Why ``serve`` and not a new
 ``preview`` command: the README already promised ``serve`` as *the* way to look at the site, and
 a production build opened locally was the trap; one command that always shows the truth is the
 fix, not a second one to discover.
 
 With ``--out DIR`` it serves an existing output folder as it is (no build, no watching): the
-production headers of :mod:`pipeline.serve` over a real build, e.g. to check one before upload.
+production headers of :mod:`pipeline.preview.static_host` over a real build, e.g. to check one before upload.
 The service's routes (``/subscribe``, ``/confirm/…``, ``/unsubscribe/…``, ``/preferences/…``)
 come first, every other path is a file of the folder. One uvicorn process.
 """
@@ -79,9 +79,14 @@ def _serve_folder(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from pipeline.newsletter.config import newsletter_config
-    from pipeline.preview import PreviewApp, PreviewBuilder, Watcher, preview_paths, preview_settings
-    from pipeline.settings import Settings, SettingsError, load_settings
+    from pipeline.config.site import Settings, SettingsError, load_settings
+    from pipeline.preview.live import (
+        PreviewApp,
+        PreviewBuilder,
+        Watcher,
+        preview_paths,
+        preview_settings,
+    )
 
     if not Path(args.content).is_dir():
         raise CommandFailed(f"{args.content} is not a folder (give the content folder with --content DIR)")
@@ -91,7 +96,7 @@ def _preview(args: argparse.Namespace) -> int:
     sock, url = listen(args.host, args.port)  # the URL (and its port) is part of every link built
     try:
         local = preview_settings(settings, url, paths)
-        outbox = newsletter_config(local).outbox
+        outbox = local.newsletter.outbox
     except SettingsError as exc:
         sock.close()
         raise CommandFailed("invalid settings", details=exc.problems) from None
@@ -122,7 +127,7 @@ def _preview(args: argparse.Namespace) -> int:
             failed = builder.build()
             print(f"rebuild failed: {failed}" if failed else f"rebuilt: {url}", flush=True)
 
-        from pipeline.preview import watched_paths
+        from pipeline.preview.live import watched_paths
 
         watcher = Watcher(watched_paths(args.content, local), rebuild)
         watcher.start()

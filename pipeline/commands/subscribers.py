@@ -16,9 +16,8 @@ from pipeline.commands._options import (
     now_from,
     settings_from,
 )
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.subscribers import STATUSES, Subscriber, SubscriberError, SubscriberStore
-from pipeline.settings import Settings, SettingsError
+from pipeline.config.site import Settings, SettingsError
+from pipeline.stores.subscribers import STATUSES, Subscriber, SubscriberError, SubscriberStore
 
 ORDER = 40
 
@@ -70,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def open_store(settings: Settings) -> SubscriberStore:
     try:
-        config = newsletter_config(settings)
+        config = settings.newsletter
     except SettingsError as exc:
         raise CommandFailed("invalid settings", details=exc.problems) from None
     return SubscriberStore.open(config.state_dir)

@@ -7,7 +7,6 @@ import sys
 
 from pipeline.commands._options import CommandFailed, add_config, settings_from
 from pipeline.commands._uvicorn import listen, make_app, run_uvicorn
-from pipeline.web.config import web_config
 from pipeline.web.secret import is_loopback
 
 ORDER = 62
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     app = make_app(settings, production=True, development=args.dev)
     # after make_app: a service that cannot start has no form to warn about
-    if not web_config(settings).privacy_url:  # every sign-up records consent (GDPR art. 7 and 13)
+    if not settings.web.privacy_url:  # every sign-up records consent (GDPR art. 7 and 13)
         print(
             "warning: [web] privacy_url is empty: the sign-up form collects consent without linking "
             "to how personal data is handled; set it in site.toml",

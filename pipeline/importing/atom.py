@@ -11,7 +11,7 @@ from lxml import etree
 from pipeline.importing import timestamps
 from pipeline.importing.model import Entry, Feed
 from pipeline.importing.xmlparse import ATOM_NS, localname, text_of
-from pipeline.sanitize import plain_text
+from pipeline.reading.sanitize import plain_text
 
 A = "{" + ATOM_NS + "}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

@@ -1,6 +1,6 @@
 """Old HTML → clean Markdown: sanitised with nh3 first, then converted with markdownify.
 
-Sanitising first (with the allow-list every published page uses, :mod:`pipeline.sanitize`)
+Sanitising first (with the allow-list every published page uses, :mod:`pipeline.reading.sanitize`)
 means no script, style, event handler or ``javascript:`` URL can reach the content folder, and
 every relative URL is made absolute against the item's own page on the old site. markdownify
 then turns what is left into Markdown; text that looks like markup (``<script>`` written as
@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup
 from markdownify import ATX, MarkdownConverter
 
-from pipeline import sanitize
+from pipeline.reading import sanitize
 
 _BLOCK_START = re.compile(
     r"^<(?:p|div|h[1-6]|ul|ol|li|blockquote|pre|table|thead|tbody|tr|td|th|figure|figcaption|hr|dl|dt|dd|"

@@ -7,9 +7,9 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import frontmatter, ids
-from pipeline.settings import Settings
-from pipeline.slugs import slugify
+from pipeline.config.site import Settings
+from pipeline.reading import frontmatter, ids
+from pipeline.reading.slugs import slugify
 
 
 @dataclass

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.config.taxonomy import load_taxonomy
+from pipeline.config.tomlfile import read_toml
 from pipeline.importing.model import ImportFailed
-from pipeline.taxonomy import load_taxonomy
-from pipeline.tomlfile import read_toml
 
 
 class _MappingError(Exception):

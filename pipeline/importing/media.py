@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from pipeline.importing.existing import Existing
 from pipeline.importing.model import ImportFailed
 from pipeline.importing.source import fetch
-from pipeline.slugs import slugify
+from pipeline.reading.slugs import slugify
 
 MEDIA_DIR = "media"
 TYPES = {

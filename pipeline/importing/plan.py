@@ -3,7 +3,7 @@ what is skipped and what needs a human. Pure: the same feed and folder give the 
 
 Ids: the source's guid (RSS) or id (Atom) is kept as the update's ``id``, so readers who
 followed the old feed do not see the items again. A guid that is a URI stays as it is; one that
-is a short id stays short (mapped to ``tag:`` when read, :mod:`pipeline.ids`); anything else
+is a short id stays short (mapped to ``tag:`` when read, :mod:`pipeline.reading.ids`); anything else
 (spaces, non-ASCII) becomes ``import-<hash>``, the same for the same guid on every run. An item
 without guid and link gets ``import-<hash of title and date>``. An item whose id is already in
 the content folder is skipped, so running the same import twice adds nothing.
@@ -21,14 +21,14 @@ from collections.abc import Mapping as MappingType
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pipeline import ids, sanitize
+from pipeline.config.site import LANGUAGES, Settings
+from pipeline.config.taxonomy import load_taxonomy
 from pipeline.importing.convert import to_markdown
 from pipeline.importing.existing import Existing
 from pipeline.importing.mapping import Mapping
 from pipeline.importing.model import Entry, Feed, Skipped
-from pipeline.settings import LANGUAGES, Settings
-from pipeline.slugs import SLUG_RE, slugify
-from pipeline.taxonomy import load_taxonomy
+from pipeline.reading import ids, sanitize
+from pipeline.reading.slugs import SLUG_RE, slugify
 
 SLUG_LIMIT = 80
 SUMMARY_LIMIT = 300

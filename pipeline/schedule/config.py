@@ -21,9 +21,9 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from pipeline.config.site import SITE_SPEC, Settings, SettingsError, default_settings, load_checked_settings
+from pipeline.config.tomlfile import problem, read_toml_document
 from pipeline.schedule.registry import KINDS, OptionSpec, Step
-from pipeline.settings import SITE_SPEC, Settings, SettingsError, default_settings, load_checked_settings
-from pipeline.tomlfile import problem, read_toml_document
 
 DEFAULT_SCHEDULE_FILE = "schedule.toml"
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from time import monotonic
 
+from pipeline.config.site import Settings
 from pipeline.schedule.config import JobSpec
 from pipeline.schedule.history import RunHistory
 from pipeline.schedule.registry import JobDeferred, run_kind
-from pipeline.settings import Settings
 
 log = logging.getLogger("pipeline.schedule")
 
@@ -61,7 +61,9 @@ def execute(
     log.info("job %s (%s): started [%s%s]", job.name, job.kind, trigger, due)
     started, clock = datetime.now(settings.tz), monotonic()
     try:
-        summary = run_kind(job.kind, settings, job.call_options())
+        # A fresh copy per run: its tables and context digest are resolved once for this run, so
+        # templates edited while the service runs count from the next job on.
+        summary = run_kind(job.kind, replace(settings), job.call_options())
     except JobDeferred as deferred:  # part done, the rest scheduled (a send with readers deferred)
         finished = started + _elapsed(clock)
         history.finish(run_id, "deferred", started, finished, summary=deferred.summary)

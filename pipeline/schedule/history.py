@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline import statedb
+from pipeline.stores import statedb
 
 COMPONENT = "schedule"
 MIGRATIONS = [

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline.settings import Settings
+from pipeline.config.site import Settings
 
 JobFunction = Callable[[Settings, dict[str, Any]], str]
 
@@ -66,7 +66,7 @@ def build_job(settings: Settings, options: dict[str, Any]) -> str:
     Reading the clock here (not when the schedule was made) is what makes scheduled publishing
     work: an update dated in the future is left out until the first build after its time.
     """
-    from pipeline.build import run_build  # the build pulls in templates; import on first use
+    from pipeline.publishing.site_build import run_build  # the build pulls in templates; import on first use
 
     content = options.get("content", BUILD_OPTIONS["content"][1])
     out = options.get("out", BUILD_OPTIONS["out"][1])
@@ -170,23 +170,28 @@ KINDS: dict[str, Kind] = {
         Kind("build", build_job, BUILD_OPTIONS, "build and publish pages, feeds and snippets"),
         Kind(
             "newsletter",
-            "pipeline.newsletter.jobs:newsletter_job",
+            "pipeline.schedule.newsletter_jobs:newsletter_job",
             NEWSLETTER_OPTIONS,
             "build the newsletter issue",
-            settings_checks=("pipeline.newsletter.config:newsletter_config",),
+            settings_checks=("pipeline.config.mail:newsletter_config",),
         ),
         Kind(
             "send",
-            "pipeline.newsletter.jobs:send_job",
+            "pipeline.schedule.newsletter_jobs:send_job",
             SEND_OPTIONS,
             "send the newsletter to subscribers",
             choices={"transport": ("outbox", "smtp")},
             settings_checks=(
-                "pipeline.newsletter.config:newsletter_config",
-                "pipeline.newsletter.config:smtp_config",
+                "pipeline.config.mail:newsletter_config",
+                "pipeline.config.mail:smtp_config",
             ),
         ),
-        Kind("ping", "pipeline.websub:ping_job", PING_OPTIONS, "tell the WebSub hub which feeds changed"),
+        Kind(
+            "ping",
+            "pipeline.publishing.websub:ping_job",
+            PING_OPTIONS,
+            "tell the WebSub hub which feeds changed",
+        ),
         Kind("pipeline", pipeline_job, None, "run several steps in order, stopping at the first failure"),
     )
 }
@@ -201,7 +206,7 @@ def run_kind(kind: str, settings: Settings, options: dict[str, Any]) -> str:
 def settings_problems(kinds: set[str], settings: Settings) -> list[str]:
     """What is wrong in the site settings tables that jobs of these kinds read (e.g. a typo in
     ``[newsletter]``), each problem once; kinds whose code is not installed are not checked."""
-    from pipeline.settings import SettingsError
+    from pipeline.config.site import SettingsError
 
     problems: list[str] = []
     checks = dict.fromkeys(check for name in sorted(kinds) for check in KINDS[name].settings_checks)

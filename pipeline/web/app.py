@@ -35,14 +35,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.newsletter import tokens
-from pipeline.newsletter.config import newsletter_config
-from pipeline.newsletter.subscribers import Subscriber
-from pipeline.settings import Settings
-from pipeline.templating import environment
+from pipeline.config.site import Settings
+from pipeline.config.web import WebConfig
+from pipeline.delivery import tokens
+from pipeline.stores.subscribers import Subscriber
 from pipeline.web import origins
 from pipeline.web.bodies import BodyError, Fields, parse_body, read_limited
-from pipeline.web.config import WebConfig, web_config
 from pipeline.web.language import choose, negotiate
 from pipeline.web.ratelimit import RateLimiter
 from pipeline.web.service import (
@@ -82,7 +80,7 @@ class App:
         self.web = web
         self.service = service
         self.client_limiter = RateLimiter(web.per_client_per_hour, 3600.0)
-        self.env = environment()
+        self.env = settings.env
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -536,7 +534,7 @@ class SecurityHeaders:
 
 def default_mailer(settings: Settings) -> Mailer:
     """The newsletter's configured transport (outbox folder by default, SMTP when configured)."""
-    from pipeline.web.delivery import transport_mailer
+    from pipeline.web.mail_handoff import transport_mailer
 
     return transport_mailer(settings)
 
@@ -556,8 +554,8 @@ def create_app(
     logged warning) are for tests and embedding. The ``web`` and ``serve`` commands pass the
     secret chosen by :mod:`pipeline.web.secret`.
     """
-    web = web_config(settings)
-    newsletter = newsletter_config(settings)
+    web = settings.web
+    newsletter = settings.newsletter
     if secret is None:
         found = tokens.secret_from_env(allow_development=newsletter.transport == "outbox")
         if found.development:

@@ -6,7 +6,7 @@ malformed header never fails a request, it just falls back to the default.
 
 from __future__ import annotations
 
-from pipeline.settings import LANGUAGES
+from pipeline.config.site import LANGUAGES
 
 MAX_HEADER = 500
 

@@ -13,9 +13,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from pipeline.settings import Settings
-from pipeline.templating import environment
-from pipeline.web.config import WebConfig
+from pipeline.config.site import Settings
+from pipeline.config.web import WebConfig
 from pipeline.web.texts import texts
 
 
@@ -40,10 +39,8 @@ def confirmation_mail(
 ) -> EmailMessage:
     """The double opt-in mail with the confirmation link."""
     T = texts(lang)
-    body = (
-        environment()
-        .get_template("web/confirm_mail.txt")
-        .render(T=T, settings=settings, web=web, confirm_url=confirm_url)
+    body = settings.env.get_template("web/confirm_mail.txt").render(
+        T=T, settings=settings, web=web, confirm_url=confirm_url
     )
     subject = T["mail_confirm_subject"].format(site=settings.title)
     return _message(settings, to, subject, body, lang=lang, now=now, key=confirm_url)
@@ -54,10 +51,8 @@ def already_subscribed_mail(
 ) -> EmailMessage:
     """Sent instead of a confirmation when an active subscriber signs up again (no enumeration)."""
     T = texts(lang)
-    body = (
-        environment()
-        .get_template("web/known_mail.txt")
-        .render(T=T, settings=settings, web=web, preferences_url=preferences_url)
+    body = settings.env.get_template("web/known_mail.txt").render(
+        T=T, settings=settings, web=web, preferences_url=preferences_url
     )
     subject = T["mail_known_subject"].format(site=settings.title)
     return _message(settings, to, subject, body, lang=lang, now=now, key=preferences_url)

@@ -9,7 +9,7 @@ anyone forge a link that opens any subscriber's data. Hence, for ``web`` (produc
 * a secret shorter than :data:`MIN_SERVICE_SECRET_BYTES` bytes, with fewer than
   ``tokens.MIN_DISTINCT_BYTES`` different bytes, or equal to the development secret is refused,
   ``--dev`` or not: a weak real secret is a mistake to report, not to work around. The rule is
-  :func:`pipeline.newsletter.tokens.check_strength`, the one ``send`` applies too.
+  :func:`pipeline.delivery.tokens.check_strength`, the one ``send`` applies too.
 
 ``serve`` (a preview on this machine) keeps the outbox rule of :func:`tokens.secret_from_env`
 and gets the same warning when it falls back; a secret it is given must be as strong as
@@ -23,7 +23,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline.newsletter.tokens import (
+from pipeline.delivery.tokens import (
     DEVELOPMENT_SECRET,
     MAKE_ONE,
     MIN_SECRET_LENGTH,

@@ -1,9 +1,9 @@
 """What the subscription service does, without HTTP: sign up, confirm, unsubscribe, preferences, erase.
 
-Every change goes through :class:`pipeline.newsletter.subscribers.SubscriberStore` — the same
+Every change goes through :class:`pipeline.stores.subscribers.SubscriberStore` — the same
 store, the same transactions and the same consent log as the ``subscribers`` command — so a
 process killed mid-request leaves the old or the new state, never half of it. Links are signed
-with :mod:`pipeline.newsletter.tokens`:
+with :mod:`pipeline.delivery.tokens`:
 
 - confirm links expire (``[web] token_days``) and are *bound* to the subscription they confirm
   (its consent time): a link from an earlier sign-up of the same address never works, and a link
@@ -27,9 +27,11 @@ from email.message import EmailMessage
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pipeline import statedb
-from pipeline.newsletter import tokens
-from pipeline.newsletter.subscribers import (
+from pipeline.config.site import LANGUAGES, Settings
+from pipeline.config.web import WebConfig
+from pipeline.delivery import tokens
+from pipeline.stores import statedb
+from pipeline.stores.subscribers import (
     Subscriber,
     SubscriberError,
     SubscriberStore,
@@ -38,8 +40,6 @@ from pipeline.newsletter.subscribers import (
     parse_targets,
     timestamp,
 )
-from pipeline.settings import LANGUAGES, Settings
-from pipeline.web.config import WebConfig
 from pipeline.web.mails import already_subscribed_mail, confirmation_mail
 
 log = logging.getLogger("pipeline.web")
@@ -267,8 +267,7 @@ class SubscriptionService:
         conn = self.store.conn
         key = email_hash(address)
         cutoff = timestamp(now - timedelta(days=1))
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with statedb.transaction(conn):
             conn.execute("DELETE FROM web_mails WHERE sent_at <= ?", (cutoff,))
             (count,) = conn.execute(
                 "SELECT COUNT(*) FROM web_mails WHERE email_hash = ? AND sent_at > ?", (key, cutoff)
@@ -278,10 +277,6 @@ class SubscriptionService:
                 conn.execute(
                     "INSERT INTO web_mails (email_hash, sent_at) VALUES (?, ?)", (key, timestamp(now))
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return allowed
 
     # -- confirm -------------------------------------------------------------------------------

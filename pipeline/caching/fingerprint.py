@@ -1,0 +1,76 @@
+"""Digests of what outputs depend on: the code, the templates, the settings, each update.
+
+Incremental builds reuse a previous result only when the digest of everything it was made from
+is unchanged, so a cached build is byte-identical to a cold one. The code and templates are
+hashed whole (a few hundred KB, milliseconds): any edit to either invalidates everything that
+depends on it, which is always correct and, for edits of code, rare enough not to matter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import fields
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+from pipeline.config.site import Settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # pipeline/
+# Libraries whose output ends up in published bytes.
+_LIBRARIES = ("markdown", "nh3", "jinja2", "feedgen", "lxml", "pyyaml")
+
+
+def digest(*parts: object) -> str:
+    """A short, stable hash of ``parts``: str and bytes as they are, anything else by its repr.
+
+    Each part is tagged with its kind and length, so ``"None"`` and ``None``, or ``("a", "bc")``
+    and ``("ab", "c")``, never collide; long strings are hashed without building their repr.
+    """
+    chunks: list[bytes] = []
+    for part in parts:
+        if isinstance(part, bytes):
+            tag, data = b"b", part
+        elif isinstance(part, str):
+            tag, data = b"s", part.encode("utf-8")
+        else:
+            tag, data = b"r", repr(part).encode("utf-8")
+        chunks.append(tag + len(data).to_bytes(8, "little"))
+        chunks.append(data)
+    return hashlib.blake2b(b"".join(chunks), digest_size=16).hexdigest()
+
+
+@cache
+def code_digest() -> str:
+    """The package's source and data files and the versions of key libraries."""
+    h = hashlib.blake2b(digest_size=16)
+    for root in (PACKAGE_DIR,):
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(path.relative_to(root.parent).as_posix().encode())
+                h.update(path.read_bytes())
+    for name in _LIBRARIES:
+        try:
+            h.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{name}=?".encode())
+    return h.hexdigest()
+
+
+def settings_digest(settings: Settings) -> str:
+    return digest(*(repr(getattr(settings, f.name)) for f in fields(settings)))
+
+
+def templates_digest(templates_dir: Path) -> str:
+    """The templates an environment reads (read afresh: edits count)."""
+    from pipeline.outputs.templating import template_fingerprint
+
+    return digest(template_fingerprint(templates_dir))
+
+
+def context_digest(settings: Settings) -> str:
+    """Everything every output depends on besides the content: code, templates, settings.
+
+    Read through :attr:`Settings.context_digest`, which computes it once per Settings: a command
+    is one build; the scheduler gives each job run its own copy, so template edits count."""
+    return digest(code_digest(), templates_digest(settings.templates_dir), settings_digest(settings))

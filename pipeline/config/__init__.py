@@ -1,0 +1,1 @@
+"""Configuration: ``site.toml`` and every settings table, read and validated once at the edge."""

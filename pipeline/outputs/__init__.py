@@ -1,0 +1,1 @@
+"""Outputs: pure builders, ``updates + settings → {relative path: bytes}`` (pages, feeds, snippets, newsletter)."""

@@ -1,0 +1,121 @@
+"""JSON Feed 1.1 documents (https://jsonfeed.org/version/1.1) with the standard ``json`` module.
+
+Keys are sorted and the layout fixed, so the same page gives the same bytes. Plain-text
+fields have ``<``, ``>`` and ``&`` written as ``\\u003c``-style escapes: the same JSON value, but
+no raw markup in the file (safe to inline in a ``<script>`` block, and nothing for a careless
+partner page to execute). ``content_html`` is sanitized HTML and is written raw except for what
+would end a ``<script>`` block (``</`` as ``<\\/``, ``<!--`` as ``\\u003c!--``): escaping its
+every tag made content a third longer.
+Targets travel as tags (their ids) and, with names and the taxonomy's scheme URL, in the
+``_goal17`` extension object (JSON Feed reserves ``_``-prefixed keys for extensions).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pipeline.reading.content import Update
+from pipeline.reading.dates import rfc3339
+from pipeline.outputs.feeds.model import FAVICON_PATH, FeedPage, ICON_PATH, JSON_FILE, categories
+from pipeline.reading.sanitize import clean_text
+from pipeline.config.site import Settings
+
+VERSION = "https://jsonfeed.org/version/1.1"
+EXTENSION = "_goal17"
+
+
+def render_json(page: FeedPage, settings: Settings) -> bytes:
+    scope = page.scope
+    feed: dict[str, Any] = {
+        "version": VERSION,
+        "title": clean_text(page.title()),
+        "description": clean_text(scope.description),
+        "home_page_url": scope.home_url,
+        "feed_url": settings.url(page.folder + JSON_FILE),
+        "icon": settings.url(ICON_PATH),
+        "favicon": settings.url(FAVICON_PATH),
+        "language": scope.language,
+        "authors": [{"name": clean_text(settings.organisation), "url": settings.url()}],
+        "items": [_item(update, page.full_content) for update in page.entries],
+    }
+    if page.links_archive(JSON_FILE):
+        # JSON Feed pagination: next_url is "the next n items", i.e. the next older page.
+        feed["next_url"] = settings.url(page.prev_archive + JSON_FILE)
+    if settings.websub_hub and not page.is_archive:
+        feed["hubs"] = [{"type": "WebSub", "url": settings.websub_hub}]
+    return dumps(feed)
+
+
+def _item(update: Update, full_content: bool = True) -> dict[str, Any]:
+    """One item; on archive pages (no ``full_content``) the summary is its ``content_text`` and
+    the item has no image and no ``_goal17`` target names: a history to backfill, kept small."""
+    cats = categories(update)
+    summary = clean_text(update.summary) or clean_text(update.title)
+    item: dict[str, Any] = {
+        "id": update.id,
+        "url": update.url,
+        "title": clean_text(update.title),
+        "date_published": rfc3339(update.date),
+        "date_modified": rfc3339(update.updated),
+        "language": update.lang,
+        "tags": list(dict.fromkeys(cat.term for cat in cats)),
+    }
+    if update.author:
+        item["authors"] = [{"name": clean_text(update.author)}]
+    if not full_content:
+        item["content_text"] = summary  # JSON Feed: an item has content_html or content_text
+        return item
+    item["summary"] = summary
+    item["content_html"] = update.feed_html
+    item[EXTENSION] = {
+        "targets": [{"id": cat.term, "title": cat.label, "scheme": cat.scheme} for cat in cats if cat.scheme],
+    }
+    if update.image is not None:
+        item["image"] = update.image.url
+    return item
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
+def dumps(document: dict[str, Any]) -> bytes:
+    """Deterministic JSON: sorted keys, UTF-8, markup characters escaped (see module docstring).
+
+    One top-level member per line, and one element per line inside a top-level array (each feed
+    item on a line of its own); anything deeper is compact. Readable enough to diff, and written
+    by json's C encoder: an indented layout forces the pure-Python encoder, about an eighth of
+    the time a JSON feed took.
+    """
+    members = []
+    for key in sorted(document):
+        value = document[key]
+        if isinstance(value, list) and value:
+            text = "[\n    " + ",\n    ".join(_ENCODE(element) for element in value) + "\n  ]"
+        else:
+            text = _ENCODE(value)
+        members.append(f"  {_ENCODE(key)}: {text}")
+    text = "{\n" + ",\n".join(members) + "\n}" if members else "{}"
+    text = _escape(text)
+    return (text + "\n").encode("utf-8")
+
+
+# A JSON string holding sanitized HTML, as the encoder writes it (escapes are backslash pairs).
+_HTML_MEMBER = re.compile(r'"content_html":"(?:[^"\\]|\\.)*"')
+
+
+def _escape(text: str) -> str:
+    """Markup characters escaped, in ``content_html`` only those that could end a script block."""
+    out = []
+    position = 0
+    for match in _HTML_MEMBER.finditer(text):
+        out.append(_escape_text(text[position : match.start()]))
+        out.append(match.group(0).replace("</", "<\\/").replace("<!--", "\\u003c!--"))
+        position = match.end()
+    out.append(_escape_text(text[position:]))
+    return "".join(out)
+
+
+def _escape_text(text: str) -> str:
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -1,0 +1,60 @@
+"""Partner snippets: static JSON for other sites, its JSON Schema, and a tiny embed script.
+
+``build(updates, settings)`` is a pure builder like the others in ``pipeline.publishing.site_build.BUILDERS``:
+it writes ``snippets/latest.json``, one file per target, group and (when there are several)
+language, ``snippets/schema.json`` (+ the versioned copy), ``snippets/embed.js`` and a demo page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from itertools import islice
+
+from pipeline.reading.content import Update
+from pipeline.caching.deferred import Deferred, Output
+from pipeline.caching.fingerprint import context_digest, digest
+from pipeline.config.site import Settings
+from pipeline.outputs.snippets.documents import (
+    SCHEMA_MAJOR,
+    SCHEMA_VERSION,
+    Scope,
+    encode,
+    schema_path,
+    scopes,
+    snippet_document,
+)
+from pipeline.outputs.snippets.embed import demo_page, embed_script
+from pipeline.outputs.snippets.schema import schema_document
+
+__all__ = ["SCHEMA_MAJOR", "SCHEMA_VERSION", "build"]
+
+
+def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
+    files: dict[str, Output] = {}
+    context = settings.context_digest
+    all_scopes = scopes(updates, settings)
+    for scope in all_scopes:
+        chosen = [u.fingerprint for u in islice(filter(scope.accepts, updates), settings.snippet_items)]
+        inputs = (
+            scope.path,
+            scope.kind,
+            scope.title,
+            scope.lang,
+            scope.page_path,
+            scope.feed_prefix,
+            scope.extra,
+        )
+        files[scope.path] = Deferred(
+            digest(context, "snippet", inputs, chosen), partial(_snippet_file, scope, updates, settings)
+        )
+    schema = encode(schema_document(settings))
+    files["snippets/schema.json"] = schema
+    files[schema_path()] = schema
+    files["snippets/embed.js"] = embed_script()
+    files["snippets/demo.html"] = demo_page(updates, settings, all_scopes)
+    return files
+
+
+def _snippet_file(scope: Scope, updates: Sequence[Update], settings: Settings) -> bytes:
+    return encode(snippet_document(scope, updates, settings))

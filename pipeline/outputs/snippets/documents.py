@@ -1,0 +1,138 @@
+"""Snippet files: a titled, linked list of the newest items for one scope (all, a target, a group
+or a language), serialized so that the same updates always give the same bytes.
+
+Stable bytes matter because partners poll these files: an ETag computed from the content only
+changes when an item does, never because the build ran again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.reading.content import Update
+from pipeline.reading.dates import rfc3339
+from pipeline.outputs.labels import labels
+from pipeline.config.site import Settings
+from pipeline.outputs.snippets.items import snippet_item, target_refs
+from pipeline.config.taxonomy import load_taxonomy
+
+SCHEMA_MAJOR = 1
+SCHEMA_VERSION = "1.0"
+# The `updated` of a snippet with no items: a fixed, documented value, so empty files never change.
+EMPTY_UPDATED = rfc3339(datetime(1970, 1, 1, tzinfo=UTC))
+
+
+def schema_path(major: int = SCHEMA_MAJOR) -> str:
+    return f"snippets/v{major}/schema.json"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one snippet file lists: its path, kind, heading and which updates belong in it."""
+
+    path: str  # relative to the output folder, e.g. "snippets/targets/17.9.json"
+    kind: str  # latest | target | group | lang
+    title: str
+    lang: str
+    page_path: str  # the matching HTML page, relative to the site root
+    feed_prefix: str  # where the matching feeds live, e.g. "feeds/targets/17.9/"
+    accepts: Callable[[Update], bool]
+    extra: dict[str, Any]
+
+
+def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
+    """Every snippet file the build writes: latest, all 19 targets, all groups, languages."""
+    taxonomy = load_taxonomy()
+    site_lang = settings.language
+    words = labels(site_lang)
+    result = [
+        Scope("snippets/latest.json", "latest", settings.title, site_lang, "", "feeds/", lambda u: True, {})
+    ]
+    for target in taxonomy.targets:
+        result.append(
+            Scope(
+                path=f"snippets/targets/{target.id}.json",
+                kind="target",
+                title=f"{words['target'].capitalize()} {target.id}: {target.title(site_lang)}",
+                lang=site_lang,
+                page_path=f"targets/{target.id}/",
+                feed_prefix=f"feeds/targets/{target.id}/",
+                accepts=lambda u, tid=target.id: tid in u.targets,
+                extra={"target": target_refs([target.id], site_lang)[0]},
+            )
+        )
+    for group in taxonomy.groups:
+        members = frozenset(group.targets)
+        result.append(
+            Scope(
+                path=f"snippets/groups/{group.id}.json",
+                kind="group",
+                title=f"{words['goal']}: {group.title(site_lang)}",
+                lang=site_lang,
+                page_path="",
+                feed_prefix=f"feeds/groups/{group.id}/",
+                accepts=lambda u, members=members: not members.isdisjoint(u.targets),
+                extra={
+                    "group": {
+                        "id": group.id,
+                        "name": group.title(site_lang),
+                        "targets": target_refs(list(group.targets), site_lang),
+                    }
+                },
+            )
+        )
+    languages = sorted({u.lang for u in updates})
+    if len(languages) > 1:
+        for lang in languages:
+            result.append(
+                Scope(
+                    path=f"snippets/lang/{lang}/latest.json",
+                    kind="lang",
+                    title=f"{labels(lang)['goal']}: {taxonomy.goal_title(lang)}",
+                    lang=lang,
+                    page_path="",
+                    feed_prefix=f"feeds/lang/{lang}/",
+                    accepts=lambda u, lang=lang: u.lang == lang,
+                    extra={},
+                )
+            )
+    return result
+
+
+def snippet_document(scope: Scope, updates: Sequence[Update], settings: Settings) -> dict[str, Any]:
+    """The snippet for ``scope``: the newest ``settings.snippet_items`` updates it accepts.
+
+    ``updates`` come newest first (``content.sort_key``), so the order is already stable.
+    """
+    chosen = [u for u in updates if scope.accepts(u)][: settings.snippet_items]
+    newest = max((u.updated for u in chosen), default=None)  # `updated` is never before `date`
+    prefix = scope.feed_prefix
+    document: dict[str, Any] = {
+        "$schema": settings.url(schema_path()),
+        "version": SCHEMA_VERSION,
+        "kind": scope.kind,
+        "title": scope.title,
+        "lang": scope.lang,
+        "url": settings.url(scope.path),
+        "home_url": settings.url(),
+        "page_url": settings.url(scope.page_path),
+        "feeds": {
+            "rss": settings.url(prefix + "rss.xml"),
+            "atom": settings.url(prefix + "atom.xml"),
+            "json": settings.url(prefix + "feed.json"),
+        },
+        "updated": rfc3339(newest) if newest is not None else EMPTY_UPDATED,
+        "items": [snippet_item(u, settings) for u in chosen],
+    }
+    document.update(scope.extra)
+    return document
+
+
+def encode(document: dict[str, Any]) -> bytes:
+    """Deterministic JSON: sorted keys, fixed indentation, UTF-8, one trailing newline."""
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False, indent=2, separators=(",", ": "))
+    return (text + "\n").encode("utf-8")

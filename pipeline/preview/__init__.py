@@ -1,0 +1,1 @@
+"""The local preview: the built site served as the real host would, rebuilt on every edit."""

@@ -1,0 +1,1 @@
+"""Publishing: the builds that put files into an output folder atomically, and what follows a publish."""

@@ -1,0 +1,97 @@
+"""Building the next issue: choose updates, render, check the size, record, publish the archive.
+
+The ``newsletter`` command and the scheduler's ``newsletter`` job both call :func:`build_issue`.
+The issue is recorded only after every edition rendered and passed the size check, so a template
+error or an oversized issue never uses up a number or marks updates as sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.caching.content_cache import read_cached
+from pipeline.config.mail import NewsletterConfig
+from pipeline.config.site import LANGUAGES, Settings
+from pipeline.delivery.issues import Issue, IssueStore
+from pipeline.delivery.message import MessageTemplate
+from pipeline.delivery.tokens import DEVELOPMENT_SECRET
+from pipeline.outputs.newsletter.archive import archive_files, publish_archive
+from pipeline.outputs.newsletter.render import Edition, render_edition
+from pipeline.publishing.publish import PublishReport
+from pipeline.reading.content import ContentSet
+from pipeline.stores import state_paths
+
+
+class IssueTooLarge(Exception):
+    """The HTML part would be clipped by Gmail (and hide the unsubscribe link)."""
+
+
+@dataclass
+class BuildOutcome:
+    issue: Issue | None  # None: nothing new, no issue
+    content: ContentSet
+    report: PublishReport | None
+    warnings: list[str] = field(default_factory=list)
+    sizes: dict[str, int] = field(default_factory=dict)  # language -> encoded HTML part bytes
+
+
+def html_size(edition: Edition, settings: Settings, config: NewsletterConfig, date: datetime) -> int:
+    return MessageTemplate(edition, settings, config, DEVELOPMENT_SECRET, date).html_part_size()
+
+
+def check_size(
+    issue: Issue, settings: Settings, config: NewsletterConfig
+) -> tuple[dict[str, int], list[str]]:
+    """Encoded HTML size per language; raises :class:`IssueTooLarge` above the limit, warns above the warning."""
+    sizes: dict[str, int] = {}
+    warnings: list[str] = []
+    for lang in LANGUAGES:
+        edition = render_edition(issue, lang, settings, config)
+        size = sizes[lang] = html_size(edition, settings, config, issue.created_at)
+        kb = f"{size / 1024:.1f} KB"
+        if size > config.size_limit_bytes:
+            raise IssueTooLarge(
+                f"issue {issue.number} ({lang}): the HTML part is {kb} as encoded, above the "
+                f"{config.size_limit_bytes // 1024} KB limit (Gmail clips the message and hides the unsubscribe "
+                f"link); split it with --since or shorten the summaries of its {len(issue.items)} updates"
+            )
+        if size > config.size_warn_bytes:
+            warnings.append(
+                f"warning: issue {issue.number} ({lang}): the HTML part is {kb} as encoded, above "
+                f"{config.size_warn_bytes // 1024} KB; Gmail clips at about 102 KB"
+            )
+    return sizes, warnings
+
+
+def build_issue(
+    content_dir: str | Path,
+    out_dir: str | Path,
+    settings: Settings,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    force: bool = False,
+) -> BuildOutcome:
+    """Build the next issue (if there is anything new) and republish the whole archive."""
+    config = settings.newsletter
+    content = read_cached(content_dir, settings, now)  # shares the site build's caches
+    outcome = BuildOutcome(issue=None, content=content, report=None)
+
+    def check(issue: Issue) -> None:
+        outcome.sizes, outcome.warnings = check_size(issue, settings, config)
+
+    with state_paths.connect(config) as conn:
+        store = IssueStore(conn)
+        outcome.issue = store.create(
+            content.updates,
+            now,
+            since=since,
+            first_issue_days=config.first_issue_days,
+            force=force,
+            check=check,
+        )
+        issues = store.all()
+    outcome.report = publish_archive(out_dir, archive_files(issues, settings, config), settings)
+    return outcome

@@ -1,0 +1,254 @@
+"""The site build: content in, every output file out, then one atomic publish.
+
+``build_files`` is the pure part (content folder → ``{path: bytes | Deferred}``); ``run_build`` is
+the job the CLI and the scheduler share. Each output kind is one builder with the same
+signature, listed in ``BUILDERS``; their outputs must not overlap.
+
+Builds are incremental without ever being allowed to differ from a cold build:
+
+* the content cache (:mod:`pipeline.caching.content_cache`) skips parsing and rendering files whose
+  bytes, settings and code are unchanged;
+* builders return :class:`~pipeline.caching.deferred.Deferred` outputs keyed by a digest of their inputs,
+  and publishing makes only those whose key changed;
+* when nothing the build reads has changed since the last build (the content folder's file
+  stats, settings, code and templates, and no scheduled update has come due) and the output
+  folder is as that build left it, the build is skipped altogether.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline import forkpool
+from pipeline.caching.content_cache import read_cached
+from pipeline.caching.deferred import Deferred, Output
+from pipeline.caching.fingerprint import digest
+from pipeline.config.site import Settings
+from pipeline.outputs import feeds, pages, signup_form, snippets
+from pipeline.publishing import websub
+from pipeline.publishing.publish import PublishReport, interrupted, manifest_intact, publish, read_manifest
+from pipeline.reading.content import ContentSet, Renderer, Update
+from pipeline.reading.files import UnsafeFile, read_beneath
+
+Builder = Callable[[Sequence[Update], Settings], Mapping[str, Output]]
+
+BUILDERS: list[Builder] = [
+    pages.build,
+    snippets.build,
+    feeds.build,
+    signup_form.build,
+]
+
+# Paths another job publishes into the same folder; a site build carries them over untouched.
+NEWSLETTER_PREFIX = "newsletters/"
+
+
+class BuildError(Exception):
+    pass
+
+
+@dataclass
+class BuildResult:
+    content: ContentSet
+    files: dict[str, Output]
+
+
+@dataclass
+class BuildSummary:
+    """What a build published, also for a build skipped because nothing changed."""
+
+    updates: int
+    drafts: int
+    scheduled: list[tuple[str, str]]  # (RFC 3339 date, source) of updates not yet due, soonest first
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, content: ContentSet) -> BuildSummary:
+        return cls(
+            updates=len(content.updates),
+            drafts=content.drafts,
+            scheduled=[(when.isoformat(), source) for when, source in content.scheduled],
+            warnings=[str(w) for w in content.warnings],
+        )
+
+
+@dataclass
+class BuildOutcome:
+    summary: BuildSummary
+    report: PublishReport
+    skipped: bool = False  # nothing had changed: the output folder was left as it was
+    result: BuildResult | None = None  # None when skipped
+
+
+def build_files(
+    content_dir: str | Path,
+    settings: Settings,
+    now: datetime,
+    renderer: Renderer | None = None,
+    use_cache: bool = True,
+) -> BuildResult:
+    """Everything a build publishes, described in memory; raises ContentError on bad content.
+
+    Markdown goes through the persistent render cache and whole files through the content cache
+    unless ``use_cache`` is off (``build --no-cache``).
+    """
+    # The content cache is written while pages and feeds are made; run_build joins the writer.
+    content = read_cached(content_dir, settings, now, renderer=renderer, use_cache=use_cache)
+    files: dict[str, Output] = {}
+    owner: dict[str, str] = {}
+
+    def add(name: str, produced: Mapping[str, Output]) -> None:
+        for path, data in produced.items():
+            if path in files:
+                raise BuildError(f"two outputs want the same path {path!r}: {owner[path]} and {name}")
+            if path.startswith(NEWSLETTER_PREFIX) and name != "newsletter":
+                raise BuildError(f"{name} must not write under {NEWSLETTER_PREFIX}: {path!r}")
+            files[path] = data
+            owner[path] = name
+
+    for builder in BUILDERS:
+        add(builder.__module__, builder(content.updates, settings))
+    root = Path(content_dir)
+    add("content assets", {rel: _asset(root, rel, path) for rel, path in content.assets.items()})
+    return BuildResult(content=content, files=files)
+
+
+def _asset(root: Path, rel: str, path: Path) -> Deferred:
+    """A file copied from the content folder, remade only when its size or mtime changes.
+
+    Read without following links (:func:`pipeline.reading.files.read_beneath`): a file swapped
+    for a link since the content was checked fails the build instead of being published.
+    """
+    st = os.lstat(path)
+
+    def produce() -> bytes:
+        try:
+            return read_beneath(root, rel)
+        except UnsafeFile as exc:
+            raise BuildError(f"{rel}:0: error: {rel} {exc.reason}") from None
+        except OSError as exc:
+            raise BuildError(f"{rel}:0: error: cannot read {rel}: {exc.strerror}") from None
+
+    return Deferred(digest("asset", str(path), st.st_size, st.st_mtime_ns, st.st_ino), produce)
+
+
+def run_build(
+    content_dir: str | Path,
+    out_dir: str | Path,
+    settings: Settings,
+    now: datetime,
+    renderer: Renderer | None = None,
+    use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildOutcome:
+    """Build and publish; on any error the previous output folder is left exactly as it was.
+
+    ``progress(done, total)`` follows the files being made and written.
+    """
+    out = Path(out_dir).absolute()
+    _refuse_overlap(out, content_dir, settings)
+    manifest_path = Path(settings.state_dir) / "outputs" / f"{digest(str(out))}.json"
+    inputs = input_digest(content_dir, settings) if use_cache else None
+    if inputs is not None:
+        skipped = _skip_if_unchanged(manifest_path, out, inputs, now)
+        if skipped is not None:
+            return skipped
+    try:
+        result = build_files(content_dir, settings, now, renderer=renderer, use_cache=use_cache)
+        summary = BuildSummary.of(result.content)
+        stamp = _stamp(inputs, result.content, summary) if inputs is not None else {}
+        report = publish(
+            out,
+            result.files,
+            preserve=lambda rel: rel.startswith(NEWSLETTER_PREFIX),
+            stamp=stamp,
+            manifest_path=manifest_path,
+            reuse=use_cache,
+            progress=progress,
+        )
+    finally:
+        forkpool.join_background()  # the caches are on disk before the build says it is done
+    websub.record_build(report, settings)  # remember changed feeds for the next WebSub ping
+    return BuildOutcome(summary=summary, report=report, result=result)
+
+
+def _refuse_overlap(out: Path, content_dir: str | Path, settings: Settings) -> None:
+    """OUT must not be inside the content or the state folder, nor hold either: an output folder
+    under content/media was published again as media by every later build (the site grew by a
+    copy of itself each time), and one in the state folder mixes public files with private state."""
+    real_out = out.resolve()
+    for name, folder in (("the content folder", content_dir), ("the state folder", settings.state_dir)):
+        real = Path(folder).absolute().resolve()
+        if real_out.is_relative_to(real) or real.is_relative_to(real_out):
+            where = "inside" if real_out.is_relative_to(real) else "around"
+            raise BuildError(f"--out {out} is {where} {name} {real}: choose a folder outside it")
+
+
+def input_digest(content_dir: str | Path, settings: Settings) -> str:
+    """Everything a build reads besides the clock: code, templates, settings, the content files.
+
+    Content files are taken by their stats (path, size, mtime, inode), not their bytes: 10,000
+    stats cost milliseconds, and any write to a file changes its mtime.
+    """
+    root = str(Path(content_dir).absolute())
+    prefix = len(root) + 1
+    stats: list[tuple] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(path)  # never follows a link (a dangling one must not crash the build)
+            except OSError:
+                continue  # gone since the walk: the build that reads the folder will say so
+            stats.append((path[prefix:], st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino))
+    return digest(settings.context_digest, root, stats)
+
+
+def _stamp(inputs: str, content: ContentSet, summary: BuildSummary) -> dict[str, Any]:
+    """The build's record: its inputs and the window of time in which it publishes the same set."""
+    newest = max((u.date for u in content.updates), default=None)
+    return {
+        "inputs": inputs,
+        "valid_from": newest.isoformat() if newest else None,
+        "valid_until": content.scheduled[0][0].isoformat() if content.scheduled else None,
+        "summary": {
+            "updates": summary.updates,
+            "drafts": summary.drafts,
+            "scheduled": summary.scheduled,
+            "warnings": summary.warnings,
+        },
+    }
+
+
+def _skip_if_unchanged(manifest_path: Path, out: Path, inputs: str, now: datetime) -> BuildOutcome | None:
+    if interrupted(out):
+        return None  # the last publish was killed half-way: publishing again completes it
+    manifest = read_manifest(manifest_path)
+    stamp = manifest.stamp if manifest is not None else None
+    if not stamp or stamp.get("inputs") != inputs:
+        return None
+    valid_from, valid_until = stamp.get("valid_from"), stamp.get("valid_until")
+    if valid_from is not None and now < datetime.fromisoformat(valid_from):
+        return None  # an update published last time would not be published now
+    if valid_until is not None and now >= datetime.fromisoformat(valid_until):
+        return None  # a scheduled update has come due
+    if not out.is_dir() or not manifest_intact(out, manifest):
+        return None
+    try:
+        saved = stamp["summary"]
+        summary = BuildSummary(
+            updates=int(saved["updates"]),
+            drafts=int(saved["drafts"]),
+            scheduled=[(str(when), str(source)) for when, source in saved["scheduled"]],
+            warnings=[str(w) for w in saved["warnings"]],
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    report = PublishReport(unchanged=len(manifest.files))
+    return BuildOutcome(summary=summary, report=report, skipped=True)

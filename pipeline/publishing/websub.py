@@ -1,0 +1,196 @@
+"""WebSub publishing: tell the hub which feeds changed, so subscribers get updates in seconds.
+
+The build job calls :func:`record_build` with its publish report; when a hub is configured, the
+URLs of the subscription documents it rewrote (``feeds/**/{rss.xml,atom.xml,feed.json}``, not
+archive pages) are added to a pending list in ``state_dir/websub-pending.json``. :func:`ping`
+(``python -m pipeline ping``, or the scheduler's :func:`ping_job`) POSTs
+``hub.mode=publish&hub.url=<feed URL>`` to the hub for each pending URL and removes it from the
+list once the hub accepted it (any 2xx). Pending URLs accumulate across builds, so a hub that is
+down for a while misses nothing: the next successful ping sends everything still pending.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from pipeline import __version__
+from pipeline.config.site import Settings
+from pipeline.publishing.publish import PublishReport
+from pipeline.stores.locks import FileLock
+
+PENDING_FILE = "websub-pending.json"
+FEED_FILES = ("rss.xml", "atom.xml", "feed.json")
+DEFAULT_TIMEOUT = 10.0
+USER_AGENT = f"goal17-syndication/{__version__} (WebSub publisher)"
+
+
+class PingError(Exception):
+    """The hub could not be told; the message says which hub, which URL and why."""
+
+
+@dataclass
+class PingResult:
+    hub: str
+    pinged: list[str] = field(default_factory=list)
+    remaining: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.pinged:
+            return f"websub: nothing to ping ({self.hub})"
+        return f"websub: {self.hub} notified of {len(self.pinged)} changed feed URL(s)"
+
+
+def is_topic(path: str) -> bool:
+    """A subscription document readers subscribe to (archive pages never change for them)."""
+    return (
+        path.startswith("feeds/")
+        and not path.startswith("feeds/archive/")
+        and path.rsplit("/", 1)[-1] in FEED_FILES
+    )
+
+
+def changed_feed_urls(report: PublishReport, settings: Settings) -> list[str]:
+    return sorted(settings.url(path) for path in report.written if is_topic(path))
+
+
+def record_build(report: PublishReport, settings: Settings) -> list[str]:
+    """Remember the feeds a build changed, for the next ping; a no-op without a hub."""
+    if not settings.websub_hub:
+        return []
+    urls = changed_feed_urls(report, settings)
+    if urls:
+        # Never fail a build that has already been published over a damaged pending list.
+        with _pending_file(settings, tolerant=True) as (current, save):
+            save(sorted(set(current) | set(urls)))
+    return urls
+
+
+def pending(settings: Settings) -> list[str]:
+    with _pending_file(settings) as (current, _save):
+        return current
+
+
+def ping(
+    settings: Settings,
+    hub: str | None = None,
+    urls: Iterable[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> PingResult:
+    """Notify ``hub`` (default: the configured one) of ``urls`` (default: the pending ones).
+
+    Stops at the first failure with :class:`PingError`; URLs not yet accepted stay pending.
+    """
+    hub = hub or settings.websub_hub
+    if not hub:
+        raise PingError(
+            "no WebSub hub configured: set websub_hub in the [site] table of site.toml or pass --hub"
+        )
+    if urlsplit(hub).scheme not in ("http", "https") or not urlsplit(hub).netloc:
+        raise PingError(f"WebSub hub must be an http(s) URL, got {hub!r}")
+    targets = sorted(set(urls)) if urls is not None else pending(settings)
+    result = PingResult(hub=hub)
+    opener = _opener(hub)
+    try:
+        for url in targets:
+            _publish(opener, hub, url, timeout)
+            result.pinged.append(url)
+    finally:
+        if result.pinged:
+            with _pending_file(settings) as (current, save):
+                save([url for url in current if url not in set(result.pinged)])
+        result.remaining = pending(settings)
+    return result
+
+
+def ping_job(settings: Settings, options: dict[str, Any]) -> str:
+    """Scheduler job: ping the hub about pending feed changes (options: ``hub``, ``timeout``)."""
+    unknown = set(options) - {"hub", "timeout"}
+    if unknown:
+        raise PingError(f"unknown option(s) for the ping job: {', '.join(sorted(unknown))}")
+    timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
+    return ping(settings, hub=options.get("hub"), timeout=timeout).summary()
+
+
+def all_feed_urls(out_dir: str | Path, settings: Settings) -> list[str]:
+    """Every subscription document in a built output folder (for a first, complete ping)."""
+    feeds = Path(out_dir) / "feeds"
+    if not feeds.is_dir():
+        raise PingError(f"{feeds} not found: build the site first (python -m pipeline build)")
+    return sorted(
+        settings.url(path.relative_to(out_dir).as_posix())
+        for path in feeds.rglob("*")
+        if path.is_file() and is_topic(path.relative_to(out_dir).as_posix())
+    )
+
+
+def _publish(opener: urllib.request.OpenerDirector, hub: str, url: str, timeout: float) -> None:
+    body = urlencode({"hub.mode": "publish", "hub.url": url}).encode("ascii")
+    request = urllib.request.Request(
+        hub,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT},
+    )
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            response.read(65536)
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(300).decode("utf-8", "replace").strip()
+        raise PingError(
+            f"hub {hub} refused hub.url={url}: HTTP {exc.code} {exc.reason}"
+            + (f": {detail}" if detail else "")
+        ) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+            raise PingError(f"hub {hub} did not answer within {timeout:g} s (hub.url={url})") from None
+        raise PingError(f"hub {hub} unreachable: {reason} (hub.url={url})") from None
+    if not 200 <= status < 300:
+        raise PingError(f"hub {hub} answered HTTP {status} for hub.url={url}")
+
+
+def _opener(hub: str) -> urllib.request.OpenerDirector:
+    """Environment proxies apply, except for a hub on this machine."""
+    host = urlsplit(hub).hostname or ""
+    try:
+        loopback = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener()
+
+
+@contextmanager
+def _pending_file(settings: Settings, tolerant: bool = False) -> Iterator[tuple[list[str], Any]]:
+    """The pending list under an exclusive lock (a build and a ping may run at the same time)."""
+    state = Path(settings.state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    path = state / PENDING_FILE
+    with FileLock(state / (PENDING_FILE + ".lock"), wait=True, record_pid=False):
+        try:
+            current = json.loads(path.read_text("utf-8"))["urls"] if path.exists() else []
+            if not all(isinstance(url, str) for url in current):
+                raise TypeError("'urls' must be a list of strings")
+        except (ValueError, KeyError, TypeError) as exc:
+            if not tolerant:
+                raise PingError(f"{path}: unreadable ({exc}); delete it and run 'ping --all'") from None
+            current = []
+
+        def save(urls: list[str]) -> None:
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(json.dumps({"urls": sorted(urls)}, indent=2) + "\n", "utf-8")
+            os.replace(temporary, path)
+
+        yield current, save

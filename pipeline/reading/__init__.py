@@ -1,0 +1,1 @@
+"""Reading: a content folder → validated, rendered :class:`Update` values (no outputs, no state)."""

@@ -1,0 +1,98 @@
+"""Markdown → HTML with Python-Markdown, once per update.
+
+The output is *raw*: it may still hold whatever HTML the author typed. It becomes publishable only
+after :mod:`pipeline.reading.sanitize` has cleaned it and made its URLs absolute. Keeping the two steps
+apart lets the expensive step (this one) be cached by the body's hash alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+
+import markdown
+
+from pipeline.reading import markdown_prefilter
+from pipeline.reading.slugs import slugify
+
+# Bump when the output of render_markdown changes for the same input (cache key ingredient).
+RENDERER_VERSION = "1"
+EXTENSIONS = ("tables", "fenced_code", "footnotes", "attr_list", "toc", "sane_lists")
+EXTENSION_CONFIGS = {
+    "toc": {"slugify": slugify, "toc_depth": "2-3"},
+    "footnotes": {"BACKLINK_TEXT": "↩"},
+}
+# A table of contents is shown for updates with at least this many h2/h3 headings.
+TOC_MIN_HEADINGS = 3
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    toc_html: str  # empty when the update is too short to need one
+    heading_count: int
+
+
+_local = threading.local()  # a Markdown converter keeps per-document state: one per thread
+_HEADING = re.compile(r"<h[23][\s>]")
+
+
+def _converter() -> markdown.Markdown:
+    md = getattr(_local, "md", None)
+    if md is None:
+        # The library's own converter with its pattern work made cheaper, never different
+        # (pipeline.reading.markdown_prefilter).
+        md = _local.md = markdown_prefilter.install(
+            markdown.Markdown(
+                extensions=list(EXTENSIONS), extension_configs=EXTENSION_CONFIGS, output_format="html"
+            )
+        )
+    return md
+
+
+def render_markdown(body: str) -> Rendered:
+    """Convert one update's Markdown body; same input, same output."""
+    md = _converter()
+    md.reset()
+    html = md.convert(body)
+    headings = len(_HEADING.findall(html))
+    toc = getattr(md, "toc", "") if headings >= TOC_MIN_HEADINGS else ""
+    return Rendered(html=html, toc_html=toc, heading_count=headings)
+
+
+def cache_key(body: str) -> str:
+    """What the rendered HTML depends on: body, extensions and their settings, renderer version."""
+    digest = _key_prefix().copy()
+    digest.update(body.encode("utf-8"))
+    digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@cache
+def _key_prefix() -> hashlib._Hash:
+    """Everything in the key but the body, hashed once (10,000 keys per cold build)."""
+    digest = hashlib.sha256()
+    for part in (
+        RENDERER_VERSION,
+        markdown.__version__,
+        repr(EXTENSIONS),
+        repr(
+            sorted(
+                (k, sorted((kk, _stable_repr(vv)) for kk, vv in v.items()))
+                for k, v in EXTENSION_CONFIGS.items()
+            )
+        ),
+    ):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest
+
+
+def _stable_repr(value: object) -> str:
+    """``repr`` that is the same in every process: a function's repr holds its memory address."""
+    if callable(value):
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', repr(type(value)))}"
+    return repr(value)

@@ -1,0 +1,1 @@
+"""Stores: state that outlives a process (the state database and what lives in it)."""
