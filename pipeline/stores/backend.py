@@ -26,7 +26,7 @@ from pipeline.stores import migrations, statedb
 
 if TYPE_CHECKING:
     from pipeline.config.site import Settings
-    from pipeline.stores.protocols import IssueStore, SubscriberStore
+    from pipeline.stores.protocols import IssueStore, SubscriberStore, WebSubPendingStore
 
 # One advisory lock key for schema changes, so two ``db migrate`` runs queue instead of racing.
 MIGRATION_LOCK = 0x6F61_6C17
@@ -88,7 +88,7 @@ class Backend:
     def rate_limits(self) -> Any:
         raise self._missing("web rate limits")
 
-    def websub_pending(self) -> Any:
+    def websub_pending(self) -> AbstractContextManager[WebSubPendingStore]:
         """The WebSub topics whose hub ping is still owed."""
         raise self._missing("WebSub pending list")
 
@@ -134,6 +134,11 @@ class SQLiteBackend(Backend):
 
         with self.connection() as conn:
             yield SQLiteIssueStore(conn)
+
+    def websub_pending(self) -> AbstractContextManager[WebSubPendingStore]:
+        from pipeline.stores.sqlite.websub_pending import FileWebSubPending
+
+        return FileWebSubPending(self.config.state_dir)
 
 
 class PostgresBackend(Backend):
@@ -184,6 +189,11 @@ class PostgresBackend(Backend):
         from pipeline.stores.postgres.issues import PostgresIssueStore
 
         return PostgresIssueStore(self.config.database_url)
+
+    def websub_pending(self) -> AbstractContextManager[WebSubPendingStore]:
+        from pipeline.stores.postgres.websub_pending import PostgresWebSubPending
+
+        return PostgresWebSubPending(self.config.database_url)
 
 
 # The registry: backend name (StateConfig.backend) → class. A new engine is one line here.

@@ -106,6 +106,16 @@ REGISTRY.append(
     )
 )
 
+# -- WebSub pending list (stores): SQLite keeps its file, so it has no scripts there ----------
+REGISTRY.append(
+    Component(
+        "websub",
+        ("websub_pending",),
+        sqlite=(),
+        postgresql="pipeline.stores.postgres.websub_pending:MIGRATIONS",
+    )
+)
+
 # -- end of the registry ----------------------------------------------------------------------
 
 
