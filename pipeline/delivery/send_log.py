@@ -21,6 +21,7 @@ dead sender's claims are taken over when its lease runs out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -165,8 +166,13 @@ class SendLog(Protocol):
         """
         ...
 
-    def keep_claims(self) -> None:
-        """Renew this sender's lease on the rows it holds (a no-op where there are no leases)."""
+    def running(self) -> AbstractContextManager[object]:
+        """Held for a whole ``send`` run: SQLite's one-sender lock (:class:`SendBusy` when taken);
+        on PostgreSQL the heartbeat that renews this sender's lease while it lives."""
+        ...
+
+    def set_message_id(self, issue: int, subscriber_id: int, msgid: str) -> None:
+        """The message goes out under ``msgid`` (a changed sender domain): the log says so."""
         ...
 
     def release(self, issue: int, claims: Sequence[Claim]) -> None:
@@ -184,7 +190,12 @@ class SendLog(Protocol):
     ) -> None: ...
 
     def mark_permanent(
-        self, issue: int, subscriber_id: int, error: str, attempts: int | None = None, ambiguous: int | None = None
+        self,
+        issue: int,
+        subscriber_id: int,
+        error: str,
+        attempts: int | None = None,
+        ambiguous: int | None = None,
     ) -> None:
         """Refused for good; ``attempts`` None counts this attempt on top of the earlier ones."""
         ...

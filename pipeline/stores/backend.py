@@ -126,6 +126,13 @@ class SQLiteBackend(Backend):
         with self.connection() as conn:
             yield IssueStore(conn)
 
+    @contextmanager
+    def send_log(self) -> Iterator[Any]:
+        from pipeline.stores.sqlite.send_log import SqliteSendLog
+
+        with self.connection() as conn:
+            yield SqliteSendLog(conn, self.config.state_dir / "send.lock")
+
 
 class PostgresBackend(Backend):
     """A PostgreSQL database shared by every instance (``GOAL17_DATABASE_URL``)."""
@@ -165,6 +172,13 @@ class PostgresBackend(Backend):
                     (component, len(scripts)),
                 )
             return applied, max(applied, len(scripts))
+
+    @contextmanager
+    def send_log(self) -> Iterator[Any]:
+        from pipeline.stores.postgres.send_log import PostgresSendLog
+
+        with self.connection() as conn:
+            yield PostgresSendLog(conn, self.config.database_url)
 
 
 # The registry: backend name (StateConfig.backend) → class. A new engine is one line here.

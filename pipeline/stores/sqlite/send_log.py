@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
 from pipeline.config.mail import NewsletterConfig
 from pipeline.delivery.issues import Issue
 from pipeline.delivery.message import message_id
+from pipeline.delivery.send_errors import SendBusy
 from pipeline.delivery.send_log import (
     COLUMNS,
     NO_LONGER_SUBSCRIBED,
@@ -84,10 +86,6 @@ DUE = (
 )
 
 
-class SendBusy(Exception):
-    """Another ``send`` holds the state folder's lock."""
-
-
 class SendLock:
     """One ``send`` per state folder (:class:`~pipeline.stores.locks.FileLock`, refusing at once)."""
 
@@ -112,9 +110,15 @@ class SqliteSendLog:
     exclusive = True
     batch = 1
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, lock_file: Path | None = None):
         self.conn = conn
+        self.lock_file = lock_file
         statedb.ensure_schema(conn, "newsletter_delivery", MIGRATIONS)
+
+    def running(self) -> AbstractContextManager[object]:
+        if self.lock_file is None:
+            raise ValueError("this send log was opened for reading (no lock file): it cannot send")
+        return SendLock(self.lock_file)
 
     def _write(self, sql: str, params: Sequence | dict = ()) -> int:
         with statedb.transaction(self.conn):
@@ -205,7 +209,7 @@ class SqliteSendLog:
                 same = before["transport"] == transport
                 conn.execute(
                     "UPDATE newsletter_sends SET status = 'claimed', claimed_at = ?, transport = ?, "
-                    "attempts = ?, ambiguous = ?, message_id = message_id, sent_at = NULL, "
+                    "attempts = ?, ambiguous = ?, sent_at = NULL, "
                     "next_attempt_at = NULL, last_error = NULL WHERE issue = ? AND subscriber_id = ?",
                     (
                         at,
@@ -219,8 +223,8 @@ class SqliteSendLog:
                 claims.append(Claim(row["subscriber_id"], before))
         return claims
 
-    def keep_claims(self) -> None:
-        """No leases: the run's ``flock`` is what says the claims are alive."""
+    def set_message_id(self, issue: int, subscriber_id: int, msgid: str) -> None:
+        self._record(issue, subscriber_id, "message_id = ?", (msgid,))
 
     def release(self, issue: int, claims: Sequence[Claim]) -> None:
         with statedb.transaction(self.conn):
@@ -263,7 +267,12 @@ class SqliteSendLog:
         )
 
     def mark_permanent(
-        self, issue: int, subscriber_id: int, error: str, attempts: int | None = None, ambiguous: int | None = None
+        self,
+        issue: int,
+        subscriber_id: int,
+        error: str,
+        attempts: int | None = None,
+        ambiguous: int | None = None,
     ) -> None:
         if attempts is None:
             sql, params = "attempts = attempts + 1, next_attempt_at = NULL, last_error = ?", (error,)
@@ -318,4 +327,4 @@ class SqliteSendLog:
         return RateLimiter(rate)
 
 
-__all__ = ["MIGRATIONS", "SendBusy", "SendLock", "SqliteSendLog"]
+__all__ = ["MIGRATIONS", "SendLock", "SqliteSendLog"]
