@@ -178,7 +178,7 @@ class PostgresBackend(Backend):
         from pipeline.stores.postgres.send_log import PostgresSendLog
 
         with self.connection() as conn:
-            yield PostgresSendLog(conn, self.config.database_url)
+            yield PostgresSendLog(conn, self.config.database_url, lease=self.config.send_lease)
 
 
 # The registry: backend name (StateConfig.backend) → class. A new engine is one line here.
