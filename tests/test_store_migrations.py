@@ -76,11 +76,13 @@ def test_a_component_unknown_to_this_program_is_newer(toy, any_backend):
 
 def test_sqlite_upgrades_itself_on_start_but_postgresql_only_by_migrate(toy, tmp_path, postgres_url):
     sqlite = backend_for(_sqlite(tmp_path))
-    sqlite.start()
+    sqlite.start()  # an older (here: empty) SQLite database is fine: each store upgrades its tables
+    sqlite.prepare("toy")
     assert sqlite.schema_versions() == {"toy": 2}
     postgres = backend_for(_postgres(postgres_url, tmp_path))
     with pytest.raises(SchemaError, match="toy: version 0, the code needs 2"):
         postgres.start()
+    postgres.prepare("toy")
     assert postgres.schema_versions() == {}
     migrations.migrate(postgres)
     postgres.start()
