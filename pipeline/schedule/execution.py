@@ -17,7 +17,7 @@ from time import monotonic
 
 from pipeline.config.site import Settings
 from pipeline.schedule.config import JobSpec
-from pipeline.schedule.history import RunHistory
+from pipeline.stores.protocols import RunHistory
 from pipeline.schedule.registry import JobDeferred, run_kind
 
 log = logging.getLogger("pipeline.schedule")
