@@ -28,6 +28,8 @@ from typing import Any
 
 from pipeline import __version__, commands
 from pipeline.commands._options import CommandFailed, describe_os_error, report_failure
+from pipeline.stores.migrations import SchemaError
+from pipeline.stores.postgres import DatabaseUnavailable
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -153,6 +155,8 @@ def _run(argv: list[str]) -> int:
         return _say(f"error: {describe_os_error(exc)}")
     except sqlite3.Error as exc:
         return _say(f"error: state database: {exc}")
+    except (SchemaError, DatabaseUnavailable) as exc:
+        return _say(f"error: {exc}")
     except Exception as exc:
         if os.environ.get("GOAL17_DEBUG"):
             traceback.print_exc()

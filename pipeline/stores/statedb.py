@@ -55,14 +55,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence[str]) -> None:
+def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence[str]) -> tuple[int, int]:
     """Apply ``migrations[n:]`` for ``component`` where ``n`` is how many were applied before.
 
-    Each migration is a SQL script; append new ones, never edit old ones.
+    Each migration is a SQL script; append new ones, never edit old ones. Returns the versions
+    (before, after). A database upgraded by a newer goal17 is refused (``SchemaError``): this
+    program would write rows the newer one does not expect.
     """
+    from pipeline.stores.migrations import newer_error
+
     with transaction(conn):
         row = conn.execute("SELECT version FROM schema_versions WHERE component = ?", (component,)).fetchone()
         applied = row[0] if row else 0
+        if applied > len(migrations):
+            raise newer_error(component, applied, len(migrations))
         for script in migrations[applied:]:
             for statement in _statements(script):
                 conn.execute(statement)
@@ -72,6 +78,7 @@ def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence
                 "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
                 (component, len(migrations)),
             )
+    return applied, max(applied, len(migrations))
 
 
 def _statements(script: str) -> list[str]:
