@@ -17,8 +17,8 @@ from time import monotonic
 
 from pipeline.config.site import Settings
 from pipeline.schedule.config import JobSpec
-from pipeline.stores.protocols import RunHistory
 from pipeline.schedule.registry import JobDeferred, run_kind
+from pipeline.stores.protocols import RunHistory
 
 log = logging.getLogger("pipeline.schedule")
 

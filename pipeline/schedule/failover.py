@@ -26,6 +26,7 @@ from it with the catch-up rules of ``schedule.toml`` (:mod:`pipeline.schedule.ca
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -90,7 +91,9 @@ class AdvisoryLock:
                 self._close()
                 reason = _one_line(exc)
                 if reason != outage:
-                    log.warning("standby: cannot reach the database %s (%s); retrying", redact(self.url), reason)
+                    log.warning(
+                        "standby: cannot reach the database %s (%s); retrying", redact(self.url), reason
+                    )
                     outage = reason
             deadline = time.monotonic() + self.retry
             while time.monotonic() < deadline and not stopping():
@@ -166,10 +169,8 @@ class AdvisoryLock:
     def _close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):
                 conn.close()
-            except Exception:
-                pass
 
 
 def _one_line(exc: BaseException) -> str:

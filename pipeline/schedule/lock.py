@@ -71,9 +71,6 @@ class InstanceLock:
 
 def open_scheduler_lock(settings: Settings, failover: timedelta) -> SchedulerLock:
     """The flock for SQLite (today's single instance), the advisory lock for PostgreSQL (replicas)."""
-    state = settings.state
-    if state.backend == "postgresql":
-        from pipeline.schedule.failover import AdvisoryLock
+    from pipeline.stores.backend import open_backend
 
-        return AdvisoryLock(state.database_url, failover)
-    return InstanceLock(settings.state_dir)
+    return open_backend(settings).scheduler_lock(failover)

@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipeline.config.state import StateConfig
@@ -76,6 +77,7 @@ class Backend:
         raise self._missing("send log")
 
     def run_history(self) -> Any:
+        """The scheduler's run history and last fire times (:class:`protocols.RunHistory`)."""
         raise self._missing("schedule run history")
 
     def rate_limits(self) -> Any:
@@ -85,7 +87,8 @@ class Backend:
         """The WebSub topics whose hub ping is still owed."""
         raise self._missing("WebSub pending list")
 
-    def scheduler_lock(self) -> Any:
+    def scheduler_lock(self, failover: timedelta) -> Any:
+        """Who may fire jobs (:class:`protocols.SchedulerLock`); ``failover``: standby takeover."""
         raise self._missing("scheduler lock")
 
     def _missing(self, store: str) -> NotImplementedError:
@@ -126,6 +129,16 @@ class SQLiteBackend(Backend):
         with self.connection() as conn:
             yield IssueStore(conn)
 
+    def run_history(self) -> Any:
+        from pipeline.stores.sqlite.history import SqliteRunHistory
+
+        return SqliteRunHistory(self.config.state_dir)
+
+    def scheduler_lock(self, failover: timedelta) -> Any:
+        from pipeline.schedule.lock import InstanceLock
+
+        return InstanceLock(self.config.state_dir)  # one machine: today's flock, no standby
+
 
 class PostgresBackend(Backend):
     """A PostgreSQL database shared by every instance (``GOAL17_DATABASE_URL``)."""
@@ -165,6 +178,16 @@ class PostgresBackend(Backend):
                     (component, len(scripts)),
                 )
             return applied, max(applied, len(scripts))
+
+    def run_history(self) -> Any:
+        from pipeline.stores.postgres.history import PostgresRunHistory
+
+        return PostgresRunHistory(self.config.database_url)
+
+    def scheduler_lock(self, failover: timedelta) -> Any:
+        from pipeline.schedule.failover import AdvisoryLock
+
+        return AdvisoryLock(self.config.database_url, failover)
 
 
 # The registry: backend name (StateConfig.backend) → class. A new engine is one line here.

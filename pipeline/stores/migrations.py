@@ -91,7 +91,8 @@ REGISTRY.append(
     Component(
         "schedule",
         ("schedule_runs", "schedule_jobs"),
-        sqlite="pipeline.schedule.history:MIGRATIONS",
+        sqlite="pipeline.stores.sqlite.history:MIGRATIONS",
+        postgresql="pipeline.stores.postgres.history:MIGRATIONS",
     )
 )
 

@@ -38,7 +38,13 @@ class RunHistory(Protocol):
     def mark_interrupted(self, run_id: int, summary: str) -> None: ...
 
     def record_skip(
-        self, job: str, kind: str, outcome: str, scheduled_for: datetime, summary: str, trigger: str = "schedule"
+        self,
+        job: str,
+        kind: str,
+        outcome: str,
+        scheduled_for: datetime,
+        summary: str,
+        trigger: str = "schedule",
     ) -> None: ...
 
     def record_warning(self, job: str, kind: str, at: datetime, summary: str) -> None: ...
