@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     schedule = schedule_from(args)
     from pipeline.schedule.execution import JobFailed, execute
     from pipeline.schedule.history import open_history
-    from pipeline.schedule.runner import configure_logging, log
+    from pipeline.schedule.logs import configure_logging, log
 
     try:
         job = schedule.job(args.job)

@@ -28,9 +28,8 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, tzinfo
+from datetime import datetime
 from types import FrameType
-from typing import Any
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -40,57 +39,20 @@ from apscheduler.events import (
     JobExecutionEvent,
     JobSubmissionEvent,
 )
-from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from pipeline.schedule.catchup import CatchUp, plan_job
 from pipeline.schedule.config import JobSpec, Schedule, format_duration, local_time
 from pipeline.schedule.execution import execute
+from pipeline.schedule.fire_times import FireTimeExecutor
 from pipeline.schedule.history import open_history
 from pipeline.schedule.lock import open_scheduler_lock
+from pipeline.schedule.logs import log
 from pipeline.schedule.registry import unavailable_kinds
 from pipeline.stores.protocols import RunHistory, SchedulerLock
 
-log = logging.getLogger("pipeline.schedule")
-
 NOT_STARTED = "not started: the scheduler is stopping"
 LOCK_LOST_EXIT = 75  # EX_TEMPFAIL: restart me (as a standby)
-
-
-class _ZoneFormatter(logging.Formatter):
-    """Timestamps in the site's time zone, whatever TZ the service happens to run with."""
-
-    def __init__(self, zone: tzinfo | None):
-        super().__init__("%(asctime)s %(levelname)s %(message)s")
-        self.zone = zone
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
-
-
-def configure_logging(zone: tzinfo | None = None, stream: Any = None) -> None:
-    """One line per event on stdout (journald keeps it; cron mails it)."""
-    handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(_ZoneFormatter(zone))
-    ours = logging.getLogger("pipeline.schedule")
-    ours.handlers[:] = [handler]
-    ours.setLevel(logging.INFO)
-    ours.propagate = False
-    theirs = logging.getLogger("apscheduler")
-    theirs.handlers[:] = [handler]
-    theirs.setLevel(logging.WARNING)
-    theirs.propagate = False
-    handler.addFilter(_drop_apscheduler_duplicates)
-
-
-def _drop_apscheduler_duplicates(record: logging.LogRecord) -> bool:
-    """APScheduler logs a failed job and a missed run too; ours already say it, with more detail."""
-    if not record.name.startswith("apscheduler"):
-        return True
-    message = str(record.msg)
-    return not (
-        "raised an exception" in message or "was missed by" in message or "skipped: maximum" in message
-    )
 
 
 def _end_worker_processes() -> None:
@@ -147,9 +109,10 @@ class SchedulerService:
         for reason in unavailable_kinds(kinds).values():
             log.warning("%s; jobs using it will fail until it is", reason)
 
+        self._executor = FireTimeExecutor(max_workers=self.schedule.workers)
         scheduler = BackgroundScheduler(
             timezone=self.settings.tz,
-            executors={"default": ThreadPoolExecutor(max_workers=self.schedule.workers)},
+            executors={"default": self._executor},
             job_defaults={"coalesce": True, "max_instances": 1},
         )
         scheduler.add_listener(
@@ -279,8 +242,20 @@ class SchedulerService:
             with self._guard:
                 self._active[name] = run_id
 
+        job = self.jobs[name]
+        due = self._executor.due(name)
         try:
-            result = execute(self.jobs[name], self.settings, self.history, trigger, on_start=started)
+            # The fire time is recorded as dealt with in the same transaction that finishes the
+            # run: a scheduler killed right after a run cannot leave it for a standby to run again.
+            result = execute(
+                job,
+                self.settings,
+                self.history,
+                trigger,
+                scheduled_for=due,
+                on_start=started,
+                record_fire=job.trigger.describe() if due is not None else None,
+            )
             return result.summary
         finally:
             with self._guard:

@@ -31,7 +31,11 @@ class RunHistory(Protocol):
         finished: datetime,
         summary: str | None = None,
         error: str | None = None,
-    ) -> None: ...
+        last_fire: tuple[str, datetime] | None = None,
+    ) -> None:
+        """Record the outcome; with ``last_fire`` (trigger, fire time) also :meth:`set_last_fire`,
+        in the same transaction."""
+        ...
 
     def set_scheduled_for(self, run_id: int, scheduled_for: datetime) -> None: ...
 

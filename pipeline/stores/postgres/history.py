@@ -3,8 +3,8 @@
 The same tables and columns as the SQLite twin (:mod:`pipeline.stores.sqlite.history`), so
 ``db copy`` moves them row for row; ids are identities, times ISO 8601 UTC text. What differs:
 
-- ``set_last_fire`` is one ``INSERT … ON CONFLICT`` as on SQLite, and ``GREATEST`` is not needed:
-  the ``WHERE`` of the upsert keeps the time from moving backwards under concurrent writers;
+- ``set_last_fire`` is one ``INSERT … ON CONFLICT`` as on SQLite; its ``WHERE`` keeps the time
+  from moving backwards even with concurrent writers (the row is locked by the upsert);
 - ``close_abandoned`` cannot look at process IDs (the processes may be on other machines). It is
   called by the *active* scheduler right after it took the advisory lock, when no other scheduler
   can be running a job, so every scheduled (not manual) run still ``running`` belongs to a
@@ -45,6 +45,13 @@ MIGRATIONS = [
     """,
 ]
 
+# Never moves a last fire time backwards, unless the trigger was edited (then it starts afresh).
+SET_LAST_FIRE = (
+    "INSERT INTO schedule_jobs (job, trigger, last_fire) VALUES (%s, %s, %s) "
+    "ON CONFLICT (job) DO UPDATE SET last_fire = excluded.last_fire, trigger = excluded.trigger "
+    "WHERE excluded.trigger <> schedule_jobs.trigger OR excluded.last_fire > schedule_jobs.last_fire"
+)
+
 
 class PostgresRunHistory:
     """:class:`~pipeline.stores.protocols.RunHistory` on a PostgreSQL database (pooled connections)."""
@@ -83,20 +90,26 @@ class PostgresRunHistory:
         finished: datetime,
         summary: str | None = None,
         error: str | None = None,
+        last_fire: tuple[str, datetime] | None = None,
     ) -> None:
-        self._execute(
-            "UPDATE schedule_runs SET outcome = %s, started_at = %s, finished_at = %s, duration_s = %s, "
-            "summary = %s, error = %s WHERE id = %s",
-            (
-                outcome,
-                utc_text(started),
-                utc_text(finished),
-                round((finished - started).total_seconds(), 3),
-                summary,
-                error,
-                run_id,
-            ),
+        values = (
+            outcome,
+            utc_text(started),
+            utc_text(finished),
+            round((finished - started).total_seconds(), 3),
+            summary,
+            error,
+            run_id,
         )
+        with connection(self.url) as conn, conn.transaction():
+            conn.execute(
+                "UPDATE schedule_runs SET outcome = %s, started_at = %s, finished_at = %s, duration_s = %s, "
+                "summary = %s, error = %s WHERE id = %s",
+                values,
+            )
+            if last_fire is not None:
+                (job,) = conn.execute("SELECT job FROM schedule_runs WHERE id = %s", (run_id,)).fetchone()
+                conn.execute(SET_LAST_FIRE, (job, last_fire[0], utc_text(last_fire[1])))
 
     def set_scheduled_for(self, run_id: int, scheduled_for: datetime) -> None:
         self._execute(
@@ -160,12 +173,7 @@ class PostgresRunHistory:
 
     def set_last_fire(self, job: str, trigger: str, fire_time: datetime) -> None:
         """Remember a fire time as dealt with (run, failed or skipped); never moves backwards."""
-        self._execute(
-            "INSERT INTO schedule_jobs (job, trigger, last_fire) VALUES (%s, %s, %s) "
-            "ON CONFLICT (job) DO UPDATE SET last_fire = excluded.last_fire, trigger = excluded.trigger "
-            "WHERE excluded.trigger <> schedule_jobs.trigger OR excluded.last_fire > schedule_jobs.last_fire",
-            (job, trigger, utc_text(fire_time)),
-        )
+        self._execute(SET_LAST_FIRE, (job, trigger, utc_text(fire_time)))
 
     def runs(self, job: str | None = None, limit: int = 100) -> list[RunRow]:
         """The newest runs first."""

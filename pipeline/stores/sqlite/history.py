@@ -86,8 +86,9 @@ class SqliteRunHistory:
         finished: datetime,
         summary: str | None = None,
         error: str | None = None,
+        last_fire: tuple[str, datetime] | None = None,
     ) -> None:
-        with self._connect() as conn:
+        with self._connect() as conn, statedb.transaction(conn):
             conn.execute(
                 "UPDATE schedule_runs SET outcome = ?, started_at = ?, finished_at = ?, duration_s = ?, "
                 "summary = ?, error = ? WHERE id = ?",
@@ -101,6 +102,9 @@ class SqliteRunHistory:
                     run_id,
                 ),
             )
+            if last_fire is not None:
+                (job,) = conn.execute("SELECT job FROM schedule_runs WHERE id = ?", (run_id,)).fetchone()
+                self._set_last_fire(conn, job, *last_fire)
 
     def set_scheduled_for(self, run_id: int, scheduled_for: datetime) -> None:
         with self._connect() as conn:
@@ -183,14 +187,16 @@ class SqliteRunHistory:
 
     def set_last_fire(self, job: str, trigger: str, fire_time: datetime) -> None:
         """Remember a fire time as dealt with (run, failed or skipped); never moves backwards."""
-        text = utc_text(fire_time)
         with self._connect() as conn:
-            conn.execute(
-                "INSERT INTO schedule_jobs (job, trigger, last_fire) VALUES (?, ?, ?) "
-                "ON CONFLICT(job) DO UPDATE SET last_fire = excluded.last_fire, trigger = excluded.trigger "
-                "WHERE excluded.trigger != schedule_jobs.trigger OR excluded.last_fire > schedule_jobs.last_fire",
-                (job, trigger, text),
-            )
+            self._set_last_fire(conn, job, trigger, fire_time)
+
+    def _set_last_fire(self, conn: sqlite3.Connection, job: str, trigger: str, fire_time: datetime) -> None:
+        conn.execute(
+            "INSERT INTO schedule_jobs (job, trigger, last_fire) VALUES (?, ?, ?) "
+            "ON CONFLICT(job) DO UPDATE SET last_fire = excluded.last_fire, trigger = excluded.trigger "
+            "WHERE excluded.trigger != schedule_jobs.trigger OR excluded.last_fire > schedule_jobs.last_fire",
+            (job, trigger, utc_text(fire_time)),
+        )
 
     def runs(self, job: str | None = None, limit: int = 100) -> list[RunRow]:
         """The newest runs first."""
