@@ -28,6 +28,7 @@ from typing import Any
 
 from pipeline import __version__, commands
 from pipeline.commands._options import CommandFailed, describe_os_error, report_failure
+from pipeline.config.site import SettingsError
 from pipeline.stores.migrations import SchemaError
 from pipeline.stores.postgres import DatabaseUnavailable
 
@@ -157,6 +158,8 @@ def _run(argv: list[str]) -> int:
         return _say(f"error: state database: {exc}")
     except (SchemaError, DatabaseUnavailable) as exc:
         return _say(f"error: {exc}")
+    except SettingsError as exc:  # e.g. a bad GOAL17_DATABASE_URL found when a store is opened
+        return report_failure(CommandFailed("invalid settings", details=exc.problems))
     except Exception as exc:
         if os.environ.get("GOAL17_DEBUG"):
             traceback.print_exc()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config.site import Settings, default_settings
+from tests.store_backends import another_installation, state_backend  # noqa: F401  (store tests on both backends)
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime.fromisoformat("2026-11-27T12:00:00+01:00")

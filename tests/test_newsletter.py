@@ -19,6 +19,7 @@ from pipeline.outputs.templating import environment
 from pipeline.publishing.issue_build import build_issue
 from pipeline.publishing.site_build import run_build
 from pipeline.reading.content import read_content
+from pipeline.stores.backend import open_backend
 from pipeline.stores.state_paths import connect
 from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import write_settings, write_updates
@@ -42,12 +43,14 @@ def newsletter(config: Path, content: Path, out: Path, now: str, *extra: str) ->
 
 
 def issue_ids(config: Path) -> dict[int, list[str]]:
-    settings = load_settings(config)
-    with connect(newsletter_config(settings)) as conn:
-        return {issue.number: [item.id for item in issue.items] for issue in IssueStore(conn).all()}
+    """What the configured backend recorded (GOAL17_DATABASE_URL when the test set it)."""
+    with open_backend(load_settings(config)).issues() as store:
+        return {issue.number: [item.id for item in issue.items] for issue in store.all()}
 
 
-def test_issues_take_each_update_once(tmp_path: Path, content_dir: Path, write_update, capsys) -> None:
+def test_issues_take_each_update_once(
+    tmp_path: Path, content_dir: Path, write_update, capsys, state_backend
+) -> None:
     config = write_settings(tmp_path)
     out = tmp_path / "out"
     write_update("old", date="2026-10-20T09:00")  # 38 days before NOW: outside the first issue
@@ -82,7 +85,7 @@ def test_issues_take_each_update_once(tmp_path: Path, content_dir: Path, write_u
 
 
 def test_now_before_the_previous_window_is_an_error(
-    tmp_path: Path, content_dir: Path, write_update, capsys
+    tmp_path: Path, content_dir: Path, write_update, capsys, state_backend
 ) -> None:
     config = write_settings(tmp_path)
     write_update("one", date="2026-11-20T09:00")

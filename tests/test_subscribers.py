@@ -11,20 +11,21 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.delivery import tokens
-from pipeline.stores.subscribers import SubscriberError, SubscriberStore
+from pipeline.stores.protocols import SubscriberStore
+from pipeline.stores.subscribers import SubscriberError
 from tests.conftest import NOW
 
 
 @pytest.fixture
-def config_file(tmp_path: Path) -> Path:
+def config_file(tmp_path: Path, state_backend) -> Path:
     path = tmp_path / "site.toml"
     path.write_text('[site]\nstate_dir = "state"\n', encoding="utf-8")
     return path
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with SubscriberStore.open(tmp_path / "state") as opened:
+def store(state_backend):
+    with state_backend.subscribers() as opened:
         yield opened
 
 
@@ -81,12 +82,13 @@ def test_status_changes_keep_timestamps_and_consent(store: SubscriberStore) -> N
     assert changed.wants(("17.18", "17.19")) and not changed.wants(("17.9",))
 
 
-def test_erase_keeps_only_a_hash_that_blocks_reimport(store: SubscriberStore) -> None:
+def test_erase_keeps_only_a_hash_that_blocks_reimport(store: SubscriberStore, state_backend) -> None:
     subscriber, _ = store.add("erase.me@example.se", now=NOW)
     store.erase(subscriber.uid, now=NOW)
     assert store.find("erase.me@example.se") is None
-    rows = store.conn.execute("SELECT * FROM subscriber_suppressions").fetchall()
-    assert len(rows) == 1 and "erase" not in rows[0]["email_hash"]
+    with state_backend.connection() as conn:
+        rows = conn.execute("SELECT email_hash FROM subscriber_suppressions").fetchall()
+    assert len(rows) == 1 and "erase" not in rows[0][0]
     report = store.import_csv("email\nErase.Me@example.se\n", now=NOW)
     assert report.added == 0 and report.rejected[0][0] == 2
     with pytest.raises(SubscriberError, match="erased"):
@@ -163,7 +165,9 @@ def test_csv_without_email_column_imports_nothing(config_file: Path, tmp_path: P
     assert capsys.readouterr().out == ""
 
 
-def test_export_then_import_round_trips(config_file: Path, tmp_path: Path, capsys) -> None:
+def test_export_then_import_round_trips(
+    config_file: Path, tmp_path: Path, capsys, state_backend, another_installation
+) -> None:
     assert cli(config_file, "add", "a@example.se", "--lang", "en", "--targets", "17.9") == 0
     assert cli(config_file, "add", "b@example.se", "--pending") == 0
     assert cli(config_file, "add", "c@example.se") == 0
@@ -181,8 +185,9 @@ def test_export_then_import_round_trips(config_file: Path, tmp_path: Path, capsy
     other.write_text('[site]\nstate_dir = "state2"\n', encoding="utf-8")
     # Moved to another installation a month later: the consent evidence moves with the list.
     later = ["--config", str(other), "--now", "2026-12-27T12:00"]
+    installation = another_installation(state_backend, "state2")
     assert main(["subscribers", "import", *later, str(exported)]) == 0
-    with SubscriberStore.open(tmp_path / "state2") as second:
+    with installation.subscribers() as second:
         assert [(s.email, s.status, s.lang, s.targets) for s in second.list()] == [
             ("a@example.se", "active", "en", ("17.9",)),
             ("b@example.se", "pending", "sv", ()),

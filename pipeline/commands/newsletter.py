@@ -21,7 +21,7 @@ from pipeline.commands._options import (
     settings_from,
 )
 from pipeline.config.site import LANGUAGES, SettingsError
-from pipeline.delivery.issues import IssueError, IssueStore
+from pipeline.delivery.issues import IssueError
 from pipeline.delivery.message import MessageTemplate
 from pipeline.delivery.tokens import DEVELOPMENT_SECRET
 from pipeline.outputs.newsletter.archive import EXAMPLE_UID
@@ -30,7 +30,7 @@ from pipeline.publishing.issue_build import IssueTooLarge, build_issue, check_si
 from pipeline.publishing.publish import PublishError
 from pipeline.reading.content import ContentError
 from pipeline.reading.dates import DateError, parse_datetime
-from pipeline.stores import state_paths
+from pipeline.stores.backend import open_backend
 
 ORDER = 30
 
@@ -114,8 +114,7 @@ def _build(args, settings, now, since) -> int:
 
 def _preview(args, settings, now, since) -> int:
     config = settings.newsletter
-    with state_paths.connect(config) as conn:
-        store = IssueStore(conn)
+    with open_backend(settings).issues() as store:
         if args.issue is not None:
             issue = store.get(args.issue)
             if issue is None:

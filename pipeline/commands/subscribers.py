@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from pipeline.commands._options import (
@@ -17,7 +18,9 @@ from pipeline.commands._options import (
     settings_from,
 )
 from pipeline.config.site import Settings, SettingsError
-from pipeline.stores.subscribers import STATUSES, Subscriber, SubscriberError, SubscriberStore
+from pipeline.stores.backend import open_backend
+from pipeline.stores.protocols import SubscriberStore
+from pipeline.stores.subscribers import STATUSES, Subscriber, SubscriberError
 
 ORDER = 40
 
@@ -67,12 +70,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.set_defaults(func=run)
 
 
-def open_store(settings: Settings) -> SubscriberStore:
+def open_store(settings: Settings) -> AbstractContextManager[SubscriberStore]:
+    """The configured backend's subscriber list (its schema checked once, at opening)."""
     try:
-        config = settings.newsletter
+        settings.newsletter  # noqa: B018  (validated here: a bad [newsletter] is one clear error)
+        backend = open_backend(settings)
     except SettingsError as exc:
         raise CommandFailed("invalid settings", details=exc.problems) from None
-    return SubscriberStore.open(config.state_dir)
+    return backend.subscribers()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -155,11 +155,10 @@ class PreviewBuilder:
     def _build(self) -> None:
         from pipeline.caching.content_cache import read_cached
         from pipeline.caching.render_cache import cached_renderer
-        from pipeline.delivery.issues import IssueStore
         from pipeline.outputs.newsletter.archive import archive_files, publish_archive
         from pipeline.outputs.templating import environment
         from pipeline.publishing.site_build import run_build
-        from pipeline.stores import state_paths
+        from pipeline.stores.backend import open_backend
 
         environment.cache_clear()  # templates are read again: an edited template shows at once
         self.paths.site.mkdir(parents=True, exist_ok=True)
@@ -173,8 +172,7 @@ class PreviewBuilder:
             use_cache=True,
         )
         config = settings.newsletter
-        with state_paths.connect(config) as conn:
-            store = IssueStore(conn)
+        with open_backend(settings).issues() as store:
             issues = list(store.all())
             upcoming = store.plan(
                 read_cached(self.content_dir, settings, now).updates,  # filled by the build

@@ -14,14 +14,14 @@ from pathlib import Path
 from pipeline.caching.content_cache import read_cached
 from pipeline.config.mail import NewsletterConfig
 from pipeline.config.site import LANGUAGES, Settings
-from pipeline.delivery.issues import Issue, IssueStore
+from pipeline.delivery.issues import Issue
 from pipeline.delivery.message import MessageTemplate
 from pipeline.delivery.tokens import DEVELOPMENT_SECRET
 from pipeline.outputs.newsletter.archive import archive_files, publish_archive
 from pipeline.outputs.newsletter.render import Edition, render_edition
 from pipeline.publishing.publish import PublishReport
 from pipeline.reading.content import ContentSet
-from pipeline.stores import state_paths
+from pipeline.stores.backend import open_backend
 
 
 class IssueTooLarge(Exception):
@@ -82,8 +82,7 @@ def build_issue(
     def check(issue: Issue) -> None:
         outcome.sizes, outcome.warnings = check_size(issue, settings, config)
 
-    with state_paths.connect(config) as conn:
-        store = IssueStore(conn)
+    with open_backend(settings).issues() as store:
         outcome.issue = store.create(
             content.updates,
             now,

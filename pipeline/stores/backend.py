@@ -27,6 +27,7 @@ from pipeline.stores import migrations, statedb
 
 if TYPE_CHECKING:
     from pipeline.config.site import Settings
+    from pipeline.stores.protocols import IssueStore, SubscriberStore, WebSubPendingStore
 
 # One advisory lock key for schema changes, so two ``db migrate`` runs queue instead of racing.
 MIGRATION_LOCK = 0x6F61_6C17
@@ -63,13 +64,19 @@ class Backend:
         """What every process does once before using the stores: make sure the schema fits."""
         migrations.check(self)
 
+    def prepare(self, component: str) -> None:
+        """Make sure ``component``'s tables are there before its store is used.
+
+        A no-op where only ``db migrate`` changes the schema (checked by :meth:`start`).
+        """
+
     # -- the stores (each owner fills in its own lines) ----------------------------------------
 
-    def subscribers(self) -> AbstractContextManager[Any]:
+    def subscribers(self) -> AbstractContextManager[SubscriberStore]:
         """The subscriber list with its consent log and suppression list."""
         raise self._missing("subscribers")
 
-    def issues(self) -> AbstractContextManager[Any]:
+    def issues(self) -> AbstractContextManager[IssueStore]:
         """Newsletter issues and which update went into which."""
         raise self._missing("issues")
 
@@ -83,7 +90,7 @@ class Backend:
     def rate_limits(self) -> Any:
         raise self._missing("web rate limits")
 
-    def websub_pending(self) -> Any:
+    def websub_pending(self) -> AbstractContextManager[WebSubPendingStore]:
         """The WebSub topics whose hub ping is still owed."""
         raise self._missing("WebSub pending list")
 
@@ -112,22 +119,29 @@ class SQLiteBackend(Backend):
             return statedb.ensure_schema(conn, component, scripts)
 
     def start(self) -> None:
-        # Embedded: upgrade in place on open, as the state folder always did (refusing newer).
-        migrations.migrate(self)
+        # Embedded: each store upgrades its own tables when it opens them, as the state folder
+        # always did; what must be refused at once is a schema from a newer goal17.
+        migrations.check(self, allow_older=True)
+
+    def prepare(self, component: str) -> None:
+        self.apply_migrations(component, migrations.component(component).scripts(self.name) or ())
+
+    def subscribers(self) -> AbstractContextManager[SubscriberStore]:
+        from pipeline.stores.sqlite.subscribers import SQLiteSubscriberStore
+
+        return SQLiteSubscriberStore.open(self.config.state_dir)
 
     @contextmanager
-    def subscribers(self) -> Iterator[Any]:
-        from pipeline.stores.subscribers import SubscriberStore
-
-        with SubscriberStore.open(self.config.state_dir) as store:
-            yield store
-
-    @contextmanager
-    def issues(self) -> Iterator[Any]:
-        from pipeline.delivery.issues import IssueStore
+    def issues(self) -> Iterator[IssueStore]:
+        from pipeline.stores.sqlite.issues import SQLiteIssueStore
 
         with self.connection() as conn:
-            yield IssueStore(conn)
+            yield SQLiteIssueStore(conn)
+
+    def websub_pending(self) -> AbstractContextManager[WebSubPendingStore]:
+        from pipeline.stores.sqlite.websub_pending import FileWebSubPending
+
+        return FileWebSubPending(self.config.state_dir)
 
     def run_history(self) -> Any:
         from pipeline.stores.sqlite.history import SqliteRunHistory
@@ -178,6 +192,21 @@ class PostgresBackend(Backend):
                     (component, len(scripts)),
                 )
             return applied, max(applied, len(scripts))
+
+    def subscribers(self) -> AbstractContextManager[SubscriberStore]:
+        from pipeline.stores.postgres.subscribers import PostgresSubscriberStore
+
+        return PostgresSubscriberStore(self.config.database_url)
+
+    def issues(self) -> AbstractContextManager[IssueStore]:
+        from pipeline.stores.postgres.issues import PostgresIssueStore
+
+        return PostgresIssueStore(self.config.database_url)
+
+    def websub_pending(self) -> AbstractContextManager[WebSubPendingStore]:
+        from pipeline.stores.postgres.websub_pending import PostgresWebSubPending
+
+        return PostgresWebSubPending(self.config.database_url)
 
     def run_history(self) -> Any:
         from pipeline.stores.postgres.history import PostgresRunHistory

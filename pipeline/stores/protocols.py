@@ -1,16 +1,151 @@
-"""One ``typing.Protocol`` per store: what every backend's class of that store must provide.
+"""What every backend's stores promise: one ``typing.Protocol`` per store.
 
-Each store owner keeps one clearly delimited block below, so merging appended blocks is trivial.
+Callers type against these, never against a backend's class, so the SQLite and PostgreSQL
+implementations (``pipeline/stores/sqlite/``, ``pipeline/stores/postgres/``) stay swappable and
+the shared tests run one body of assertions against both. Each store's owner keeps its own block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from pipeline.delivery.issues import Issue
+    from pipeline.reading.content import Update
     from pipeline.schedule.history import RunRow
+    from pipeline.stores.subscribers import ConsentRecord, ImportReport, Subscriber
+
+
+# -- subscribers (stores) ---------------------------------------------------------------------
+
+
+class SubscriberStore(Protocol):
+    """The subscriber list, its consent log and the suppression list of erased addresses.
+
+    Every change is one transaction: a process killed mid-change leaves the old or the new state.
+    Two processes adding the same address at once give one subscriber.
+    """
+
+    def get(self, uid: str) -> Subscriber | None: ...
+
+    def by_id(self, subscriber_id: int) -> Subscriber | None: ...
+
+    def find(self, address: str) -> Subscriber | None: ...
+
+    def list(self, status: str | None = None) -> Iterator[Subscriber]: ...
+
+    def active(self) -> list[Subscriber]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def consent_records(self, uid: str) -> list[ConsentRecord]: ...
+
+    def export_record(self, uid: str) -> dict: ...
+
+    def is_suppressed(self, address: str) -> bool: ...
+
+    def add(
+        self,
+        address: str,
+        *,
+        now: datetime,
+        lang: str = "sv",
+        targets: Sequence[str] | str = (),
+        status: str = "active",
+        source: str = "cli",
+        page: str | None = None,
+        resubscribe: bool = False,
+        allow_erased: bool = False,
+    ) -> tuple[Subscriber, bool]: ...
+
+    def confirm(
+        self, uid: str, *, now: datetime, source: str = "form", page: str | None = None
+    ) -> Subscriber: ...
+
+    def unsubscribe(
+        self, uid: str, *, now: datetime, source: str = "form", page: str | None = None
+    ) -> Subscriber: ...
+
+    def set_preferences(
+        self,
+        uid: str,
+        *,
+        now: datetime,
+        lang: str | None = None,
+        targets: Sequence[str] | str | None = None,
+        source: str = "form",
+        page: str | None = None,
+    ) -> Subscriber: ...
+
+    def erase(self, uid: str, *, now: datetime) -> None: ...
+
+    def import_csv(
+        self,
+        text: str,
+        *,
+        now: datetime,
+        status: str = "active",
+        source: str = "import",
+        page: str | None = None,
+    ) -> ImportReport: ...
+
+    def export_csv(self) -> str: ...
+
+
+# -- issues (stores) --------------------------------------------------------------------------
+
+
+class IssueStore(Protocol):
+    """Numbered newsletter issues and which update went into which (each update into one issue)."""
+
+    def get(self, number: int) -> Issue | None: ...
+
+    def latest(self) -> Issue | None: ...
+
+    def first(self) -> Issue | None: ...
+
+    def all(self) -> list[Issue]: ...
+
+    def plan(
+        self,
+        updates: Sequence[Update],
+        now: datetime,
+        *,
+        since: datetime | None = None,
+        first_issue_days: int = 30,
+    ) -> Issue: ...
+
+    def create(
+        self,
+        updates: Sequence[Update],
+        now: datetime,
+        *,
+        since: datetime | None = None,
+        first_issue_days: int = 30,
+        force: bool = False,
+        check: Callable[[Issue], None] | None = None,
+    ) -> Issue | None: ...
+
+
+# -- WebSub pending list (stores) -------------------------------------------------------------
+
+
+class WebSubPendingStore(Protocol):
+    """Feed URLs a build changed whose hub ping is still owed (kept until a ping succeeds)."""
+
+    def add(self, urls: Iterable[str]) -> None:
+        """Remember ``urls``; never fails a build over a damaged list (it starts afresh)."""
+        ...
+
+    def pending(self) -> list[str]:
+        """Every URL still owed a ping, sorted."""
+        ...
+
+    def remove(self, urls: Iterable[str]) -> None:
+        """Forget ``urls`` (the hub accepted them)."""
+        ...
 
 
 # -- run history (pg-ops) ---------------------------------------------------------------------
@@ -82,3 +217,12 @@ class SchedulerLock(Protocol):
 
 
 # -- end run history (pg-ops) -----------------------------------------------------------------
+
+
+__all__ = [
+    "IssueStore",
+    "RunHistory",
+    "SchedulerLock",
+    "SubscriberStore",
+    "WebSubPendingStore",
+]

@@ -31,6 +31,7 @@ from pipeline.config.site import LANGUAGES, Settings
 from pipeline.config.web import WebConfig
 from pipeline.delivery import tokens
 from pipeline.stores import statedb
+from pipeline.stores.backend import open_backend
 from pipeline.stores.subscribers import (
     Subscriber,
     SubscriberError,
@@ -156,9 +157,9 @@ class SubscriptionService:
     # -- plumbing ------------------------------------------------------------------------------
 
     def _open(self) -> None:
-        conn = statedb.connect(self.settings.state_dir)
-        statedb.ensure_schema(conn, "web", MIGRATIONS)
-        self._store = SubscriberStore(conn)
+        backend = open_backend(self.settings)
+        backend.prepare("web")  # the per-address quota's table (SQLite: made on open, as before)
+        self._store = backend.subscribers()
 
     @property
     def store(self) -> SubscriberStore:

@@ -1,0 +1,80 @@
+"""PostgreSQL's side of :class:`~pipeline.stores.sql.access.SqlAccess`: pooled connections.
+
+A store does not keep a connection: each read outside a transaction borrows one from the
+process's pool for that statement, and a transaction holds one until it ends. So a long-lived
+store (the web service's) survives a database restart, and a pool of a few connections serves
+many stores. A store object is used by one thread at a time (the connection a transaction holds
+is the store's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from pipeline.stores.postgres import connection
+from pipeline.stores.sql.access import Row, SqlAccess
+
+
+def placeholders(sql: str) -> str:
+    """``?`` → ``%s``; the shared SQL never contains a literal ``?`` or ``%``."""
+    assert "%" not in sql, sql
+    return sql.replace("?", "%s")
+
+
+class PostgresAccess(SqlAccess):
+    """Statements on the database at ``url``; ``FOR UPDATE`` locks rows read inside a transaction."""
+
+    FOR_UPDATE = " FOR UPDATE"
+
+    def __init__(self, url: str):
+        self.url = url
+        self._held: Any = None  # the connection of the transaction in progress
+
+    def close(self) -> None:
+        """Nothing to release: connections go back to the pool after every statement."""
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        if self._held is not None:
+            yield self._held
+        else:
+            with connection(self.url) as conn:
+                yield conn
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        from psycopg.rows import dict_row
+
+        with self._connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
+            cursor.execute(placeholders(sql), tuple(params))
+            return cursor.fetchall() if cursor.description else []
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with self._connection() as conn, conn.cursor() as cursor:
+            cursor.execute(placeholders(sql), tuple(params))
+            return cursor.rowcount
+
+    def _run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._connection() as conn, conn.cursor() as cursor:
+            cursor.executemany(placeholders(sql), [tuple(row) for row in rows])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        if self._held is not None:  # nested: a savepoint inside the transaction in progress
+            with self._held.transaction():
+                yield self._held
+            return
+        with connection(self.url) as conn, conn.transaction():
+            self._held = conn
+            try:
+                yield conn
+            finally:
+                self._held = None
+
+    def _advisory_lock(self, key: int) -> None:
+        """Serialise with every other holder of ``key`` until this transaction ends."""
+        self._run("SELECT pg_advisory_xact_lock(?)", (key,))
+
+
+__all__ = ["PostgresAccess", "placeholders"]
