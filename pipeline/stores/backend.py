@@ -27,7 +27,8 @@ from pipeline.stores import migrations, statedb
 
 if TYPE_CHECKING:
     from pipeline.config.site import Settings
-    from pipeline.stores.protocols import IssueStore, SubscriberStore, WebSubPendingStore
+    from pipeline.config.web import WebConfig
+    from pipeline.stores.protocols import IssueStore, RateLimits, SubscriberStore, WebSubPendingStore
 
 # One advisory lock key for schema changes, so two ``db migrate`` runs queue instead of racing.
 MIGRATION_LOCK = 0x6F61_6C17
@@ -87,7 +88,8 @@ class Backend:
         """The scheduler's run history and last fire times (:class:`protocols.RunHistory`)."""
         raise self._missing("schedule run history")
 
-    def rate_limits(self) -> Any:
+    def rate_limits(self, web: WebConfig) -> RateLimits:
+        """The web service's per-client and per-address limits, as ``web`` sets them."""
         raise self._missing("web rate limits")
 
     def websub_pending(self) -> AbstractContextManager[WebSubPendingStore]:
@@ -144,9 +146,18 @@ class SQLiteBackend(Backend):
         return FileWebSubPending(self.config.state_dir)
 
     def run_history(self) -> Any:
-        from pipeline.stores.sqlite.history import SqliteRunHistory
+        from pipeline.stores.sqlite.history import SQLiteRunHistory
 
-        return SqliteRunHistory(self.config.state_dir)
+        return SQLiteRunHistory(self.config.state_dir)
+
+    def rate_limits(self, web: WebConfig) -> RateLimits:
+        from pipeline.stores.sqlite.rate_limits import SQLiteRateLimits
+
+        return SQLiteRateLimits(
+            self.config.state_dir,
+            per_client_per_hour=web.per_client_per_hour,
+            per_address_per_day=web.per_address_per_day,
+        )
 
     def scheduler_lock(self, failover: timedelta) -> Any:
         from pipeline.schedule.lock import InstanceLock
@@ -212,6 +223,15 @@ class PostgresBackend(Backend):
         from pipeline.stores.postgres.history import PostgresRunHistory
 
         return PostgresRunHistory(self.config.database_url)
+
+    def rate_limits(self, web: WebConfig) -> RateLimits:
+        from pipeline.stores.postgres.rate_limits import PostgresRateLimits
+
+        return PostgresRateLimits(
+            self.config.database_url,
+            per_client_per_hour=web.per_client_per_hour,
+            per_address_per_day=web.per_address_per_day,
+        )
 
     def scheduler_lock(self, failover: timedelta) -> Any:
         from pipeline.schedule.failover import AdvisoryLock

@@ -219,8 +219,31 @@ class SchedulerLock(Protocol):
 # -- end run history (pg-ops) -----------------------------------------------------------------
 
 
+# -- web rate limits (pg-ops) -----------------------------------------------------------------
+class RateLimits(Protocol):
+    """The subscription service's limits: sign-up requests per client, confirmation mails per address.
+
+    On one machine the per-client count may live in memory; with several instances both are
+    shared, so a client cannot get N times the limit by reaching N instances.
+    """
+
+    def client_hit(self, client: str) -> int | None:
+        """Count one request of ``client``: None if allowed, else seconds until it may try again."""
+        ...
+
+    def take_mail(self, address: str, now: datetime) -> bool:
+        """Count one mail to ``address`` if under ``[web] per_address_per_day`` (else False)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# -- end web rate limits (pg-ops) -------------------------------------------------------------
+
+
 __all__ = [
     "IssueStore",
+    "RateLimits",
     "RunHistory",
     "SchedulerLock",
     "SubscriberStore",

@@ -45,7 +45,7 @@ MIGRATIONS = [
 ]
 
 
-class SqliteRunHistory:
+class SQLiteRunHistory:
     """:class:`~pipeline.stores.protocols.RunHistory` on the state folder's SQLite database."""
 
     def __init__(self, state_dir: str | Path):
@@ -225,4 +225,4 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-__all__ = ["COMPONENT", "MIGRATIONS", "SqliteRunHistory"]
+__all__ = ["COMPONENT", "MIGRATIONS", "SQLiteRunHistory"]
