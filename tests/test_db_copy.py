@@ -252,3 +252,16 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_a_missing_sqlite_state_is_not_copied_as_an_empty_one(tmp_path, postgres_url, capsys, monkeypatch):
+    monkeypatch.delenv(ENVIRONMENT_VARIABLE, raising=False)
+    config = tmp_path / "site.toml"
+    config.write_text('[site]\nstate_dir = "staet"\n', encoding="utf-8")  # a typo
+    assert db(config, "copy", "--to", postgres_url) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("error: there is no SQLite state to copy: ")
+        and "staet/state.sqlite3 does not exist" in err
+    )
+    assert not (tmp_path / "staet").exists()

@@ -133,6 +133,8 @@ def copy_sqlite_to_postgres(source: Backend, target: Backend, *, force: bool = F
     report = CopyReport()
     plan: list[tuple[str, list[str], Rows]] = []
     with source.connection() as conn:
+        # One read transaction: a snapshot, even while a web service or a sender keeps writing.
+        conn.execute("BEGIN")
         for item in migrations.components():
             for table in item.tables:
                 if item.scripts("sqlite") is None:
@@ -147,6 +149,7 @@ def copy_sqlite_to_postgres(source: Backend, target: Backend, *, force: bool = F
                     report.skipped.append(table)
                     continue
                 plan.append((table, columns, rows))
+        conn.execute("COMMIT")
     with _target_transaction(target) as conn:
         _make_room(conn, [table for table, _c, _r in plan], force)
         for table, columns, rows in plan:
