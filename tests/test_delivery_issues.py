@@ -13,7 +13,7 @@ from pipeline.cli import main
 from pipeline.config.mail import newsletter_config
 from pipeline.config.site import load_settings
 from pipeline.delivery.issues import IssueStore
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.stores import statedb
 from pipeline.stores.state_paths import connect
 from tests.conftest import NOW

@@ -26,7 +26,7 @@ from pipeline.commands._options import (
 from pipeline.progress import Progress
 from pipeline.publishing.publish import PublishError
 from pipeline.publishing.site_build import BuildError, run_build
-from pipeline.reading.content import ContentError
+from pipeline.reading.model import ContentError
 
 ORDER = 10
 

@@ -28,8 +28,8 @@ from pipeline.outputs.newsletter.archive import EXAMPLE_UID
 from pipeline.outputs.newsletter.render import SLOTS, RenderError, render_edition
 from pipeline.publishing.issue_build import IssueTooLarge, build_issue, check_size
 from pipeline.publishing.publish import PublishError
-from pipeline.reading.content import ContentError
 from pipeline.reading.dates import DateError, parse_datetime
+from pipeline.reading.model import ContentError
 from pipeline.stores import state_paths
 
 ORDER = 30

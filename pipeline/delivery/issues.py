@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.stores import statedb
 from pipeline.stores.subscribers import timestamp
 

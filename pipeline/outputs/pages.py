@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import context_digest, digest
 from pipeline.outputs.labels import labels

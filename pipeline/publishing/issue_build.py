@@ -20,7 +20,7 @@ from pipeline.delivery.tokens import DEVELOPMENT_SECRET
 from pipeline.outputs.newsletter.archive import archive_files, publish_archive
 from pipeline.outputs.newsletter.render import Edition, render_edition
 from pipeline.publishing.publish import PublishReport
-from pipeline.reading.content import ContentSet
+from pipeline.reading.model import ContentSet
 from pipeline.stores import state_paths
 
 

@@ -32,8 +32,8 @@ from pipeline.config.site import Settings
 from pipeline.outputs import feeds, pages, signup_form, snippets
 from pipeline.publishing import websub
 from pipeline.publishing.publish import PublishReport, interrupted, manifest_intact, publish, read_manifest
-from pipeline.reading.content import ContentSet, Renderer, Update
 from pipeline.reading.files import UnsafeFile, read_beneath
+from pipeline.reading.model import ContentSet, Renderer, Update
 
 Builder = Callable[[Sequence[Update], Settings], Mapping[str, Output]]
 

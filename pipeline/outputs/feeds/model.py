@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pipeline.reading.content import Update, sort_key
+from pipeline.reading.model import Update, sort_key
 from pipeline.outputs.labels import labels
 from pipeline.reading.sanitize import clean_text
 from pipeline.config.site import Settings

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.reading.dates import rfc3339
 from pipeline.outputs.labels import labels
 from pipeline.config.site import Settings
