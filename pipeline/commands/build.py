@@ -24,7 +24,7 @@ from pipeline.commands._options import (
     settings_from,
 )
 from pipeline.progress import Progress
-from pipeline.publishing.publish import PublishError
+from pipeline.publishing.output_folder import PublishError
 from pipeline.publishing.site_build import BuildError, run_build
 from pipeline.reading.model import ContentError
 

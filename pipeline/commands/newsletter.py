@@ -27,7 +27,7 @@ from pipeline.delivery.tokens import DEVELOPMENT_SECRET
 from pipeline.outputs.newsletter.archive import EXAMPLE_UID
 from pipeline.outputs.newsletter.render import SLOTS, RenderError, render_edition
 from pipeline.publishing.issue_build import IssueTooLarge, build_issue, check_size
-from pipeline.publishing.publish import PublishError
+from pipeline.publishing.output_folder import PublishError
 from pipeline.reading.dates import DateError, parse_datetime
 from pipeline.reading.model import ContentError
 from pipeline.stores import state_paths

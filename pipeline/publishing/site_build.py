@@ -31,7 +31,9 @@ from pipeline.caching.fingerprint import digest
 from pipeline.config.site import Settings
 from pipeline.outputs import feeds, pages, signup_form, snippets
 from pipeline.publishing import websub
-from pipeline.publishing.publish import PublishReport, interrupted, manifest_intact, publish, read_manifest
+from pipeline.publishing.journal import interrupted
+from pipeline.publishing.manifest import manifest_intact, read_manifest
+from pipeline.publishing.publish import PublishReport, publish
 from pipeline.reading.files import UnsafeFile, read_beneath
 from pipeline.reading.model import ContentSet, Renderer, Update
 
