@@ -30,7 +30,7 @@ from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import digest
 from pipeline.config.site import Settings
 from pipeline.outputs import feeds, pages, signup_form, snippets
-from pipeline.publishing import websub
+from pipeline.publishing.effects import run_after_publish
 from pipeline.publishing.journal import interrupted
 from pipeline.publishing.manifest import manifest_intact, read_manifest
 from pipeline.publishing.publish import PublishReport, publish
@@ -175,7 +175,7 @@ def run_build(
         )
     finally:
         forkpool.join_background()  # the caches are on disk before the build says it is done
-    websub.record_build(report, settings)  # remember changed feeds for the next WebSub ping
+    run_after_publish(report, settings)  # effects.AFTER_PUBLISH: WebSub's pending list, …
     return BuildOutcome(summary=summary, report=report, result=result)
 
 

@@ -25,11 +25,11 @@ from urllib.parse import urlencode, urlsplit
 
 from pipeline import __version__
 from pipeline.config.site import Settings
+from pipeline.outputs.urls import FEED_FILES, FEEDS
 from pipeline.publishing.publish import PublishReport
 from pipeline.stores.locks import FileLock
 
 PENDING_FILE = "websub-pending.json"
-FEED_FILES = ("rss.xml", "atom.xml", "feed.json")
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = f"goal17-syndication/{__version__} (WebSub publisher)"
 
@@ -53,8 +53,8 @@ class PingResult:
 def is_topic(path: str) -> bool:
     """A subscription document readers subscribe to (archive pages never change for them)."""
     return (
-        path.startswith("feeds/")
-        and not path.startswith("feeds/archive/")
+        path.startswith(FEEDS)
+        and not path.startswith(f"{FEEDS}archive/")
         and path.rsplit("/", 1)[-1] in FEED_FILES
     )
 
@@ -63,16 +63,19 @@ def changed_feed_urls(report: PublishReport, settings: Settings) -> list[str]:
     return sorted(settings.url(path) for path in report.written if is_topic(path))
 
 
-def record_build(report: PublishReport, settings: Settings) -> list[str]:
-    """Remember the feeds a build changed, for the next ping; a no-op without a hub."""
+def record_build(report: PublishReport, settings: Settings) -> None:
+    """Remember the feeds a build changed, for the next ping; a no-op without a hub.
+
+    An after-publish effect (:mod:`pipeline.publishing.effects`): the build only records, the
+    ping job talks to the hub, so a build never waits on it.
+    """
     if not settings.websub_hub:
-        return []
-    urls = changed_feed_urls(report, settings)
-    if urls:
+        return
+    changed = changed_feed_urls(report, settings)
+    if changed:
         # Never fail a build that has already been published over a damaged pending list.
         with _pending_file(settings, tolerant=True) as (current, save):
-            save(sorted(set(current) | set(urls)))
-    return urls
+            save(sorted(set(current) | set(changed)))
 
 
 def pending(settings: Settings) -> list[str]:
