@@ -29,7 +29,7 @@ from pipeline.caching.content_cache import read_cached
 from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import digest
 from pipeline.config.site import Settings
-from pipeline.outputs import feeds, pages, signup_form, snippets
+from pipeline.outputs import feeds, pages, signup_form, snippets, urls
 from pipeline.publishing.effects import run_after_publish
 from pipeline.publishing.journal import interrupted
 from pipeline.publishing.manifest import manifest_intact, read_manifest
@@ -47,7 +47,7 @@ BUILDERS: list[Builder] = [
 ]
 
 # Paths another job publishes into the same folder; a site build carries them over untouched.
-NEWSLETTER_PREFIX = "newsletters/"
+NEWSLETTER_PREFIX = urls.NEWSLETTERS
 
 
 class BuildError(Exception):

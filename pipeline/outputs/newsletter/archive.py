@@ -23,19 +23,19 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.reading.dates import display_date
 from pipeline.caching.deferred import Deferred, Output
-from pipeline.caching.fingerprint import context_digest, digest
+from pipeline.caching.fingerprint import digest
 from pipeline.config.mail import NewsletterConfig
+from pipeline.config.site import LANGUAGES, Settings
 from pipeline.delivery.issues import Issue
 from pipeline.delivery.message import MessageTemplate
-from pipeline.outputs.newsletter.render import Edition, WORDS, context, render_edition, web_path
 from pipeline.delivery.tokens import DEVELOPMENT_SECRET
+from pipeline.outputs import urls
+from pipeline.outputs.newsletter.render import WORDS, Edition, context, render_edition
 from pipeline.publishing.publish import PublishReport, publish
-from pipeline.config.site import LANGUAGES, Settings
-from pipeline.outputs.templating import environment
+from pipeline.reading.dates import display_date
 
-PREFIX = "newsletters/"
+PREFIX = urls.NEWSLETTERS
 EXAMPLE_UID = "example00000"
 
 
@@ -63,7 +63,7 @@ def _issue_outputs(issue: Issue, settings: Settings, config: NewsletterConfig) -
 
     outputs = {}
     for lang in LANGUAGES:
-        folder = web_path(issue.number, lang, settings)
+        folder = urls.issue_path(issue.number, lang, settings.language)
         outputs[folder + "index.html"] = lambda lang=lang: edition(lang, False).html.encode("utf-8")
         outputs[folder + "index.txt"] = lambda lang=lang: edition(lang, False).text.encode("utf-8")
     outputs[f"{PREFIX}{issue.number}/message.eml"] = sample
@@ -88,7 +88,7 @@ def _entries(issues: Sequence[Issue], settings: Settings, config: NewsletterConf
                 "created_at": issue.created_at,
                 "date": display_date(issue.created_at, lang, settings.tz),
                 "url": ctx["web_url"],
-                "other_url": settings.url(web_path(issue.number, other, settings)),
+                "other_url": settings.url(urls.issue_path(issue.number, other, settings.language)),
                 "other_lang": other,
                 "content": f"<p>{html.escape(ctx['intro'])}</p><ul>{links}</ul>",
             }
