@@ -80,7 +80,9 @@ class BuildSummary:
 
 
 @dataclass
-class BuildOutcome:
+class SiteBuildOutcome:
+    """What run_build did: the summary, the publish report, and whether it was skipped."""
+
     summary: BuildSummary
     report: PublishReport
     skipped: bool = False  # nothing had changed: the output folder was left as it was
@@ -147,7 +149,7 @@ def run_build(
     renderer: Renderer | None = None,
     use_cache: bool = True,
     progress: Callable[[int, int], None] | None = None,
-) -> BuildOutcome:
+) -> SiteBuildOutcome:
     """Build and publish; on any error the previous output folder is left exactly as it was.
 
     ``progress(done, total)`` follows the files being made and written.
@@ -176,7 +178,7 @@ def run_build(
     finally:
         forkpool.join_background()  # the caches are on disk before the build says it is done
     run_after_publish(report, settings)  # effects.AFTER_PUBLISH: WebSub's pending list, …
-    return BuildOutcome(summary=summary, report=report, result=result)
+    return SiteBuildOutcome(summary=summary, report=report, result=result)
 
 
 def _refuse_overlap(out: Path, content_dir: str | Path, settings: Settings) -> None:
@@ -228,7 +230,7 @@ def _stamp(inputs: str, content: ContentSet, summary: BuildSummary) -> dict[str,
     }
 
 
-def _skip_if_unchanged(manifest_path: Path, out: Path, inputs: str, now: datetime) -> BuildOutcome | None:
+def _skip_if_unchanged(manifest_path: Path, out: Path, inputs: str, now: datetime) -> SiteBuildOutcome | None:
     if interrupted(out):
         return None  # the last publish was killed half-way: publishing again completes it
     manifest = read_manifest(manifest_path)
@@ -253,4 +255,4 @@ def _skip_if_unchanged(manifest_path: Path, out: Path, inputs: str, now: datetim
     except (KeyError, TypeError, ValueError):
         return None
     report = PublishReport(unchanged=len(manifest.files))
-    return BuildOutcome(summary=summary, report=report, skipped=True)
+    return SiteBuildOutcome(summary=summary, report=report, skipped=True)

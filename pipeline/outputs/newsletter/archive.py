@@ -20,7 +20,7 @@ the new issue's files, not 500 past issues' three renders each on every build. E
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pipeline.caching.deferred import Deferred, Output
@@ -39,17 +39,26 @@ PREFIX = urls.NEWSLETTERS
 EXAMPLE_UID = "example00000"
 
 
+# Message editions (personal, no target filter) already rendered, with the issue they were made for.
+Rendered = Sequence[tuple[Issue, Mapping[str, Edition]]]
+
+
 def issue_files(issue: Issue, settings: Settings, config: NewsletterConfig) -> dict[str, bytes]:
     """The web versions (both languages) and the sample message of one issue."""
-    return {path: produce() for path, produce in _issue_outputs(issue, settings, config).items()}
+    return {path: produce() for path, produce in _issue_outputs(issue, settings, config, ()).items()}
 
 
-def _issue_outputs(issue: Issue, settings: Settings, config: NewsletterConfig) -> dict:
-    """``{path: function making its bytes}``; a file's language is rendered once for both files."""
+def _issue_outputs(issue: Issue, settings: Settings, config: NewsletterConfig, rendered: Rendered) -> dict:
+    """``{path: function making its bytes}``; a file's language is rendered once for both files,
+    and a message edition in ``rendered`` (the size check's) is not rendered again."""
     last: dict[tuple[str, bool], Edition] = {}
 
     def edition(lang: str, personal: bool) -> Edition:
         key = (lang, personal)
+        if personal:
+            made = next((eds[lang] for done, eds in rendered if done == issue and lang in eds), None)
+            if made is not None:
+                return made
         if key not in last:
             last.clear()  # files of one edition are made one after the other: keep one render
             last[key] = render_edition(issue, lang, settings, config, personal=personal)
@@ -96,17 +105,20 @@ def _entries(issues: Sequence[Issue], settings: Settings, config: NewsletterConf
     return entries
 
 
-def archive_files(issues: Sequence[Issue], settings: Settings, config: NewsletterConfig) -> dict[str, Output]:
+def archive_files(
+    issues: Sequence[Issue], settings: Settings, config: NewsletterConfig, rendered: Rendered = ()
+) -> dict[str, Output]:
     """Every file under ``newsletters/`` for these issues; same issues and settings → same bytes.
 
-    Each issue's files are deferred, keyed by everything they are made from.
+    Each issue's files are deferred, keyed by everything they are made from. ``rendered``: message
+    editions made already (the new issue's size check), used instead of rendering them again.
     """
     env = settings.env
     files: dict[str, Output] = {}
     inputs = digest(settings.context_digest, repr(config))
     for issue in issues:
         key = digest(inputs, "newsletter issue", repr(issue))
-        for path, produce in _issue_outputs(issue, settings, config).items():
+        for path, produce in _issue_outputs(issue, settings, config, rendered).items():
             files[path] = Deferred(f"{key}:{path}", produce)
     entries = _entries(issues, settings, config)
     lang = settings.language
