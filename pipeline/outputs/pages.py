@@ -155,11 +155,11 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
             feed_prefix, follow_ids, follow_name = urls.FEEDS, (), ""
         elif kind == "group":
             heading = group.title(lang)
-            feed_prefix, follow_ids = urls.group_feeds(group.id), group.targets
+            feed_prefix, follow_ids = urls.feed_folder(urls.group_path(group.id)), group.targets
             follow_name = words["follow_area"].format(name=group.title(lang))
         else:
             heading = f"{words['target_heading']} {target.id}: {target.title(lang)}"
-            feed_prefix, follow_ids = urls.target_feeds(target.id), (target.id,)
+            feed_prefix, follow_ids = urls.feed_folder(urls.target_path(target.id)), (target.id,)
             follow_name = words["follow_target"].format(id=target.id)
         feeds = feed_links(settings, feed_prefix)
         html = list_tpl.render(

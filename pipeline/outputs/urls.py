@@ -39,19 +39,14 @@ def listing_page_path(base_path: str, number: int) -> str:
     return f"{base_path}page/{number}/"
 
 
-def target_feeds(target_id: str) -> str:
-    """The feed folder of one target: ``feeds/targets/17.9/``."""
-    return f"{FEEDS}{TARGETS}{target_id}/"
+def feed_folder(page_path: str) -> str:
+    """The feeds of a listing live under ``feeds/`` + its path: ``feeds/targets/17.9/``, ``feeds/lang/sv/``."""
+    return f"{FEEDS}{page_path}"
 
 
-def group_feeds(group_id: str) -> str:
-    """The feed folder of one area: ``feeds/groups/{id}/``."""
-    return f"{FEEDS}{GROUPS}{group_id}/"
-
-
-def language_feeds(lang: str) -> str:
-    """The feed folder of one language: ``feeds/lang/sv/``."""
-    return f"{FEEDS}lang/{lang}/"
+def language_path(lang: str) -> str:
+    """A language's scope (feeds and snippets only, no page): ``lang/sv/``."""
+    return f"lang/{lang}/"
 
 
 def issue_path(number: int, lang: str, site_language: str) -> str:

@@ -26,6 +26,7 @@ from pipeline.reading.model import (
     CachedSource,
     ContentError,
     ContentSet,
+    LinkTargets,
     Problem,
     Renderer,
     Source,
@@ -108,7 +109,7 @@ def read_content(
         raise ContentError(problems)
     warnings = [p for p in problems if p.severity == "warning"]
 
-    md_links = {s.rel: settings.url(update_path(s.slug)) for s in sources}
+    targets = LinkTargets({s.rel: settings.url(update_path(s.slug)) for s in sources}, assets)
     published = [s for s in sources if not s.draft and s.date <= now]
     result = ContentSet(updates=[], assets=assets, warnings=warnings)
     result.drafts = sum(1 for s in sources if s.draft)
@@ -117,7 +118,7 @@ def read_content(
     for source in published:
         key, entry = cached.get(source.rel, ("", None))
         finished = entry.finished if entry is not None else None
-        if finished is not None and finished.still_valid(md_links, assets):
+        if finished is not None and finished.still_valid(targets):
             result.updates.append(finished.update)
             warnings.extend(finished.warnings)
         else:
@@ -128,7 +129,7 @@ def read_content(
     # right after each rendering, in the same worker.
     finishing = renderer(
         [s.body or "" for s in todo],
-        lambda i, rendered: finish_update(todo[i], rendered, settings, md_links, assets),
+        lambda i, rendered: finish_update(todo[i], rendered, settings, targets),
     )
     for source, finished in zip(todo, finishing, strict=True):
         result.updates.append(finished.update)

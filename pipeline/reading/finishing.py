@@ -6,7 +6,6 @@ Runs right after each rendering, in the same worker (see :func:`pipeline.reading
 from __future__ import annotations
 
 import mimetypes
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from pipeline.caching.fingerprint import digest
@@ -15,18 +14,13 @@ from pipeline.outputs.urls import update_path
 from pipeline.reading import imagesize, sanitize
 from pipeline.reading.links import content_path, make_resolver
 from pipeline.reading.markdown_render import Rendered
-from pipeline.reading.model import Finished, Image, Lookup, Problem, Source, Update
+from pipeline.reading.model import Finished, Image, LinkTargets, Lookup, Problem, Source, Update
 
 SUMMARY_LIMIT = 300
 
 
-def finish_update(
-    source: Source,
-    rendered: Rendered,
-    settings: Settings,
-    md_links: dict[str, str],
-    assets: dict[str, Path],
-) -> Finished:
+def finish_update(source: Source, rendered: Rendered, settings: Settings, targets: LinkTargets) -> Finished:
+    """The update made from ``source`` and its rendering, and what it looked up on the way."""
     page_url = settings.url(update_path(source.slug))
     body = source.body or ""
     warnings: list[Problem] = []
@@ -37,7 +31,7 @@ def finish_update(
         line = source.body_line + offset
         warnings.append(Problem(source.rel, line, f"link to a missing file: {path}", "warning"))
 
-    resolve = make_resolver(source.rel, page_url, settings, md_links, assets, on_missing, lookups)
+    resolve = make_resolver(source.rel, page_url, settings, targets, on_missing, lookups)
     html = sanitize.clean_html(rendered.html, resolve)
     toc = sanitize.clean_html(rendered.toc_html, resolve) if rendered.toc_html else ""
     summary = source.summary or sanitize.shorten(sanitize.first_paragraph_text(html), SUMMARY_LIMIT)
@@ -48,9 +42,9 @@ def finish_update(
             image = Image(url=source.image, alt=source.image_alt or "")
         else:
             rel = content_path(source.rel, source.image)
-            length = assets[rel].stat().st_size
+            length = targets.assets[rel].stat().st_size
             image_size = (rel, length)
-            width, height = imagesize.image_size(assets[rel]) or (None, None)
+            width, height = imagesize.image_size(targets.assets[rel]) or (None, None)
             image = Image(
                 url=settings.url(quote(rel, safe="/")),
                 alt=source.image_alt or "",

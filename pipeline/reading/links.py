@@ -10,11 +10,10 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pipeline.config.site import Settings
-from pipeline.reading.model import Lookup
+from pipeline.reading.model import LinkTargets, Lookup
 
 
 def content_path(source_rel: str, url_path: str) -> str:
@@ -41,8 +40,7 @@ def make_resolver(
     source_rel: str,
     page_url: str,
     settings: Settings,
-    md_links: dict[str, str],
-    assets: dict[str, Path],
+    targets: LinkTargets,
     on_missing: Callable[[str], None],
     lookups: list[Lookup] | None = None,
 ) -> Callable[[str], str | None]:
@@ -54,6 +52,8 @@ def make_resolver(
     update's own page. Each lookup of a content path is appended to ``lookups``, so a cached
     result can later be checked against the content folder as it is then.
     """
+
+    md_links, assets = targets.pages, targets.assets
 
     def resolve(url: str) -> str | None:
         if url.startswith("//"):

@@ -109,6 +109,14 @@ Lookup = tuple[str, "str | None", bool]  # content path, update URL it named (if
 
 
 @dataclass(frozen=True)
+class LinkTargets:
+    """What a link in an update can point at: the other updates' pages and the assets."""
+
+    pages: dict[str, str]  # content path of an update's Markdown file -> its page URL
+    assets: dict[str, Path]  # content path -> file, copied to the site as-is
+
+
+@dataclass(frozen=True)
 class Finished:
     """A rendered update and what its rendering looked up in the content folder."""
 
@@ -117,8 +125,9 @@ class Finished:
     image_size: tuple[str, int] | None  # (content path, bytes) of a local front-matter image
     warnings: tuple[Problem, ...]
 
-    def still_valid(self, md_links: dict[str, str], assets: dict[str, Path]) -> bool:
+    def still_valid(self, targets: LinkTargets) -> bool:
         """Would rendering again resolve every link and the image exactly as before?"""
+        md_links, assets = targets.pages, targets.assets
         for rel, url, is_asset in self.lookups:
             if md_links.get(rel) != url or (rel in assets) != is_asset:
                 return False

@@ -154,7 +154,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                 FeedScope(
                     kind="lang",
                     key=code,
-                    folder=urls.language_feeds(code),
+                    folder=urls.feed_folder(urls.language_path(code)),
                     title=f"{settings.title} – {LANGUAGE_NAMES.get(code, code)}",
                     description=_PHRASES[_lang(code)]["lang_description"].format(
                         description=settings.description
@@ -177,7 +177,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
             FeedScope(
                 kind="group",
                 key=group.id,
-                folder=urls.group_feeds(group.id),
+                folder=urls.feed_folder(urls.group_path(group.id)),
                 title=f"{words['goal']} — {group.title(lang)}",
                 description=phrases["group_description"].format(
                     title=group.title(lang), targets=f"{words['target']} {target_range(group)}"
@@ -199,7 +199,7 @@ def target_scope(target: Target, in_scope: Sequence[Update], settings: Settings)
     return FeedScope(
         kind="target",
         key=target.id,
-        folder=urls.target_feeds(target.id),
+        folder=urls.feed_folder(urls.target_path(target.id)),
         title=f"{words['goal']} — {words['target']} {target.id}: {target.title(lang)}",
         description=_PHRASES[_lang(lang)]["target_description"].format(
             id=target.id, title=target.title(lang)

@@ -61,7 +61,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
                 title=f"{words['target'].capitalize()} {target.id}: {target.title(site_lang)}",
                 lang=site_lang,
                 page_path=urls.target_path(target.id),
-                feed_prefix=urls.target_feeds(target.id),
+                feed_prefix=urls.feed_folder(urls.target_path(target.id)),
                 accepts=lambda u, tid=target.id: tid in u.targets,
                 extra={"target": target_refs([target.id], site_lang)[0]},
             )
@@ -75,7 +75,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
                 title=f"{words['goal']}: {group.title(site_lang)}",
                 lang=site_lang,
                 page_path="",
-                feed_prefix=urls.group_feeds(group.id),
+                feed_prefix=urls.feed_folder(urls.group_path(group.id)),
                 accepts=lambda u, members=members: not members.isdisjoint(u.targets),
                 extra={
                     "group": {
@@ -96,7 +96,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
                     title=f"{labels(lang)['goal']}: {taxonomy.goal_title(lang)}",
                     lang=lang,
                     page_path="",
-                    feed_prefix=urls.language_feeds(lang),
+                    feed_prefix=urls.feed_folder(urls.language_path(lang)),
                     accepts=lambda u, lang=lang: u.lang == lang,
                     extra={},
                 )
