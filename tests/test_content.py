@@ -6,7 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from pipeline.reading.content import ContentError, read_content
+from pipeline.reading.content import read_content
+from pipeline.reading.model import ContentError
 from tests.conftest import NOW
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config.state import ENVIRONMENT_VARIABLE, StateConfig
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.stores import migrations
 from pipeline.stores.backend import Backend, backend_for
 from pipeline.stores.migrations import Component

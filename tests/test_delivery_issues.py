@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pipeline.cli import main
 from pipeline.config.site import load_settings
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.stores.backend import Backend, open_backend
 from tests.conftest import NOW
 from tests.newsletter_helpers import write_settings

@@ -19,8 +19,9 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.delivery.message import HeaderInjection, MessageTemplate
-from pipeline.reading.content import ContentError, read_content
+from pipeline.reading.content import read_content
 from pipeline.reading.files import UnsafeFile, read_beneath
+from pipeline.reading.model import ContentError
 from tests.conftest import NOW, REPO
 
 SECRET_TEXT = "GOAL17_SECRET=hemligt-9f8e7d6c5b4a-abcdefghijklmn"

@@ -48,7 +48,7 @@ from pipeline.delivery.message import MessageTemplate
 from pipeline.outputs.newsletter.archive import archive_files
 from pipeline.outputs.newsletter.render import render_edition
 from pipeline.publishing.site_build import build_files
-from pipeline.reading.content import ContentError
+from pipeline.reading.model import ContentError
 from pipeline.stores.state_paths import connect
 from tests.conftest import NOW, REPO
 from tests.live_script import live_parts, local_name

@@ -13,7 +13,8 @@ from lxml import etree
 from pipeline.cli import main
 from pipeline.config.site import SettingsError, default_settings, load_settings
 from pipeline.reading import ids
-from pipeline.reading.content import ContentError, read_content
+from pipeline.reading.content import read_content
+from pipeline.reading.model import ContentError
 from tests.conftest import NOW
 from tests.feeds_helpers import build_feeds
 

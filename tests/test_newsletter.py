@@ -172,7 +172,7 @@ def test_the_newsletter_reads_content_through_the_site_builds_caches(
     run_build(content_dir, tmp_path / "out", settings, NOW)
     calls: list[str] = []
     monkeypatch.setattr(render_cache, "render_markdown", lambda body: calls.append(body))
-    monkeypatch.setattr(content, "_parse_file", lambda *args: calls.append(str(args)))
+    monkeypatch.setattr(content, "parse_file", lambda *args: calls.append(str(args)))
     outcome = build_issue(content_dir, tmp_path / "out", settings, NOW)
     assert outcome.issue is not None and len(outcome.issue.items) == 2
     assert calls == []

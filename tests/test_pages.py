@@ -254,7 +254,7 @@ def test_the_404_page_is_built_with_absolute_links_and_served_for_unknown_paths(
     import http.client
     import threading
 
-    from pipeline.preview.static_host import make_server
+    from tests.static_server import make_server
 
     write_update("en-nyhet")
     out = tmp_path / "out"

@@ -7,14 +7,10 @@ from datetime import UTC
 
 import pytest
 
-from pipeline.publishing.publish import (
-    MARKER,
-    PublishError,
-    interrupted,
-    manifest_intact,
-    publish,
-    read_manifest,
-)
+from pipeline.publishing.journal import interrupted
+from pipeline.publishing.manifest import manifest_intact, read_manifest
+from pipeline.publishing.output_folder import MARKER, PublishError
+from pipeline.publishing.publish import publish
 
 
 def snapshot(folder):

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from bench.corpus import BENCH_NOW, write_corpus
-from pipeline.publishing.publish import manifest_intact, read_manifest
+from pipeline.publishing.manifest import manifest_intact, read_manifest
 from tests.conftest import REPO
 
 UPDATES = 200

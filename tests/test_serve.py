@@ -16,9 +16,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from pipeline.preview.static_host import is_not_modified, make_server, media_type, strong_etag
+from pipeline.preview.http_headers import is_not_modified, media_type, strong_etag
 from pipeline.publishing.site_build import run_build
 from tests.conftest import NOW, REPO
+from tests.static_server import make_server
 
 
 @pytest.fixture

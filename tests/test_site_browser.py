@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.preview.static_host import make_server
 from tests.browser_helpers import launched_chromium, require_chromium
+from tests.static_server import make_server
 
 require_chromium()
 

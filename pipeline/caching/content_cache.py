@@ -15,7 +15,8 @@ from pipeline.caching.fingerprint import digest
 from pipeline.caching.render_cache import cached_renderer
 from pipeline.caching.shard_store import ShardStore
 from pipeline.config.site import Settings
-from pipeline.reading.content import CachedSource, ContentSet, Renderer, read_content
+from pipeline.reading.content import read_content
+from pipeline.reading.model import CachedSource, ContentSet, Renderer
 
 FORMAT = b"goal17-content-cache 2\n"
 FOLDER_NAME = "content-v2"

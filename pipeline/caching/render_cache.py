@@ -28,8 +28,8 @@ import markdown
 from pipeline.caching.shard_store import ShardStore
 from pipeline.config.site import Settings
 from pipeline.forkpool import can_fork, map_forked
-from pipeline.reading.content import Then
 from pipeline.reading.markdown_render import RENDERER_VERSION, Rendered, cache_key, render_markdown
+from pipeline.reading.model import AfterRender
 
 FORMAT = b"goal17-markdown-cache 2\n"
 # Folder per renderer generation: a version bump abandons the old folder, which is then removed.
@@ -57,7 +57,7 @@ def cache_dir(settings: Settings) -> Path:
 
 
 class CachedRenderer:
-    """A :class:`pipeline.reading.content.Renderer` that keeps its renderings in the state folder.
+    """A :class:`pipeline.reading.model.Renderer` that keeps its renderings in the state folder.
 
     ``folder=None`` renders everything (still in parallel) without reading or writing a cache,
     for ``build --no-cache``. ``progress(done, total)`` is called as bodies are done.
@@ -81,7 +81,7 @@ class CachedRenderer:
         self.progress = progress
         self.stats = CacheStats()
 
-    def __call__(self, bodies: list[str], then: Then | None = None) -> list[Any]:
+    def __call__(self, bodies: list[str], then: AfterRender | None = None) -> list[Any]:
         """``then(i, rendering)`` for every body (the renderings themselves without ``then``).
 
         Hits come from the store; misses are rendered, each once per distinct body in the count,

@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config.site import Settings, SettingsError, load_checked_settings
-from pipeline.reading.content import ContentError
 from pipeline.reading.dates import DateError, parse_datetime
+from pipeline.reading.model import ContentError
 
 
 class CommandFailed(Exception):

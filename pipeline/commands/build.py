@@ -24,9 +24,9 @@ from pipeline.commands._options import (
     settings_from,
 )
 from pipeline.progress import Progress
-from pipeline.publishing.publish import PublishError
+from pipeline.publishing.output_folder import PublishError
 from pipeline.publishing.site_build import BuildError, run_build
-from pipeline.reading.content import ContentError
+from pipeline.reading.model import ContentError
 
 ORDER = 10
 

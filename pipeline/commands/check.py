@@ -13,8 +13,9 @@ from pipeline.commands._options import (
     now_from,
     settings_from,
 )
-from pipeline.reading.content import ContentError, read_content
+from pipeline.reading.content import read_content
 from pipeline.reading.dates import rfc3339
+from pipeline.reading.model import ContentError
 
 ORDER = 8
 

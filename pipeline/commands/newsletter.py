@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import html
 import sys
-from pathlib import Path
 
 import jinja2
 
-from pipeline.caching.content_cache import read_cached
 from pipeline.commands._options import (
     CommandFailed,
     add_config,
@@ -22,15 +19,12 @@ from pipeline.commands._options import (
 )
 from pipeline.config.site import LANGUAGES, SettingsError
 from pipeline.delivery.issues import IssueError
-from pipeline.delivery.message import MessageTemplate
-from pipeline.delivery.tokens import DEVELOPMENT_SECRET
-from pipeline.outputs.newsletter.archive import EXAMPLE_UID
-from pipeline.outputs.newsletter.render import SLOTS, RenderError, render_edition
-from pipeline.publishing.issue_build import IssueTooLarge, build_issue, check_size
-from pipeline.publishing.publish import PublishError
-from pipeline.reading.content import ContentError
+from pipeline.outputs.newsletter.render import RenderError
+from pipeline.publishing.issue_build import IssueTooLarge, build_issue
+from pipeline.publishing.issue_preview import NoSuchIssue, preview_issue
+from pipeline.publishing.output_folder import PublishError
 from pipeline.reading.dates import DateError, parse_datetime
-from pipeline.stores.backend import open_backend
+from pipeline.reading.model import ContentError
 
 ORDER = 30
 
@@ -113,41 +107,18 @@ def _build(args, settings, now, since) -> int:
 
 
 def _preview(args, settings, now, since) -> int:
-    config = settings.newsletter
-    with open_backend(settings).issues() as store:
-        if args.issue is not None:
-            issue = store.get(args.issue)
-            if issue is None:
-                raise CommandFailed(f"there is no issue {args.issue}")
-        else:
-            content = read_cached(args.content, settings, now)
-            issue = store.plan(content.updates, now, since=since, first_issue_days=config.first_issue_days)
-    lang = args.lang or settings.language
-    _sizes, warnings = check_size(issue, settings, config)
-    for warning in warnings:
+    try:
+        preview = preview_issue(args.content, settings, now, since=since, number=args.issue, lang=args.lang)
+    except NoSuchIssue as exc:
+        raise CommandFailed(str(exc)) from None
+    for warning in preview.warnings:
         print(warning, file=sys.stderr)
-    edition = render_edition(issue, lang, settings, config)
-    template = MessageTemplate(edition, settings, config, DEVELOPMENT_SECRET, now)
-    unsubscribe_url, preferences_url = template.urls(EXAMPLE_UID)
-    values = {
-        "address": config.example_recipient,
-        "unsubscribe": unsubscribe_url,
-        "preferences": preferences_url,
-    }
-    page, text = edition.html, edition.text
-    for name, marker in SLOTS.items():
-        page = page.replace(marker, html.escape(values[name]))
-        text = text.replace(marker, values[name])
-    folder = config.state_dir / "preview"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"issue-{issue.number}.{lang}.html"
-    target.write_text(page, encoding="utf-8")
-    target.with_suffix(".txt").write_text(text, encoding="utf-8")
     if not args.quiet:
-        state = "existing" if args.issue is not None else "next (not recorded)"
+        state = "existing" if preview.existing else "next (not recorded)"
+        edition = preview.edition
         print(
-            f"{state} issue {issue.number}, {len(edition.items)} update(s), subject: {edition.subject}",
+            f"{state} issue {preview.issue.number}, {len(edition.items)} update(s), subject: {edition.subject}",
             file=sys.stderr,
         )
-    print(Path(target).resolve())
+    print(preview.path.resolve())
     return 0

@@ -9,7 +9,7 @@ a production build opened locally was the trap; one command that always shows th
 fix, not a second one to discover.
 
 With ``--out DIR`` it serves an existing output folder as it is (no build, no watching): the
-production headers of :mod:`pipeline.preview.static_host` over a real build, e.g. to check one before upload.
+production headers of :mod:`pipeline.preview.http_headers` over a real build, e.g. to check one before upload.
 The service's routes (``/subscribe``, ``/confirm/…``, ``/unsubscribe/…``, ``/preferences/…``)
 come first, every other path is a file of the folder. One uvicorn process.
 """

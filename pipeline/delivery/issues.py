@@ -27,7 +27,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 
 
 class IssueError(Exception):

@@ -14,16 +14,16 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from pipeline.reading.content import Update
 from pipeline.caching.deferred import Deferred, Output
-from pipeline.caching.fingerprint import context_digest, digest
-from pipeline.outputs.labels import labels
+from pipeline.caching.fingerprint import digest
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import load_taxonomy
-from pipeline.outputs.templating import environment
+from pipeline.outputs import urls
+from pipeline.outputs.labels import labels
+from pipeline.reading.model import Update
 
 
-def feed_links(settings: Settings, prefix: str = "feeds/") -> list[dict[str, str]]:
+def feed_links(settings: Settings, prefix: str = urls.FEEDS) -> list[dict[str, str]]:
     """Autodiscovery links (rel=alternate) for the feeds under ``prefix``."""
     return [
         {"type": "application/rss+xml", "href": settings.url(prefix + "rss.xml"), "format": "RSS"},
@@ -61,7 +61,7 @@ def paginate(items: Sequence[Update], size: int, base_path: str) -> list[ListPag
     total = count + 1
 
     def path(number: int) -> str:
-        return f"{base_path}page/{number}/"
+        return urls.listing_page_path(base_path, number)
 
     pages = [ListPage(base_path, front, None, None, path(count) if count else None, 1, total)]
     for number in range(count, 0, -1):  # newest archive page first: position 2, 3, …
@@ -84,7 +84,6 @@ def relative_root(page_path: str) -> str:
 
 def subscribe_url(settings: Settings, target_ids: Sequence[str] = ()) -> str:
     """The service's sign-up form, with these targets ticked (``GET /subscribe?targets=…``)."""
-    from pipeline.config.web import web_config
 
     query = urlencode([("targets", t) for t in target_ids])
     return settings.web.url("subscribe") + (f"?{query}" if query else "")
@@ -107,8 +106,8 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         "site_lang": lang,
         "badges": lambda ids, lang: badges(tuple(ids), lang),
         "subscribe_url": subscribe_url(settings),
-        "archive_url": settings.url("newsletters/"),
-        "opml_url": settings.url("feeds/index.opml"),
+        "archive_url": settings.url(urls.NEWSLETTERS),
+        "opml_url": settings.url(urls.OPML),
         "tz": settings.tz,
     }
     update_tpl = env.get_template("pages/update.html")
@@ -153,14 +152,14 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         group = taxonomy.group(key) if kind == "group" else taxonomy.group(target.group) if target else None
         if kind == "site":
             heading = words["latest"] if page.number is None else words["older_updates"]
-            feed_prefix, follow_ids, follow_name = "feeds/", (), ""
+            feed_prefix, follow_ids, follow_name = urls.FEEDS, (), ""
         elif kind == "group":
             heading = group.title(lang)
-            feed_prefix, follow_ids = f"feeds/groups/{group.id}/", group.targets
+            feed_prefix, follow_ids = urls.feed_folder(urls.group_path(group.id)), group.targets
             follow_name = words["follow_area"].format(name=group.title(lang))
         else:
             heading = f"{words['target_heading']} {target.id}: {target.title(lang)}"
-            feed_prefix, follow_ids = f"feeds/targets/{target.id}/", (target.id,)
+            feed_prefix, follow_ids = urls.feed_folder(urls.target_path(target.id)), (target.id,)
             follow_name = words["follow_target"].format(id=target.id)
         feeds = feed_links(settings, feed_prefix)
         html = list_tpl.render(
@@ -190,11 +189,11 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         for target_id in update.targets:
             by_target[target_id].append(update)
     for target in taxonomy.targets:
-        listing(by_target[target.id], f"targets/{target.id}/", "target", target.id)
+        listing(by_target[target.id], urls.target_path(target.id), "target", target.id)
     for group in taxonomy.groups:
         members = set(group.targets)
         in_group = [u for u in updates if members.intersection(u.targets)]
-        listing(in_group, f"groups/{group.id}/", "group", group.id)
+        listing(in_group, urls.group_path(group.id), "group", group.id)
     not_found = env.get_template("pages/404.html").render(
         **common, lang=lang, canonical="", feeds=feed_links(settings), root=None
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.config.site import LANGUAGES, Settings
 from pipeline.outputs.templating import environment
 from pipeline.config.web import web_config

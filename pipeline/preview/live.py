@@ -189,7 +189,7 @@ def _describe(exc: BaseException) -> str:
     import jinja2
 
     from pipeline.config.site import SettingsError
-    from pipeline.reading.content import ContentError
+    from pipeline.reading.model import ContentError
 
     if isinstance(exc, SettingsError):
         return "invalid settings: " + "; ".join(exc.problems)

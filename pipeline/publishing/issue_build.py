@@ -20,7 +20,7 @@ from pipeline.delivery.tokens import DEVELOPMENT_SECRET
 from pipeline.outputs.newsletter.archive import archive_files, publish_archive
 from pipeline.outputs.newsletter.render import Edition, render_edition
 from pipeline.publishing.publish import PublishReport
-from pipeline.reading.content import ContentSet
+from pipeline.reading.model import ContentSet
 from pipeline.stores.backend import open_backend
 
 
@@ -29,7 +29,9 @@ class IssueTooLarge(Exception):
 
 
 @dataclass
-class BuildOutcome:
+class IssueBuildOutcome:
+    """What building the next issue did: the issue (None: nothing new), its sizes, the archive."""
+
     issue: Issue | None  # None: nothing new, no issue
     content: ContentSet
     report: PublishReport | None
@@ -37,19 +39,30 @@ class BuildOutcome:
     sizes: dict[str, int] = field(default_factory=dict)  # language -> encoded HTML part bytes
 
 
+@dataclass
+class SizeCheck:
+    """An issue measured in every language, with the message editions rendered to measure it.
+
+    The editions are kept so that what follows (the archive's sample message, a preview) uses
+    them instead of rendering the same edition again.
+    """
+
+    sizes: dict[str, int]  # language -> encoded HTML part bytes
+    warnings: list[str]
+    editions: dict[str, Edition]  # language -> the edition as mailed (personal, no target filter)
+
+
 def html_size(edition: Edition, settings: Settings, config: NewsletterConfig, date: datetime) -> int:
+    """Bytes of the HTML part of ``edition`` as encoded for sending to a typical recipient."""
     return MessageTemplate(edition, settings, config, DEVELOPMENT_SECRET, date).html_part_size()
 
 
-def check_size(
-    issue: Issue, settings: Settings, config: NewsletterConfig
-) -> tuple[dict[str, int], list[str]]:
+def check_size(issue: Issue, settings: Settings, config: NewsletterConfig) -> SizeCheck:
     """Encoded HTML size per language; raises :class:`IssueTooLarge` above the limit, warns above the warning."""
-    sizes: dict[str, int] = {}
-    warnings: list[str] = []
+    check = SizeCheck(sizes={}, warnings=[], editions={})
     for lang in LANGUAGES:
-        edition = render_edition(issue, lang, settings, config)
-        size = sizes[lang] = html_size(edition, settings, config, issue.created_at)
+        edition = check.editions[lang] = render_edition(issue, lang, settings, config)
+        size = check.sizes[lang] = html_size(edition, settings, config, issue.created_at)
         kb = f"{size / 1024:.1f} KB"
         if size > config.size_limit_bytes:
             raise IssueTooLarge(
@@ -58,11 +71,11 @@ def check_size(
                 f"link); split it with --since or shorten the summaries of its {len(issue.items)} updates"
             )
         if size > config.size_warn_bytes:
-            warnings.append(
+            check.warnings.append(
                 f"warning: issue {issue.number} ({lang}): the HTML part is {kb} as encoded, above "
                 f"{config.size_warn_bytes // 1024} KB; Gmail clips at about 102 KB"
             )
-    return sizes, warnings
+    return check
 
 
 def build_issue(
@@ -73,14 +86,21 @@ def build_issue(
     *,
     since: datetime | None = None,
     force: bool = False,
-) -> BuildOutcome:
-    """Build the next issue (if there is anything new) and republish the whole archive."""
+) -> IssueBuildOutcome:
+    """Build the next issue (if there is anything new) and republish the whole archive.
+
+    Each edition is rendered once: the message editions the size check rendered are handed to
+    the archive (its sample message), past issues are deferred and not rendered at all.
+    """
     config = settings.newsletter
     content = read_cached(content_dir, settings, now)  # shares the site build's caches
-    outcome = BuildOutcome(issue=None, content=content, report=None)
+    outcome = IssueBuildOutcome(issue=None, content=content, report=None)
+    checked: list[tuple[Issue, dict[str, Edition]]] = []
 
     def check(issue: Issue) -> None:
-        outcome.sizes, outcome.warnings = check_size(issue, settings, config)
+        sizes = check_size(issue, settings, config)
+        outcome.sizes, outcome.warnings = sizes.sizes, sizes.warnings
+        checked.append((issue, sizes.editions))
 
     with open_backend(settings).issues() as store:
         outcome.issue = store.create(
@@ -92,5 +112,6 @@ def build_issue(
             check=check,
         )
         issues = store.all()
-    outcome.report = publish_archive(out_dir, archive_files(issues, settings, config), settings)
+    files = archive_files(issues, settings, config, rendered=checked)
+    outcome.report = publish_archive(out_dir, files, settings)
     return outcome

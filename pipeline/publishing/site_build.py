@@ -29,11 +29,13 @@ from pipeline.caching.content_cache import read_cached
 from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import digest
 from pipeline.config.site import Settings
-from pipeline.outputs import feeds, pages, signup_form, snippets
-from pipeline.publishing import websub
-from pipeline.publishing.publish import PublishReport, interrupted, manifest_intact, publish, read_manifest
-from pipeline.reading.content import ContentSet, Renderer, Update
+from pipeline.outputs import feeds, pages, signup_form, snippets, urls
+from pipeline.publishing.effects import run_after_publish
+from pipeline.publishing.journal import interrupted
+from pipeline.publishing.manifest import manifest_intact, read_manifest
+from pipeline.publishing.publish import PublishReport, publish
 from pipeline.reading.files import UnsafeFile, read_beneath
+from pipeline.reading.model import ContentSet, Renderer, Update
 
 Builder = Callable[[Sequence[Update], Settings], Mapping[str, Output]]
 
@@ -45,7 +47,7 @@ BUILDERS: list[Builder] = [
 ]
 
 # Paths another job publishes into the same folder; a site build carries them over untouched.
-NEWSLETTER_PREFIX = "newsletters/"
+NEWSLETTER_PREFIX = urls.NEWSLETTERS
 
 
 class BuildError(Exception):
@@ -78,7 +80,9 @@ class BuildSummary:
 
 
 @dataclass
-class BuildOutcome:
+class SiteBuildOutcome:
+    """What run_build did: the summary, the publish report, and whether it was skipped."""
+
     summary: BuildSummary
     report: PublishReport
     skipped: bool = False  # nothing had changed: the output folder was left as it was
@@ -145,7 +149,7 @@ def run_build(
     renderer: Renderer | None = None,
     use_cache: bool = True,
     progress: Callable[[int, int], None] | None = None,
-) -> BuildOutcome:
+) -> SiteBuildOutcome:
     """Build and publish; on any error the previous output folder is left exactly as it was.
 
     ``progress(done, total)`` follows the files being made and written.
@@ -173,8 +177,8 @@ def run_build(
         )
     finally:
         forkpool.join_background()  # the caches are on disk before the build says it is done
-    websub.record_build(report, settings)  # remember changed feeds for the next WebSub ping
-    return BuildOutcome(summary=summary, report=report, result=result)
+    run_after_publish(report, settings)  # effects.AFTER_PUBLISH: WebSub's pending list, …
+    return SiteBuildOutcome(summary=summary, report=report, result=result)
 
 
 def _refuse_overlap(out: Path, content_dir: str | Path, settings: Settings) -> None:
@@ -226,7 +230,7 @@ def _stamp(inputs: str, content: ContentSet, summary: BuildSummary) -> dict[str,
     }
 
 
-def _skip_if_unchanged(manifest_path: Path, out: Path, inputs: str, now: datetime) -> BuildOutcome | None:
+def _skip_if_unchanged(manifest_path: Path, out: Path, inputs: str, now: datetime) -> SiteBuildOutcome | None:
     if interrupted(out):
         return None  # the last publish was killed half-way: publishing again completes it
     manifest = read_manifest(manifest_path)
@@ -251,4 +255,4 @@ def _skip_if_unchanged(manifest_path: Path, out: Path, inputs: str, now: datetim
     except (KeyError, TypeError, ValueError):
         return None
     report = PublishReport(unchanged=len(manifest.files))
-    return BuildOutcome(summary=summary, report=report, skipped=True)
+    return SiteBuildOutcome(summary=summary, report=report, skipped=True)

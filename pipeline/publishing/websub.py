@@ -24,13 +24,13 @@ from urllib.parse import urlencode, urlsplit
 
 from pipeline import __version__
 from pipeline.config.site import Settings
+from pipeline.outputs.urls import FEED_FILES, FEEDS
 from pipeline.publishing.publish import PublishReport
 from pipeline.stores.backend import open_backend
 from pipeline.stores.protocols import WebSubPendingStore
 from pipeline.stores.sqlite.websub_pending import PENDING_FILE as PENDING_FILE
 from pipeline.stores.sqlite.websub_pending import PendingListDamaged
 
-FEED_FILES = ("rss.xml", "atom.xml", "feed.json")
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = f"goal17-syndication/{__version__} (WebSub publisher)"
 
@@ -54,8 +54,8 @@ class PingResult:
 def is_topic(path: str) -> bool:
     """A subscription document readers subscribe to (archive pages never change for them)."""
     return (
-        path.startswith("feeds/")
-        and not path.startswith("feeds/archive/")
+        path.startswith(FEEDS)
+        and not path.startswith(f"{FEEDS}archive/")
         and path.rsplit("/", 1)[-1] in FEED_FILES
     )
 
@@ -64,15 +64,18 @@ def changed_feed_urls(report: PublishReport, settings: Settings) -> list[str]:
     return sorted(settings.url(path) for path in report.written if is_topic(path))
 
 
-def record_build(report: PublishReport, settings: Settings) -> list[str]:
-    """Remember the feeds a build changed, for the next ping; a no-op without a hub."""
+def record_build(report: PublishReport, settings: Settings) -> None:
+    """Remember the feeds a build changed, for the next ping; a no-op without a hub.
+
+    An after-publish effect (:mod:`pipeline.publishing.effects`): the build only records, the
+    ping job talks to the hub, so a build never waits on it.
+    """
     if not settings.websub_hub:
-        return []
+        return
     urls = changed_feed_urls(report, settings)
     if urls:
         with _pending_list(settings) as store:
             store.add(urls)  # tolerant: never fails a build that is already published
-    return urls
 
 
 def pending(settings: Settings) -> list[str]:

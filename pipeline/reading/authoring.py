@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pipeline.config.site import LANGUAGES, Settings
 from pipeline.config.taxonomy import load_taxonomy
-from pipeline.reading.content import CONTROL_CHARACTERS as _CONTROL
 from pipeline.reading.ids import mint_id
 from pipeline.reading.slugs import slugify
+from pipeline.reading.validation import CONTROL_CHARACTERS as _CONTROL
 
 
 class AuthoringError(ValueError):

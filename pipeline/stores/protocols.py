@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from pipeline.delivery.issues import Issue
-    from pipeline.reading.content import Update
+    from pipeline.reading.model import Update
     from pipeline.schedule.history import RunRow
     from pipeline.stores.subscribers import ConsentRecord, ImportReport, Subscriber
 

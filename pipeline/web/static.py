@@ -2,7 +2,7 @@
 
 ``python -m pipeline serve`` runs one uvicorn server for both: the service's routes first, and
 every other path answered from the output folder with exactly the rules of the static preview
-(:mod:`pipeline.preview.static_host`: media types, strong ETags, 304s, CORS on feeds/ and snippets/, no
+(:mod:`pipeline.preview.static_host` and :mod:`~pipeline.preview.http_headers`: media types, strong ETags, 304s, CORS on feeds/ and snippets/, no
 traversal, no symbolic links, folder redirects to same-origin paths only) — the same functions, so the two cannot drift apart.
 """
 
@@ -15,22 +15,14 @@ from starlette.datastructures import Headers
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
-from pipeline.preview.static_host import (
-    Redirect,
-    StaticSite,
-    is_not_modified,
-    not_found,
-    preflight_headers,
-    resolve_path,
-    response_headers,
-    with_query,
-)
+from pipeline.preview.http_headers import is_not_modified, not_found, preflight_headers, response_headers
+from pipeline.preview.static_host import Redirect, StaticSite, resolve_path, with_query
 
 ALLOW = "GET, HEAD, OPTIONS"
 
 
 class StaticFiles:
-    """ASGI app serving ``root`` like :class:`pipeline.preview.static_host.PreviewHandler`."""
+    """ASGI app serving ``root`` like the tests' server (tests/static_server.py)."""
 
     def __init__(self, root: Path):
         self.site = StaticSite(root)

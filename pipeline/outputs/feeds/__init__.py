@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.caching.deferred import Deferred, Output
 from pipeline.outputs.feeds.archive import feed_pages
 from pipeline.outputs.feeds.discovery import build_discovery

@@ -16,7 +16,7 @@ import json
 import re
 from typing import Any
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.reading.dates import rfc3339
 from pipeline.outputs.feeds.model import FAVICON_PATH, FeedPage, ICON_PATH, JSON_FILE, categories
 from pipeline.reading.sanitize import clean_text

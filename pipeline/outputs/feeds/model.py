@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pipeline.reading.content import Update, sort_key
+from pipeline.reading.model import Update, sort_key
 from pipeline.outputs.labels import labels
 from pipeline.reading.sanitize import clean_text
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import Group, Target, load_taxonomy
+from pipeline.outputs import urls
 
-FEEDS_DIR = "feeds/"
+FEEDS_DIR = urls.FEEDS
 ARCHIVE_DIR = FEEDS_DIR + "archive/"
 RSS_FILE = "rss.xml"
 ATOM_FILE = "atom.xml"
@@ -153,7 +154,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                 FeedScope(
                     kind="lang",
                     key=code,
-                    folder=f"{FEEDS_DIR}lang/{code}/",
+                    folder=urls.feed_folder(urls.language_path(code)),
                     title=f"{settings.title} – {LANGUAGE_NAMES.get(code, code)}",
                     description=_PHRASES[_lang(code)]["lang_description"].format(
                         description=settings.description
@@ -176,13 +177,13 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
             FeedScope(
                 kind="group",
                 key=group.id,
-                folder=f"{FEEDS_DIR}groups/{group.id}/",
+                folder=urls.feed_folder(urls.group_path(group.id)),
                 title=f"{words['goal']} — {group.title(lang)}",
                 description=phrases["group_description"].format(
                     title=group.title(lang), targets=f"{words['target']} {target_range(group)}"
                 ),
                 language=lang,
-                home_url=settings.url(f"groups/{group.id}/"),  # the area's page
+                home_url=settings.url(urls.group_path(group.id)),  # the area's page
                 updates=tuple(in_group),
             )
         )
@@ -198,13 +199,13 @@ def target_scope(target: Target, in_scope: Sequence[Update], settings: Settings)
     return FeedScope(
         kind="target",
         key=target.id,
-        folder=f"{FEEDS_DIR}targets/{target.id}/",
+        folder=urls.feed_folder(urls.target_path(target.id)),
         title=f"{words['goal']} — {words['target']} {target.id}: {target.title(lang)}",
         description=_PHRASES[_lang(lang)]["target_description"].format(
             id=target.id, title=target.title(lang)
         ),
         language=lang,
-        home_url=settings.url(f"targets/{target.id}/"),
+        home_url=settings.url(urls.target_path(target.id)),
         updates=tuple(in_scope),
     )
 

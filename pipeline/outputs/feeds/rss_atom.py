@@ -37,7 +37,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from pipeline import __version__
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.outputs.feeds.markup import defuse_tags, looks_like_markup, prefer_cdata
 from pipeline.outputs.feeds.model import (
     ATOM_FILE,

@@ -20,36 +20,45 @@ the new issue's files, not 500 past issues' three renders each on every build. E
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pipeline.reading.dates import display_date
 from pipeline.caching.deferred import Deferred, Output
-from pipeline.caching.fingerprint import context_digest, digest
+from pipeline.caching.fingerprint import digest
 from pipeline.config.mail import NewsletterConfig
+from pipeline.config.site import LANGUAGES, Settings
 from pipeline.delivery.issues import Issue
 from pipeline.delivery.message import MessageTemplate
-from pipeline.outputs.newsletter.render import Edition, WORDS, context, render_edition, web_path
 from pipeline.delivery.tokens import DEVELOPMENT_SECRET
+from pipeline.outputs import urls
+from pipeline.outputs.newsletter.render import WORDS, Edition, context, render_edition
 from pipeline.publishing.publish import PublishReport, publish
-from pipeline.config.site import LANGUAGES, Settings
-from pipeline.outputs.templating import environment
+from pipeline.reading.dates import display_date
 
-PREFIX = "newsletters/"
+PREFIX = urls.NEWSLETTERS
 EXAMPLE_UID = "example00000"
+
+
+# Message editions (personal, no target filter) already rendered, with the issue they were made for.
+Rendered = Sequence[tuple[Issue, Mapping[str, Edition]]]
 
 
 def issue_files(issue: Issue, settings: Settings, config: NewsletterConfig) -> dict[str, bytes]:
     """The web versions (both languages) and the sample message of one issue."""
-    return {path: produce() for path, produce in _issue_outputs(issue, settings, config).items()}
+    return {path: produce() for path, produce in _issue_outputs(issue, settings, config, ()).items()}
 
 
-def _issue_outputs(issue: Issue, settings: Settings, config: NewsletterConfig) -> dict:
-    """``{path: function making its bytes}``; a file's language is rendered once for both files."""
+def _issue_outputs(issue: Issue, settings: Settings, config: NewsletterConfig, rendered: Rendered) -> dict:
+    """``{path: function making its bytes}``; a file's language is rendered once for both files,
+    and a message edition in ``rendered`` (the size check's) is not rendered again."""
     last: dict[tuple[str, bool], Edition] = {}
 
     def edition(lang: str, personal: bool) -> Edition:
         key = (lang, personal)
+        if personal:
+            made = next((eds[lang] for done, eds in rendered if done == issue and lang in eds), None)
+            if made is not None:
+                return made
         if key not in last:
             last.clear()  # files of one edition are made one after the other: keep one render
             last[key] = render_edition(issue, lang, settings, config, personal=personal)
@@ -63,7 +72,7 @@ def _issue_outputs(issue: Issue, settings: Settings, config: NewsletterConfig) -
 
     outputs = {}
     for lang in LANGUAGES:
-        folder = web_path(issue.number, lang, settings)
+        folder = urls.issue_path(issue.number, lang, settings.language)
         outputs[folder + "index.html"] = lambda lang=lang: edition(lang, False).html.encode("utf-8")
         outputs[folder + "index.txt"] = lambda lang=lang: edition(lang, False).text.encode("utf-8")
     outputs[f"{PREFIX}{issue.number}/message.eml"] = sample
@@ -88,7 +97,7 @@ def _entries(issues: Sequence[Issue], settings: Settings, config: NewsletterConf
                 "created_at": issue.created_at,
                 "date": display_date(issue.created_at, lang, settings.tz),
                 "url": ctx["web_url"],
-                "other_url": settings.url(web_path(issue.number, other, settings)),
+                "other_url": settings.url(urls.issue_path(issue.number, other, settings.language)),
                 "other_lang": other,
                 "content": f"<p>{html.escape(ctx['intro'])}</p><ul>{links}</ul>",
             }
@@ -96,17 +105,20 @@ def _entries(issues: Sequence[Issue], settings: Settings, config: NewsletterConf
     return entries
 
 
-def archive_files(issues: Sequence[Issue], settings: Settings, config: NewsletterConfig) -> dict[str, Output]:
+def archive_files(
+    issues: Sequence[Issue], settings: Settings, config: NewsletterConfig, rendered: Rendered = ()
+) -> dict[str, Output]:
     """Every file under ``newsletters/`` for these issues; same issues and settings → same bytes.
 
-    Each issue's files are deferred, keyed by everything they are made from.
+    Each issue's files are deferred, keyed by everything they are made from. ``rendered``: message
+    editions made already (the new issue's size check), used instead of rendering them again.
     """
     env = settings.env
     files: dict[str, Output] = {}
     inputs = digest(settings.context_digest, repr(config))
     for issue in issues:
         key = digest(inputs, "newsletter issue", repr(issue))
-        for path, produce in _issue_outputs(issue, settings, config).items():
+        for path, produce in _issue_outputs(issue, settings, config, rendered).items():
             files[path] = Deferred(f"{key}:{path}", produce)
     entries = _entries(issues, settings, config)
     lang = settings.language

@@ -17,14 +17,14 @@ from typing import Any
 import jinja2
 import mjml
 
-from pipeline.reading.dates import display_date
 from pipeline.config.mail import NewsletterConfig
-from pipeline.delivery.issues import Issue, IssueItem
-from pipeline.outputs.newsletter.plaintext import render_text
-from pipeline.outputs.newsletter.subject import shorten, subject_line
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import load_taxonomy
-from pipeline.config.web import web_config
+from pipeline.delivery.issues import Issue, IssueItem
+from pipeline.outputs import urls
+from pipeline.outputs.newsletter.plaintext import render_text
+from pipeline.outputs.newsletter.subject import shorten, subject_line
+from pipeline.reading.dates import display_date
 
 HTML_TEMPLATE = "newsletter/issue.mjml"
 TEXT_TEMPLATE = "newsletter/issue.txt"
@@ -103,11 +103,6 @@ class Edition:
     text: str
     web_url: str
     personal: bool
-
-
-def web_path(number: int, lang: str, settings: Settings) -> str:
-    """Site-relative folder of an issue's web version (the site's language at the top)."""
-    return f"newsletters/{number}/" if lang == settings.language else f"newsletters/{number}/{lang}/"
 
 
 def edition_subject(
@@ -234,8 +229,8 @@ def context(
         "subscribe_url": settings.web.url("subscribe"),
         "personal": personal,
         "slot": SLOTS,
-        "web_url": settings.url(web_path(issue.number, lang, settings)),
-        "archive_url": settings.url("newsletters/"),
+        "web_url": settings.url(urls.issue_path(issue.number, lang, settings.language)),
+        "archive_url": settings.url(urls.NEWSLETTERS),
         "chosen": tuple(shown_items),
     }
 
@@ -322,5 +317,4 @@ __all__ = [
     "edition_subject",
     "group_of",
     "render_edition",
-    "web_path",
 ]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import partial
 from itertools import islice
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import context_digest, digest
 from pipeline.config.site import Settings

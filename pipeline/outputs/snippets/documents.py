@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.reading.dates import rfc3339
+from pipeline.outputs import urls
 from pipeline.outputs.labels import labels
 from pipeline.config.site import Settings
 from pipeline.outputs.snippets.items import snippet_item, target_refs
@@ -50,7 +51,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
     site_lang = settings.language
     words = labels(site_lang)
     result = [
-        Scope("snippets/latest.json", "latest", settings.title, site_lang, "", "feeds/", lambda u: True, {})
+        Scope("snippets/latest.json", "latest", settings.title, site_lang, "", urls.FEEDS, lambda u: True, {})
     ]
     for target in taxonomy.targets:
         result.append(
@@ -59,8 +60,8 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
                 kind="target",
                 title=f"{words['target'].capitalize()} {target.id}: {target.title(site_lang)}",
                 lang=site_lang,
-                page_path=f"targets/{target.id}/",
-                feed_prefix=f"feeds/targets/{target.id}/",
+                page_path=urls.target_path(target.id),
+                feed_prefix=urls.feed_folder(urls.target_path(target.id)),
                 accepts=lambda u, tid=target.id: tid in u.targets,
                 extra={"target": target_refs([target.id], site_lang)[0]},
             )
@@ -74,7 +75,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
                 title=f"{words['goal']}: {group.title(site_lang)}",
                 lang=site_lang,
                 page_path="",
-                feed_prefix=f"feeds/groups/{group.id}/",
+                feed_prefix=urls.feed_folder(urls.group_path(group.id)),
                 accepts=lambda u, members=members: not members.isdisjoint(u.targets),
                 extra={
                     "group": {
@@ -95,7 +96,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
                     title=f"{labels(lang)['goal']}: {taxonomy.goal_title(lang)}",
                     lang=lang,
                     page_path="",
-                    feed_prefix=f"feeds/lang/{lang}/",
+                    feed_prefix=urls.feed_folder(urls.language_path(lang)),
                     accepts=lambda u, lang=lang: u.lang == lang,
                     extra={},
                 )

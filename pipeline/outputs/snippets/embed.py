@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.config.site import Settings, TEMPLATES_DIR
 from pipeline.outputs.snippets.documents import Scope
 from pipeline.outputs.templating import environment

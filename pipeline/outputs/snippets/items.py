@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import nh3
 
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.reading.dates import display_date, rfc3339
 from pipeline.reading.sanitize import CLEAN_CONTENT, EXCERPT_TAGS, excerpt_html, plain_text
 from pipeline.config.site import Settings

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pipeline.delivery.issues import Issue, IssueItem, parse_time, plan_issue
-from pipeline.reading.content import Update
+from pipeline.reading.model import Update
 from pipeline.stores.sql.access import Row, SqlAccess
 from pipeline.stores.subscribers import timestamp
 

@@ -1,0 +1,77 @@
+"""Finishing an update: its rendered Markdown sanitized, its links resolved, its image measured.
+
+Runs right after each rendering, in the same worker (see :func:`pipeline.reading.content.read_content`).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from urllib.parse import quote, urlsplit
+
+from pipeline.caching.fingerprint import digest
+from pipeline.config.site import Settings
+from pipeline.outputs.urls import update_path
+from pipeline.reading import imagesize, sanitize
+from pipeline.reading.links import content_path, make_resolver
+from pipeline.reading.markdown_render import Rendered
+from pipeline.reading.model import Finished, Image, LinkTargets, Lookup, Problem, Source, Update
+
+SUMMARY_LIMIT = 300
+
+
+def finish_update(source: Source, rendered: Rendered, settings: Settings, targets: LinkTargets) -> Finished:
+    """The update made from ``source`` and its rendering, and what it looked up on the way."""
+    page_url = settings.url(update_path(source.slug))
+    body = source.body or ""
+    warnings: list[Problem] = []
+    lookups: list[Lookup] = []
+
+    def on_missing(path: str) -> None:
+        offset = next((i for i, line in enumerate(body.split("\n")) if path in line), 0)
+        line = source.body_line + offset
+        warnings.append(Problem(source.rel, line, f"link to a missing file: {path}", "warning"))
+
+    resolve = make_resolver(source.rel, page_url, settings, targets, on_missing, lookups)
+    html = sanitize.clean_html(rendered.html, resolve)
+    toc = sanitize.clean_html(rendered.toc_html, resolve) if rendered.toc_html else ""
+    summary = source.summary or sanitize.shorten(sanitize.first_paragraph_text(html), SUMMARY_LIMIT)
+    image = None
+    image_size: tuple[str, int] | None = None
+    if source.image:
+        if urlsplit(source.image).scheme in ("http", "https"):
+            image = Image(url=source.image, alt=source.image_alt or "")
+        else:
+            rel = content_path(source.rel, source.image)
+            length = targets.assets[rel].stat().st_size
+            image_size = (rel, length)
+            width, height = imagesize.image_size(targets.assets[rel]) or (None, None)
+            image = Image(
+                url=settings.url(quote(rel, safe="/")),
+                alt=source.image_alt or "",
+                length=length,
+                media_type=mimetypes.guess_type(rel)[0] or "application/octet-stream",
+                width=width,
+                height=height,
+            )
+    values = {
+        "id": source.id,
+        "slug": source.slug,
+        "title": source.title,
+        "date": source.date,
+        "updated": source.updated,
+        "lang": source.lang,
+        "targets": source.targets,
+        "tags": source.tags,
+        "author": source.author,
+        "summary": summary,
+        "html": html,
+        "toc_html": toc,
+        "feed_html": sanitize.stable_html(html, body),
+        "image": image,
+        "source": source.rel,
+        "url": page_url,
+    }
+    update = Update(**values, fingerprint=digest(*(part for item in values.items() for part in item)))
+    return Finished(
+        update=update, lookups=tuple(dict.fromkeys(lookups)), image_size=image_size, warnings=tuple(warnings)
+    )

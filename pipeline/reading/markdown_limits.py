@@ -1,0 +1,126 @@
+"""Markdown shapes refused before rendering, so no update can hang or crash the build.
+
+Python-Markdown takes time growing with the square of a paragraph's length for some shapes and
+overflows its stack on lists nested hundreds deep; :func:`check_unclosed` refuses those shapes
+with a message saying how to fix the text (docs/architecture.md, "Reading content").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+# Python-Markdown looks for the end of a link, an image or a tag from every '[', '(' and '<'
+# that has none: with a few thousand such openers in one paragraph the time grows with their
+# number times the paragraph's length (4,000 "[a](" take 8 s, a 1 MiB file would take hours).
+# A paragraph may cost this many opener-characters, an update four times as many; ordinary
+# text with hundreds of finished links costs nothing.
+PARAGRAPH_SCAN_LIMIT = 2_000_000
+UPDATE_SCAN_LIMIT = 4 * PARAGRAPH_SCAN_LIMIT
+_OPENERS = {"[": "]", "(": ")", "<": ">"}
+# Block-level shapes Python-Markdown handles in quadratic time or by recursion: a paragraph of
+# thousands of lines (each "---" or "===" line splits it once more), thousands of footnotes,
+# lists nested hundreds deep (RecursionError). Far beyond anything an update needs.
+PARAGRAPH_LINE_LIMIT = 300
+# Inline patterns (code spans, emphasis, entities) are tried across a whole paragraph; some take
+# time growing with its length squared. 20,000 characters is about 3,000 words in one paragraph.
+# A table is read cell by cell: there the limit applies to each row.
+PARAGRAPH_CHAR_LIMIT = 20_000
+FOOTNOTE_LIMIT = 500
+INDENT_LIMIT = 64  # columns of leading blanks: lists nested 16 deep
+
+
+def _paragraphs(body: str, first_line: int) -> Iterable[tuple[int, str]]:
+    """(line, text) of each blank-line separated paragraph outside fenced code blocks."""
+    lines: list[str] = []
+    start = first_line
+    fence = ""
+    for number, line in enumerate(body.split("\n"), first_line):
+        stripped = line.lstrip()
+        if fence:
+            if stripped.startswith(fence):
+                fence = ""
+            continue
+        if stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+        if fence or not line.strip():
+            if lines:
+                yield start, "\n".join(lines)
+            lines = []
+            continue
+        if not lines:
+            start = number
+        lines.append(line)
+    if lines:
+        yield start, "\n".join(lines)
+
+
+def _unclosed(text: str) -> int:
+    """How many '[', '(' and '<' in ``text`` are never closed."""
+    depth = dict.fromkeys(_OPENERS, 0)
+    closers = {close: open_ for open_, close in _OPENERS.items()}
+    for char in text:
+        if char in depth:
+            depth[char] += 1
+        elif char in closers and depth[closers[char]]:
+            depth[closers[char]] -= 1
+    return sum(depth.values())
+
+
+def check_unclosed(body: str, body_line: int, problem: Callable[..., None]) -> None:
+    """Refuse text that would make Markdown take minutes or overflow its stack (see
+    PARAGRAPH_SCAN_LIMIT and PARAGRAPH_LINE_LIMIT): a build must never hang on what an author wrote."""
+    footnotes = 0
+    for line, text in _paragraphs(body, body_line):
+        rows = text.split("\n")
+        table = all(row.lstrip().startswith("|") for row in rows)
+        runs = rows if table else [text]
+        longest = max(len(run) for run in runs)
+        if longest > PARAGRAPH_CHAR_LIMIT:
+            what = "table row" if table else "paragraph"
+            problem(
+                line,
+                f"this {what} has {longest} characters (at most {PARAGRAPH_CHAR_LIMIT}): split it with blank lines",
+            )
+            return
+        if len(rows) > PARAGRAPH_LINE_LIMIT and not table:
+            problem(
+                line,
+                f"this paragraph has {len(rows)} lines (at most {PARAGRAPH_LINE_LIMIT}): split it with blank lines",
+            )
+            return
+        for offset, row in enumerate(rows):
+            indent = (
+                len(row) - len(row.lstrip(" \t")) + 3 * row[: len(row) - len(row.lstrip(" \t"))].count("\t")
+            )
+            if indent > INDENT_LIMIT:
+                problem(
+                    line + offset,
+                    f"this line is indented {indent} columns (at most {INDENT_LIMIT}): lists nest too deep",
+                )
+                return
+            if row.startswith("[^") and "]:" in row:
+                footnotes += 1
+    if footnotes > FOOTNOTE_LIMIT:
+        problem(body_line, f"the text has {footnotes} footnotes (at most {FOOTNOTE_LIMIT})")
+        return
+    if not any(opener in body for opener in _OPENERS):
+        return
+    total = 0
+    for line, text in _paragraphs(body, body_line):
+        open_count = _unclosed(text)
+        cost = open_count * len(text)
+        total += cost
+        if cost > PARAGRAPH_SCAN_LIMIT:
+            problem(
+                line,
+                f"this paragraph has {open_count} unclosed '[', '(' or '<' in {len(text)} characters, "
+                "which would take Markdown minutes to read: close them, escape them as \\[ \\( \\<, "
+                "or split the paragraph",
+            )
+            return
+    if total > UPDATE_SCAN_LIMIT:
+        problem(
+            body_line,
+            "the text has too many unclosed '[', '(' or '<' for Markdown to read it in reasonable time: "
+            "close them or escape them as \\[ \\( \\<",
+        )

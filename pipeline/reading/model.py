@@ -1,0 +1,175 @@
+"""The content model: what reading a content folder produces, and the types its caches keep.
+
+Plain frozen data (plus two protocols), so builders, caches and tests can import the shapes
+without pulling in parsing, validation or rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipeline.outputs.urls import update_path
+from pipeline.reading.markdown_render import Rendered
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.severity}: {self.message}"
+
+
+class ContentError(Exception):
+    """The content folder has errors; nothing may be built from it."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        files = len({p.path for p in errors})
+        super().__init__(f"{len(errors)} problem(s) in {files} file(s)")
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    alt: str
+    length: int | None = None  # bytes, for RSS enclosures; None for external images
+    media_type: str | None = None
+    width: int | None = None  # pixels, read from a local file's header (pipeline.reading.imagesize)
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    id: str
+    slug: str
+    title: str
+    date: datetime
+    updated: datetime
+    lang: str
+    targets: tuple[str, ...]
+    tags: tuple[str, ...]
+    author: str | None
+    summary: str  # plain text
+    html: str  # sanitized, every URL absolute
+    toc_html: str  # sanitized table of contents, empty for short updates
+    feed_html: str  # html as feeds carry it: re-parses to itself (often the very same string)
+    image: Image | None
+    source: str  # path relative to the content folder, posix style
+    url: str  # absolute URL of the update's page
+    fingerprint: str = ""  # digest of every field above: equal fingerprints, equal outputs
+
+    @property
+    def path(self) -> str:
+        """Site-relative folder of the update's page."""
+        return update_path(self.slug)
+
+
+@dataclass
+class Source:
+    """One parsed and validated file, before rendering."""
+
+    rel: str
+    body: str | None  # None when the source came from the content cache (read again if needed)
+    body_line: int
+    id: str
+    slug: str
+    title: str
+    date: datetime
+    updated: datetime
+    lang: str
+    targets: tuple[str, ...]
+    tags: tuple[str, ...]
+    author: str | None
+    summary: str | None
+    image: str | None
+    image_alt: str | None
+    image_line: int
+    draft: bool
+
+
+@dataclass
+class ContentSet:
+    updates: list[Update]  # published, newest first
+    assets: dict[str, Path]  # content-relative path -> file, copied to the site as-is
+    warnings: list[Problem] = field(default_factory=list)
+    drafts: int = 0
+    scheduled: list[tuple[datetime, str]] = field(default_factory=list)  # (date, source) not yet due
+
+
+Lookup = tuple[str, "str | None", bool]  # content path, update URL it named (if any), is an asset
+
+
+@dataclass(frozen=True)
+class LinkTargets:
+    """What a link in an update can point at: the other updates' pages and the assets."""
+
+    pages: dict[str, str]  # content path of an update's Markdown file -> its page URL
+    assets: dict[str, Path]  # content path -> file, copied to the site as-is
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A rendered update and what its rendering looked up in the content folder."""
+
+    update: Update
+    lookups: tuple[Lookup, ...]
+    image_size: tuple[str, int] | None  # (content path, bytes) of a local front-matter image
+    warnings: tuple[Problem, ...]
+
+    def still_valid(self, targets: LinkTargets) -> bool:
+        """Would rendering again resolve every link and the image exactly as before?"""
+        md_links, assets = targets.pages, targets.assets
+        for rel, url, is_asset in self.lookups:
+            if md_links.get(rel) != url or (rel in assets) != is_asset:
+                return False
+        if self.image_size is not None:
+            rel, size = self.image_size
+            try:
+                return rel in assets and assets[rel].stat().st_size == size
+            except OSError:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class CachedSource:
+    """What the content cache keeps per file: the parsed source and, once made, its update."""
+
+    source: Source  # with body None
+    warnings: tuple[Problem, ...]
+    finished: Finished | None
+
+
+class SourceCache(Protocol):
+    """Where parsed sources are kept between builds (:class:`pipeline.caching.content_cache.ContentCache`)."""
+
+    def get(self, key: str) -> CachedSource | None: ...
+
+    def put(self, key: str, entry: CachedSource) -> None: ...
+
+
+AfterRender = Callable[[int, Rendered], Any]  # what to do with body i once rendered (e.g. finish it)
+
+
+class Renderer(Protocol):
+    """Markdown bodies → ``then(i, rendered)`` for each, in order (the renderings without ``then``).
+
+    ``then`` runs where the rendering was made (a forked worker, for many bodies), so rendering
+    and what follows it share one pass over both cores and only the result travels back.
+    """
+
+    def __call__(self, bodies: list[str], then: AfterRender | None = None) -> list[Any]: ...
+
+
+def sort_key(update: Update) -> tuple:
+    """Newest first; equal dates fall back to the id so the order never depends on file names."""
+    return (-update.date.timestamp(), update.id)
