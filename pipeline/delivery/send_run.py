@@ -47,7 +47,6 @@ docs/newsletter.md, "The delivery invariant".
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -70,14 +69,15 @@ from pipeline.delivery.tokens import secret_from_env
 from pipeline.delivery.transports import (
     Ambiguous,
     DeliveryFailure,
-    OutboxTransport,
+    MessagePacer,
     PermanentFailure,
-    RateLimiter,
-    SmtpTransport,
     TemporaryFailure,
     TransportUnavailable,
+    UnknownTransport,
+    transport_kind,
 )
 from pipeline.outputs.newsletter.render import render_edition
+from pipeline.progress import Progress
 from pipeline.stores import statedb
 from pipeline.stores.locks import FileLock, LockBusy
 from pipeline.stores.state_paths import lock_path
@@ -108,46 +108,6 @@ class SendLock:
 
     def __exit__(self, *exc: object) -> None:
         self.lock.release()
-
-
-class Progress:
-    """A one-line progress bar on a terminal; silent when the stream is not a TTY."""
-
-    def __init__(self, total: int, stream: IO[str] | None, label: str):
-        self.total = total
-        self.stream = stream if stream is not None and stream.isatty() else None
-        self.label = label
-        self.done = 0
-        self.last = 0.0
-
-    def step(self) -> None:
-        self.done += 1
-        if self.stream is None:
-            return
-        now = time.monotonic()
-        if now - self.last < 0.1 and self.done < self.total:
-            return
-        self.last = now
-        width = 30
-        filled = width * self.done // max(self.total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.stream is not None and self.total:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def make_transport(
-    name: str, settings: Settings, config: NewsletterConfig, environ: Mapping[str, str] | None
-):
-    if name == "outbox":
-        return OutboxTransport(config.outbox)
-    if name == "smtp":
-        return SmtpTransport(settings.smtp, environ)
-    raise SendError(f"unknown transport {name!r} (use outbox or smtp)")
 
 
 class _Editions:
@@ -214,20 +174,25 @@ def send_run(
     """
     config = settings.newsletter
     transport_name = transport_name or config.transport
-    if transport_name not in ("outbox", "smtp"):
-        raise SendError(f"unknown transport {transport_name!r} (use outbox or smtp)")
-    if transport_name != "outbox":
+    try:
+        kind = transport_kind(transport_name)
+    except UnknownTransport as exc:
+        raise SendError(str(exc)) from None
+    kind.check(settings)
+    if kind.reaches_readers:
         _require_https_links(settings, config)
     if clock is None:
         clock = (lambda: now) if now is not None else (lambda: datetime.now(settings.tz))
     now = now or clock()
-    secret = secret_from_env(environ, allow_development=transport_name == "outbox")
+    secret = secret_from_env(environ, allow_development=not kind.reaches_readers)
     if secret.development and notes:
-        notes("note: GOAL17_SECRET is not set; the outbox messages use the public development secret")
+        notes(
+            f"note: GOAL17_SECRET is not set; the {transport_name} messages use the public development secret"
+        )
     if rate is None:
-        rate = settings.smtp.rate if transport_name == "smtp" else 0.0
+        rate = kind.default_rate(settings)
     signer = DkimSigner.from_config(config)
-    limiter = RateLimiter(rate)
+    limiter = MessagePacer(rate)
     report = SendReport(transport=transport_name)
 
     with SendLock(lock_path(config)):
@@ -243,7 +208,7 @@ def send_run(
                     raise SendError(
                         f"there is no {which} to send; build one with: python -m pipeline newsletter"
                     )
-            transport = make_transport(transport_name, settings, config, environ)
+            transport = kind.make(settings, environ)
             try:
                 if to is not None:
                     assert target is not None
@@ -348,10 +313,15 @@ class _Run:
         if not self.opened:
             self._open(summary, len(work))
         editions = _Editions(issue, self.settings, self.config, self.secret, self.now)
-        bar = Progress(len(work), self.progress, f"issue {issue.number}")
+        bar = Progress(
+            f"issue {issue.number}",
+            len(work),
+            stream=self.progress,
+            enabled=None if self.progress is not None else False,
+        )
         try:
             for index, subscriber_id in enumerate(work):
-                bar.step()
+                bar.advance()
                 subscriber = store.by_id(subscriber_id)
                 if subscriber is None or not subscriber.mailable:
                     # unsubscribed since the run began: skipped, not left queued (and reported
@@ -394,7 +364,7 @@ class _Run:
                         f"{exc}; {summary.sent} sent before stopping, run send again to continue"
                     ) from None
         finally:
-            bar.finish()
+            bar.close()
 
     def _open(self, summary: SendSummary, count: int) -> None:
         try:
