@@ -63,9 +63,12 @@ class TransportKind:
     """A transport's name, how to make one, and the facts other rooms ask about it.
 
     ``factory``: ``factory(settings, environ, channel) -> Transport``, or its ``"module:function"``
-    path, imported when the first transport of this kind is made. ``reaches_readers``: it delivers to real people, so its links are signed with a strong secret
-    (never the public development one) and must be https (RFC 8058 one-click unsubscribe); and a
-    send through a kind that does not (a rehearsal) never takes over a row owed by one that does.
+    path, imported when the first transport of this kind is made. ``reaches_readers``: it
+    delivers to real people, so its links are signed with a strong secret (never the public
+    development one) and must be https (RFC 8058 one-click unsubscribe). A kind that does not is a
+    rehearsal; the send log and the send loop still recognise the rehearsal by its name
+    ``"outbox"`` (a rehearsal never takes over a row owed by a real send), until they move to the
+    send-log store.
     ``tables``: the settings tables (``Settings`` properties) it reads, checked before anything is
     sent. ``rate_from``: (table, key) of the setting with its default messages per second, for a
     transport that is rate limited (``None``: it is not).
