@@ -18,7 +18,7 @@ from pipeline.delivery.send_run import (
     stderr_notes,
 )
 from pipeline.delivery.tokens import SecretMissing
-from pipeline.delivery.transports import TransportUnavailable, parse_rate
+from pipeline.delivery.transports import TransportUnavailable, parse_rate, transport_names
 from pipeline.outputs.newsletter.render import RenderError
 from pipeline.reading.dates import DateError, parse_datetime
 from pipeline.stores.subscribers import SubscriberError
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "issue", nargs="?", type=int, metavar="ISSUE", help="issue number (default: the latest)"
     )
     parser.add_argument(
-        "--transport", choices=("outbox", "smtp"), help="default: [newsletter] transport (outbox)"
+        "--transport", choices=transport_names(), help="default: [newsletter] transport (outbox)"
     )
     parser.add_argument(
         "--rate", metavar="N/s", help="at most N messages per second (e.g. 20/s, 600/min; 0 = no limit)"

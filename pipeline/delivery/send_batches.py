@@ -49,37 +49,8 @@ from pipeline.delivery.transports import (
     TemporaryFailure,
     TransportUnavailable,
 )
+from pipeline.progress import Progress
 from pipeline.stores.subscribers import Subscriber, timestamp
-
-
-class Progress:
-    """A one-line progress bar on a terminal; silent when the stream is not a TTY."""
-
-    def __init__(self, total: int, stream: IO[str] | None, label: str):
-        self.total = total
-        self.stream = stream if stream is not None and stream.isatty() else None
-        self.label = label
-        self.done = 0
-        self.last = 0.0
-
-    def step(self) -> None:
-        self.done += 1
-        if self.stream is None:
-            return
-        now = time.monotonic()
-        if now - self.last < 0.1 and self.done < self.total:
-            return
-        self.last = now
-        width = 30
-        filled = width * min(self.done, self.total) // max(self.total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.stream is not None and self.total:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 @dataclass
@@ -125,7 +96,9 @@ def send_issue_rows(ctx: SendContext, issue: Issue, summary: SendSummary, retrie
     if seen.due and not ctx.opened:
         _open(ctx, summary, seen.due)
     editions = EditionTemplates(issue, ctx.settings, ctx.config, ctx.secret, ctx.now)
-    bar = Progress(seen.due, ctx.progress, f"issue {number}")
+    bar = Progress(
+        f"issue {number}", seen.due, stream=ctx.progress, enabled=None if ctx.progress is not None else False
+    )
     handled, after, again = 0, 0, False
     try:
         while True:
@@ -154,7 +127,7 @@ def send_issue_rows(ctx: SendContext, issue: Issue, summary: SendSummary, retrie
             if not ctx.opened:
                 _open(ctx, summary, max(seen.due - handled, len(batch)), held=(log, number, batch))
             for index, claim in enumerate(batch):
-                bar.step()
+                bar.advance()
                 try:
                     _send_claimed(ctx, issue, claim, editions, summary)
                 except TransportUnavailable as exc:
@@ -175,7 +148,7 @@ def send_issue_rows(ctx: SendContext, issue: Issue, summary: SendSummary, retrie
         # queued (and reported as deferred) for a retry no run would make.
         summary.unsubscribed += log.skip_inactive(number, ctx.stamp())
     finally:
-        bar.finish()
+        bar.close()
 
 
 def _open(
@@ -274,4 +247,4 @@ def _why(exc: DeliveryFailure) -> str:
     return getattr(exc, "reason", None) or str(exc)
 
 
-__all__ = ["Progress", "SendContext", "send_issue_rows"]
+__all__ = ["SendContext", "send_issue_rows"]
