@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Send an issue to every active subscriber who has not had it yet. The send log in the state "
             "database makes a rerun after a crash continue where it stopped; temporary failures are retried by "
             "later runs, permanent ones (5xx) are not. Every run first completes the sends that an earlier run "
-            "left unfinished (server down, kill, 4xx), oldest issue first. Only one send runs at a time."
+            "left unfinished (server down, kill, 4xx), oldest issue first. With SQLite only one "
+            "send runs at a time; with PostgreSQL any number share the work, each reader still getting one copy."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,

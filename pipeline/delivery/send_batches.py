@@ -58,7 +58,8 @@ class SendContext:
     """What every issue of one run shares: the stores, the transport, the pace, the clocks.
 
     ``now`` stamps the messages' Date and decides which retries are due; ``clock`` stamps the
-    send log. ``poll`` is how long a sender waits between looks at rows other senders hold.
+    send log. ``poll`` is how long a sender waits between looks at rows other senders hold, and
+    ``wait_limit`` how long it waits at most without taking over any (a live sender keeps its own).
     """
 
     log: SendLog
@@ -73,6 +74,7 @@ class SendContext:
     clock: Callable[[], datetime]
     progress: IO[str] | None = None
     poll: float = 0.5
+    wait_limit: float = 600.0  # seconds of waiting on other senders' rows without claiming any
     opened: bool = False
 
     def stamp(self) -> str:
@@ -99,7 +101,7 @@ def send_issue_rows(ctx: SendContext, issue: Issue, summary: SendSummary, retrie
     bar = Progress(
         f"issue {number}", seen.due, stream=ctx.progress, enabled=None if ctx.progress is not None else False
     )
-    handled, after, again = 0, 0, False
+    handled, after, again, progressed = 0, 0, False, time.monotonic()
     try:
         while True:
             batch = log.claim(
@@ -118,12 +120,12 @@ def send_issue_rows(ctx: SendContext, issue: Issue, summary: SendSummary, retrie
                 if not again:
                     again, after = True, 0  # take over what others released or left behind
                     continue
-                if not log.held_elsewhere(number):
-                    break
+                if not log.held_elsewhere(number) or time.monotonic() - progressed > ctx.wait_limit:
+                    break  # done, or another live sender keeps its rows (its work, reported as owed)
                 time.sleep(ctx.poll)  # live senders still hold rows: wait for them or their lease
                 after = 0
                 continue
-            after = batch[-1].subscriber_id
+            after, progressed = batch[-1].subscriber_id, time.monotonic()
             if not ctx.opened:
                 _open(ctx, summary, max(seen.due - handled, len(batch)), held=(log, number, batch))
             for index, claim in enumerate(batch):
