@@ -21,7 +21,7 @@ from pipeline.cli import main
 from pipeline.config.site import load_settings
 from pipeline.delivery.send_run import send_log
 from pipeline.publishing.issue_build import build_issue
-from pipeline.schedule.history import RunHistory
+from pipeline.stores.sqlite.history import SQLiteRunHistory
 from pipeline.stores.subscribers import SubscriberStore
 from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import smtp_settings
@@ -283,7 +283,7 @@ def test_the_retries_job_records_a_deferred_run_as_deferred(
         server.script(Fault("rcpt", reply="451 4.7.1 greylisted", reader=readers[0]))
         assert main(["run", "retries", "--config", str(schedule)]) == 3
         assert main(["run", "retries", "--config", str(schedule)]) == 3  # not due yet: still deferred
-    runs = sorted(RunHistory(settings.state_dir).runs(), key=lambda run: run.id)
+    runs = sorted(SQLiteRunHistory(settings.state_dir).runs(), key=lambda run: run.id)
     assert [run.outcome for run in runs] == ["deferred"] * 3
     assert runs[0].summary.startswith("newsletter: built issue 2 with 1 update(s); send: deferred: ")
     assert server.copies() == {(2, readers[1]): 1}  # reader 0 greylisted; issue 1's send never started

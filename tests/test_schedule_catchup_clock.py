@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.schedule.catchup import plan_job
-from pipeline.schedule.history import RunHistory
+from pipeline.stores.sqlite.history import SQLiteRunHistory
 from tests.schedule_helpers import Project, Scheduler, clean_env, make_project, pipeline_cmd
 
 STHLM = ZoneInfo("Europe/Stockholm")
@@ -59,7 +59,7 @@ def test_a_past_last_fire_and_an_edited_schedule_are_planned_as_before():
 
 
 def store_future_last_fire(project: Project, job: str, trigger: str, ahead: timedelta) -> datetime:
-    history = RunHistory(project.state)
+    history = SQLiteRunHistory(project.state)
     future = datetime.now(UTC) + ahead
     history.set_last_fire(job, trigger, future)
     return future
@@ -75,7 +75,7 @@ def test_the_scheduler_runs_an_interval_job_whose_last_run_is_in_the_future(proj
         assert "in the future (was the clock set back?): counted as now" in scheduler.output
     finally:
         scheduler.kill()
-    history = RunHistory(project.state)
+    history = SQLiteRunHistory(project.state)
     runs = history.runs("good")
     assert any(row.outcome == "warning" and "in the future" in row.summary for row in runs)
     assert any(row.outcome == "success" for row in runs)

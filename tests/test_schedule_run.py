@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.schedule.history import RunHistory
+from pipeline.stores.sqlite.history import SQLiteRunHistory
 from tests.schedule_helpers import Project, make_project
 
 STOCKHOLM = "Europe/Stockholm"
@@ -42,7 +42,7 @@ def test_run_builds_and_records_the_run(project: Project, capsys: pytest.Capture
     assert "built 1 updates into site/" in out
     assert (project.root / "site" / "index.html").exists()
 
-    (row,) = RunHistory(project.state).runs()
+    (row,) = SQLiteRunHistory(project.state).runs()
     assert (row.job, row.kind, row.trigger, row.outcome) == ("build", "build", "manual", "success")
     assert row.scheduled_for is None
     assert row.started_at is not None and row.finished_at is not None and row.finished_at >= row.started_at
@@ -78,7 +78,7 @@ def test_a_failing_job_exits_1_with_traceback_and_leaves_outputs(
     assert "Traceback (most recent call last)" in captured.out
     assert (project.root / "site" / "index.html").read_bytes() == before
 
-    failed = RunHistory(project.state).runs("bad")[0]
+    failed = SQLiteRunHistory(project.state).runs("bad")[0]
     assert failed.outcome == "failed"
     assert "broken.md:2" in failed.error and "Traceback" in failed.error
 
@@ -105,7 +105,7 @@ def test_pipeline_runs_steps_in_order_and_stops_at_the_first_failure(
     assert (project.root / "first" / "index.html").exists()
     assert not (project.root / "second").exists()
     assert not (project.root / "third").exists()  # nothing after a failed step
-    assert RunHistory(project.state).runs("chain")[0].outcome == "failed"
+    assert SQLiteRunHistory(project.state).runs("chain")[0].outcome == "failed"
 
 
 def test_pipeline_step_runs_only_if_its_setting_is_set(
@@ -123,7 +123,7 @@ def test_pipeline_step_runs_only_if_its_setting_is_set(
         """
     )
     assert run(project, "build") == 0
-    summary = RunHistory(project.state).runs("build")[0].summary
+    summary = SQLiteRunHistory(project.state).runs("build")[0].summary
     assert summary.startswith("build: built 1 updates into site/")
     assert summary.endswith("ping: skipped (websub_hub not set)")
 
@@ -174,7 +174,7 @@ def test_scheduled_publishing_appears_on_the_first_build_after_its_time(
             break
     else:
         pytest.fail("the machine is too busy: every first build ran past its update's time")
-    summary = RunHistory(project.state).runs("build")[0].summary
+    summary = SQLiteRunHistory(project.state).runs("build")[0].summary
     assert "1 scheduled, next scheduled-item.md at" in summary
     assert not any("Scheduled item about partnerships" in text for text in _listing_texts(site))
 

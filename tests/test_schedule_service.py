@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.schedule.history import RunHistory
 from pipeline.stores import statedb
+from pipeline.stores.sqlite.history import SQLiteRunHistory
 from tests.schedule_helpers import Project, Scheduler, clean_env, make_project, pipeline_cmd
 
 
@@ -38,7 +38,7 @@ def schedulers():
 
 
 def rows(project: Project, job: str) -> list:
-    return list(reversed(RunHistory(project.state).runs(job)))
+    return list(reversed(SQLiteRunHistory(project.state).runs(job)))
 
 
 @dataclass
@@ -186,7 +186,7 @@ def test_missed_runs_within_grace_run_once_older_ones_are_skipped_and_logged(
     )
     # As if a scheduler had run these jobs, then stopped: the last fire times it dealt with.
     now = datetime.now(UTC)
-    history = RunHistory(project.state)
+    history = SQLiteRunHistory(project.state)
     history.set_last_fire("recent", "every 1h", now - timedelta(hours=1, minutes=2))  # due 2 min ago
     history.set_last_fire("many", "every 1h", now - timedelta(hours=5, minutes=2))  # 5 missed, last 2 min ago
     history.set_last_fire("stale", "every 1h", now - timedelta(hours=1, minutes=20))  # due 20 min ago

@@ -91,11 +91,11 @@ def test_sqlite_upgrades_itself_on_start_but_postgresql_only_by_migrate(toy, tmp
 def test_every_real_component_migrates_an_empty_sqlite_state_folder(tmp_path):
     backend = backend_for(_sqlite(tmp_path))
     done = migrations.migrate(backend)
-    names = [c.name for c in migrations.components()]
-    assert [line.split(":")[0] for line in done] == names
+    with_tables = [c for c in migrations.components() if c.scripts("sqlite")]  # websub: a file
+    assert [line.split(":")[0] for line in done] == [c.name for c in with_tables]
     with backend.connection() as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    for item in migrations.components():
+    for item in with_tables:
         assert set(item.tables) <= tables, item.name
 
 

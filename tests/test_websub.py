@@ -83,6 +83,7 @@ ALL_FOLDERS = (
 )
 
 
+@pytest.mark.usefixtures("state_backend")  # the pending list on both backends
 def test_build_records_changed_feeds_and_ping_publishes_them(content_dir, write_update, tmp_path, hub):
     settings = default_settings(websub_hub=hub.url, state_dir=str(tmp_path / "state"))
     out = tmp_path / "out"
@@ -116,6 +117,7 @@ def test_builds_without_a_hub_record_nothing(content_dir, write_update, tmp_path
         websub.ping(settings)
 
 
+@pytest.mark.usefixtures("state_backend")  # the pending list on both backends
 def test_a_refusing_hub_keeps_the_urls_pending(tmp_path, hub):
     settings = default_settings(websub_hub=hub.url, state_dir=str(tmp_path / "state"))
     urls = feed_urls("feeds/", "feeds/targets/17.1/")
@@ -127,6 +129,7 @@ def test_a_refusing_hub_keeps_the_urls_pending(tmp_path, hub):
     assert result.pinged == urls
 
 
+@pytest.mark.usefixtures("state_backend")  # the pending list on both backends
 def test_pending_urls_survive_a_failed_ping(content_dir, write_update, tmp_path, hub):
     settings = default_settings(websub_hub=hub.url, state_dir=str(tmp_path / "state"))
     write_update("a", targets=["17.9"])

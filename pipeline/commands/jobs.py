@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandFailed(f"--now: {exc}") from None
     else:
         now = datetime.now(settings.tz)
-    history = existing_history(settings.state_dir)
+    history = existing_history(settings)
 
     rows = [("JOB", "KIND", "SCHEDULE", "GRACE", "NEXT RUN", "LAST RUN")]
     for job in schedule.jobs:

@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     schedule = schedule_from(args)
     from pipeline.schedule.execution import JobFailed, execute
-    from pipeline.schedule.history import RunHistory
-    from pipeline.schedule.runner import configure_logging, log
+    from pipeline.schedule.history import open_history
+    from pipeline.schedule.logs import configure_logging, log
 
     try:
         job = schedule.job(args.job)
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(schedule.settings.tz)
     if not job.enabled:
         log.info("job %s is disabled in %s; running it anyway, as asked", job.name, schedule.source)
-    history = RunHistory(schedule.settings.state_dir)
+    history = open_history(schedule.settings)
     try:
         result = execute(job, schedule.settings, history, "manual")
     except JobFailed as exc:

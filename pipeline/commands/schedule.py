@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     schedule = schedule_from(args)
     # APScheduler is imported only by the command that needs it.
     from pipeline.schedule.lock import SchedulerLocked
-    from pipeline.schedule.runner import SchedulerService, configure_logging
+    from pipeline.schedule.logs import configure_logging
+    from pipeline.schedule.runner import SchedulerService
 
     if not schedule.enabled_jobs:
         raise CommandFailed(f"every job in {schedule.source} is disabled; nothing to run")

@@ -2,7 +2,8 @@
 
 The build job calls :func:`record_build` with its publish report; when a hub is configured, the
 URLs of the subscription documents it rewrote (``feeds/**/{rss.xml,atom.xml,feed.json}``, not
-archive pages) are added to a pending list in ``state_dir/websub-pending.json``. :func:`ping`
+archive pages) are added to a pending list (``state_dir/websub-pending.json`` with SQLite, a table
+with PostgreSQL: :meth:`pipeline.stores.backend.Backend.websub_pending`). :func:`ping`
 (``python -m pipeline ping``, or the scheduler's :func:`ping_job`) POSTs
 ``hub.mode=publish&hub.url=<feed URL>`` to the hub for each pending URL and removes it from the
 list once the hub accepted it (any 2xx). Pending URLs accumulate across builds, so a hub that is
@@ -11,8 +12,6 @@ down for a while misses nothing: the next successful ping sends everything still
 
 from __future__ import annotations
 
-import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -26,9 +25,11 @@ from urllib.parse import urlencode, urlsplit
 from pipeline import __version__
 from pipeline.config.site import Settings
 from pipeline.publishing.publish import PublishReport
-from pipeline.stores.locks import FileLock
+from pipeline.stores.backend import open_backend
+from pipeline.stores.protocols import WebSubPendingStore
+from pipeline.stores.sqlite.websub_pending import PENDING_FILE as PENDING_FILE
+from pipeline.stores.sqlite.websub_pending import PendingListDamaged
 
-PENDING_FILE = "websub-pending.json"
 FEED_FILES = ("rss.xml", "atom.xml", "feed.json")
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = f"goal17-syndication/{__version__} (WebSub publisher)"
@@ -69,15 +70,14 @@ def record_build(report: PublishReport, settings: Settings) -> list[str]:
         return []
     urls = changed_feed_urls(report, settings)
     if urls:
-        # Never fail a build that has already been published over a damaged pending list.
-        with _pending_file(settings, tolerant=True) as (current, save):
-            save(sorted(set(current) | set(urls)))
+        with _pending_list(settings) as store:
+            store.add(urls)  # tolerant: never fails a build that is already published
     return urls
 
 
 def pending(settings: Settings) -> list[str]:
-    with _pending_file(settings) as (current, _save):
-        return current
+    with _pending_list(settings) as store:
+        return store.pending()
 
 
 def ping(
@@ -106,8 +106,8 @@ def ping(
             result.pinged.append(url)
     finally:
         if result.pinged:
-            with _pending_file(settings) as (current, save):
-                save([url for url in current if url not in set(result.pinged)])
+            with _pending_list(settings) as store:
+                store.remove(result.pinged)
         result.remaining = pending(settings)
     return result
 
@@ -173,24 +173,10 @@ def _opener(hub: str) -> urllib.request.OpenerDirector:
 
 
 @contextmanager
-def _pending_file(settings: Settings, tolerant: bool = False) -> Iterator[tuple[list[str], Any]]:
-    """The pending list under an exclusive lock (a build and a ping may run at the same time)."""
-    state = Path(settings.state_dir)
-    state.mkdir(parents=True, exist_ok=True)
-    path = state / PENDING_FILE
-    with FileLock(state / (PENDING_FILE + ".lock"), wait=True, record_pid=False):
-        try:
-            current = json.loads(path.read_text("utf-8"))["urls"] if path.exists() else []
-            if not all(isinstance(url, str) for url in current):
-                raise TypeError("'urls' must be a list of strings")
-        except (ValueError, KeyError, TypeError) as exc:
-            if not tolerant:
-                raise PingError(f"{path}: unreadable ({exc}); delete it and run 'ping --all'") from None
-            current = []
-
-        def save(urls: list[str]) -> None:
-            temporary = path.with_suffix(".tmp")
-            temporary.write_text(json.dumps({"urls": sorted(urls)}, indent=2) + "\n", "utf-8")
-            os.replace(temporary, path)
-
-        yield current, save
+def _pending_list(settings: Settings) -> Iterator[WebSubPendingStore]:
+    """The configured backend's pending list; a damaged one is a :class:`PingError`."""
+    try:
+        with open_backend(settings).websub_pending() as store:
+            yield store
+    except PendingListDamaged as exc:
+        raise PingError(str(exc)) from None

@@ -17,8 +17,8 @@ from time import monotonic
 
 from pipeline.config.site import Settings
 from pipeline.schedule.config import JobSpec
-from pipeline.schedule.history import RunHistory
 from pipeline.schedule.registry import JobDeferred, run_kind
+from pipeline.stores.protocols import RunHistory
 
 log = logging.getLogger("pipeline.schedule")
 
@@ -52,12 +52,19 @@ def execute(
     trigger: str,
     scheduled_for: datetime | None = None,
     on_start: Callable[[int], None] | None = None,
+    record_fire: str | None = None,
 ) -> RunResult:
-    """Run ``job`` now; return its result or raise :class:`JobFailed` (chained to the error)."""
+    """Run ``job`` now; return its result or raise :class:`JobFailed` (chained to the error).
+
+    With ``record_fire`` (the trigger's description), ``scheduled_for`` becomes the job's last fire
+    time in the same transaction that records the outcome (see :mod:`pipeline.schedule.fire_times`).
+    """
+    fire = (record_fire, scheduled_for) if record_fire is not None and scheduled_for is not None else None
     run_id = history.start(job.name, job.kind, trigger, scheduled_for)
     if on_start is not None:
         on_start(run_id)
-    due = f", due {_clock(scheduled_for, settings)}" if scheduled_for else ""
+    # The scheduler's runs keep their "[schedule]" line (their fire time is in its "next run" line).
+    due = f", due {_clock(scheduled_for, settings)}" if scheduled_for and fire is None else ""
     log.info("job %s (%s): started [%s%s]", job.name, job.kind, trigger, due)
     started, clock = datetime.now(settings.tz), monotonic()
     try:
@@ -66,7 +73,7 @@ def execute(
         summary = run_kind(job.kind, replace(settings), job.call_options())
     except JobDeferred as deferred:  # part done, the rest scheduled (a send with readers deferred)
         finished = started + _elapsed(clock)
-        history.finish(run_id, "deferred", started, finished, summary=deferred.summary)
+        history.finish(run_id, "deferred", started, finished, summary=deferred.summary, last_fire=fire)
         result = RunResult(run_id, job.name, "deferred", deferred.summary, started, finished)
         log.warning("%s", _line(result, settings))
         return result
@@ -75,12 +82,20 @@ def execute(
         message = f"{type(exc).__name__}: {exc}"
         details = _problems(exc)
         trace = traceback.format_exc()
-        history.finish(run_id, "failed", started, finished, summary=message, error="".join(details) + trace)
+        history.finish(
+            run_id,
+            "failed",
+            started,
+            finished,
+            summary=message,
+            error="".join(details) + trace,
+            last_fire=fire,
+        )
         result = RunResult(run_id, job.name, "failed", message, started, finished)
         log.error("%s\n%s%s", _line(result, settings), "".join(details), trace.rstrip())
         raise JobFailed(result) from exc
     finished = started + _elapsed(clock)
-    history.finish(run_id, "success", started, finished, summary=summary)
+    history.finish(run_id, "success", started, finished, summary=summary, last_fire=fire)
     result = RunResult(run_id, job.name, "success", summary, started, finished)
     log.info("%s", _line(result, settings))
     return result

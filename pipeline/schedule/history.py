@@ -1,55 +1,35 @@
-"""The scheduler's memory in the state database: a run history and each job's last fire time.
+"""The scheduler's memory: a run history and each job's last fire time, in the shared state.
 
 ``schedule_runs`` has one row per run (scheduled or by hand) and per skipped fire time, so an
 operator can answer "did the newsletter go out on Monday, and how long did the build take?" with
-sqlite3. ``schedule_jobs`` keeps, per job, the last fire time the scheduler dealt with; that is
-what lets a restarted scheduler see the runs it missed while it was down (APScheduler's in-memory
-job store forgets them). Times are stored as UTC ISO 8601 (``2026-10-26T07:00:00.000Z``), which
-sorts correctly and which SQLite's date functions read.
+sqlite3 or psql. ``schedule_jobs`` keeps, per job, the last fire time the scheduler dealt with;
+that is what lets a restarted scheduler — or a standby taking over from one that died — see the
+runs that were missed (APScheduler's in-memory job store forgets them). Times are stored as UTC
+ISO 8601 text (``2026-10-26T07:00:00.000Z``) on both backends: it sorts correctly and compares
+exactly when a state folder is copied to PostgreSQL.
+
+This module holds what both stores share (the row type, the time format, the outcomes); the SQL
+is in :mod:`pipeline.stores.sqlite.history` and :mod:`pipeline.stores.postgres.history`, and
+:func:`open_history` picks one from ``settings.state``.
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pipeline.stores import statedb
-
-COMPONENT = "schedule"
-MIGRATIONS = [
-    """
-    CREATE TABLE schedule_runs (
-        id INTEGER PRIMARY KEY,
-        job TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        trigger TEXT NOT NULL,         -- schedule | catch-up | manual
-        scheduled_for TEXT,            -- the fire time it belongs to (NULL for manual runs)
-        started_at TEXT,
-        finished_at TEXT,
-        duration_s REAL,
-        outcome TEXT NOT NULL,         -- running | success | failed | interrupted | missed | skipped
-        summary TEXT,
-        error TEXT,                    -- the traceback of a failed run
-        pid INTEGER
-    );
-    CREATE INDEX schedule_runs_job ON schedule_runs (job, id);
-    CREATE TABLE schedule_jobs (
-        job TEXT PRIMARY KEY,
-        trigger TEXT NOT NULL,         -- the trigger's description when last_fire was recorded
-        last_fire TEXT NOT NULL
-    );
-    """,
-]
+if TYPE_CHECKING:
+    from pipeline.config.site import Settings
+    from pipeline.stores.protocols import RunHistory
 
 # "deferred": the run finished with work left for a later run (a send with readers to retry).
 # "warning": not a run but something the scheduler noticed about the job (a last fire time in
 # the future); no started_at, like the missed and skipped rows.
 OUTCOMES = ("running", "success", "deferred", "failed", "interrupted", "missed", "skipped", "warning")
+ABANDONED = "the process running it ended before it finished"
 
 
 def utc_text(moment: datetime) -> str:
@@ -76,169 +56,9 @@ class RunRow:
     pid: int | None
 
 
-class RunHistory:
-    """Reads and writes the scheduler's tables; safe to use from several threads and processes.
+def run_row(row: Mapping[str, Any]) -> RunRow:
+    """A ``schedule_runs`` row (``sqlite3.Row`` or psycopg's dict row) as a :class:`RunRow`."""
 
-    Each call opens its own short-lived connection: job threads and the scheduler thread never
-    share one, and WAL plus the busy timeout let a ``run`` by hand write while the service does.
-    """
-
-    def __init__(self, state_dir: str | Path):
-        self.state_dir = Path(state_dir)
-        with self._connect() as conn:
-            statedb.ensure_schema(conn, COMPONENT, MIGRATIONS)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = statedb.connect(self.state_dir)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    def start(self, job: str, kind: str, trigger: str, scheduled_for: datetime | None = None) -> int:
-        """Record a run as ``running`` before it starts, so a crash leaves a trace."""
-        with self._connect() as conn:
-            cursor = conn.execute(
-                "INSERT INTO schedule_runs (job, kind, trigger, scheduled_for, started_at, outcome, pid) "
-                "VALUES (?, ?, ?, ?, ?, 'running', ?)",
-                (
-                    job,
-                    kind,
-                    trigger,
-                    utc_text(scheduled_for) if scheduled_for else None,
-                    utc_text(datetime.now(UTC)),
-                    os.getpid(),
-                ),
-            )
-            return int(cursor.lastrowid)
-
-    def finish(
-        self,
-        run_id: int,
-        outcome: str,
-        started: datetime,
-        finished: datetime,
-        summary: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        with self._connect() as conn:
-            conn.execute(
-                "UPDATE schedule_runs SET outcome = ?, started_at = ?, finished_at = ?, duration_s = ?, "
-                "summary = ?, error = ? WHERE id = ?",
-                (
-                    outcome,
-                    utc_text(started),
-                    utc_text(finished),
-                    round((finished - started).total_seconds(), 3),
-                    summary,
-                    error,
-                    run_id,
-                ),
-            )
-
-    def set_scheduled_for(self, run_id: int, scheduled_for: datetime) -> None:
-        with self._connect() as conn:
-            conn.execute(
-                "UPDATE schedule_runs SET scheduled_for = ? WHERE id = ?", (utc_text(scheduled_for), run_id)
-            )
-
-    def mark_interrupted(self, run_id: int, summary: str) -> None:
-        now = utc_text(datetime.now(UTC))
-        with self._connect() as conn:
-            conn.execute(
-                "UPDATE schedule_runs SET outcome = 'interrupted', finished_at = ?, summary = ? "
-                "WHERE id = ? AND outcome = 'running'",
-                (now, summary, run_id),
-            )
-
-    def record_skip(
-        self,
-        job: str,
-        kind: str,
-        outcome: str,
-        scheduled_for: datetime,
-        summary: str,
-        trigger: str = "schedule",
-    ) -> None:
-        """A fire time that did not run: ``missed`` (too late) or ``skipped`` (still running)."""
-        assert outcome in ("missed", "skipped")
-        with self._connect() as conn:
-            conn.execute(
-                "INSERT INTO schedule_runs (job, kind, trigger, scheduled_for, outcome, summary, pid) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job, kind, trigger, utc_text(scheduled_for), outcome, summary, os.getpid()),
-            )
-
-    def record_warning(self, job: str, kind: str, at: datetime, summary: str) -> None:
-        """Something about ``job`` an operator should see in its history (outcome ``warning``)."""
-        with self._connect() as conn:
-            conn.execute(
-                "INSERT INTO schedule_runs (job, kind, trigger, scheduled_for, outcome, summary, pid) "
-                "VALUES (?, ?, 'schedule', ?, 'warning', ?, ?)",
-                (job, kind, utc_text(at), summary, os.getpid()),
-            )
-
-    def clamp_last_fire(self, job: str, now: datetime) -> None:
-        """Move a last fire time that lies after ``now`` back to ``now`` (the clock was set back).
-
-        :meth:`set_last_fire` never moves backwards, so without this every fire time until the
-        future one would be dropped, and a restart would still see the future time.
-        """
-        with self._connect() as conn:
-            conn.execute(
-                "UPDATE schedule_jobs SET last_fire = ? WHERE job = ? AND last_fire > ?",
-                (utc_text(now), job, utc_text(now)),
-            )
-
-    def close_abandoned(self) -> int:
-        """Runs still ``running`` whose process is gone (killed, power cut) become ``interrupted``."""
-        with self._connect() as conn:
-            rows = conn.execute("SELECT id, pid FROM schedule_runs WHERE outcome = 'running'").fetchall()
-            dead = [row["id"] for row in rows if not _alive(row["pid"])]
-            for run_id in dead:
-                conn.execute(
-                    "UPDATE schedule_runs SET outcome = 'interrupted', "
-                    "summary = 'the process running it ended before it finished' WHERE id = ?",
-                    (run_id,),
-                )
-            return len(dead)
-
-    def last_fire(self, job: str) -> tuple[str, datetime] | None:
-        """The trigger (as described then) and the last fire time dealt with for ``job``."""
-        with self._connect() as conn:
-            row = conn.execute(
-                "SELECT trigger, last_fire FROM schedule_jobs WHERE job = ?", (job,)
-            ).fetchone()
-        if row is None:
-            return None
-        return row["trigger"], from_utc_text(row["last_fire"])
-
-    def set_last_fire(self, job: str, trigger: str, fire_time: datetime) -> None:
-        """Remember a fire time as dealt with (run, failed or skipped); never moves backwards."""
-        text = utc_text(fire_time)
-        with self._connect() as conn:
-            conn.execute(
-                "INSERT INTO schedule_jobs (job, trigger, last_fire) VALUES (?, ?, ?) "
-                "ON CONFLICT(job) DO UPDATE SET last_fire = excluded.last_fire, trigger = excluded.trigger "
-                "WHERE excluded.trigger != schedule_jobs.trigger OR excluded.last_fire > schedule_jobs.last_fire",
-                (job, trigger, text),
-            )
-
-    def runs(self, job: str | None = None, limit: int = 100) -> list[RunRow]:
-        """The newest runs first."""
-        query = "SELECT * FROM schedule_runs"
-        params: tuple = ()
-        if job is not None:
-            query += " WHERE job = ?"
-            params = (job,)
-        query += " ORDER BY id DESC LIMIT ?"
-        with self._connect() as conn:
-            rows = conn.execute(query, (*params, limit)).fetchall()
-        return [_row(row) for row in rows]
-
-
-def _row(row: sqlite3.Row) -> RunRow:
     def when(key: str) -> datetime | None:
         return from_utc_text(row[key]) if row[key] else None
 
@@ -258,22 +78,20 @@ def _row(row: sqlite3.Row) -> RunRow:
     )
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def open_history(settings: Settings) -> RunHistory:
+    """The run history of the configured backend (``settings.state``), schema checked."""
+    from pipeline.stores.backend import open_backend
+
+    return open_backend(settings).run_history()
 
 
-def existing_history(state_dir: str | Path) -> RunHistory | None:
-    """The history if the state database exists (``jobs`` must not create a state folder)."""
-    if not (Path(state_dir) / statedb.DB_NAME).exists():
+def existing_history(settings: Settings) -> RunHistory | None:
+    """The history, or None when there is no state yet (``jobs`` must not create a state folder)."""
+    from pipeline.stores import statedb
+
+    if settings.state.backend == "sqlite" and not (Path(settings.state_dir) / statedb.DB_NAME).exists():
         return None
-    return RunHistory(state_dir)
+    return open_history(settings)
+
+
+__all__ = ["OUTCOMES", "RunRow", "existing_history", "from_utc_text", "open_history", "run_row", "utc_text"]

@@ -1,4 +1,4 @@
-"""One scheduler per state folder: an exclusive ``flock`` on ``scheduler.lock``.
+"""One scheduler per state folder (SQLite): an exclusive ``flock`` on ``scheduler.lock``.
 
 Two schedulers sharing a state folder would run every job twice (two newsletters, two sends).
 A :class:`~pipeline.stores.locks.FileLock`: the kernel drops it when its process dies, however it
@@ -7,9 +7,16 @@ dies, and the holder's PID in the file lets the refusal say who holds it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.stores.locks import FileLock, LockBusy
+
+if TYPE_CHECKING:
+    from pipeline.config.site import Settings
+    from pipeline.stores.protocols import SchedulerLock
 
 LOCK_NAME = "scheduler.lock"
 
@@ -34,19 +41,36 @@ class InstanceLock:
         self.path = Path(state_dir) / LOCK_NAME
         self._lock = FileLock(self.path)
 
-    def acquire(self) -> InstanceLock:
-        """Take the lock without waiting; raise :class:`SchedulerLocked` naming the holder."""
+    lost: str | None = None  # a flock is never lost while its process lives
+
+    def describe(self) -> str:
+        return f"lock {self.path}"
+
+    def acquire(self, stopping: Callable[[], bool] | None = None) -> bool:
+        """Take the lock without waiting; raise :class:`SchedulerLocked` naming the holder.
+
+        One machine has no standby: a second scheduler on the same state folder is a mistake to
+        report at once, not a replica to keep waiting (``stopping`` is unused).
+        """
         try:
             self._lock.acquire()
         except LockBusy as busy:
             raise SchedulerLocked(self.path, busy.pid) from None
-        return self
+        return True
 
     def release(self) -> None:
         self._lock.release()
 
     def __enter__(self) -> InstanceLock:
-        return self.acquire()
+        self.acquire()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def open_scheduler_lock(settings: Settings, failover: timedelta) -> SchedulerLock:
+    """The flock for SQLite (today's single instance), the advisory lock for PostgreSQL (replicas)."""
+    from pipeline.stores.backend import open_backend
+
+    return open_backend(settings).scheduler_lock(failover)

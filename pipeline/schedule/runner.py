@@ -13,7 +13,10 @@ Resilience comes from APScheduler's per-job settings plus what it cannot know by
   logged and recorded as ``missed``);
 - each job's last fire time is stored in the state database, so after downtime the missed runs
   are planned by :mod:`pipeline.schedule.catchup` (the in-memory job store forgets them);
-- an instance lock on the state folder (:mod:`pipeline.schedule.lock`).
+- one active scheduler: a flock on the state folder with SQLite (:mod:`pipeline.schedule.lock`),
+  a PostgreSQL advisory lock among replicas, the others waiting as standbys
+  (:mod:`pipeline.schedule.failover`). A lost lock stops running jobs at once and exits 75, for
+  the supervisor to restart the process as a standby.
 """
 
 from __future__ import annotations
@@ -25,9 +28,8 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, tzinfo
+from datetime import datetime
 from types import FrameType
-from typing import Any
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -37,55 +39,20 @@ from apscheduler.events import (
     JobExecutionEvent,
     JobSubmissionEvent,
 )
-from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from pipeline.schedule.catchup import CatchUp, plan_job
 from pipeline.schedule.config import JobSpec, Schedule, format_duration, local_time
 from pipeline.schedule.execution import execute
-from pipeline.schedule.history import RunHistory
-from pipeline.schedule.lock import InstanceLock
+from pipeline.schedule.fire_times import FireTimeExecutor
+from pipeline.schedule.history import open_history
+from pipeline.schedule.lock import open_scheduler_lock
+from pipeline.schedule.logs import log
 from pipeline.schedule.registry import unavailable_kinds
-
-log = logging.getLogger("pipeline.schedule")
+from pipeline.stores.protocols import RunHistory, SchedulerLock
 
 NOT_STARTED = "not started: the scheduler is stopping"
-
-
-class _ZoneFormatter(logging.Formatter):
-    """Timestamps in the site's time zone, whatever TZ the service happens to run with."""
-
-    def __init__(self, zone: tzinfo | None):
-        super().__init__("%(asctime)s %(levelname)s %(message)s")
-        self.zone = zone
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="seconds")
-
-
-def configure_logging(zone: tzinfo | None = None, stream: Any = None) -> None:
-    """One line per event on stdout (journald keeps it; cron mails it)."""
-    handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(_ZoneFormatter(zone))
-    ours = logging.getLogger("pipeline.schedule")
-    ours.handlers[:] = [handler]
-    ours.setLevel(logging.INFO)
-    ours.propagate = False
-    theirs = logging.getLogger("apscheduler")
-    theirs.handlers[:] = [handler]
-    theirs.setLevel(logging.WARNING)
-    theirs.propagate = False
-    handler.addFilter(_drop_apscheduler_duplicates)
-
-
-def _drop_apscheduler_duplicates(record: logging.LogRecord) -> bool:
-    """APScheduler logs a failed job and a missed run too; ours already say it, with more detail."""
-    if not record.name.startswith("apscheduler"):
-        return True
-    message = str(record.msg)
-    return not (
-        "raised an exception" in message or "was missed by" in message or "skipped: maximum" in message
-    )
+LOCK_LOST_EXIT = 75  # EX_TEMPFAIL: restart me (as a standby)
 
 
 def _end_worker_processes() -> None:
@@ -120,15 +87,21 @@ class SchedulerService:
     # -- the main loop ------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Take the lock, plan missed runs, run until signalled; returns the exit code (0)."""
-        lock = InstanceLock(self.settings.state_dir).acquire()  # raises SchedulerLocked
+        """Take the lock (waiting as a standby with PostgreSQL), plan missed runs, run until
+        signalled; returns the exit code (0)."""
+        self.history = open_history(self.settings)  # a schema problem stops the start, not a job
+        lock = open_scheduler_lock(self.settings, self.schedule.failover)
+        self._install_signal_handlers()
         try:
+            if not lock.acquire(lambda: bool(self._signals)):  # raises SchedulerLocked (SQLite)
+                log.info("%s received while standby: stopping", self._signals[0])
+                return 0
             return self._run_locked(lock)
         finally:
             lock.release()
 
-    def _run_locked(self, lock: InstanceLock) -> int:
-        self.history = RunHistory(self.settings.state_dir)
+    def _run_locked(self, lock: SchedulerLock) -> int:
+        assert self.history is not None
         closed = self.history.close_abandoned()
         if closed:
             log.warning("%d run(s) left 'running' by a process that ended are now marked interrupted", closed)
@@ -136,9 +109,10 @@ class SchedulerService:
         for reason in unavailable_kinds(kinds).values():
             log.warning("%s; jobs using it will fail until it is", reason)
 
+        self._executor = FireTimeExecutor(max_workers=self.schedule.workers)
         scheduler = BackgroundScheduler(
             timezone=self.settings.tz,
-            executors={"default": ThreadPoolExecutor(max_workers=self.schedule.workers)},
+            executors={"default": self._executor},
             job_defaults={"coalesce": True, "max_instances": 1},
         )
         scheduler.add_listener(
@@ -148,21 +122,48 @@ class SchedulerService:
         for job in self.jobs.values():
             self._add(scheduler, job, now)
 
-        self._install_signal_handlers()
         scheduler.start()
         log.info(
             "scheduler started: PID %d, state %s, %d job(s) from %s",
             os.getpid(),
-            self.settings.state_dir.resolve(),
+            self._state_name(),
             len(self.jobs),
             self.schedule.source,
         )
         for job in scheduler.get_jobs():
             log.info("job %s: next run %s", job.id, local_time(job.next_run_time, job.trigger.timezone))
         while not self._signals:
+            if lock.lost is not None:
+                self._lost(scheduler, lock.lost)
             time.sleep(0.1)
         log.info("%s received: no new runs; stopping", self._signals[0])
         return self._shut_down(scheduler, lock)
+
+    def _state_name(self) -> str:
+        state = self.settings.state
+        return state.display_url if state.backend != "sqlite" else str(self.settings.state_dir.resolve())
+
+    def _lost(self, scheduler: BackgroundScheduler, reason: str) -> None:
+        """The lock is gone, so another scheduler may be active: stop every job now, and exit.
+
+        Waiting for running jobs would let two schedulers run them; their work is staged or
+        resumable (publishing is atomic, the send log resumes), so ending them is safe. The rows
+        left ``running`` are closed as interrupted by the next active scheduler.
+        """
+        with self._guard:
+            self._stopping = True
+            running = sorted(self._active)
+        log.error(
+            "lost the scheduler lock: %s; stopping at once%s",
+            reason,
+            f" (interrupting {', '.join(running)})" if running else "",
+        )
+        scheduler.shutdown(wait=False)
+        _end_worker_processes()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(LOCK_LOST_EXIT)
 
     def _add(self, scheduler: BackgroundScheduler, job: JobSpec, now: datetime) -> None:
         assert self.history is not None
@@ -241,8 +242,20 @@ class SchedulerService:
             with self._guard:
                 self._active[name] = run_id
 
+        job = self.jobs[name]
+        due = self._executor.due(name)
         try:
-            result = execute(self.jobs[name], self.settings, self.history, trigger, on_start=started)
+            # The fire time is recorded as dealt with in the same transaction that finishes the
+            # run: a scheduler killed right after a run cannot leave it for a standby to run again.
+            result = execute(
+                job,
+                self.settings,
+                self.history,
+                trigger,
+                scheduled_for=due,
+                on_start=started,
+                record_fire=job.trigger.describe() if due is not None else None,
+            )
             return result.summary
         finally:
             with self._guard:
@@ -301,7 +314,7 @@ class SchedulerService:
         """Stop as a signal would (for embedding the service in another program)."""
         self._signals.append("stop request")
 
-    def _shut_down(self, scheduler: BackgroundScheduler, lock: InstanceLock) -> int:
+    def _shut_down(self, scheduler: BackgroundScheduler, lock: SchedulerLock) -> int:
         assert self.history is not None
         with self._guard:
             self._stopping = True

@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipeline.config.state import StateConfig
@@ -26,7 +27,8 @@ from pipeline.stores import migrations, statedb
 
 if TYPE_CHECKING:
     from pipeline.config.site import Settings
-    from pipeline.stores.protocols import IssueStore, SubscriberStore
+    from pipeline.config.web import WebConfig
+    from pipeline.stores.protocols import IssueStore, RateLimits, SubscriberStore, WebSubPendingStore
 
 # One advisory lock key for schema changes, so two ``db migrate`` runs queue instead of racing.
 MIGRATION_LOCK = 0x6F61_6C17
@@ -83,16 +85,19 @@ class Backend:
         raise self._missing("send log")
 
     def run_history(self) -> Any:
+        """The scheduler's run history and last fire times (:class:`protocols.RunHistory`)."""
         raise self._missing("schedule run history")
 
-    def rate_limits(self) -> Any:
+    def rate_limits(self, web: WebConfig) -> RateLimits:
+        """The web service's per-client and per-address limits, as ``web`` sets them."""
         raise self._missing("web rate limits")
 
-    def websub_pending(self) -> Any:
+    def websub_pending(self) -> AbstractContextManager[WebSubPendingStore]:
         """The WebSub topics whose hub ping is still owed."""
         raise self._missing("WebSub pending list")
 
-    def scheduler_lock(self) -> Any:
+    def scheduler_lock(self, failover: timedelta) -> Any:
+        """Who may fire jobs (:class:`protocols.SchedulerLock`); ``failover``: standby takeover."""
         raise self._missing("scheduler lock")
 
     def _missing(self, store: str) -> NotImplementedError:
@@ -135,12 +140,36 @@ class SQLiteBackend(Backend):
         with self.connection() as conn:
             yield SQLiteIssueStore(conn)
 
+    def websub_pending(self) -> AbstractContextManager[WebSubPendingStore]:
+        from pipeline.stores.sqlite.websub_pending import FileWebSubPending
+
+        return FileWebSubPending(self.config.state_dir)
+
     @contextmanager
     def send_log(self) -> Iterator[Any]:
         from pipeline.stores.sqlite.send_log import SqliteSendLog
 
         with self.connection() as conn:
             yield SqliteSendLog(conn, self.config.state_dir / "send.lock")
+
+    def run_history(self) -> Any:
+        from pipeline.stores.sqlite.history import SQLiteRunHistory
+
+        return SQLiteRunHistory(self.config.state_dir)
+
+    def rate_limits(self, web: WebConfig) -> RateLimits:
+        from pipeline.stores.sqlite.rate_limits import SQLiteRateLimits
+
+        return SQLiteRateLimits(
+            self.config.state_dir,
+            per_client_per_hour=web.per_client_per_hour,
+            per_address_per_day=web.per_address_per_day,
+        )
+
+    def scheduler_lock(self, failover: timedelta) -> Any:
+        from pipeline.schedule.lock import InstanceLock
+
+        return InstanceLock(self.config.state_dir)  # one machine: today's flock, no standby
 
 
 class PostgresBackend(Backend):
@@ -192,12 +221,36 @@ class PostgresBackend(Backend):
 
         return PostgresIssueStore(self.config.database_url)
 
+    def websub_pending(self) -> AbstractContextManager[WebSubPendingStore]:
+        from pipeline.stores.postgres.websub_pending import PostgresWebSubPending
+
+        return PostgresWebSubPending(self.config.database_url)
+
     @contextmanager
     def send_log(self) -> Iterator[Any]:
         from pipeline.stores.postgres.send_log import PostgresSendLog
 
         with self.connection() as conn:
             yield PostgresSendLog(conn, self.config.database_url, lease=self.config.send_lease)
+
+    def run_history(self) -> Any:
+        from pipeline.stores.postgres.history import PostgresRunHistory
+
+        return PostgresRunHistory(self.config.database_url)
+
+    def rate_limits(self, web: WebConfig) -> RateLimits:
+        from pipeline.stores.postgres.rate_limits import PostgresRateLimits
+
+        return PostgresRateLimits(
+            self.config.database_url,
+            per_client_per_hour=web.per_client_per_hour,
+            per_address_per_day=web.per_address_per_day,
+        )
+
+    def scheduler_lock(self, failover: timedelta) -> Any:
+        from pipeline.schedule.failover import AdvisoryLock
+
+        return AdvisoryLock(self.config.database_url, failover)
 
 
 # The registry: backend name (StateConfig.backend) → class. A new engine is one line here.

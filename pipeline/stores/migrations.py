@@ -94,16 +94,28 @@ REGISTRY.append(
     Component(
         "schedule",
         ("schedule_runs", "schedule_jobs"),
-        sqlite="pipeline.schedule.history:MIGRATIONS",
+        sqlite="pipeline.stores.sqlite.history:MIGRATIONS",
+        postgresql="pipeline.stores.postgres.history:MIGRATIONS",
     )
 )
 
-# -- web service: per-address mail quota (pg-ops) ---------------------------------------------
+# -- web service: rate limits, per client (PostgreSQL) and per address (pg-ops) ---------------
 REGISTRY.append(
     Component(
         "web",
-        ("web_mails",),
-        sqlite="pipeline.web.service:MIGRATIONS",
+        ("web_mails",),  # and, on PostgreSQL only, web_client_hits: an hour of counts, never copied
+        sqlite="pipeline.stores.sqlite.rate_limits:MIGRATIONS",
+        postgresql="pipeline.stores.postgres.rate_limits:MIGRATIONS",
+    )
+)
+
+# -- WebSub pending list (stores): SQLite keeps its file, so it has no scripts there ----------
+REGISTRY.append(
+    Component(
+        "websub",
+        ("websub_pending",),
+        sqlite=(),
+        postgresql="pipeline.stores.postgres.websub_pending:MIGRATIONS",
     )
 )
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from pipeline.delivery.issues import Issue
     from pipeline.reading.content import Update
+    from pipeline.schedule.history import RunRow
     from pipeline.stores.subscribers import ConsentRecord, ImportReport, Subscriber
 
 
@@ -147,7 +148,107 @@ class WebSubPendingStore(Protocol):
         ...
 
 
-__all__ = ["IssueStore", "SubscriberStore", "WebSubPendingStore"]
+# -- run history (pg-ops) ---------------------------------------------------------------------
+class RunHistory(Protocol):
+    """The scheduler's run history and each job's last fire time (:mod:`pipeline.schedule.history`).
+
+    Safe to use from several threads and processes; with PostgreSQL it is shared by every scheduler
+    replica, so the last fire times it keeps are what a standby plans its catch-up from.
+    """
+
+    def start(self, job: str, kind: str, trigger: str, scheduled_for: datetime | None = None) -> int: ...
+
+    def finish(
+        self,
+        run_id: int,
+        outcome: str,
+        started: datetime,
+        finished: datetime,
+        summary: str | None = None,
+        error: str | None = None,
+        last_fire: tuple[str, datetime] | None = None,
+    ) -> None:
+        """Record the outcome; with ``last_fire`` (trigger, fire time) also :meth:`set_last_fire`,
+        in the same transaction."""
+        ...
+
+    def set_scheduled_for(self, run_id: int, scheduled_for: datetime) -> None: ...
+
+    def mark_interrupted(self, run_id: int, summary: str) -> None: ...
+
+    def record_skip(
+        self,
+        job: str,
+        kind: str,
+        outcome: str,
+        scheduled_for: datetime,
+        summary: str,
+        trigger: str = "schedule",
+    ) -> None: ...
+
+    def record_warning(self, job: str, kind: str, at: datetime, summary: str) -> None: ...
+
+    def clamp_last_fire(self, job: str, now: datetime) -> None: ...
+
+    def close_abandoned(self) -> int: ...
+
+    def last_fire(self, job: str) -> tuple[str, datetime] | None: ...
+
+    def set_last_fire(self, job: str, trigger: str, fire_time: datetime) -> None: ...
+
+    def runs(self, job: str | None = None, limit: int = 100) -> list[RunRow]: ...
+
+
+class SchedulerLock(Protocol):
+    """Who may fire jobs: a flock on one machine, a PostgreSQL advisory lock among replicas."""
+
+    @property
+    def lost(self) -> str | None:
+        """Why the lock was lost while held (the service must stop at once), else None."""
+        ...
+
+    def describe(self) -> str: ...
+
+    def acquire(self, stopping: Callable[[], bool]) -> bool:
+        """Hold the lock (True), or give up because ``stopping()`` became true (False)."""
+        ...
+
+    def release(self) -> None: ...
+
+
+# -- end run history (pg-ops) -----------------------------------------------------------------
+
+
+# -- web rate limits (pg-ops) -----------------------------------------------------------------
+class RateLimits(Protocol):
+    """The subscription service's limits: sign-up requests per client, confirmation mails per address.
+
+    On one machine the per-client count may live in memory; with several instances both are
+    shared, so a client cannot get N times the limit by reaching N instances.
+    """
+
+    def client_hit(self, client: str) -> int | None:
+        """Count one request of ``client``: None if allowed, else seconds until it may try again."""
+        ...
+
+    def take_mail(self, address: str, now: datetime) -> bool:
+        """Count one mail to ``address`` if under ``[web] per_address_per_day`` (else False)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# -- end web rate limits (pg-ops) -------------------------------------------------------------
+
+
+__all__ = [
+    "IssueStore",
+    "RateLimits",
+    "RunHistory",
+    "SchedulerLock",
+    "SubscriberStore",
+    "WebSubPendingStore",
+]
 
 
 # -- send log (pg-send) -----------------------------------------------------------------------

@@ -43,7 +43,6 @@ from pipeline.stores.subscribers import Subscriber
 from pipeline.web import origins
 from pipeline.web.bodies import BodyError, Fields, parse_body, read_limited
 from pipeline.web.language import choose, negotiate
-from pipeline.web.ratelimit import RateLimiter
 from pipeline.web.service import (
     InputError,
     LinkError,
@@ -74,13 +73,12 @@ LINK_STATUS = {"invalid": 400, "expired": 410, "used": 410, "gone": 410}
 
 
 class App:
-    """Request handlers bound to one service, one config and one per-client limiter."""
+    """Request handlers bound to one service and one config (the limits are the service's)."""
 
     def __init__(self, settings: Settings, web: WebConfig, service: SubscriptionService):
         self.settings = settings
         self.web = web
         self.service = service
-        self.client_limiter = RateLimiter(web.per_client_per_hour, 3600.0)
         self.env = settings.env
 
     # -- helpers -------------------------------------------------------------------------------
@@ -220,9 +218,9 @@ class App:
         chosen_lang = fields.first("language") or fields.first("lang")
         lang = self.page_lang(request, chosen_lang)
         T = texts(lang)
-        if not self.client_limiter.hit(self.client_key(request)):
-            retry = str(self.client_limiter.retry_after(self.client_key(request)))
-            headers = {**cors, "retry-after": retry}
+        wait = await self.service.call(self.service.limits.client_hit, self.client_key(request))
+        if wait is not None:
+            headers = {**cors, "retry-after": str(wait)}
             if json_wanted:
                 return JSONResponse({"error": "rate limited", "message": T["limited_body"]}, 429, headers)
             return self.page(

@@ -1,8 +1,9 @@
 """A sliding-window rate limiter in memory, bounded in size, for sign-up requests per client.
 
-Per-client limits only need to hold within one running service: a restart forgetting them costs
-nothing (the per-address limit, which protects people's mailboxes, is kept in the database; see
-:mod:`pipeline.web.consent`). Memory is bounded so a flood of distinct client addresses cannot
+Per-client limits only need to hold within one running service on one machine: a restart
+forgetting them costs nothing (the per-address limit, which protects people's mailboxes, is kept
+in the database). Used by :mod:`pipeline.stores.sqlite.rate_limits`; several instances share
+their limits in PostgreSQL instead (:mod:`pipeline.stores.postgres.rate_limits`). Memory is bounded so a flood of distinct client addresses cannot
 grow it without end: past ``max_keys`` the stalest keys are forgotten first.
 """
 

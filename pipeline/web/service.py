@@ -11,6 +11,10 @@ with :mod:`pipeline.delivery.tokens`:
 - unsubscribe links (in every newsletter's ``List-Unsubscribe``) and preferences links never
   expire: an old message must still let its reader leave (RFC 8058).
 
+The limits (sign-ups per client, confirmation mails per address) are a store too
+(:class:`~pipeline.stores.protocols.RateLimits`): in memory and SQLite on one machine, shared in
+PostgreSQL by every instance.
+
 Failures a visitor can cause are :class:`LinkError` (the web layer answers 4xx); nothing here
 reveals whether an address is on the list.
 """
@@ -30,13 +34,12 @@ from urllib.parse import urlsplit
 from pipeline.config.site import LANGUAGES, Settings
 from pipeline.config.web import WebConfig
 from pipeline.delivery import tokens
-from pipeline.stores import statedb
 from pipeline.stores.backend import open_backend
+from pipeline.stores.protocols import RateLimits
 from pipeline.stores.subscribers import (
     Subscriber,
     SubscriberError,
     SubscriberStore,
-    email_hash,
     normalize_email,
     parse_targets,
     timestamp,
@@ -48,21 +51,6 @@ log = logging.getLogger("pipeline.web")
 Mailer = Callable[[EmailMessage], None]
 T = TypeVar("T")
 Clock = Callable[[], datetime]
-
-# The web service's own table: confirmation mails sent per address, for the per-address limit
-# that protects people's mailboxes from being flooded through the form. Rows older than a day
-# are deleted as new ones come in; only a hash of the address is kept.
-MIGRATIONS = [
-    """
-    CREATE TABLE web_mails (
-        id INTEGER PRIMARY KEY,
-        email_hash TEXT NOT NULL,
-        sent_at TEXT NOT NULL
-    );
-    CREATE INDEX web_mails_address ON web_mails (email_hash, sent_at);
-    CREATE INDEX web_mails_time ON web_mails (sent_at);
-    """,
-]
 
 
 class LinkError(Exception):
@@ -152,6 +140,7 @@ class SubscriptionService:
         # connection can be closed cleanly by the thread that opened it.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-db")
         self._store: SubscriberStore | None = None
+        self.limits: RateLimits  # per client and per address; set by _open, used on the database thread
         self._executor.submit(self._open).result()  # create the tables now, not on the first request
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -160,6 +149,7 @@ class SubscriptionService:
         backend = open_backend(self.settings)
         backend.prepare("web")  # the per-address quota's table (SQLite: made on open, as before)
         self._store = backend.subscribers()
+        self.limits = backend.rate_limits(self.web)
 
     @property
     def store(self) -> SubscriberStore:
@@ -176,6 +166,7 @@ class SubscriptionService:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+                self.limits.close()
 
         self._executor.submit(close_store).result()
         self._executor.shutdown()
@@ -219,7 +210,7 @@ class SubscriptionService:
         store = self.store
         now = self.now()
         existing = store.find(request.email)
-        if not self._take_mail_quota(request.email, now):
+        if not self.limits.take_mail(request.email, now):
             return SignUpOutcome("address limit", None)
         if existing is not None and existing.status == "active":
             mail = already_subscribed_mail(
@@ -263,22 +254,6 @@ class SubscriptionService:
             self.mailer(mail)
         except Exception:
             log.exception("could not send the sign-up mail")
-
-    def _take_mail_quota(self, address: str, now: datetime) -> bool:
-        conn = self.store.conn
-        key = email_hash(address)
-        cutoff = timestamp(now - timedelta(days=1))
-        with statedb.transaction(conn):
-            conn.execute("DELETE FROM web_mails WHERE sent_at <= ?", (cutoff,))
-            (count,) = conn.execute(
-                "SELECT COUNT(*) FROM web_mails WHERE email_hash = ? AND sent_at > ?", (key, cutoff)
-            ).fetchone()
-            allowed = count < self.web.per_address_per_day
-            if allowed:
-                conn.execute(
-                    "INSERT INTO web_mails (email_hash, sent_at) VALUES (?, ?)", (key, timestamp(now))
-                )
-        return allowed
 
     # -- confirm -------------------------------------------------------------------------------
 
