@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from pipeline.config.mail import NewsletterConfig
 from pipeline.config.site import Settings
@@ -52,6 +52,10 @@ from pipeline.delivery.transports import (
 from pipeline.progress import Progress
 from pipeline.stores.subscribers import Subscriber, timestamp
 
+if TYPE_CHECKING:
+    from pipeline.delivery.transports import Transport
+    from pipeline.stores.protocols import SubscriberStore
+
 
 @dataclass
 class SendContext:
@@ -63,8 +67,8 @@ class SendContext:
     """
 
     log: SendLog
-    subscribers: Any  # the backend's subscriber store (``by_id``)
-    transport: Any  # a transport of ``delivery.transports`` (open, send, close, name)
+    subscribers: SubscriberStore
+    transport: Transport
     signer: DkimSigner | None
     pacer: Pacer
     settings: Settings
