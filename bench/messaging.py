@@ -160,7 +160,7 @@ def _measure(work: Path, repeat: int, say: Callable[[str], None], quick: bool) -
         }
     )
 
-    from pipeline.delivery.transports import SmtpTransport
+    from pipeline.delivery.transports.smtp import SmtpTransport
 
     count = 300 if quick else SMTP_MESSAGES
     prepared = [template.personalise(f"s{i:011d}", f"mottagare.{i}@example.se") for i in range(count)]

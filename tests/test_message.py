@@ -16,12 +16,13 @@ import pytest
 from pipeline.config.mail import newsletter_config
 from pipeline.config.site import load_settings
 from pipeline.delivery.issues import IssueStore
-from pipeline.delivery.message import MessageTemplate, build_slow, qp_encode
+from pipeline.delivery.message import MessageTemplate, qp_encode
 from pipeline.delivery.tokens import verify_unsubscribe_token
 from pipeline.outputs.newsletter.render import render_edition
 from pipeline.reading.content import read_content
 from pipeline.stores.state_paths import connect
 from tests.conftest import NOW
+from tests.message_reference import build_slow
 from tests.newsletter_helpers import write_settings, write_updates
 
 SECRET = b"test-secret-0123456789"

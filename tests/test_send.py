@@ -366,7 +366,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path, content_dir: Path, writ
             os.close(follower)
         os.close(leader)
     assert done.returncode == 0
-    assert b"\rissue 1 [" in b"".join(chunks) and b"1/1" in b"".join(chunks)
+    # redrawn in place: rich erases the line (CSI 2K) where the old bar returned the carriage
+    assert b"\x1b[2Kissue 1 [" in b"".join(chunks) and b"1/1" in b"".join(chunks)
 
 
 def test_scheduler_jobs_build_and_send(tmp_path: Path, content_dir: Path, write_update) -> None:

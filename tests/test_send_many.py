@@ -143,7 +143,7 @@ def check_exactly_once(server: FaultServer, settings, readers: int, kills: int) 
     assert statuses == {"sent": readers}, statuses
 
 
-@pytest.mark.parametrize("seed", [1301, 1302])
+@pytest.mark.parametrize("seed", [1301])
 def test_four_senders_killed_at_random_deliver_every_reader_exactly_once(
     tmp_path: Path, content_dir: Path, write_update, postgres_url: str, monkeypatch, seed: int
 ) -> None:

@@ -18,7 +18,7 @@ from pipeline.delivery.send_run import (
     stderr_notes,
 )
 from pipeline.delivery.tokens import SecretMissing
-from pipeline.delivery.transports import TransportUnavailable, parse_rate
+from pipeline.delivery.transports import TransportUnavailable, parse_rate, transport_names
 from pipeline.outputs.newsletter.render import RenderError
 from pipeline.reading.dates import DateError, parse_datetime
 from pipeline.stores.subscribers import SubscriberError
@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Send an issue to every active subscriber who has not had it yet. The send log in the state "
             "database makes a rerun after a crash continue where it stopped; temporary failures are retried by "
             "later runs, permanent ones (5xx) are not. Every run first completes the sends that an earlier run "
-            "left unfinished (server down, kill, 4xx), oldest issue first. Only one send runs at a time."
+            "left unfinished (server down, kill, 4xx), oldest issue first. With SQLite only one "
+            "send runs at a time; with PostgreSQL any number share the work, each reader still getting one copy."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -53,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "issue", nargs="?", type=int, metavar="ISSUE", help="issue number (default: the latest)"
     )
     parser.add_argument(
-        "--transport", choices=("outbox", "smtp"), help="default: [newsletter] transport (outbox)"
+        "--transport", choices=transport_names(), help="default: [newsletter] transport (outbox)"
     )
     parser.add_argument(
         "--rate", metavar="N/s", help="at most N messages per second (e.g. 20/s, 600/min; 0 = no limit)"

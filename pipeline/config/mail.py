@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pipeline.config.site import Settings, SettingsError, read_table
 from pipeline.config.taxonomy import load_taxonomy
+from pipeline.delivery.transports import transport_names  # the registry: light, imports no transport
 from pipeline.outputs.newsletter.subject import check_template
 
 DEFAULT_INTRO = {
@@ -78,7 +79,6 @@ SMTP_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
 }
 
 SECURITY_MODES = ("starttls", "tls", "none")
-TRANSPORTS = ("outbox", "smtp")
 
 
 @dataclass(frozen=True)
@@ -151,8 +151,8 @@ def newsletter_config(settings: Settings) -> NewsletterConfig:
     def bad(key: str, message: str) -> None:
         problems.append(settings.problem("newsletter", key, message))
 
-    if raw["transport"] not in TRANSPORTS:
-        bad("transport", f"must be one of {', '.join(TRANSPORTS)}, got {raw['transport']!r}")
+    if raw["transport"] not in transport_names():
+        bad("transport", f"must be one of {', '.join(transport_names())}, got {raw['transport']!r}")
     for key in ("unsubscribe_url", "preferences_url"):
         if raw[key] and not is_one_click_url(raw[key]):
             bad(key, f"must be an https:// URL (RFC 8058 one-click unsubscribe), got {raw[key]!r}")

@@ -6,8 +6,9 @@ to 100,000 subscribers differs between recipients only in the ``To``, ``Message-
 email package once per edition (header encoding and folding) and quoted-printable-encodes each
 body once, cut at the slots: every static piece ends with a soft line break, so a slot always
 starts a fresh encoded line and its value can be encoded on its own (a few microseconds). The
-result decodes to exactly what :func:`build_slow` — the plain email-package way, kept as the
-reference — produces; a test compares the two header by header and part by part.
+result decodes to exactly what the plain email-package way produces (``build_slow`` in
+``tests/message_reference.py``, the reference); a test compares the two header by header and
+part by part.
 
 Message layout (Gmail/Yahoo bulk-sender rules, RFC 2369, RFC 8058)::
 
@@ -27,7 +28,6 @@ import html
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
@@ -56,9 +56,6 @@ SIGNED_HEADERS = (
     b"mime-version",
     b"content-type",
 )
-# The slow path must not fold List-Unsubscribe: the email package would turn a long URL into an
-# RFC 2047 encoded-word, which no mail client reads as a URL. 998 is RFC 5322's hard limit.
-SLOW_POLICY = SMTP.clone(max_line_length=998)
 
 
 # -- quoted-printable, with control over where lines break ------------------------------------------
@@ -305,39 +302,6 @@ class MessageTemplate:
         return len(sample.data) - start - len(self.end)
 
 
-def build_slow(
-    edition: Edition,
-    settings: Settings,
-    config: NewsletterConfig,
-    secret: bytes,
-    date: datetime,
-    uid: str,
-    address: str,
-) -> bytes:
-    """The same message the plain way (EmailMessage per recipient): the reference for the fast path."""
-    unsubscribe_url = config.unsubscribe_url + unsubscribe_token(secret, uid, config.list_id)
-    preferences_url = config.preferences_url + preferences_token(secret, uid)
-    values = {"address": address, "unsubscribe": unsubscribe_url, "preferences": preferences_url}
-    text, body = edition.text, edition.html
-    for name, marker in SLOTS.items():
-        text = text.replace(marker, values[name])
-        body = body.replace(marker, html.escape(values[name]) if name == "address" else values[name])
-    msg = EmailMessage(policy=SLOW_POLICY)
-    msg["From"] = _from_address(settings)
-    msg["Subject"] = edition.subject
-    msg["Date"] = format_datetime(date)
-    msg["List-Id"] = f"{config.list_name} <{config.list_id}>"
-    msg["Feedback-ID"] = feedback_id(edition, config)
-    msg["To"] = address
-    msg["Message-ID"] = message_id(edition.number, uid, config)
-    msg["List-Unsubscribe"] = list_unsubscribe(unsubscribe_url, config)
-    msg["List-Unsubscribe-Post"] = ONE_CLICK
-    msg.set_content(text, cte="quoted-printable")
-    msg.add_alternative(body, subtype="html", cte="quoted-printable")
-    msg["Content-Language"] = edition.lang  # after: set_content drops every Content-* header
-    return msg.as_bytes()
-
-
 # -- DKIM ----------------------------------------------------------------------------------------------
 
 
@@ -374,7 +338,6 @@ __all__ = [
     "HeaderInjection",
     "MessageTemplate",
     "Prepared",
-    "build_slow",
     "check_header",
     "list_unsubscribe",
     "message_id",

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from pipeline.config.mail import NewsletterConfig
 from pipeline.config.site import Settings
@@ -49,37 +49,12 @@ from pipeline.delivery.transports import (
     TemporaryFailure,
     TransportUnavailable,
 )
+from pipeline.progress import Progress
 from pipeline.stores.subscribers import Subscriber, timestamp
 
-
-class Progress:
-    """A one-line progress bar on a terminal; silent when the stream is not a TTY."""
-
-    def __init__(self, total: int, stream: IO[str] | None, label: str):
-        self.total = total
-        self.stream = stream if stream is not None and stream.isatty() else None
-        self.label = label
-        self.done = 0
-        self.last = 0.0
-
-    def step(self) -> None:
-        self.done += 1
-        if self.stream is None:
-            return
-        now = time.monotonic()
-        if now - self.last < 0.1 and self.done < self.total:
-            return
-        self.last = now
-        width = 30
-        filled = width * min(self.done, self.total) // max(self.total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.stream is not None and self.total:
-            self.stream.write("\n")
-            self.stream.flush()
+if TYPE_CHECKING:
+    from pipeline.delivery.transports import Transport
+    from pipeline.stores.protocols import SubscriberStore
 
 
 @dataclass
@@ -87,12 +62,13 @@ class SendContext:
     """What every issue of one run shares: the stores, the transport, the pace, the clocks.
 
     ``now`` stamps the messages' Date and decides which retries are due; ``clock`` stamps the
-    send log. ``poll`` is how long a sender waits between looks at rows other senders hold.
+    send log. ``poll`` is how long a sender waits between looks at rows other senders hold, and
+    ``wait_limit`` how long it waits at most without taking over any (a live sender keeps its own).
     """
 
     log: SendLog
-    subscribers: Any  # the backend's subscriber store (``by_id``)
-    transport: Any  # a transport of ``delivery.transports`` (open, send, close, name)
+    subscribers: SubscriberStore
+    transport: Transport
     signer: DkimSigner | None
     pacer: Pacer
     settings: Settings
@@ -102,6 +78,7 @@ class SendContext:
     clock: Callable[[], datetime]
     progress: IO[str] | None = None
     poll: float = 0.5
+    wait_limit: float = 600.0  # seconds of waiting on other senders' rows without claiming any
     opened: bool = False
 
     def stamp(self) -> str:
@@ -125,8 +102,10 @@ def send_issue_rows(ctx: SendContext, issue: Issue, summary: SendSummary, retrie
     if seen.due and not ctx.opened:
         _open(ctx, summary, seen.due)
     editions = EditionTemplates(issue, ctx.settings, ctx.config, ctx.secret, ctx.now)
-    bar = Progress(seen.due, ctx.progress, f"issue {number}")
-    handled, after, again = 0, 0, False
+    bar = Progress(
+        f"issue {number}", seen.due, stream=ctx.progress, enabled=None if ctx.progress is not None else False
+    )
+    handled, after, again, progressed = 0, 0, False, time.monotonic()
     try:
         while True:
             batch = log.claim(
@@ -145,16 +124,16 @@ def send_issue_rows(ctx: SendContext, issue: Issue, summary: SendSummary, retrie
                 if not again:
                     again, after = True, 0  # take over what others released or left behind
                     continue
-                if not log.held_elsewhere(number):
-                    break
+                if not log.held_elsewhere(number) or time.monotonic() - progressed > ctx.wait_limit:
+                    break  # done, or another live sender keeps its rows (its work, reported as owed)
                 time.sleep(ctx.poll)  # live senders still hold rows: wait for them or their lease
                 after = 0
                 continue
-            after = batch[-1].subscriber_id
+            after, progressed = batch[-1].subscriber_id, time.monotonic()
             if not ctx.opened:
                 _open(ctx, summary, max(seen.due - handled, len(batch)), held=(log, number, batch))
             for index, claim in enumerate(batch):
-                bar.step()
+                bar.advance()
                 try:
                     _send_claimed(ctx, issue, claim, editions, summary)
                 except TransportUnavailable as exc:
@@ -175,7 +154,7 @@ def send_issue_rows(ctx: SendContext, issue: Issue, summary: SendSummary, retrie
         # queued (and reported as deferred) for a retry no run would make.
         summary.unsubscribed += log.skip_inactive(number, ctx.stamp())
     finally:
-        bar.finish()
+        bar.close()
 
 
 def _open(
@@ -274,4 +253,4 @@ def _why(exc: DeliveryFailure) -> str:
     return getattr(exc, "reason", None) or str(exc)
 
 
-__all__ = ["Progress", "SendContext", "send_issue_rows"]
+__all__ = ["SendContext", "send_issue_rows"]

@@ -70,20 +70,10 @@ from pipeline.delivery.send_report import (
 )
 from pipeline.delivery.single_message import send_test_message
 from pipeline.delivery.tokens import secret_from_env
-from pipeline.delivery.transports import OutboxTransport, SmtpTransport
+from pipeline.delivery.transports import UnknownTransport, transport_kind
 from pipeline.stores.backend import open_backend
 from pipeline.stores.sqlite.send_log import SendLock
 from pipeline.stores.subscribers import timestamp
-
-
-def make_transport(
-    name: str, settings: Settings, config: NewsletterConfig, environ: Mapping[str, str] | None
-):
-    if name == "outbox":
-        return OutboxTransport(config.outbox)
-    if name == "smtp":
-        return SmtpTransport(settings.smtp, environ)
-    raise SendError(f"unknown transport {name!r} (use outbox or smtp)")
 
 
 def send_issue(settings: Settings, *, issue_number: int | None = None, **options) -> SendSummary:
@@ -128,18 +118,23 @@ def send_run(
     """
     config = settings.newsletter
     transport_name = transport_name or config.transport
-    if transport_name not in ("outbox", "smtp"):
-        raise SendError(f"unknown transport {transport_name!r} (use outbox or smtp)")
-    if transport_name != "outbox":
+    try:
+        kind = transport_kind(transport_name)
+    except UnknownTransport as exc:
+        raise SendError(str(exc)) from None
+    kind.check(settings)
+    if kind.reaches_readers:
         _require_https_links(settings, config)
     if clock is None:
         clock = (lambda: now) if now is not None else (lambda: datetime.now(settings.tz))
     now = now or clock()
-    secret = secret_from_env(environ, allow_development=transport_name == "outbox")
+    secret = secret_from_env(environ, allow_development=not kind.reaches_readers)
     if secret.development and notes:
-        notes("note: GOAL17_SECRET is not set; the outbox messages use the public development secret")
+        notes(
+            f"note: GOAL17_SECRET is not set; the {transport_name} messages use the public development secret"
+        )
     if rate is None:
-        rate = settings.smtp.rate if transport_name == "smtp" else 0.0
+        rate = kind.default_rate(settings)
     signer = DkimSigner.from_config(config)
     report = SendReport(transport=transport_name)
     backend = open_backend(settings)
@@ -155,7 +150,7 @@ def send_run(
             if target is None:
                 which = f"issue {issue_number}" if issue_number is not None else "any issue"
                 raise SendError(f"there is no {which} to send; build one with: python -m pipeline newsletter")
-        transport = make_transport(transport_name, settings, config, environ)
+        transport = kind.make(settings, environ)
         try:
             if to is not None:
                 assert target is not None
@@ -260,7 +255,6 @@ __all__ = [
     "SendReport",
     "SendSummary",
     "issues_with_retries_due",
-    "make_transport",
     "send_issue",
     "send_log",
     "send_run",

@@ -8,7 +8,7 @@ copy), and leaves no trace in the send log.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pipeline.config.site import Settings
 from pipeline.delivery.editions import EditionTemplates
@@ -18,12 +18,15 @@ from pipeline.delivery.send_errors import SendError
 from pipeline.delivery.transports import PermanentFailure, TemporaryFailure, TransportUnavailable
 from pipeline.stores.subscribers import Subscriber, normalize_email
 
+if TYPE_CHECKING:
+    from pipeline.delivery.transports import Transport
+
 
 def send_test_message(
     to: str,
     issue: Issue,
     settings: Settings,
-    transport: Any,
+    transport: Transport,
     signer: DkimSigner | None,
     secret: bytes,
     now: datetime,

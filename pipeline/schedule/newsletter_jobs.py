@@ -6,8 +6,9 @@ an issue raises ``JobDeferred`` (recorded as ``deferred``, the same as the comma
 
 - ``newsletter_job`` options: ``content`` (default "content"), ``out`` ("outputs"), ``force`` (false),
   ``now`` (ISO time, for tests; default: the clock).
-- ``send_job`` options: ``issue`` (default: the latest), ``transport`` ("outbox" or "smtp"; default
-  from ``[newsletter] transport``), ``rate`` (messages per second; default from ``[smtp] rate``),
+- ``send_job`` options: ``issue`` (default: the latest), ``transport`` (a name in
+  :data:`pipeline.delivery.transports.KINDS`; default from ``[newsletter] transport``), ``rate``
+  (messages per second; default the transport's own, e.g. ``[smtp] rate``),
   ``retries_only`` (false; true: only the due retries of every issue, to nobody new).
 """
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.config.site import Settings
+from pipeline.delivery.transports import transport_names
 
 JobFunction = Callable[[Settings, dict[str, Any]], str]
 
@@ -180,7 +181,7 @@ KINDS: dict[str, Kind] = {
             "pipeline.schedule.newsletter_jobs:send_job",
             SEND_OPTIONS,
             "send the newsletter to subscribers",
-            choices={"transport": ("outbox", "smtp")},
+            choices={"transport": transport_names()},
             settings_checks=(
                 "pipeline.config.mail:newsletter_config",
                 "pipeline.config.mail:smtp_config",

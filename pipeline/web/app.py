@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipeline.config.site import Settings
 from pipeline.config.web import WebConfig
 from pipeline.delivery import tokens
+from pipeline.delivery.transports import reaches_readers
 from pipeline.stores.subscribers import Subscriber
 from pipeline.web import origins
 from pipeline.web.bodies import BodyError, Fields, parse_body, read_limited
@@ -555,7 +556,7 @@ def create_app(
     web = settings.web
     newsletter = settings.newsletter
     if secret is None:
-        found = tokens.secret_from_env(allow_development=newsletter.transport == "outbox")
+        found = tokens.secret_from_env(allow_development=not reaches_readers(newsletter.transport))
         if found.development:
             from pipeline.web.secret import DEVELOPMENT_WARNING
 

@@ -32,6 +32,7 @@ from pipeline.delivery.tokens import (
     check_strength,
     secret_from_env,
 )
+from pipeline.delivery.transports import reaches_readers
 
 MIN_SERVICE_SECRET_BYTES = MIN_SECRET_LENGTH  # the same rule as send (tokens.check_strength)
 DEVELOPMENT_WARNING = (
@@ -71,7 +72,7 @@ def service_secret(
             f"preferences links with it. Set it to at least {MIN_SERVICE_SECRET_BYTES} random bytes, "
             f"the value send uses ({MAKE_ONE}), or start with --dev on your own machine"
         )
-    if transport != "outbox":
+    if reaches_readers(transport):
         raise SecretMissing(
             f"--dev signs links with the public development secret, which may only sign mail written "
             f'to the outbox, but [newsletter] transport = "{transport}": set {SECRET_ENV}'
@@ -82,7 +83,7 @@ def service_secret(
 def preview_secret(environ: Mapping[str, str] | None = None, *, transport: str) -> ServiceSecret:
     """The secret for ``serve``: ``GOAL17_SECRET`` (as strong as :func:`check_strength` asks), or
     the development one while mail goes to the outbox (with :data:`DEVELOPMENT_WARNING`)."""
-    secret = secret_from_env(environ, allow_development=transport == "outbox")
+    secret = secret_from_env(environ, allow_development=not reaches_readers(transport))
     if secret.development:
         return ServiceSecret(secret.value, DEVELOPMENT_WARNING)
     check_strength(secret.value)  # the preview opens the same subscriber store as web

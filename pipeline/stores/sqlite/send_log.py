@@ -27,7 +27,7 @@ from pipeline.delivery.send_log import (
     Pacer,
     overview_of,
 )
-from pipeline.delivery.transports import RateLimiter
+from pipeline.delivery.transports import MessagePacer
 from pipeline.stores import statedb
 from pipeline.stores.locks import FileLock, LockBusy
 from pipeline.stores.subscribers import Subscriber, timestamp
@@ -324,7 +324,7 @@ class SqliteSendLog:
 
     def pacer(self, rate: float) -> Pacer:
         """One sender at a time: the rate is this process's own."""
-        return RateLimiter(rate)
+        return MessagePacer(rate)
 
 
 __all__ = ["MIGRATIONS", "SendLock", "SqliteSendLog"]

@@ -1,18 +1,14 @@
-"""Transports: where finished messages go — an outbox folder (default) or an SMTP server.
+"""The SMTP transport: STARTTLS, implicit TLS or (for a local relay) none, with the ``[smtp]`` settings.
 
-A transport's ``send`` either returns (the server accepted the message: its final reply to the
-message data was 250), or raises:
+How each SMTP reply maps onto the outcomes of :mod:`.failures`:
 
-- :class:`TemporaryFailure` — not delivered, try again later: a 4xx reply to MAIL, RCPT or the
-  message data, or the connection lost twice before the message data went out;
-- :class:`Ambiguous` (a kind of temporary failure) — the message data went out and the connection
-  was lost or timed out before the server's final reply: the server may or may not have it. The
-  caller resends it at most once, with the same Message-ID;
-- :class:`PermanentFailure` — 5xx for this recipient or this message: never retry;
-- :class:`TransportUnavailable` — nothing can be sent now (no connection, 4xx/5xx greeting,
-  refused login or sender) and nothing of this message was handed over: stop the run instead of
-  failing every recipient. ``transient`` says whether waiting may help (server down) or an
-  operator must act (refused login, no STARTTLS).
+- :class:`TemporaryFailure` — a 4xx reply to MAIL, RCPT or the message data, or the connection
+  lost twice before the message data went out;
+- :class:`Ambiguous` — the message data went out and the connection was lost or timed out before
+  the server's final reply;
+- :class:`PermanentFailure` — 5xx for this recipient or this message;
+- :class:`TransportUnavailable` — no connection, 4xx/5xx greeting, refused login or sender, no
+  STARTTLS.
 
 ``SmtpTransport`` runs MAIL, RCPT and DATA itself instead of ``smtplib.sendmail`` so that it
 knows at which stage a connection was lost: before the message data went out, a lost connection
@@ -25,76 +21,18 @@ import contextlib
 import os
 import smtplib
 import ssl
-import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from pipeline.config.mail import SmtpConfig
+from pipeline.config.site import Settings
 from pipeline.delivery.message import Prepared
-
-
-class DeliveryFailure(Exception):
-    """``reason``: the same without the recipient's address, for grouping in a summary."""
-
-    def __init__(self, message: str, code: int | None = None, reason: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.reason = reason or message
-
-
-class TemporaryFailure(DeliveryFailure):
-    pass
-
-
-class PermanentFailure(DeliveryFailure):
-    pass
-
-
-class Ambiguous(TemporaryFailure):
-    """The message data went out; no final reply arrived (connection lost, timeout)."""
-
-
-class TransportUnavailable(Exception):
-    def __init__(self, message: str, *, transient: bool = True):
-        super().__init__(message)
-        self.transient = transient
-
-
-class OutboxTransport:
-    """One ``.eml`` file per message in a folder, named after its Message-ID.
-
-    The file is written under a temporary name and renamed into place, so the outbox never holds a
-    half-written message, and sending the same (issue, subscriber) again replaces the same file.
-    """
-
-    name = "outbox"
-
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    def path_for(self, prepared: Prepared) -> Path:
-        safe = prepared.message_id.strip("<>").replace("/", "_")
-        return self.folder / f"{safe}.eml"
-
-    def open(self) -> None:
-        """Nothing to connect to (the folder exists)."""
-
-    def send(self, prepared: Prepared, envelope_from: str) -> None:
-        target = self.path_for(prepared)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        try:
-            with open(temporary, "wb") as handle:
-                handle.write(prepared.data)
-            os.replace(temporary, target)
-        except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            raise TransportUnavailable(
-                f"cannot write to the outbox {self.folder}: {exc.strerror}", transient=False
-            ) from None
-
-    def close(self) -> None:
-        pass
+from pipeline.delivery.transports.failures import (
+    Ambiguous,
+    DeliveryFailure,
+    PermanentFailure,
+    TemporaryFailure,
+    TransportUnavailable,
+)
 
 
 def _classify(code: int, text: str, what: str, reason: str | None = None) -> DeliveryFailure:
@@ -276,47 +214,6 @@ class SmtpTransport:
         self.conn = None
 
 
-class RateLimiter:
-    """At most ``rate`` messages per second (0: no limit), evenly spaced."""
-
-    def __init__(
-        self,
-        rate: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.clock = clock
-        self.sleep = sleep
-        self.next_at: float | None = None
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        now = self.clock()
-        if self.next_at is not None and now < self.next_at:
-            self.sleep(self.next_at - now)
-            now = self.next_at
-        self.next_at = now + self.interval
-
-
-def parse_rate(text: str | float | int | None) -> float | None:
-    """``"50"``, ``"50/s"``, ``"600/min"``, ``"3600/h"`` → messages per second; ``0`` = unlimited."""
-    if text is None:
-        return None
-    if isinstance(text, int | float):
-        value = float(text)
-    else:
-        raw = text.strip().lower()
-        number, _, unit = raw.partition("/")
-        try:
-            value = float(number)
-        except ValueError:
-            raise ValueError(f"not a rate: {text!r} (write e.g. 20/s or 600/min)") from None
-        divisor = {"": 1, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600}.get(unit.strip())
-        if divisor is None:
-            raise ValueError(f"unknown rate unit in {text!r} (use /s, /min or /h)")
-        value /= divisor
-    if value < 0:
-        raise ValueError(f"a rate cannot be negative: {text!r}")
-    return value
+def make(settings: Settings, environ: Mapping[str, str] | None, channel: str) -> SmtpTransport:
+    """One transport for every channel: issues and sign-up mails reach readers the same way."""
+    return SmtpTransport(settings.smtp, environ)
