@@ -110,8 +110,14 @@ def join(pid: int | None) -> bool:
 
 @atexit.register
 def join_background() -> bool:
-    """Wait for every background child; False if any of them failed."""
+    """Wait for every background child; False if any of them failed.
+
+    Called when a build ends, so it also hands the objects frozen while loading the caches
+    (:mod:`pipeline.caching.shard_store`) back to the garbage collector: a long-running process
+    (the scheduler) must not keep frozen whatever cyclic garbage existed when they were loaded.
+    """
     ok = True
     for pid in sorted(_BACKGROUND):
         ok = join(pid) and ok
+    gc.unfreeze()
     return ok
