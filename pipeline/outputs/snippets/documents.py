@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.config.site import Settings
+from pipeline.config.taxonomy import load_taxonomy
+from pipeline.outputs.labels import labels
+from pipeline.outputs.snippets.items import snippet_item, target_refs
 from pipeline.reading.content import Update
 from pipeline.reading.dates import rfc3339
-from pipeline.outputs.labels import labels
-from pipeline.config.site import Settings
-from pipeline.outputs.snippets.items import snippet_item, target_refs
-from pipeline.config.taxonomy import load_taxonomy
 
 SCHEMA_MAJOR = 1
 SCHEMA_VERSION = "1.0"
