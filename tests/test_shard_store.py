@@ -101,3 +101,22 @@ def test_loading_freezes_the_entries_until_the_build_ends(tmp_path):
     assert gc.get_freeze_count() > 0, "what was loaded is frozen"
     forkpool.join_background()  # what every build calls at its end
     assert gc.get_freeze_count() == 0
+
+
+def test_a_threaded_process_loads_without_freezing(tmp_path):
+    """The scheduler runs jobs in threads: nothing it loads may stay frozen until a site build."""
+    import gc
+
+    store = _store(tmp_path)
+    store.put("a1", "x")
+    store.save(prune=False)
+    forkpool.join_background()
+    busy = threading.Event()
+    worker = threading.Thread(target=busy.wait)
+    worker.start()
+    try:
+        assert _store(tmp_path).get("a1") == "x"
+        assert gc.get_freeze_count() == 0
+    finally:
+        busy.set()
+        worker.join()

@@ -19,6 +19,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -152,13 +153,17 @@ def _unpickle(payload: memoryview) -> Any:
     the collector paused while loading and the result frozen (``gc.freeze``; same process,
     ``/tmp`` script). Frozen objects are still freed by reference counting when the build drops
     the store; :func:`pipeline.forkpool.join_background`, which every build calls at its end,
-    hands them back to the collector (``gc.unfreeze``).
+    hands them back to the collector (``gc.unfreeze``). Only a single-threaded process (a
+    command) freezes: in the scheduler or a server, where jobs run in threads and a newsletter
+    job reads the caches without a site build's end, whatever cyclic garbage existed at that
+    moment would stay frozen until the next site build.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         entries = pickle.loads(payload)
-        gc.freeze()
+        if threading.active_count() == 1:
+            gc.freeze()
         return entries
     finally:
         if was_enabled:
