@@ -40,6 +40,7 @@ from pathlib import Path
 from bench import corpus
 from bench.messaging import messaging_sections
 from bench.newsletter_history import newsletter_history
+from bench.targets import TARGETS_10K, verdicts
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "latest.json"
@@ -52,8 +53,6 @@ LABELS = {
     "naive": "naive baseline (1 process)",
     "hugo": "Hugo, pages + one full RSS",
 }
-# Issue 16 at 10k: cold ≤ Hugo in the same run, no change/edit/add ≤ 1 s, ≤ 250 MB written.
-TARGETS_10K = {"cold": "≤ hugo", "nochange": 1.0, "edit": 1.0, "add": 1.0, "bytes_mb": 250}
 HUGO_SITE = REPO / "bench" / "hugo"
 
 
@@ -336,7 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         "targets_10k_s": TARGETS_10K,
         "other": others,
     }
-    text = table(builds, others)
+    targets = verdicts(builds, others, written, LABELS)
+    report["targets"] = targets
+    text = table(builds, others) + "\n\nIssue 16 targets (this run):\n" + "\n".join(f"  {t}" for t in targets)
     print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -99,3 +99,34 @@ def test_newsletter_figures_are_measured_end_to_end():
     assert figures["messages/s without DKIM, 2,000 subscribers"]["median"] > 1000
     assert figures["SMTP minimal smtplib, 1 connection(s), 300 messages"]["median"] > 10
     assert "SMTP pipeline / minimal, 4 connection(s)" in figures
+
+
+def test_the_runner_judges_every_issue_16_target_from_the_run():
+    from bench.run import LABELS, SCENARIOS, Figure, Sample
+    from bench.targets import verdicts
+
+    seconds = {"cold": 20.0, "hugo": 10.0, "naive": 40.0, "nochange": 0.5, "edit": 1.4, "add": 0.9}
+    figures = {name: Figure(name, 10_000, [Sample(seconds[name], 350.0)]) for name in SCENARIOS}
+    others = [
+        {
+            "name": "messages/s with DKIM (rsa-sha256, 2048-bit), 3,000 sample",
+            "measured": True,
+            "median": 990.0,
+        },
+        {
+            "name": "next newsletter issue with 500+ past issues (CLI process)",
+            "measured": True,
+            "median": 0.6,
+        },
+    ]
+    lines = verdicts({10_000: figures}, others, {10_000: {"goal17": {"du_sb": 251e6}}}, LABELS)
+    said = "\n".join(lines)
+    assert "= 2.00× Hugo (0.50× naive): NOT met" in said
+    assert "peak RSS ≤ 400 MiB: 350 MiB: met" in said
+    assert "rebuild, nothing changed ≤ 1 s: 0.50 s: met" in said
+    assert "rebuild, one update edited ≤ 1 s: 1.40 s: NOT met" in said
+    assert "rebuild, one update added ≤ 1 s: 0.90 s: met" in said
+    assert "251.0 MB: NOT met" in said
+    assert "990/s: NOT met" in said and "0.60 s: met" in said
+    missing = "\n".join(verdicts({}, [], {}, LABELS))
+    assert missing.count("not measured") == 3

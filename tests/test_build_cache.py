@@ -121,3 +121,30 @@ def test_a_failing_output_leaves_the_folder_untouched(tmp_path):
         publish(out, {"a.html": b"A2", "b.html": Deferred("k2", broken)})
     assert stats(out) == before and (out / "a.html").read_bytes() == b"A"
     assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_builds_in_one_process_leave_nothing_frozen_and_match_a_cold_build(
+    site, capsys, content_dir, tmp_path
+):
+    """The caches freeze what they load for the build (GC); a long-running process (the
+    scheduler) gets it all back for collection when each build ends, and an edit build made
+    from frozen cache entries equals a cold build byte for byte."""
+    import gc
+
+    build(site, capsys)
+    assert gc.get_freeze_count() == 0
+    path = content_dir / "andra.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Andra.", "Andra, igen."), encoding="utf-8")
+    build(site, capsys)  # loads the content cache: its shards are frozen while the build runs
+    assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
+    content, _config, out = site
+    cold_config = tmp_path / "cold.toml"
+    cold_config.write_text(f'[site]\nstate_dir = "{tmp_path / "cold-state"}"\n', encoding="utf-8")
+    cold = tmp_path / "cold-out"
+    assert main(["build", "--config", str(cold_config), "--content", str(content), "--out", str(cold),
+                 "--now", "2026-11-27T12:00"]) == 0  # fmt: skip
+    capsys.readouterr()
+    files = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    cold_files = {p.relative_to(cold).as_posix(): p.read_bytes() for p in cold.rglob("*") if p.is_file()}
+    assert files == cold_files

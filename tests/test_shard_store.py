@@ -83,3 +83,40 @@ def test_saving_one_store_does_not_wait_for_another(tmp_path):
     second.save(prune=False, background=True)
     assert len(forkpool._BACKGROUND) == 2  # both writing at once
     assert forkpool.join_background() is True
+
+
+def test_loading_freezes_the_entries_until_the_build_ends(tmp_path):
+    """Loaded shards are kept out of the garbage collector's walks, collector left running."""
+    import gc
+
+    store = _store(tmp_path)
+    for key in _keys(64):
+        store.put(key, key)
+    store.save(prune=False)
+    forkpool.join_background()
+    assert gc.get_freeze_count() == 0
+    again = _store(tmp_path)
+    assert again.get(_keys(64)[5]) == _keys(64)[5]
+    assert gc.isenabled(), "the collector runs again after loading"
+    assert gc.get_freeze_count() > 0, "what was loaded is frozen"
+    forkpool.join_background()  # what every build calls at its end
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_threaded_process_loads_without_freezing(tmp_path):
+    """The scheduler runs jobs in threads: nothing it loads may stay frozen until a site build."""
+    import gc
+
+    store = _store(tmp_path)
+    store.put("a1", "x")
+    store.save(prune=False)
+    forkpool.join_background()
+    busy = threading.Event()
+    worker = threading.Thread(target=busy.wait)
+    worker.start()
+    try:
+        assert _store(tmp_path).get("a1") == "x"
+        assert gc.get_freeze_count() == 0
+    finally:
+        busy.set()
+        worker.join()

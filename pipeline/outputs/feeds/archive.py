@@ -23,9 +23,9 @@ build and uploaded on every deploy. The subscription documents keep the whole te
 
 from __future__ import annotations
 
-from pipeline.reading.model import sort_key
-from pipeline.outputs.feeds.model import ARCHIVE_DIR, FeedPage, FeedScope
 from pipeline.config.site import Settings
+from pipeline.outputs.feeds.model import ARCHIVE_DIR, FeedPage, FeedScope
+from pipeline.reading.model import sort_key
 
 
 def archive_folder(number: int) -> str:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
-from pipeline.reading.model import Update
-from pipeline.reading.dates import rfc3339
-from pipeline.outputs.feeds.model import FAVICON_PATH, FeedPage, ICON_PATH, JSON_FILE, categories
-from pipeline.reading.sanitize import clean_text
 from pipeline.config.site import Settings
+from pipeline.outputs.feeds.model import FAVICON_PATH, ICON_PATH, JSON_FILE, FeedPage, categories
+from pipeline.reading.dates import rfc3339
+from pipeline.reading.model import Update
+from pipeline.reading.sanitize import clean_text
 
 VERSION = "https://jsonfeed.org/version/1.1"
 EXTENSION = "_goal17"
@@ -38,7 +39,7 @@ def render_json(page: FeedPage, settings: Settings) -> bytes:
         "favicon": settings.url(FAVICON_PATH),
         "language": scope.language,
         "authors": [{"name": clean_text(settings.organisation), "url": settings.url()}],
-        "items": [_item(update, page.full_content) for update in page.entries],
+        "items": [_item_text(update, page.full_content) for update in page.entries],
     }
     if page.links_archive(JSON_FILE):
         # JSON Feed pagination: next_url is "the next n items", i.e. the next older page.
@@ -80,6 +81,20 @@ def _item(update: Update, full_content: bool = True) -> dict[str, Any]:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
+class _ItemText(str):
+    """An item already written as its line of the document (encoded and escaped)."""
+
+
+# A site has up to 30 JSON Feed documents (site, languages, areas, targets), and a new update
+# sits in the site feed, its language's and those of its areas and targets: up to eight
+# documents carry the same item. Each item is written once per build process and its text
+# reused; the key is the update itself (a frozen dataclass, equal only when every field is), so
+# an edited update is written afresh. 4,096 items cover every subscription document of a site.
+@lru_cache(maxsize=4096)
+def _item_text(update: Update, full_content: bool) -> _ItemText:
+    return _ItemText(_escape(_ENCODE(_item(update, full_content))))
+
+
 def dumps(document: dict[str, Any]) -> bytes:
     """Deterministic JSON: sorted keys, UTF-8, markup characters escaped (see module docstring).
 
@@ -87,18 +102,24 @@ def dumps(document: dict[str, Any]) -> bytes:
     item on a line of its own); anything deeper is compact. Readable enough to diff, and written
     by json's C encoder: an indented layout forces the pure-Python encoder, about an eighth of
     the time a JSON feed took.
+
+    Elements that are :class:`_ItemText` are written as they are: escaping is the same applied to
+    the whole document or to each item alone, since a ``content_html`` string never spans items.
     """
     members = []
     for key in sorted(document):
         value = document[key]
         if isinstance(value, list) and value:
-            text = "[\n    " + ",\n    ".join(_ENCODE(element) for element in value) + "\n  ]"
+            text = "[\n    " + ",\n    ".join(_element(element) for element in value) + "\n  ]"
         else:
-            text = _ENCODE(value)
-        members.append(f"  {_ENCODE(key)}: {text}")
+            text = _escape(_ENCODE(value))
+        members.append(f"  {_escape(_ENCODE(key))}: {text}")
     text = "{\n" + ",\n".join(members) + "\n}" if members else "{}"
-    text = _escape(text)
     return (text + "\n").encode("utf-8")
+
+
+def _element(value: Any) -> str:
+    return value if isinstance(value, _ItemText) else _escape(_ENCODE(value))
 
 
 # A JSON string holding sanitized HTML, as the encoder writes it (escapes are backslash pairs).

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pipeline.reading.model import Update, sort_key
-from pipeline.outputs.labels import labels
-from pipeline.reading.sanitize import clean_text
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import Group, Target, load_taxonomy
 from pipeline.outputs import urls
+from pipeline.outputs.labels import labels
+from pipeline.reading.model import Update, sort_key
+from pipeline.reading.sanitize import clean_text
 
 FEEDS_DIR = urls.FEEDS
 ARCHIVE_DIR = FEEDS_DIR + "archive/"

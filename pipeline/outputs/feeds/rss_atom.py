@@ -37,7 +37,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from pipeline import __version__
-from pipeline.reading.model import Update
+from pipeline.config.site import Settings
 from pipeline.outputs.feeds.markup import defuse_tags, looks_like_markup, prefer_cdata
 from pipeline.outputs.feeds.model import (
     ATOM_FILE,
@@ -49,8 +49,8 @@ from pipeline.outputs.feeds.model import (
     FeedPage,
     categories,
 )
+from pipeline.reading.model import Update
 from pipeline.reading.sanitize import clean_text
-from pipeline.config.site import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from functools import partial
 from itertools import islice
 
-from pipeline.reading.model import Update
 from pipeline.caching.deferred import Deferred, Output
-from pipeline.caching.fingerprint import context_digest, digest
+from pipeline.caching.fingerprint import digest
 from pipeline.config.site import Settings
 from pipeline.outputs.snippets.documents import (
     SCHEMA_MAJOR,
@@ -26,6 +25,7 @@ from pipeline.outputs.snippets.documents import (
 )
 from pipeline.outputs.snippets.embed import demo_page, embed_script
 from pipeline.outputs.snippets.schema import schema_document
+from pipeline.reading.model import Update
 
 __all__ = ["SCHEMA_MAJOR", "SCHEMA_VERSION", "build"]
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.reading.model import Update
-from pipeline.reading.dates import rfc3339
+from pipeline.config.site import Settings
+from pipeline.config.taxonomy import load_taxonomy
 from pipeline.outputs import urls
 from pipeline.outputs.labels import labels
-from pipeline.config.site import Settings
 from pipeline.outputs.snippets.items import snippet_item, target_refs
-from pipeline.config.taxonomy import load_taxonomy
+from pipeline.reading.dates import rfc3339
+from pipeline.reading.model import Update
 
 SCHEMA_MAJOR = 1
 SCHEMA_VERSION = "1.0"

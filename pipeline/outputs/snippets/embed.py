@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from pipeline.reading.model import Update
-from pipeline.config.site import Settings, TEMPLATES_DIR
+from pipeline.config.site import TEMPLATES_DIR, Settings
 from pipeline.outputs.snippets.documents import Scope
-from pipeline.outputs.templating import environment
+from pipeline.reading.model import Update
 
 EMBED_SOURCE = TEMPLATES_DIR / "snippets" / "embed.js"
 # What the script may weigh: partners add it to every page. The gzip budget is what travels over
@@ -33,16 +32,12 @@ def demo_page(updates: Sequence[Update], settings: Settings, scopes: Sequence[Sc
     """A partner-style page with several widgets: latest, one target, English, and a themed one."""
     languages = sorted({u.lang for u in updates})
     other = next((lang for lang in languages if lang != settings.language), None)
-    html = (
-        settings.env
-        .get_template("snippets/demo.html")
-        .render(
-            settings=settings,
-            lang=settings.language,
-            target=busiest_target(updates),
-            other_lang=other or ("en" if settings.language == "sv" else "sv"),
-            has_lang_files=any(s.kind == "lang" for s in scopes),
-            embed_url=settings.url("snippets/embed.js"),
-        )
+    html = settings.env.get_template("snippets/demo.html").render(
+        settings=settings,
+        lang=settings.language,
+        target=busiest_target(updates),
+        other_lang=other or ("en" if settings.language == "sv" else "sv"),
+        has_lang_files=any(s.kind == "lang" for s in scopes),
+        embed_url=settings.url("snippets/embed.js"),
     )
     return html.encode("utf-8")

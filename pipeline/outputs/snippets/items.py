@@ -14,11 +14,11 @@ from urllib.parse import quote, urlsplit
 
 import nh3
 
-from pipeline.reading.model import Update
-from pipeline.reading.dates import display_date, rfc3339
-from pipeline.reading.sanitize import CLEAN_CONTENT, EXCERPT_TAGS, excerpt_html, plain_text
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import load_taxonomy
+from pipeline.reading.dates import display_date, rfc3339
+from pipeline.reading.model import Update
+from pipeline.reading.sanitize import CLEAN_CONTENT, EXCERPT_TAGS, excerpt_html, plain_text
 
 # "<" followed by one of these starts a tag, comment or declaration in HTML; anywhere else it is text.
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
