@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.reading.model import Update
 from pipeline.config.site import LANGUAGES, Settings
-from pipeline.outputs.templating import environment
-from pipeline.config.web import web_config
+from pipeline.reading.model import Update
 from pipeline.web.texts import texts
 
 PATH = "snippets/subscribe.html"
@@ -21,9 +19,7 @@ PATH = "snippets/subscribe.html"
 
 def render(settings: Settings, lang: str) -> bytes:
     template = settings.env.get_template("web/partner_form.html")
-    html = template.render(
-        lang=lang, T=texts(lang), settings=settings, web=settings.web, chosen=(), error=""
-    )
+    html = template.render(lang=lang, T=texts(lang), settings=settings, web=settings.web, chosen=(), error="")
     return html.encode("utf-8")
 
 

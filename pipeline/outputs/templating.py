@@ -7,10 +7,10 @@ from pathlib import Path
 
 import jinja2
 
-from pipeline.reading.dates import display_date, rfc3339
-from pipeline.outputs.labels import labels
 from pipeline.config.site import TEMPLATES_DIR
 from pipeline.config.taxonomy import load_taxonomy
+from pipeline.outputs.labels import labels
+from pipeline.reading.dates import display_date, rfc3339
 
 
 @cache

@@ -18,16 +18,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from pipeline.reading.model import Update
 from pipeline.caching.deferred import Deferred, Output
+from pipeline.caching.fingerprint import digest
+from pipeline.config.site import Settings
 from pipeline.outputs.feeds.archive import feed_pages
 from pipeline.outputs.feeds.discovery import build_discovery
 from pipeline.outputs.feeds.icons import png_icon
 from pipeline.outputs.feeds.jsonfeed import render_json
-from pipeline.outputs.feeds.model import ATOM_FILE, FAVICON_PATH, FeedPage, ICON_PATH, JSON_FILE, RSS_FILE, scopes
+from pipeline.outputs.feeds.model import (
+    ATOM_FILE,
+    FAVICON_PATH,
+    ICON_PATH,
+    JSON_FILE,
+    RSS_FILE,
+    FeedPage,
+    scopes,
+)
 from pipeline.outputs.feeds.rss_atom import render_atom, render_rss
-from pipeline.caching.fingerprint import context_digest, digest
-from pipeline.config.site import Settings
+from pipeline.reading.model import Update
 
 RENDERERS = {RSS_FILE: render_rss, ATOM_FILE: render_atom, JSON_FILE: render_json}
 

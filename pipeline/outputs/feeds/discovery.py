@@ -22,7 +22,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from pipeline.reading.dates import rfc3339, rfc822
+from pipeline.config.site import Settings
 from pipeline.outputs.feeds.jsonfeed import dumps
 from pipeline.outputs.feeds.model import (
     ATOM_FILE,
@@ -35,8 +35,8 @@ from pipeline.outputs.feeds.model import (
     FeedScope,
 )
 from pipeline.outputs.labels import labels
+from pipeline.reading.dates import rfc822, rfc3339
 from pipeline.reading.sanitize import clean_text
-from pipeline.config.site import Settings
 
 OPML_PATH = FEEDS_DIR + "index.opml"
 # file → the feed kinds it imports; only index.opml and languages.opml are free of overlaps.
