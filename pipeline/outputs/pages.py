@@ -17,7 +17,8 @@ from markupsafe import Markup
 from pipeline.reading.content import Update
 from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import context_digest, digest
-from pipeline.outputs.labels import labels
+from pipeline.locale import translations
+from pipeline.outputs.labels import format_number
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import load_taxonomy
 from pipeline.outputs.templating import environment
@@ -96,12 +97,15 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     taxonomy = load_taxonomy()
     context = settings.context_digest
     lang = settings.language
-    words = labels(lang)
+    _ = translations(lang).gettext
     files: dict[str, Output] = {}
     # Badge lists repeat: each update's appears on its own page and in every listing it is in.
     # The macro stays in the template; its output is remembered per (targets, language).
-    item_macros = env.get_template("pages/_item.html").make_module({"settings": settings})
-    badges = lru_cache(maxsize=4096)(lambda ids, lang: Markup(item_macros.badges(list(ids), lang)))
+    # One module per language: the macro's _() translates into the `lang` of its module's context.
+    item_macros = lru_cache(maxsize=None)(
+        lambda code: env.get_template("pages/_item.html").make_module({"settings": settings, "lang": code})
+    )
+    badges = lru_cache(maxsize=4096)(lambda ids, lang: Markup(item_macros(lang).badges(list(ids), lang)))
     common = {
         "settings": settings,
         "site_lang": lang,
@@ -152,16 +156,16 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         target = taxonomy.target(key) if kind == "target" else None
         group = taxonomy.group(key) if kind == "group" else taxonomy.group(target.group) if target else None
         if kind == "site":
-            heading = words["latest"] if page.number is None else words["older_updates"]
+            heading = _("Senaste nytt") if page.number is None else _("Äldre nyheter")
             feed_prefix, follow_ids, follow_name = "feeds/", (), ""
         elif kind == "group":
             heading = group.title(lang)
             feed_prefix, follow_ids = f"feeds/groups/{group.id}/", group.targets
-            follow_name = words["follow_area"].format(name=group.title(lang))
+            follow_name = _("Följ området {name}").format(name=group.title(lang))
         else:
-            heading = f"{words['target_heading']} {target.id}: {target.title(lang)}"
+            heading = _("Delmål {id}: {title}").format(id=target.id, title=target.title(lang))
             feed_prefix, follow_ids = f"feeds/targets/{target.id}/", (target.id,)
-            follow_name = words["follow_target"].format(id=target.id)
+            follow_name = _("Följ delmål {id}").format(id=target.id)
         feeds = feed_links(settings, feed_prefix)
         html = list_tpl.render(
             **common,
@@ -172,7 +176,9 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
             canonical=settings.url(page.path),
             feeds=feeds,
             page=page,
-            page_label=words["page_of"].format(n=page.position, m=page.count),
+            page_label=_("Sida {n} av {m}").format(
+                n=format_number(page.position, lang), m=format_number(page.count, lang)
+            ),
             target=target,
             group=group,
             follow_name=follow_name,

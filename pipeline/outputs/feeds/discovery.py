@@ -34,7 +34,7 @@ from pipeline.outputs.feeds.model import (
     FeedPage,
     FeedScope,
 )
-from pipeline.outputs.labels import labels
+from pipeline.locale import N_, translations
 from pipeline.reading.sanitize import clean_text
 from pipeline.config.site import Settings
 
@@ -49,10 +49,8 @@ OPML_FILES = {
 INDEX_PATH = FEEDS_DIR + "index.json"
 INDEX_VERSION = 1
 
-_FOLDERS = {
-    "sv": {"lang": "Språk", "group": "Områden", "target": "Delmål"},
-    "en": {"lang": "Languages", "group": "Areas", "target": "Targets"},
-}
+# The OPML files' titles by the kind of feed they list (message ids; the site's language).
+_FOLDER_TITLES = {"lang": N_("{site} – språk"), "group": N_("{site} – områden"), "target": N_("{site} – delmål")}
 
 
 def build_discovery(pages: Sequence[FeedPage], settings: Settings) -> dict[str, bytes]:
@@ -77,9 +75,8 @@ def _opml(current: Sequence[FeedPage], settings: Settings, newest: datetime, pat
     head = etree.SubElement(root, "head")
     title = clean_text(settings.title)
     kind = OPML_FILES[path][0]
-    folders = _FOLDERS["en" if settings.language == "en" else "sv"]
-    if kind in folders:
-        title = f"{title} – {folders[kind].lower()}"
+    if kind in _FOLDER_TITLES:
+        title = translations(settings.language).gettext(_FOLDER_TITLES[kind]).format(site=title)
     etree.SubElement(head, "title").text = html.escape(title, quote=False)
     etree.SubElement(head, "dateModified").text = rfc822(newest)
     etree.SubElement(head, "ownerName").text = html.escape(clean_text(settings.organisation), quote=False)
@@ -106,7 +103,7 @@ def _opml(current: Sequence[FeedPage], settings: Settings, newest: datetime, pat
 def _index(
     current: Sequence[FeedPage], archives: Sequence[FeedPage], settings: Settings, newest: datetime
 ) -> bytes:
-    words = labels(settings.language)
+    _ = translations(settings.language).gettext
     feeds = []
     for page in current:
         scope: FeedScope = page.scope
@@ -127,7 +124,7 @@ def _index(
         )
     document = {
         "version": INDEX_VERSION,
-        "title": f"{clean_text(settings.title)} – {words['feeds'].lower()}",
+        "title": _("{site} – prenumerera").format(site=clean_text(settings.title)),
         "home_page_url": settings.url(),
         "index_url": settings.url(INDEX_PATH),
         "opml_url": settings.url(OPML_PATH),

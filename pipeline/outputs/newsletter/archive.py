@@ -29,7 +29,7 @@ from pipeline.caching.fingerprint import context_digest, digest
 from pipeline.config.mail import NewsletterConfig
 from pipeline.delivery.issues import Issue
 from pipeline.delivery.message import MessageTemplate
-from pipeline.outputs.newsletter.render import Edition, WORDS, context, render_edition, web_path
+from pipeline.outputs.newsletter.render import Edition, context, render_edition, web_path
 from pipeline.delivery.tokens import DEVELOPMENT_SECRET
 from pipeline.publishing.publish import PublishReport, publish
 from pipeline.config.site import LANGUAGES, Settings
@@ -110,7 +110,7 @@ def archive_files(issues: Sequence[Issue], settings: Settings, config: Newslette
             files[path] = Deferred(f"{key}:{path}", produce)
     entries = _entries(issues, settings, config)
     lang = settings.language
-    common = {"settings": settings, "lang": lang, "words": WORDS[lang], "entries": entries}
+    common = {"settings": settings, "lang": lang, "entries": entries}
     files[PREFIX + "index.html"] = env.get_template("newsletter/archive.html").render(common).encode("utf-8")
     updated = max((i.created_at for i in issues), default=None)
     if updated is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pipeline.reading.content import Update
 from pipeline.reading.dates import rfc3339
-from pipeline.outputs.labels import labels
+from pipeline.locale import translations
 from pipeline.config.site import Settings
 from pipeline.outputs.snippets.items import snippet_item, target_refs
 from pipeline.config.taxonomy import load_taxonomy
@@ -48,7 +48,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
     """Every snippet file the build writes: latest, all 19 targets, all groups, languages."""
     taxonomy = load_taxonomy()
     site_lang = settings.language
-    words = labels(site_lang)
+    _ = translations(site_lang).gettext
     result = [
         Scope("snippets/latest.json", "latest", settings.title, site_lang, "", "feeds/", lambda u: True, {})
     ]
@@ -57,7 +57,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
             Scope(
                 path=f"snippets/targets/{target.id}.json",
                 kind="target",
-                title=f"{words['target'].capitalize()} {target.id}: {target.title(site_lang)}",
+                title=_("Delmål {id}: {title}").format(id=target.id, title=target.title(site_lang)),
                 lang=site_lang,
                 page_path=f"targets/{target.id}/",
                 feed_prefix=f"feeds/targets/{target.id}/",
@@ -71,7 +71,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
             Scope(
                 path=f"snippets/groups/{group.id}.json",
                 kind="group",
-                title=f"{words['goal']}: {group.title(site_lang)}",
+                title=_("Mål 17: {name}").format(name=group.title(site_lang)),
                 lang=site_lang,
                 page_path="",
                 feed_prefix=f"feeds/groups/{group.id}/",
@@ -92,7 +92,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
                 Scope(
                     path=f"snippets/lang/{lang}/latest.json",
                     kind="lang",
-                    title=f"{labels(lang)['goal']}: {taxonomy.goal_title(lang)}",
+                    title=translations(lang).gettext("Mål 17: {name}").format(name=taxonomy.goal_title(lang)),
                     lang=lang,
                     page_path="",
                     feed_prefix=f"feeds/lang/{lang}/",
