@@ -7,6 +7,7 @@ Pure: ``build(updates, settings)`` returns ``{relative path: bytes}`` and reads 
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -19,7 +20,8 @@ from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import context_digest, digest
 from pipeline.locale import translations
 from pipeline.outputs.labels import format_number
-from pipeline.config.site import Settings
+from pipeline.config.site import TEMPLATES_DIR, Settings
+from pipeline.outputs.feeds.icons import png_icon, static_icons
 from pipeline.config.taxonomy import load_taxonomy
 from pipeline.outputs.templating import environment
 
@@ -206,17 +208,18 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     )
     files["404.html"] = not_found.encode("utf-8")
     files["static/style.css"] = (env.loader.get_source(env, "static/style.css")[0]).encode("utf-8")
+    files.update(static_icons(settings.templates_dir))  # favicon, apple-touch-icon, mail brand
     # Browsers ask for /favicon.ico on pages that name no icon (the newsletter's web version, the
     # service's pages): without it every such page logs a 404 in the console.
-    files["favicon.ico"] = Deferred(digest(context, "favicon.ico"), favicon_ico)
+    files["favicon.ico"] = Deferred(
+        digest(context, "favicon.ico"), partial(favicon_ico, templates_dir=settings.templates_dir)
+    )
     return files
 
 
-def favicon_ico(size: int = 64) -> bytes:
-    """The feeds' icon as ``favicon.ico``: an ICO file holding one PNG image (Windows Vista+)."""
-    from pipeline.outputs.feeds.icons import png_icon
-
-    png = png_icon(size)
+def favicon_ico(size: int = 64, templates_dir: Path = TEMPLATES_DIR) -> bytes:
+    """The site's icon as ``favicon.ico``: an ICO file holding one PNG image (Windows Vista+)."""
+    png = png_icon(size, templates_dir)
     header = struct.pack("<HHH", 0, 1, 1)  # reserved, type 1 = icon, one image
     entry = struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(png), 6 + 16)
     return header + entry + png
