@@ -156,6 +156,20 @@ def test_templates_translate_into_the_language_of_the_render():
 
 
 def test_no_hand_written_month_names_or_string_tables_remain():
+    import re
+
     code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "pipeline").rglob("*.py"))
-    for word in ("januari", "februari", '"December"', "LABELS", "WORDS", "_PHRASES", "TEXTS:"):
+    for word in ("januari", "februari", '"December"', "_PHRASES", "_FOLDERS", "LANGUAGE_NAMES"):
         assert word not in code, word
+    assert not re.search(r"\b(LABELS|WORDS|TEXTS)\b\s*[:=]", code)
+    embed = (ROOT / "templates" / "snippets" / "embed.js").read_text(encoding="utf-8")
+    assert "Alla nyheter" not in embed and "All updates" not in embed  # its words come from the catalogues
+
+
+def test_the_embed_script_gets_its_words_from_the_catalogues():
+    from pipeline.outputs.snippets.embed import WORDS_MARK, embed_script
+
+    script = embed_script().decode("utf-8")
+    assert WORDS_MARK not in script
+    assert '"goT":"Go to the news on target {id}"' in script and '"more":"Alla nyheter"' in script
+    assert '"date":"sv-SE"' in script and '"date":"en-GB"' in script
