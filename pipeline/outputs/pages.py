@@ -7,10 +7,10 @@ Pure: ``build(updates, settings)`` returns ``{relative path: bytes}`` and reads 
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from pathlib import Path
 from urllib.parse import urlencode
 
 from markupsafe import Markup

@@ -50,7 +50,11 @@ INDEX_PATH = FEEDS_DIR + "index.json"
 INDEX_VERSION = 1
 
 # The OPML files' titles by the kind of feed they list (message ids; the site's language).
-_FOLDER_TITLES = {"lang": N_("{site} – språk"), "group": N_("{site} – områden"), "target": N_("{site} – delmål")}
+_FOLDER_TITLES = {
+    "lang": N_("{site} – språk"),
+    "group": N_("{site} – områden"),
+    "target": N_("{site} – delmål"),
+}
 
 
 def build_discovery(pages: Sequence[FeedPage], settings: Settings) -> dict[str, bytes]:

@@ -41,6 +41,7 @@ EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
 
 GENERATOR = "goal17-syndication"
 
+
 @dataclass(frozen=True)
 class Category:
     term: str
