@@ -1,98 +1,28 @@
-"""Interface words in Swedish and English, shared by pages, feeds, snippets and email."""
+"""Numbers and lists shown to readers, written the way their language writes them (Babel, CLDR).
+
+The words themselves are gettext messages (:mod:`pipeline.locale`); this module holds the two
+things around them that differ between languages without being words: how a count is written
+("12 345" in Swedish, "12,345" in English) and how a list is joined ("17.9, 17.16 och 17.17",
+"17.9, 17.16 and 17.17").
+"""
 
 from __future__ import annotations
 
-LABELS: dict[str, dict[str, str]] = {
-    "sv": {
-        "published": "Publicerad",
-        "updated": "Uppdaterad",
-        "targets": "Delmål",
-        "target": "delmål",
-        "target_heading": "Delmål",
-        "tags": "Taggar",
-        "goal": "Mål 17",
-        "all_updates": "Alla nyheter",
-        "read_more": "Läs mer",
-        "contents": "Innehåll",
-        "no_updates": "Inga nyheter om det här delmålet ännu.",
-        "page": "Sida",
-        "newer": "Nyare",
-        "older": "Äldre",
-        "feeds": "Prenumerera",
-        "skip": "Hoppa till innehållet",
-        "by": "Av",
-        "all_targets": "Alla delmål",
-        "latest": "Senaste nytt",
-        "older_updates": "Äldre nyheter",
-        "page_of": "Sida {n} av {m}",
-        "areas": "Områden",
-        "menu": "Meny",
-        "area": "Område",
-        "targets_in_area": "Delmålen i området",
-        "newsletter": "Nyhetsbrev",
-        "subscribe_newsletter": "Prenumerera på nyhetsbrevet",
-        "newsletter_archive": "Tidigare nyhetsbrev",
-        "follow": "Följ nyheterna",
-        "follow_target": "Följ delmål {id}",
-        "follow_area": "Följ området {name}",
-        "follow_email": "Få nyheterna med e-post",
-        "follow_feed": "Prenumerera på flödet",
-        "feeds_help": "Flöden för nyhetsläsare",
-        "all_feeds": "Alla flöden (OPML)",
-        "official_text": "Delmålet i sin helhet",
-        "official_other": "In English",
-        "not_found_title": "Sidan finns inte",
-        "not_found_body": "Adressen kan vara felskriven, eller så har sidan flyttats eller tagits bort.",
-        "not_found_next": "Gå till startsidan eller välj ett område nedan.",
-        "home": "Startsidan",
-        "contact": "Kontakt",
-    },
-    "en": {
-        "published": "Published",
-        "updated": "Updated",
-        "targets": "Targets",
-        "target": "target",
-        "target_heading": "Target",
-        "tags": "Tags",
-        "goal": "Goal 17",
-        "all_updates": "All updates",
-        "read_more": "Read more",
-        "contents": "Contents",
-        "no_updates": "No updates about this target yet.",
-        "page": "Page",
-        "newer": "Newer",
-        "older": "Older",
-        "feeds": "Subscribe",
-        "skip": "Skip to content",
-        "by": "By",
-        "all_targets": "All targets",
-        "latest": "Latest news",
-        "older_updates": "Older updates",
-        "page_of": "Page {n} of {m}",
-        "areas": "Areas",
-        "menu": "Menu",
-        "area": "Area",
-        "targets_in_area": "Targets in this area",
-        "newsletter": "Newsletter",
-        "subscribe_newsletter": "Subscribe to the newsletter",
-        "newsletter_archive": "Past newsletters",
-        "follow": "Follow the news",
-        "follow_target": "Follow target {id}",
-        "follow_area": "Follow the area {name}",
-        "follow_email": "Get the news by email",
-        "follow_feed": "Subscribe to the feed",
-        "feeds_help": "Feeds for news readers",
-        "all_feeds": "All feeds (OPML)",
-        "official_text": "The target in full",
-        "official_other": "På svenska",
-        "not_found_title": "Page not found",
-        "not_found_body": "The address may be mistyped, or the page has been moved or removed.",
-        "not_found_next": "Go to the front page or choose an area below.",
-        "home": "Front page",
-        "contact": "Contact",
-    },
-}
+from collections.abc import Sequence
+
+from babel.lists import format_list as babel_format_list
+from babel.numbers import format_decimal
+
+from pipeline.locale import babel_locale
 
 
-def labels(lang: str) -> dict[str, str]:
-    return LABELS["en" if lang == "en" else "sv"]
+def format_number(number: int, lang: str) -> str:
+    """A count for a reader of ``lang`` ("Sida 2 av 5", "12 nyheter")."""
+    return format_decimal(number, locale=babel_locale(lang))
+
+
+def format_list(items: Sequence[str], lang: str) -> str:
+    """Items joined as a sentence in ``lang``: "a, b och c" / "a, b and c" (CLDR's standard list)."""
+    if not items:
+        return ""
+    return babel_format_list(list(items), locale=babel_locale(lang))

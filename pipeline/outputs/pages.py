@@ -10,16 +10,19 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from pathlib import Path
 from urllib.parse import urlencode
 
 from markupsafe import Markup
 
 from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import digest
-from pipeline.config.site import Settings
+from pipeline.config.site import TEMPLATES_DIR, Settings
 from pipeline.config.taxonomy import load_taxonomy
+from pipeline.locale import translations
 from pipeline.outputs import urls
-from pipeline.outputs.labels import labels
+from pipeline.outputs.feeds.icons import png_icon, static_icons
+from pipeline.outputs.labels import format_number
 from pipeline.reading.model import Update
 
 
@@ -95,12 +98,15 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     taxonomy = load_taxonomy()
     context = settings.context_digest
     lang = settings.language
-    words = labels(lang)
+    _ = translations(lang).gettext
     files: dict[str, Output] = {}
     # Badge lists repeat: each update's appears on its own page and in every listing it is in.
     # The macro stays in the template; its output is remembered per (targets, language).
-    item_macros = env.get_template("pages/_item.html").make_module({"settings": settings})
-    badges = lru_cache(maxsize=4096)(lambda ids, lang: Markup(item_macros.badges(list(ids), lang)))
+    # One module per language: the macro's _() translates into the `lang` of its module's context.
+    item_macros = lru_cache(maxsize=None)(
+        lambda code: env.get_template("pages/_item.html").make_module({"settings": settings, "lang": code})
+    )
+    badges = lru_cache(maxsize=4096)(lambda ids, lang: Markup(item_macros(lang).badges(list(ids), lang)))
     common = {
         "settings": settings,
         "site_lang": lang,
@@ -151,16 +157,16 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         target = taxonomy.target(key) if kind == "target" else None
         group = taxonomy.group(key) if kind == "group" else taxonomy.group(target.group) if target else None
         if kind == "site":
-            heading = words["latest"] if page.number is None else words["older_updates"]
+            heading = _("Senaste nytt") if page.number is None else _("Äldre nyheter")
             feed_prefix, follow_ids, follow_name = urls.FEEDS, (), ""
         elif kind == "group":
             heading = group.title(lang)
             feed_prefix, follow_ids = urls.feed_folder(urls.group_path(group.id)), group.targets
-            follow_name = words["follow_area"].format(name=group.title(lang))
+            follow_name = _("Följ området {name}").format(name=group.title(lang))
         else:
-            heading = f"{words['target_heading']} {target.id}: {target.title(lang)}"
+            heading = _("Delmål {id}: {title}").format(id=target.id, title=target.title(lang))
             feed_prefix, follow_ids = urls.feed_folder(urls.target_path(target.id)), (target.id,)
-            follow_name = words["follow_target"].format(id=target.id)
+            follow_name = _("Följ delmål {id}").format(id=target.id)
         feeds = feed_links(settings, feed_prefix)
         html = list_tpl.render(
             **common,
@@ -171,7 +177,9 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
             canonical=settings.url(page.path),
             feeds=feeds,
             page=page,
-            page_label=words["page_of"].format(n=page.position, m=page.count),
+            page_label=_("Sida {n} av {m}").format(
+                n=format_number(page.position, lang), m=format_number(page.count, lang)
+            ),
             target=target,
             group=group,
             follow_name=follow_name,
@@ -199,17 +207,18 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     )
     files["404.html"] = not_found.encode("utf-8")
     files["static/style.css"] = (env.loader.get_source(env, "static/style.css")[0]).encode("utf-8")
+    files.update(static_icons(settings.templates_dir))  # favicon, apple-touch-icon, mail brand
     # Browsers ask for /favicon.ico on pages that name no icon (the newsletter's web version, the
     # service's pages): without it every such page logs a 404 in the console.
-    files["favicon.ico"] = Deferred(digest(context, "favicon.ico"), favicon_ico)
+    files["favicon.ico"] = Deferred(
+        digest(context, "favicon.ico"), partial(favicon_ico, templates_dir=settings.templates_dir)
+    )
     return files
 
 
-def favicon_ico(size: int = 64) -> bytes:
-    """The feeds' icon as ``favicon.ico``: an ICO file holding one PNG image (Windows Vista+)."""
-    from pipeline.outputs.feeds.icons import png_icon
-
-    png = png_icon(size)
+def favicon_ico(size: int = 64, templates_dir: Path = TEMPLATES_DIR) -> bytes:
+    """The site's icon as ``favicon.ico``: an ICO file holding one PNG image (Windows Vista+)."""
+    png = png_icon(size, templates_dir)
     header = struct.pack("<HHH", 0, 1, 1)  # reserved, type 1 = icon, one image
     entry = struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(png), 6 + 16)
     return header + entry + png

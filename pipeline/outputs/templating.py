@@ -1,4 +1,8 @@
-"""The one Jinja2 environment every builder renders with (pages, newsletter, snippets demo)."""
+"""The one Jinja2 environment every builder renders with (pages, newsletter, snippets demo, web).
+
+It has Jinja's ``i18n`` extension: templates write ``{{ _("Publicerad") }}`` and get the text in
+the language of the render's ``lang`` from :mod:`pipeline.locale`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import jinja2
 
 from pipeline.config.site import TEMPLATES_DIR
 from pipeline.config.taxonomy import load_taxonomy
-from pipeline.outputs.labels import labels
+from pipeline.locale import SOURCE_LANGUAGE, translations
+from pipeline.outputs.labels import format_number
 from pipeline.reading.dates import display_date, rfc3339
 
 
@@ -29,12 +34,33 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     env.filters["rfc3339"] = rfc3339
     env.globals["taxonomy"] = load_taxonomy()
-    env.globals["labels"] = labels
     env.globals["display_date"] = display_date
+    env.globals["format_number"] = format_number
     return env
+
+
+# ``_()``, ``{% trans %}`` and ``ngettext`` translate into the language of the page being rendered:
+# the ``lang`` every render passes. One environment serves all languages (a per-language
+# environment would compile and cache every template once per language, and every caller would
+# have to pick one); Jinja's newstyle gettext still escapes the fields and fills ``%(name)s``.
+@jinja2.pass_context
+def _gettext(context: jinja2.runtime.Context, message: str) -> str:
+    return translations(_lang(context)).gettext(message)
+
+
+@jinja2.pass_context
+def _ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
+    return translations(_lang(context)).ngettext(singular, plural, n)
+
+
+def _lang(context: jinja2.runtime.Context) -> str:
+    lang = context.get("lang")
+    return lang if isinstance(lang, str) else SOURCE_LANGUAGE
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:

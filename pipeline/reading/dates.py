@@ -1,4 +1,4 @@
-"""Parsing authors' ISO 8601 dates and showing dates to readers in Swedish or English.
+"""Parsing authors' ISO 8601 dates and showing dates to readers in their language (Babel, CLDR).
 
 A date written without an offset means local time in the site's time zone (Europe/Stockholm by
 default), because that is what a Swedish author means by "09:00".
@@ -11,36 +11,9 @@ from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
-MONTHS = {
-    "sv": (
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
+from babel import dates as babel_dates
+
+from pipeline.locale import babel_locale
 
 _ISO = re.compile(
     r"^\d{4}-\d{2}-\d{2}"  # date
@@ -93,7 +66,10 @@ def rfc822(moment: datetime) -> str:
 
 
 def display_date(moment: datetime, lang: str, tz: ZoneInfo) -> str:
-    """'27 november 2026' in Swedish, '27 November 2026' in English, in the site's time zone."""
+    """The day as readers of ``lang`` write it, in the site's time zone: CLDR's "long" pattern.
+
+    ``d MMMM y`` for both sv_SE ("27 november 2026") and en_GB ("27 November 2026"), the way the
+    site wrote dates before Babel; a new language gets its own CLDR pattern without code.
+    """
     local = moment.astimezone(tz)
-    months = MONTHS["en" if lang == "en" else "sv"]
-    return f"{local.day} {months[local.month - 1]} {local.year}"
+    return babel_dates.format_date(local.date(), format="long", locale=babel_locale(lang))

@@ -1,206 +1,168 @@
-"""Every sentence the subscription service shows or mails, in Swedish and English.
+"""The subscription service's messages by code, in Swedish: the message ids of the catalogues.
 
-Kept together so a translator sees them all in one place and templates hold structure only.
-``{site}``, ``{days}`` and similar fields are filled in by the templates with ``format``.
+The service picks a message by what happened ("expired", "invalid_email", "confirm_title"), so the
+codes stay here; the words are gettext message ids (Swedish, the source language) and
+:func:`texts` returns them translated through :mod:`pipeline.locale` into the reader's language.
+Templates write the same message ids with ``_()``. English and any other language live in
+``pipeline/locale/<lang>/LC_MESSAGES/goal17.po``, never here.
+
+Written as Swedish copy, not translated: du, short sentences, "e-post" and "mejl", "nyhetsbrev",
+"avsluta prenumerationen", Swedish quotes (”…”) and dashes (–). ``{site}``, ``{days}`` and
+similar fields are filled in with ``format``.
 """
 
 from __future__ import annotations
 
-TEXTS: dict[str, dict[str, str]] = {
-    "sv": {
-        # Written as Swedish copy, not translated: du, short sentences, "e-post" and "mejl",
-        # "nyhetsbrev", "avsluta prenumerationen", Swedish quotes (”…”) and dashes (–).
-        "subscribe_title": "Prenumerera på nyhetsbrevet",
-        "subscribe_intro": "Få nyheterna om kommuners och regioners arbete med mål 17 direkt i din e-post. Du bekräftar prenumerationen med en länk som vi mejlar till dig.",
-        "email": "Din e-postadress",
-        "language": "Nyhetsbrevets språk",
-        "lang_sv": "Svenska",
-        "lang_en": "Engelska",
-        "targets": "Delmål du vill följa",
-        "targets_hint": "Väljer du inget får du alla nyheter. Vill du bara följa vissa delmål? Öppna en grupp och kryssa i dem.",
-        "targets_chosen": "{n} valda",
-        "honeypot": "Lämna det här fältet tomt",
-        "subscribe_button": "Prenumerera",
-        "privacy": "Så hanterar vi dina personuppgifter",
-        "consent_statement": "När du prenumererar skickar vi nyhetsbrevet ”{site}” till din e-post. Du kan avsluta prenumerationen när du vill.",
-        "check_title": "Titta i din inkorg",
-        "check_body": "Om adressen stämmer får du strax ett mejl från oss. Klicka på länken i mejlet för att bekräfta prenumerationen. Länken gäller i {days} dagar. Hittar du inget mejl? Titta i skräpposten.",
-        "confirm_title": "Bekräfta din prenumeration",
-        "confirm_body": "Klicka på knappen så börjar vi skicka nyhetsbrevet ”{site}” till {email}.",
-        "confirm_button": "Bekräfta prenumerationen",
-        "confirmed_title": "Tack! Nu prenumererar du",
-        "confirmed_body": "Nyhetsbrevet ”{site}” kommer till {email}. I varje nyhetsbrev finns länkar för att ändra dina val eller avsluta prenumerationen.",
-        "unsubscribe_title": "Avsluta prenumerationen",
-        "unsubscribe_body": "Klicka på knappen så slutar vi skicka nyhetsbrevet ”{site}” till {email}.",
-        "unsubscribe_button": "Avsluta prenumerationen",
-        "unsubscribed_title": "Du prenumererar inte längre",
-        "unsubscribed_body": "Vi skickar inga fler nyhetsbrev till {email}.",
-        "not_subscribed_title": "Ingen prenumeration",
-        "not_subscribed_body": "Länken hör inte till någon prenumeration, så du får inga nyhetsbrev från oss.",
-        "preferences_title": "Dina val för nyhetsbrevet",
-        "preferences_body": "Prenumeration för {email}.",
-        "status_pending": "Väntar på bekräftelse. Du får inga nyhetsbrev förrän du har klickat på länken i bekräftelsemejlet.",
-        "status_active": "Aktiv. Du får nyhetsbrevet.",
-        "status_unsubscribed": "Avslutad. Du får inga nyhetsbrev.",
-        "save_button": "Spara",
-        "saved_title": "Dina val är sparade",
-        "saved_body": "Du får nyhetsbrevet på {language} med nyheter om {targets}.",
-        "all_targets": "alla delmål",
-        "some_targets": "delmål {targets}",
-        "manage_link": "Ändra dina val",
-        "data_title": "Dina uppgifter",
-        "data_body": "Ladda ner allt vi har sparat om dig, också när och hur du gav ditt samtycke (en JSON-fil).",
-        "data_link": "Ladda ner mina uppgifter",
-        "erase_title": "Radera mina uppgifter",
-        "erase_body": "Vi raderar din adress, dina val och all historik. Kvar blir bara en kontrollsumma av adressen, så att den inte läggs till igen om vi importerar en adresslista. Du kan alltid prenumerera igen.",
-        "erase_check": "Ja, radera allt om mig",
-        "erase_button": "Radera mina uppgifter",
-        "erase_needs_check": "Kryssa i rutan om du vill radera dina uppgifter.",
-        "erased_title": "Dina uppgifter är raderade",
-        "erased_body": "Vi har raderat din adress och allt som hörde till den.",
-        "invalid_title": "Länken fungerar inte",
-        "invalid_body": "Länken är ogiltig eller ofullständig. Ibland bryts långa länkar i mejlet – kopiera i så fall hela länken och klistra in den i webbläsaren.",
-        "expired_title": "Länken har gått ut",
-        "expired_body": "Bekräftelselänkar gäller i {days} dagar. Anmäl dig igen så mejlar vi en ny länk.",
-        "used_title": "Länken är redan använd",
-        "used_body": "Den här bekräftelselänken har redan använts. Har du klickat på den tidigare är prenumerationen redan bekräftad.",
-        "bad_request_title": "Vi kunde inte läsa det du skickade",
-        "limited_title": "För många försök just nu",
-        "limited_body": "Vänta en stund och försök sedan igen.",
-        "not_found_title": "Sidan finns inte",
-        "not_found_body": "Det finns ingen sida på den här adressen.",
-        "invalid_email": "Skriv en giltig e-postadress, till exempel namn@kommun.se.",
-        "invalid_targets": "Välj bland delmålen 17.1–17.19.",
-        "error_prefix": "Fel:",
-        "back_to_site": "Till webbplatsen",
-        "next_title": "Vad vill du göra nu?",
-        "next_subscribe": "Prenumerera på nyhetsbrevet",
-        "next_subscribe_again": "Anmäl dig igen",
-        "next_resubscribe": "Ångrar du dig? Prenumerera igen",
-        "next_mail_unsubscribe": "Mejla oss så avslutar vi prenumerationen åt dig",
-        "next_mail_help": "Mejla oss så hjälper vi dig",
-        "next_site": "Gå till nyheterna om mål 17",
-        "next_try_again": "Tillbaka till formuläret",
-        "mail_subject_unsubscribe": "Avsluta min prenumeration",
-        "mail_subject_help": "Hjälp med nyhetsbrevet",
-        "mail_confirm_subject": "Bekräfta din prenumeration på ”{site}”",
-        "mail_confirm_intro": "Hej! Du (eller någon som angett din adress) har anmält den här adressen till nyhetsbrevet ”{site}”.",
-        "mail_confirm_action": "Klicka på länken för att bekräfta prenumerationen. Länken gäller i {days} dagar.",
-        "mail_confirm_ignore": "Har du inte anmält dig? Då kan du bortse från mejlet. Du får inga fler mejl från oss.",
-        "mail_known_subject": "Du prenumererar redan på ”{site}”",
-        "mail_known_intro": "Hej! Du (eller någon som angett din adress) försökte nyss anmäla den här adressen till nyhetsbrevet ”{site}”. Du prenumererar redan, så ingenting har ändrats.",
-        "mail_known_action": "Vill du byta språk, välja andra delmål eller avsluta prenumerationen? Det gör du här:",
-        "mail_known_ignore": "Var det inte du? Då behöver du inte göra något.",
-        "mail_sender": "Vänliga hälsningar\n{organisation}",
-    },
-    "en": {
-        "subscribe_title": "Subscribe to the newsletter",
-        "subscribe_intro": "Get the latest updates on goal 17 by email. We will send you a message to confirm your subscription.",
-        "email": "Email address",
-        "language": "Newsletter language",
-        "lang_sv": "Swedish",
-        "lang_en": "English",
-        "targets": "Targets to follow",
-        "targets_hint": "Choose nothing to get every update. To follow only some targets, open a group and tick them.",
-        "targets_chosen": "{n} chosen",
-        "honeypot": "Leave this field empty",
-        "subscribe_button": "Subscribe",
-        "privacy": "How we handle personal data",
-        "consent_statement": "When you subscribe, we send the newsletter {site} to your email address. You can unsubscribe at any time.",
-        "check_title": "Check your email",
-        "check_body": "If the address can receive email, we have sent it a message with a link. Open the link to confirm your subscription. The link is valid for {days} days.",
-        "confirm_title": "Confirm your subscription",
-        "confirm_body": "Press the button to start receiving the newsletter {site} at {email}.",
-        "confirm_button": "Confirm subscription",
-        "confirmed_title": "Thank you, your subscription is confirmed",
-        "confirmed_body": "You will receive the newsletter {site} at {email}. Every issue has a link to unsubscribe or change your choices.",
-        "unsubscribe_title": "Unsubscribe",
-        "unsubscribe_body": "Press the button to stop receiving the newsletter {site} at {email}.",
-        "unsubscribe_button": "Unsubscribe",
-        "unsubscribed_title": "You are unsubscribed",
-        "unsubscribed_body": "We will send no more newsletters to {email}.",
-        "not_subscribed_title": "No subscription",
-        "not_subscribed_body": "There is no subscription for this link. You receive no newsletters.",
-        "preferences_title": "Your newsletter choices",
-        "preferences_body": "Subscription for {email}.",
-        "status_pending": "Waiting for confirmation: you get no newsletters until you open the link in the confirmation message.",
-        "status_active": "Active: you receive the newsletter.",
-        "status_unsubscribed": "Unsubscribed: you receive no newsletters.",
-        "save_button": "Save",
-        "saved_title": "Your choices are saved",
-        "saved_body": "The newsletter comes in {language} with {targets}.",
-        "all_targets": "all targets",
-        "some_targets": "targets {targets}",
-        "manage_link": "Change your choices",
-        "data_title": "Your data",
-        "data_body": "Download everything we keep about you, including when and how you gave your consent (JSON).",
-        "data_link": "Download my data",
-        "erase_title": "Delete my data",
-        "erase_body": "We delete the address, your choices and the history. We keep only a check value (a hash) of the address so that it is not added again when a list of addresses is imported. You can always subscribe again yourself.",
-        "erase_check": "Yes, delete everything about me",
-        "erase_button": "Delete my data",
-        "erase_needs_check": "Tick the box to confirm that you want your data deleted.",
-        "erased_title": "Your data is deleted",
-        "erased_body": "We have deleted the address and everything that belonged to it.",
-        "invalid_title": "This link does not work",
-        "invalid_body": "The link is invalid or incomplete. Long links sometimes break in email: copy the whole link and paste it into your browser.",
-        "expired_title": "This link has expired",
-        "expired_body": "Confirmation links are valid for {days} days. Subscribe again and we will send a new link.",
-        "used_title": "This link has already been used",
-        "used_body": "This confirmation link has already been used and cannot be used again.",
-        "bad_request_title": "The request could not be read",
-        "limited_title": "Too many attempts",
-        "limited_body": "Please wait a while and try again.",
-        "not_found_title": "Page not found",
-        "not_found_body": "There is no page at this address.",
-        "invalid_email": "Enter a valid email address, for example name@example.org.",
-        "invalid_targets": "Choose from the targets 17.1–17.19.",
-        "error_prefix": "Error:",
-        "back_to_site": "Back to the site",
-        "next_title": "What would you like to do?",
-        "next_subscribe": "Subscribe to the newsletter",
-        "next_subscribe_again": "Sign up again",
-        "next_resubscribe": "Changed your mind? Subscribe again",
-        "next_mail_unsubscribe": "Email us and we will unsubscribe you",
-        "next_mail_help": "Email us and we will help",
-        "next_site": "Go to the goal 17 news",
-        "next_try_again": "Back to the form",
-        "mail_subject_unsubscribe": "Please unsubscribe me",
-        "mail_subject_help": "Help with the newsletter",
-        "mail_confirm_subject": "Confirm your subscription to {site}",
-        "mail_confirm_intro": "Hello! You (or someone who entered your address) signed this address up for the newsletter {site}.",
-        "mail_confirm_action": "Open the link to confirm the subscription. It is valid for {days} days.",
-        "mail_confirm_ignore": "If you did not ask for this, ignore this message. You will get no more email from us.",
-        "mail_known_subject": "You already subscribe to {site}",
-        "mail_known_intro": "Hello! You (or someone who entered your address) just tried to sign this address up for the newsletter {site}. You already subscribe, so nothing has changed.",
-        "mail_known_action": "Change language or targets, or unsubscribe:",
-        "mail_known_ignore": "If it was not you, you need not do anything: your subscription is unchanged.",
-        "mail_sender": "Best regards\n{organisation}",
-    },
+from collections.abc import Mapping
+from functools import cache
+
+from pipeline.locale import N_, translations
+
+MESSAGES: dict[str, str] = {
+    "subscribe_title": N_("Prenumerera på nyhetsbrevet"),
+    "subscribe_intro": N_(
+        "Få nyheterna om kommuners och regioners arbete med mål 17 direkt i din e-post. Du bekräftar prenumerationen med en länk som vi mejlar till dig."
+    ),
+    "email": N_("Din e-postadress"),
+    "language": N_("Nyhetsbrevets språk"),
+    "lang_sv": N_("Svenska"),
+    "lang_en": N_("Engelska"),
+    "targets": N_("Delmål du vill följa"),
+    "targets_hint": N_(
+        "Väljer du inget får du alla nyheter. Vill du bara följa vissa delmål? Öppna en grupp och kryssa i dem."
+    ),
+    "targets_chosen": N_("{n} valda"),
+    "honeypot": N_("Lämna det här fältet tomt"),
+    "subscribe_button": N_("Prenumerera"),
+    "privacy": N_("Så hanterar vi dina personuppgifter"),
+    "consent_statement": N_(
+        "När du prenumererar skickar vi nyhetsbrevet ”{site}” till din e-post. Du kan avsluta prenumerationen när du vill."
+    ),
+    "check_title": N_("Titta i din inkorg"),
+    "check_body": N_(
+        "Om adressen stämmer får du strax ett mejl från oss. Klicka på länken i mejlet för att bekräfta prenumerationen. Länken gäller i {days} dagar. Hittar du inget mejl? Titta i skräpposten."
+    ),
+    "confirm_title": N_("Bekräfta din prenumeration"),
+    "confirm_body": N_("Klicka på knappen så börjar vi skicka nyhetsbrevet ”{site}” till {email}."),
+    "confirm_button": N_("Bekräfta prenumerationen"),
+    "confirmed_title": N_("Tack! Nu prenumererar du"),
+    "confirmed_body": N_(
+        "Nyhetsbrevet ”{site}” kommer till {email}. I varje nyhetsbrev finns länkar för att ändra dina val eller avsluta prenumerationen."
+    ),
+    "unsubscribe_title": N_("Avsluta prenumerationen"),
+    "unsubscribe_body": N_("Klicka på knappen så slutar vi skicka nyhetsbrevet ”{site}” till {email}."),
+    "unsubscribe_button": N_("Avsluta prenumerationen"),
+    "unsubscribed_title": N_("Du prenumererar inte längre"),
+    "unsubscribed_body": N_("Vi skickar inga fler nyhetsbrev till {email}."),
+    "not_subscribed_title": N_("Ingen prenumeration"),
+    "not_subscribed_body": N_(
+        "Länken hör inte till någon prenumeration, så du får inga nyhetsbrev från oss."
+    ),
+    "preferences_title": N_("Dina val för nyhetsbrevet"),
+    "preferences_body": N_("Prenumeration för {email}."),
+    "status_pending": N_(
+        "Väntar på bekräftelse. Du får inga nyhetsbrev förrän du har klickat på länken i bekräftelsemejlet."
+    ),
+    "status_active": N_("Aktiv. Du får nyhetsbrevet."),
+    "status_unsubscribed": N_("Avslutad. Du får inga nyhetsbrev."),
+    "save_button": N_("Spara"),
+    "saved_title": N_("Dina val är sparade"),
+    "saved_body": N_("Du får nyhetsbrevet på {language} med nyheter om {targets}."),
+    "all_targets": N_("alla delmål"),
+    "some_targets": N_("delmål {targets}"),
+    "manage_link": N_("Ändra dina val"),
+    "data_title": N_("Dina uppgifter"),
+    "data_body": N_(
+        "Ladda ner allt vi har sparat om dig, också när och hur du gav ditt samtycke (en JSON-fil)."
+    ),
+    "data_link": N_("Ladda ner mina uppgifter"),
+    "erase_title": N_("Radera mina uppgifter"),
+    "erase_body": N_(
+        "Vi raderar din adress, dina val och all historik. Kvar blir bara en kontrollsumma av adressen, så att den inte läggs till igen om vi importerar en adresslista. Du kan alltid prenumerera igen."
+    ),
+    "erase_check": N_("Ja, radera allt om mig"),
+    "erase_button": N_("Radera mina uppgifter"),
+    "erase_needs_check": N_("Kryssa i rutan om du vill radera dina uppgifter."),
+    "erased_title": N_("Dina uppgifter är raderade"),
+    "erased_body": N_("Vi har raderat din adress och allt som hörde till den."),
+    "invalid_title": N_("Länken fungerar inte"),
+    "invalid_body": N_(
+        "Länken är ogiltig eller ofullständig. Ibland bryts långa länkar i mejlet – kopiera i så fall hela länken och klistra in den i webbläsaren."
+    ),
+    "expired_title": N_("Länken har gått ut"),
+    "expired_body": N_("Bekräftelselänkar gäller i {days} dagar. Anmäl dig igen så mejlar vi en ny länk."),
+    "used_title": N_("Länken är redan använd"),
+    "used_body": N_(
+        "Den här bekräftelselänken har redan använts. Har du klickat på den tidigare är prenumerationen redan bekräftad."
+    ),
+    "bad_request_title": N_("Vi kunde inte läsa det du skickade"),
+    "limited_title": N_("För många försök just nu"),
+    "limited_body": N_("Vänta en stund och försök sedan igen."),
+    "not_found_title": N_("Sidan finns inte"),
+    "not_found_body": N_("Det finns ingen sida på den här adressen."),
+    "invalid_email": N_("Skriv en giltig e-postadress, till exempel namn@kommun.se."),
+    "invalid_targets": N_("Välj bland delmålen 17.1–17.19."),
+    "error_prefix": N_("Fel:"),
+    "back_to_site": N_("Till webbplatsen"),
+    "next_title": N_("Vad vill du göra nu?"),
+    "next_subscribe": N_("Prenumerera på nyhetsbrevet"),
+    "next_subscribe_again": N_("Anmäl dig igen"),
+    "next_resubscribe": N_("Ångrar du dig? Prenumerera igen"),
+    "next_mail_unsubscribe": N_("Mejla oss så avslutar vi prenumerationen åt dig"),
+    "next_mail_help": N_("Mejla oss så hjälper vi dig"),
+    "next_site": N_("Gå till nyheterna om mål 17"),
+    "next_try_again": N_("Tillbaka till formuläret"),
+    "mail_subject_unsubscribe": N_("Avsluta min prenumeration"),
+    "mail_subject_help": N_("Hjälp med nyhetsbrevet"),
+    "mail_confirm_subject": N_("Bekräfta din prenumeration på ”{site}”"),
+    "mail_confirm_intro": N_(
+        "Hej! Du (eller någon som angett din adress) har anmält den här adressen till nyhetsbrevet ”{site}”."
+    ),
+    "mail_confirm_action": N_(
+        "Klicka på länken för att bekräfta prenumerationen. Länken gäller i {days} dagar."
+    ),
+    "mail_confirm_ignore": N_(
+        "Har du inte anmält dig? Då kan du bortse från mejlet. Du får inga fler mejl från oss."
+    ),
+    "mail_known_subject": N_("Du prenumererar redan på ”{site}”"),
+    "mail_known_intro": N_(
+        "Hej! Du (eller någon som angett din adress) försökte nyss anmäla den här adressen till nyhetsbrevet ”{site}”. Du prenumererar redan, så ingenting har ändrats."
+    ),
+    "mail_known_action": N_(
+        "Vill du byta språk, välja andra delmål eller avsluta prenumerationen? Det gör du här:"
+    ),
+    "mail_known_ignore": N_("Var det inte du? Då behöver du inte göra något."),
+    "mail_sender": N_("Vänliga hälsningar\n{organisation}"),
 }
 
 
-# What an answer page offers next: (where, text key). "subscribe" is the sign-up form, "site" the
-# site's front page, "mail:<subject key>" a mail to [site] contact_email with that subject.
-# Keyed by the page's text key and, for link errors, the kind of link ("confirm", "unsubscribe",
-# "preferences"): someone whose unsubscribe link is broken wants out, not to sign up again.
+# What an answer page offers next: (where, message id). "subscribe" is the sign-up form, "site" the
+# site's front page, "mail:<subject>" a mail to [site] contact_email with that subject (both
+# translated by the template). Keyed by the page's message code and, for link errors, the kind of
+# link ("confirm", "unsubscribe", "preferences"): someone whose unsubscribe link is broken wants
+# out, not to sign up again.
 NEXT_STEPS: dict[tuple[str, str], list[tuple[str, str]]] = {
-    ("invalid", "confirm"): [("subscribe", "next_subscribe_again")],
-    ("invalid", "unsubscribe"): [("mail:mail_subject_unsubscribe", "next_mail_unsubscribe")],
-    ("invalid", "preferences"): [("mail:mail_subject_help", "next_mail_help")],
-    ("expired", ""): [("subscribe", "next_subscribe_again")],
-    ("used", ""): [("site", "next_site")],
-    ("not_subscribed", ""): [("subscribe", "next_subscribe"), ("site", "next_site")],
-    ("unsubscribed", ""): [("subscribe", "next_resubscribe"), ("site", "next_site")],
-    ("erased", ""): [("subscribe", "next_resubscribe"), ("site", "next_site")],
-    ("not_found", ""): [("subscribe", "next_subscribe"), ("site", "next_site")],
-    ("check", ""): [("site", "next_site")],
-    ("", ""): [("subscribe", "next_try_again"), ("site", "next_site")],  # 400, 413, 429, …
+    ("invalid", "confirm"): [("subscribe", MESSAGES["next_subscribe_again"])],
+    ("invalid", "unsubscribe"): [
+        ("mail:" + MESSAGES["mail_subject_unsubscribe"], MESSAGES["next_mail_unsubscribe"])
+    ],
+    ("invalid", "preferences"): [("mail:" + MESSAGES["mail_subject_help"], MESSAGES["next_mail_help"])],
+    ("expired", ""): [("subscribe", MESSAGES["next_subscribe_again"])],
+    ("used", ""): [("site", MESSAGES["next_site"])],
+    ("not_subscribed", ""): [("subscribe", MESSAGES["next_subscribe"]), ("site", MESSAGES["next_site"])],
+    ("unsubscribed", ""): [("subscribe", MESSAGES["next_resubscribe"]), ("site", MESSAGES["next_site"])],
+    ("erased", ""): [("subscribe", MESSAGES["next_resubscribe"]), ("site", MESSAGES["next_site"])],
+    ("not_found", ""): [("subscribe", MESSAGES["next_subscribe"]), ("site", MESSAGES["next_site"])],
+    ("check", ""): [("site", MESSAGES["next_site"])],
+    ("", ""): [("subscribe", MESSAGES["next_try_again"]), ("site", MESSAGES["next_site"])],
 }
 
 
-def texts(lang: str) -> dict[str, str]:
-    return TEXTS["en" if lang == "en" else "sv"]
+@cache
+def texts(lang: str) -> Mapping[str, str]:
+    """Every message of the service in ``lang`` (Swedish where a catalogue lacks one), by code."""
+    gettext = translations(lang).gettext
+    return {key: gettext(message) for key, message in MESSAGES.items()}
 
 
 def next_steps(key: str = "", link: str = "") -> list[tuple[str, str]]:

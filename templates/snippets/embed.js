@@ -5,12 +5,8 @@
 (function () {
   "use strict";
   var W = window, D = document;
-  var WORDS = {
-    sv: { loading: "Hämtar nyheter …", fail: "Nyheterna kunde inte visas just nu.", go: "Gå till nyheterna om mål 17",
-          goT: "Gå till nyheterna om delmål ", none: "Inga nyheter ännu.", more: "Alla nyheter", date: "sv-SE" },
-    en: { loading: "Loading news …", fail: "The news could not be shown right now.", go: "Go to the goal 17 news",
-          goT: "Go to the news on target ", none: "No updates yet.", more: "All updates", date: "en-GB" }
-  };
+  // The words per language, from the gettext catalogues: the build writes them in (embed.py).
+  var WORDS = /*goal17:words*/{};
   var NAME = /^(latest|targets\/17\.([1-9]|1[0-9])|groups\/[a-z0-9-]{1,40}|lang\/(sv|en)\/latest)$/;
   // Upper bounds of each part's height in em, matching the clamps in RULES: the box reserves
   // them while loading, so the page below does not jump when the news arrives.
@@ -142,7 +138,7 @@
       }
       show(w);
       p = el("p", "fail", words.fail + " ");
-      p.appendChild(link(o.page, o.target ? words.goT + o.target : words.go));
+      p.appendChild(link(o.page, o.target ? words.goT.replace("{id}", o.target) : words.go));
       w.box.appendChild(p);
     } catch (e) {}
   }

@@ -53,8 +53,10 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
                 digest(context, name, inputs), partial(render, page, settings)
             )
     files.update(build_discovery(pages, settings))
-    files[ICON_PATH] = Deferred(digest(context, ICON_PATH), partial(png_icon, 512))
-    files[FAVICON_PATH] = Deferred(digest(context, FAVICON_PATH), partial(png_icon, 64))
+    files[ICON_PATH] = Deferred(digest(context, ICON_PATH), partial(png_icon, 512, settings.templates_dir))
+    files[FAVICON_PATH] = Deferred(
+        digest(context, FAVICON_PATH), partial(png_icon, 64, settings.templates_dir)
+    )
     return dict(sorted(files.items()))
 
 

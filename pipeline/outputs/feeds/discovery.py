@@ -23,6 +23,7 @@ from datetime import datetime
 from lxml import etree
 
 from pipeline.config.site import Settings
+from pipeline.locale import N_, translations
 from pipeline.outputs.feeds.jsonfeed import dumps
 from pipeline.outputs.feeds.model import (
     ATOM_FILE,
@@ -34,7 +35,6 @@ from pipeline.outputs.feeds.model import (
     FeedPage,
     FeedScope,
 )
-from pipeline.outputs.labels import labels
 from pipeline.reading.dates import rfc822, rfc3339
 from pipeline.reading.sanitize import clean_text
 
@@ -49,9 +49,11 @@ OPML_FILES = {
 INDEX_PATH = FEEDS_DIR + "index.json"
 INDEX_VERSION = 1
 
-_FOLDERS = {
-    "sv": {"lang": "Språk", "group": "Områden", "target": "Delmål"},
-    "en": {"lang": "Languages", "group": "Areas", "target": "Targets"},
+# The OPML files' titles by the kind of feed they list (message ids; the site's language).
+_FOLDER_TITLES = {
+    "lang": N_("{site} – språk"),
+    "group": N_("{site} – områden"),
+    "target": N_("{site} – delmål"),
 }
 
 
@@ -77,9 +79,8 @@ def _opml(current: Sequence[FeedPage], settings: Settings, newest: datetime, pat
     head = etree.SubElement(root, "head")
     title = clean_text(settings.title)
     kind = OPML_FILES[path][0]
-    folders = _FOLDERS["en" if settings.language == "en" else "sv"]
-    if kind in folders:
-        title = f"{title} – {folders[kind].lower()}"
+    if kind in _FOLDER_TITLES:
+        title = translations(settings.language).gettext(_FOLDER_TITLES[kind]).format(site=title)
     etree.SubElement(head, "title").text = html.escape(title, quote=False)
     etree.SubElement(head, "dateModified").text = rfc822(newest)
     etree.SubElement(head, "ownerName").text = html.escape(clean_text(settings.organisation), quote=False)
@@ -106,7 +107,7 @@ def _opml(current: Sequence[FeedPage], settings: Settings, newest: datetime, pat
 def _index(
     current: Sequence[FeedPage], archives: Sequence[FeedPage], settings: Settings, newest: datetime
 ) -> bytes:
-    words = labels(settings.language)
+    _ = translations(settings.language).gettext
     feeds = []
     for page in current:
         scope: FeedScope = page.scope
@@ -127,7 +128,7 @@ def _index(
         )
     document = {
         "version": INDEX_VERSION,
-        "title": f"{clean_text(settings.title)} – {words['feeds'].lower()}",
+        "title": _("{site} – prenumerera").format(site=clean_text(settings.title)),
         "home_page_url": settings.url(),
         "index_url": settings.url(INDEX_PATH),
         "opml_url": settings.url(OPML_PATH),

@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import Group, Target, load_taxonomy
+from pipeline.locale import babel_locale, translations
 from pipeline.outputs import urls
-from pipeline.outputs.labels import labels
+from pipeline.outputs.labels import format_number
 from pipeline.reading.model import Update, sort_key
 from pipeline.reading.sanitize import clean_text
 
@@ -40,23 +41,6 @@ FAVICON_PATH = FEEDS_DIR + "favicon.png"  # 64×64, Atom icon, RSS image, JSON F
 EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
 
 GENERATOR = "goal17-syndication"
-
-LANGUAGE_NAMES = {"sv": "svenska", "en": "English"}
-
-_PHRASES = {
-    "sv": {
-        "target_description": "Nyheter om delmål {id} i Agenda 2030, mål 17: {title}.",
-        "group_description": "Nyheter om mål 17, {title} ({targets}).",
-        "lang_description": "{description} Endast nyheter på svenska.",
-        "archive": "arkiv",
-    },
-    "en": {
-        "target_description": "Updates about target {id} of the 2030 Agenda, goal 17: {title}.",
-        "group_description": "Updates about goal 17, {title} ({targets}).",
-        "lang_description": "{description} Only updates in English.",
-        "archive": "archive",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -115,12 +99,17 @@ class FeedPage:
     def title(self) -> str:
         if self.archive_number is None:
             return self.scope.title
-        word = _PHRASES[_lang(self.scope.language)]["archive"]
-        return f"{self.scope.title} ({word} {self.archive_number})"
+        _ = translations(self.scope.language).gettext
+        number = format_number(self.archive_number, self.scope.language)
+        return _("{title} (arkiv {n})").format(title=self.scope.title, n=number)
 
 
-def _lang(lang: str) -> str:
-    return "en" if lang == "en" else "sv"
+def language_name(code: str) -> str:
+    """A language's own name for itself from CLDR ("svenska", "English"), for the language feeds."""
+    try:
+        return babel_locale(code).get_language_name() or code
+    except ValueError:  # not a language CLDR knows
+        return code
 
 
 def target_range(group: Group) -> str:
@@ -132,8 +121,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
     """Every feed scope, in a fixed order: site, languages, groups, targets (taxonomy order)."""
     taxonomy = load_taxonomy()
     lang = settings.language
-    words = labels(lang)
-    phrases = _PHRASES[_lang(lang)]
+    _ = translations(lang).gettext
     ordered = tuple(sorted(updates, key=sort_key))
     found: list[FeedScope] = [
         FeedScope(
@@ -155,10 +143,10 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                     kind="lang",
                     key=code,
                     folder=urls.feed_folder(urls.language_path(code)),
-                    title=f"{settings.title} – {LANGUAGE_NAMES.get(code, code)}",
-                    description=_PHRASES[_lang(code)]["lang_description"].format(
-                        description=settings.description
-                    ),
+                    title=f"{settings.title} – {language_name(code)}",
+                    description=translations(code)
+                    .gettext("{description} Endast nyheter på {language}.")
+                    .format(description=settings.description, language=language_name(code)),
                     language=code,
                     home_url=settings.url(),
                     updates=tuple(u for u in ordered if u.lang == code),
@@ -178,9 +166,9 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                 kind="group",
                 key=group.id,
                 folder=urls.feed_folder(urls.group_path(group.id)),
-                title=f"{words['goal']} — {group.title(lang)}",
-                description=phrases["group_description"].format(
-                    title=group.title(lang), targets=f"{words['target']} {target_range(group)}"
+                title=_("Mål 17 — {area}").format(area=group.title(lang)),
+                description=_("Nyheter om mål 17, {title} ({targets}).").format(
+                    title=group.title(lang), targets=_("delmål {range}").format(range=target_range(group))
                 ),
                 language=lang,
                 home_url=settings.url(urls.group_path(group.id)),  # the area's page
@@ -195,13 +183,13 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
 def target_scope(target: Target, in_scope: Sequence[Update], settings: Settings) -> FeedScope:
     """The feed of one target; ``in_scope`` are the updates about it, newest first."""
     lang = settings.language
-    words = labels(lang)
+    _ = translations(lang).gettext
     return FeedScope(
         kind="target",
         key=target.id,
         folder=urls.feed_folder(urls.target_path(target.id)),
-        title=f"{words['goal']} — {words['target']} {target.id}: {target.title(lang)}",
-        description=_PHRASES[_lang(lang)]["target_description"].format(
+        title=_("Mål 17 — delmål {id}: {title}").format(id=target.id, title=target.title(lang)),
+        description=_("Nyheter om delmål {id} i Agenda 2030, mål 17: {title}.").format(
             id=target.id, title=target.title(lang)
         ),
         language=lang,

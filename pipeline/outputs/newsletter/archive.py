@@ -31,7 +31,7 @@ from pipeline.delivery.issues import Issue
 from pipeline.delivery.message import MessageTemplate
 from pipeline.delivery.tokens import DEVELOPMENT_SECRET
 from pipeline.outputs import urls
-from pipeline.outputs.newsletter.render import WORDS, Edition, context, render_edition
+from pipeline.outputs.newsletter.render import Edition, context, render_edition
 from pipeline.publishing.publish import PublishReport, publish
 from pipeline.reading.dates import display_date
 
@@ -122,7 +122,7 @@ def archive_files(
             files[path] = Deferred(f"{key}:{path}", produce)
     entries = _entries(issues, settings, config)
     lang = settings.language
-    common = {"settings": settings, "lang": lang, "words": WORDS[lang], "entries": entries}
+    common = {"settings": settings, "lang": lang, "entries": entries}
     files[PREFIX + "index.html"] = env.get_template("newsletter/archive.html").render(common).encode("utf-8")
     updated = max((i.created_at for i in issues), default=None)
     if updated is not None:

@@ -21,7 +21,9 @@ from pipeline.config.mail import NewsletterConfig
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import load_taxonomy
 from pipeline.delivery.issues import Issue, IssueItem
+from pipeline.locale import languages, translations
 from pipeline.outputs import urls
+from pipeline.outputs.labels import format_list, format_number
 from pipeline.outputs.newsletter.plaintext import render_text
 from pipeline.outputs.newsletter.subject import shorten, subject_line
 from pipeline.reading.dates import display_date
@@ -37,46 +39,6 @@ SLOTS = {
     "preferences": "@@goal17-preferences-url@@",
 }
 
-WORDS: dict[str, dict[str, str]] = {
-    "sv": {
-        "newsletter": "Nyhetsbrev",
-        "heading": "Nyheter om mål 17, vecka {week}",
-        "targets": "Delmål",
-        "and": "och",
-        "other": "Övrigt",
-        "nothing_new": "Inga nya nyheter den här gången.",
-        "why_before": "Du får det här nyhetsbrevet eftersom",
-        "why_after": "prenumererar på nyheter om Agenda 2030, mål 17.",
-        "unsubscribe": "Avsluta prenumerationen",
-        "preferences": "Ändra dina val",
-        "web_version": "Läs i webbläsaren",
-        "web_why": "Det här är webbversionen av ett nyhetsbrev. Varje utskick har en länk för att avsluta prenumerationen.",
-        "archive": "Alla nyhetsbrev",
-        "subscribe": "Prenumerera på nyhetsbrevet",
-        "links": "Länkar",
-        "news_count": "{n} nyheter",
-        "one_news": "1 nyhet",
-    },
-    "en": {
-        "newsletter": "Newsletter",
-        "heading": "Goal 17 news, week {week}",
-        "targets": "Targets",
-        "and": "and",
-        "other": "Other",
-        "nothing_new": "No new updates this time.",
-        "why_before": "You receive this newsletter because",
-        "why_after": "is subscribed to updates on Agenda 2030, goal 17.",
-        "unsubscribe": "Unsubscribe",
-        "preferences": "Change your choices",
-        "web_version": "View in browser",
-        "web_why": "This is the web version of a newsletter. Every message has a link to unsubscribe.",
-        "archive": "All newsletters",
-        "subscribe": "Subscribe to the newsletter",
-        "links": "Links",
-        "news_count": "{n} updates",
-        "one_news": "1 update",
-    },
-}
 # The preheader (the line inbox lists show after the subject) is hidden the standard way:
 # display:none plus mso-hide for Outlook, and no colours at all, so spam filters see no
 # low-contrast text (SpamAssassin's HTML_FONT_LOW_CONTRAST). Zero-width padding after it keeps
@@ -117,7 +79,7 @@ def edition_subject(
         created_at=issue.created_at,
         tz=settings.tz,
         count=len(items),
-        empty_title=WORDS[lang]["nothing_new"].rstrip("."),
+        empty_title=translations(lang).gettext("Inga nya nyheter den här gången.").rstrip("."),
     )
 
 
@@ -128,10 +90,10 @@ def lead_item(items: Sequence[IssueItem], lang: str) -> IssueItem | None:
 
 def _preheader(items: Sequence[IssueItem], lang: str) -> str:
     """ "4 nyheter: B · C · D": the count and the titles the subject did not already show."""
-    words = WORDS[lang]
+    i18n = translations(lang)
     if not items:
-        return words["nothing_new"]
-    count = words["one_news"] if len(items) == 1 else words["news_count"].format(n=len(items))
+        return i18n.gettext("Inga nya nyheter den här gången.")
+    count = i18n.ngettext("{n} nyhet", "{n} nyheter", len(items)).format(n=format_number(len(items), lang))
     lead = lead_item(items, lang)
     others = [item.title for item in items if item is not lead][:3]
     return shorten(f"{count}: " + " · ".join(others or [items[0].title]), 140)
@@ -162,17 +124,14 @@ def _groups(items: Sequence[IssueItem], lang: str, config: NewsletterConfig) -> 
         buckets.setdefault(group_of(item.targets, config.group_order), []).append(item)
     groups = []
     for key in sorted(buckets, key=lambda k: order.get(k, len(order))):
-        title = taxonomy.group(key).title(lang) if key else WORDS[lang]["other"]
+        title = taxonomy.group(key).title(lang) if key else translations(lang).gettext("Övrigt")
         groups.append({"id": key or "other", "title": title, "entries": buckets[key]})
     return groups
 
 
 def _target_list(ids: Sequence[str], lang: str) -> str:
     """ "17.9, 17.16 och 17.17": numbers the reader can look up, joined as a sentence."""
-    words = WORDS[lang]
-    if len(ids) <= 1:
-        return "".join(ids)
-    return f"{', '.join(ids[:-1])} {words['and']} {ids[-1]}"
+    return format_list(ids, lang)
 
 
 def context(
@@ -185,8 +144,8 @@ def context(
     personal: bool = True,
 ) -> dict[str, Any]:
     """Everything both templates see; items carry display dates, badge titles and link numbers."""
-    if lang not in WORDS:
-        raise RenderError(f"no newsletter words for language {lang!r}")
+    if lang not in languages():
+        raise RenderError(f"no newsletter words for language {lang!r} (no catalogue in pipeline/locale/)")
     taxonomy = load_taxonomy()
     chosen = issue.for_targets(targets)
     groups = _groups(chosen, lang, config)
@@ -216,7 +175,6 @@ def context(
         "lang": lang,
         "week": issue.created_at.astimezone(settings.tz).isocalendar().week,
         "settings": settings,
-        "words": WORDS[lang],
         "intro": config.intro[lang],
         "logo": config.logo,
         "logo_width": config.logo_width,
@@ -311,7 +269,6 @@ def render_edition(
 
 __all__ = [
     "SLOTS",
-    "WORDS",
     "Edition",
     "RenderError",
     "edition_subject",

@@ -15,8 +15,8 @@ from typing import Any
 
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import load_taxonomy
+from pipeline.locale import translations
 from pipeline.outputs import urls
-from pipeline.outputs.labels import labels
 from pipeline.outputs.snippets.items import snippet_item, target_refs
 from pipeline.reading.dates import rfc3339
 from pipeline.reading.model import Update
@@ -49,7 +49,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
     """Every snippet file the build writes: latest, all 19 targets, all groups, languages."""
     taxonomy = load_taxonomy()
     site_lang = settings.language
-    words = labels(site_lang)
+    _ = translations(site_lang).gettext
     result = [
         Scope("snippets/latest.json", "latest", settings.title, site_lang, "", urls.FEEDS, lambda u: True, {})
     ]
@@ -58,7 +58,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
             Scope(
                 path=f"snippets/targets/{target.id}.json",
                 kind="target",
-                title=f"{words['target'].capitalize()} {target.id}: {target.title(site_lang)}",
+                title=_("Delmål {id}: {title}").format(id=target.id, title=target.title(site_lang)),
                 lang=site_lang,
                 page_path=urls.target_path(target.id),
                 feed_prefix=urls.feed_folder(urls.target_path(target.id)),
@@ -72,7 +72,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
             Scope(
                 path=f"snippets/groups/{group.id}.json",
                 kind="group",
-                title=f"{words['goal']}: {group.title(site_lang)}",
+                title=_("Mål 17: {name}").format(name=group.title(site_lang)),
                 lang=site_lang,
                 page_path="",
                 feed_prefix=urls.feed_folder(urls.group_path(group.id)),
@@ -93,7 +93,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
                 Scope(
                     path=f"snippets/lang/{lang}/latest.json",
                     kind="lang",
-                    title=f"{labels(lang)['goal']}: {taxonomy.goal_title(lang)}",
+                    title=translations(lang).gettext("Mål 17: {name}").format(name=taxonomy.goal_title(lang)),
                     lang=lang,
                     page_path="",
                     feed_prefix=urls.feed_folder(urls.language_path(lang)),

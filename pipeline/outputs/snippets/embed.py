@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 
 from pipeline.config.site import TEMPLATES_DIR, Settings
+from pipeline.locale import N_, babel_locale, languages, translations
 from pipeline.outputs.snippets.documents import Scope
 from pipeline.reading.model import Update
 
@@ -16,8 +18,31 @@ EMBED_MAX_BYTES = 12 * 1024
 EMBED_MAX_GZIP_BYTES = 5 * 1024
 
 
+# The widget's words: message ids of the catalogues (pipeline/locale), written into the script
+# where it says /*goal17:words*/, one object per language with a catalogue.
+WORDS_MARK = "/*goal17:words*/{}"
+EMBED_WORDS = {
+    "loading": N_("Hämtar nyheter …"),
+    "fail": N_("Nyheterna kunde inte visas just nu."),
+    "go": N_("Gå till nyheterna om mål 17"),
+    "goT": N_("Gå till nyheterna om delmål {id}"),
+    "none": N_("Inga nyheter ännu."),
+    "more": N_("Alla nyheter"),
+}
+
+
+def embed_words() -> str:
+    """The ``WORDS`` object of embed.js: each language's words and its BCP 47 tag for dates."""
+    words = {}
+    for lang in languages():
+        gettext = translations(lang).gettext
+        words[lang] = {key: gettext(message) for key, message in EMBED_WORDS.items()}
+        words[lang]["date"] = str(babel_locale(lang)).replace("_", "-")
+    return json.dumps(words, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def embed_script() -> bytes:
-    return EMBED_SOURCE.read_bytes()
+    return EMBED_SOURCE.read_text(encoding="utf-8").replace(WORDS_MARK, embed_words()).encode("utf-8")
 
 
 def busiest_target(updates: Sequence[Update]) -> str:
