@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.config.site import Settings, SettingsError, read_table
+from pipeline.config.site import Settings
+from pipeline.config.tables import SettingsError, read_table
 
 CONTENT_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
     "max_update_bytes": ((int,), 1024 * 1024),

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipeline.config.site import Settings, SettingsError, read_table
+from pipeline.config.site import Settings
+from pipeline.config.tables import SettingsError, read_table
 from pipeline.config.taxonomy import load_taxonomy
 from pipeline.delivery.transports import transport_names  # the registry: light, imports no transport
 from pipeline.outputs.newsletter.subject import check_template

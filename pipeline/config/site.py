@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.config.tables import SettingsError, control_problems, is_type, line_number, located, read_table
 from pipeline.config.tomlfile import problem, read_toml_document
 from pipeline.reading import ids
 
@@ -39,14 +40,6 @@ REPO_ROOT = PACKAGE_DIR.parent
 # In a checkout pipeline/templates links to templates/; a wheel (pipx install) holds a copy there.
 _PACKAGED_TEMPLATES = PACKAGE_DIR / "templates"
 TEMPLATES_DIR = _PACKAGED_TEMPLATES.resolve() if _PACKAGED_TEMPLATES.is_dir() else REPO_ROOT / "templates"
-
-
-class SettingsError(Exception):
-    """Invalid settings; ``problems`` lists every one as ``file: key: message``."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 # key -> (accepted types, default). The default is what the example site runs with.
@@ -86,13 +79,6 @@ TABLES: dict[str, str] = {
     "web": "web",
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Characters no setting may hold: C0 controls but tab and line feed, DEL, C1 controls and the
-# Unicode line and paragraph separators. Settings reach mail headers, pages and feeds (a CR LF in
-# sender_name injected headers, a NUL in title went into every feed). Line feeds are refused too
-# in the keys that become one header or one line of a page (_ONE_LINE); a multi-line description
-# is fine.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_ONE_LINE = {"title", "organisation", "sender_name", "subject_sv", "subject_en", "list_id", "helo"}
 
 
 @dataclass(frozen=True)
@@ -214,47 +200,6 @@ class Settings:
             raise SettingsError(problems) from None
 
 
-def located(source: str, lines: Mapping[tuple[str, ...], int], table: str, key: str, message: str) -> str:
-    """A problem with ``[table] key`` as one line, with the key's line (else its table's)."""
-    line = lines.get((table, key)) if key else None
-    if line is None:
-        line = lines.get((table,))
-    label = f"[{table}] {key}: " if key else f"[{table}]: "
-    return problem(source, line if source != "<defaults>" else None, label + message)
-
-
-def read_table(
-    settings: Settings,
-    table: str,
-    spec: Mapping[str, tuple[tuple[type, ...], Any]],
-    problems: list[str] | None = None,
-) -> dict[str, Any]:
-    """Validate one optional table of the settings file against ``spec`` and fill in defaults.
-
-    An unknown or mistyped key raises :class:`SettingsError`; with ``problems`` given, it is
-    added there instead (and the key gets its default), so the caller can go on checking the
-    other keys and report everything at once.
-    """
-    raw = dict(settings.sections.get(table, {}))
-    found: list[str] = []
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in spec:
-            found.append(settings.problem(table, key, "unknown setting"))
-            continue
-        types, _ = spec[key]
-        if not _is_type(value, types):
-            names = " or ".join(t.__name__ for t in types)
-            found.append(settings.problem(table, key, f"expected {names}, got {value!r}"))
-            continue
-        values[key] = value
-    if found and problems is None:
-        raise SettingsError(found)
-    if problems is not None:
-        problems.extend(found)
-    return {key: values.get(key, default) for key, (_, default) in spec.items()}
-
-
 def load_settings(path: str | Path | None = None) -> Settings:
     """Load ``path``; with no path, ``./site.toml`` if present, else the embedded defaults.
 
@@ -291,34 +236,9 @@ def _load(path: str | Path | None) -> tuple[Settings, list[str]]:
             problems.append(problem(source, lines.get((name,)), f"{name}: expected a [{name}] table"))
         else:
             sections[name] = table
-    problems.extend(_control_problems(source, lines, {"site": site, **data}))
+    problems.extend(control_problems(source, lines, {"site": site, **data}))
     settings = _validate_site(site, source, sections, base_dir=path.parent, lines=lines, problems=problems)
-    return settings, sorted(problems, key=_line_number)
-
-
-def _control_problems(
-    source: str, lines: Mapping[tuple[str, ...], int], data: Mapping[str, Any]
-) -> list[str]:
-    """A problem for each string setting (in any table, or in a list) with a control character."""
-    found = []
-    for table, values in data.items():
-        if not isinstance(values, dict):
-            continue
-        for key, value in values.items():
-            texts = value if isinstance(value, list) else [value]
-            for text in texts:
-                if not isinstance(text, str):
-                    continue
-                hit = _CONTROL.search(text) or (re.search("\n", text) if key in _ONE_LINE else None)
-                if hit:
-                    char = f"U+{ord(hit.group()):04X}"
-                    found.append(
-                        located(
-                            source, lines, table, key, f"contains the control character {char}; remove it"
-                        )
-                    )
-                    break
-    return found
+    return settings, sorted(problems, key=line_number)
 
 
 def table_problems(settings: Settings) -> list[str]:
@@ -329,7 +249,7 @@ def table_problems(settings: Settings) -> list[str]:
             getattr(settings, attribute)  # validates the table and keeps the result
         except SettingsError as exc:
             problems.extend(p for p in exc.problems if p not in problems)
-    return sorted(problems, key=_line_number)
+    return sorted(problems, key=line_number)
 
 
 def load_checked_settings(path: str | Path | None = None) -> Settings:
@@ -339,7 +259,7 @@ def load_checked_settings(path: str | Path | None = None) -> Settings:
     problems += [p for p in table_problems(settings) if p not in problems]
     problems += _state_dir_problems(settings)
     if problems:
-        raise SettingsError(sorted(problems, key=_line_number))
+        raise SettingsError(sorted(problems, key=line_number))
     return settings
 
 
@@ -357,17 +277,6 @@ def _state_dir_problems(settings: Settings) -> list[str]:
                 message = f"{settings.state_dir}: {folder} is a file, not a folder"
             return [located(settings.source, settings.lines, "site", "state_dir", message)]
     return []
-
-
-def _line_number(text: str) -> int:
-    found = re.match(r"^.*?:(\d+): error: ", text)
-    return int(found.group(1)) if found else 0
-
-
-def _is_type(value: Any, types: tuple[type, ...]) -> bool:
-    if isinstance(value, bool) and bool not in types:
-        return False
-    return isinstance(value, types)
 
 
 def _validate_site(
@@ -388,7 +297,7 @@ def _validate_site(
     for key, value in raw.items():
         if key not in SITE_SPEC:
             problems.append(located(source, lines, "site", key, "unknown setting"))
-        elif not _is_type(value, SITE_SPEC[key][0]):
+        elif not is_type(value, SITE_SPEC[key][0]):
             expected = SITE_SPEC[key][0][0].__name__
             problems.append(located(source, lines, "site", key, f"expected {expected}, got {value!r}"))
         else:
@@ -432,7 +341,7 @@ def _validate_site(
         bad("templates_dir", f"{templates_dir} is not a folder")
         templates_dir = TEMPLATES_DIR
     if problems and collect is None:
-        raise SettingsError(sorted(problems, key=_line_number))
+        raise SettingsError(sorted(problems, key=line_number))
     if collect is not None:
         collect.extend(problems)
     merged.update({key: SITE_SPEC[key][1] for key in wrong if key != "templates_dir"})

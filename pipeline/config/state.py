@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pipeline.config.site import Settings, SettingsError, read_table
+from pipeline.config.site import Settings
+from pipeline.config.tables import SettingsError, read_table
 
 ENVIRONMENT_VARIABLE = "GOAL17_DATABASE_URL"
 STATE_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {

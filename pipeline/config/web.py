@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipeline.config.site import Settings, SettingsError, read_table
+from pipeline.config.site import Settings
+from pipeline.config.tables import SettingsError, read_table
 from pipeline.web.origins import allows, parse_origin
 
 WEB_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
