@@ -23,6 +23,7 @@ from pipeline.config.site import Settings, SettingsError, read_table
 ENVIRONMENT_VARIABLE = "GOAL17_DATABASE_URL"
 STATE_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
     "database_url": ((str,), ""),
+    "send_lease": ((int, float), 30),  # seconds before a dead sender's claims are taken over
 }
 SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql"}
 
@@ -33,6 +34,7 @@ class StateConfig:
     state_dir: Path  # local state that is never shared: caches, preview, the outbox
     database_url: str  # "" for SQLite
     source: str  # where database_url came from: the environment variable, the file, or "default"
+    send_lease: float = 30.0  # PostgreSQL: a silent sender's rows are taken over after this long
 
     @property
     def display_url(self) -> str:
@@ -54,8 +56,11 @@ def state_config(settings: Settings, environ: Mapping[str, str] | None = None) -
     raw = read_table(settings, "state", STATE_SPEC)
     from_env = environ.get(ENVIRONMENT_VARIABLE, "").strip()
     url, source = (from_env, ENVIRONMENT_VARIABLE) if from_env else (raw["database_url"].strip(), "file")
+    lease = float(raw["send_lease"])
+    if not 1 <= lease <= 3600:
+        raise SettingsError([settings.problem("state", "send_lease", "must be between 1 and 3600 seconds")])
     if not url:
-        return StateConfig("sqlite", Path(settings.state_dir), "", "default")
+        return StateConfig("sqlite", Path(settings.state_dir), "", "default", lease)
     scheme = urlsplit(url).scheme.lower()
     problem = None
     if scheme not in SCHEMES:
@@ -66,7 +71,7 @@ def state_config(settings: Settings, environ: Mapping[str, str] | None = None) -
         if source == ENVIRONMENT_VARIABLE:
             raise SettingsError([f"error: {ENVIRONMENT_VARIABLE}: {problem}"])
         raise SettingsError([settings.problem("state", "database_url", problem)])
-    return StateConfig(SCHEMES[scheme], Path(settings.state_dir), url, source)
+    return StateConfig(SCHEMES[scheme], Path(settings.state_dir), url, source, lease)
 
 
 __all__ = ["ENVIRONMENT_VARIABLE", "StateConfig", "redact", "state_config"]

@@ -1,77 +1,40 @@
-"""The send log (``newsletter_sends``): every read and write of it, each one transaction.
+"""The send log's rules and its interface (:class:`SendLog`); the SQL is in ``pipeline.stores``.
 
 One row per (issue, reader) — the primary key — with its status:
 
-- ``queued``: owed a copy since the issue's send started (:func:`queue`);
-- ``claimed``: being handed to the transport now; still ``claimed`` when a run starts, it was in
-  flight when an earlier run died;
+- ``queued``: owed a copy since the issue's send started (:meth:`SendLog.queue`);
+- ``claimed``: being handed to the transport now; still ``claimed`` when a run finds it (and no
+  live sender holds it), it was in flight when a sender died, and is sent again;
 - ``sent``, ``temporary`` (retried after :func:`backoff`), ``permanent`` (with the reply, or why
   it was lost), ``skipped`` (no longer subscribed, or nothing for their targets, at their turn).
 
 ``ambiguous`` counts the outcomes where the data went out and no final reply came back: the
-message is resent once, never twice. The rules that use these rows are in ``delivery``.
+message is resent once, never twice. The run that uses these rows is ``delivery.send_run``.
+
+Two implementations, chosen once by the backend (``pipeline.stores.backend``):
+``stores/sqlite/send_log.py`` — one sender per state folder (:class:`SendLock`), a row claimed just
+before it goes out; ``stores/postgres/send_log.py`` — any number of senders on any machines, each
+claiming rows in batches (``FOR UPDATE SKIP LOCKED``) under a lease it renews while it works, so a
+dead sender's claims are taken over when its lease runs out.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pipeline.config.mail import NewsletterConfig
-from pipeline.delivery.issues import Issue, IssueStore
-from pipeline.delivery.message import message_id
-from pipeline.stores import statedb
-from pipeline.stores.subscribers import Subscriber, SubscriberStore, timestamp
-
-MIGRATIONS = [
-    """
-    CREATE TABLE newsletter_sends (
-        issue INTEGER NOT NULL REFERENCES newsletter_issues (number),
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
-        status TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'temporary', 'permanent')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        message_id TEXT NOT NULL,
-        transport TEXT NOT NULL,
-        claimed_at TEXT NOT NULL,
-        sent_at TEXT,
-        next_attempt_at TEXT,
-        last_error TEXT,
-        PRIMARY KEY (issue, subscriber_id)
-    );
-    CREATE INDEX newsletter_sends_status ON newsletter_sends (issue, status);
-    """,
-    # queued: owed a copy since the issue's send started; skipped: no longer active (or nothing for
-    # their targets) when their turn came; ambiguous: how often the data went out without a reply.
-    """
-    CREATE TABLE newsletter_sends_v2 (
-        issue INTEGER NOT NULL REFERENCES newsletter_issues (number),
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
-        status TEXT NOT NULL CHECK (status IN ('queued', 'claimed', 'sent', 'temporary', 'permanent', 'skipped')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        ambiguous INTEGER NOT NULL DEFAULT 0,
-        message_id TEXT NOT NULL,
-        transport TEXT NOT NULL,
-        claimed_at TEXT NOT NULL,
-        sent_at TEXT,
-        next_attempt_at TEXT,
-        last_error TEXT,
-        PRIMARY KEY (issue, subscriber_id)
-    );
-    INSERT INTO newsletter_sends_v2 (issue, subscriber_id, status, attempts, message_id, transport,
-        claimed_at, sent_at, next_attempt_at, last_error)
-        SELECT issue, subscriber_id, status, attempts, message_id, transport, claimed_at, sent_at,
-        next_attempt_at, last_error FROM newsletter_sends;
-    DROP TABLE newsletter_sends;
-    ALTER TABLE newsletter_sends_v2 RENAME TO newsletter_sends;
-    CREATE INDEX newsletter_sends_status ON newsletter_sends (issue, status);
-    """,
-]
+from pipeline.delivery.issues import Issue
+from pipeline.stores.subscribers import Subscriber
 
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
 PENDING = ("queued", "claimed", "temporary")  # owed a copy, not yet done
+STATUSES = ("queued", "claimed", "sent", "temporary", "permanent", "skipped")
 
 COLUMNS = (
     "status",
@@ -84,6 +47,8 @@ COLUMNS = (
     "next_attempt_at",
     "last_error",
 )
+NOTHING_FOR_TARGETS = "nothing in this issue for their targets"
+NO_LONGER_SUBSCRIBED = "no longer subscribed when their turn came"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -91,169 +56,186 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def open_log(conn: sqlite3.Connection) -> None:
-    """Create or upgrade the send log (and the tables it refers to) in this database."""
-    SubscriberStore(conn)
-    IssueStore(conn)
-    statedb.ensure_schema(conn, "newsletter_delivery", MIGRATIONS)
+@dataclass(frozen=True)
+class Claim:
+    """A row this sender holds now; ``before`` is the row as it was (put back if nothing went out)."""
+
+    subscriber_id: int
+    before: dict
+
+    @property
+    def resumed(self) -> bool:
+        """It was claimed before: in flight when a sender died, so it may have arrived (sent again)."""
+        return self.before.get("status") == "claimed"
 
 
-def transaction(conn: sqlite3.Connection, work: Callable[[], object]) -> object:
-    """``work()`` in one transaction: a kill leaves the rows before or after."""
-    with statedb.transaction(conn):
-        return work()
+@dataclass
+class Overview:
+    """Where one issue's readers stand as a run starts on it (what the run's summary reports)."""
+
+    due: int = 0  # rows this run may claim now
+    skipped_no_updates: int = 0  # no row: nothing in the issue for their targets
+    other_transport: int = 0  # an outbox run: owed by a real send, left to it
+    already_sent: int = 0
+    permanent_before: int = 0
+    waiting: int = 0  # a temporary failure whose retry is not due yet
+    other_sender: int = 0  # claimed by another live sender right now (PostgreSQL)
 
 
-def queue(
-    conn: sqlite3.Connection,
-    issue: Issue,
-    subscribers: list[Subscriber],
-    config: NewsletterConfig,
+def overview_of(
+    rows: Sequence[tuple[str | None, str | None, str | None, bool]],
     transport: str,
-    at: str,
-) -> tuple[int, int]:
-    """Start (or extend) the issue's send: a ``queued`` row for every active reader owed a copy.
+    due_until: str,
+    retries_only: bool,
+) -> Overview:
+    """Count the active readers' rows — (status, next_attempt_at, transport, held by a live sender).
 
-    For real mail, a reader whose copy only went to the outbox (a rehearsal) is owed one too: the
-    row is queued for this transport. Returns (rows added, outbox rows queued for real).
+    The rule is the run's, so it is written once here; each store's claim query selects exactly
+    the rows counted in ``due`` (the store tests check both agree).
+    """
+    seen = Overview()
+    for status, next_at, via, held in rows:
+        if retries_only and status not in PENDING:
+            continue  # not retrying: nobody new, nothing sent or refused
+        if status is None:
+            seen.skipped_no_updates += 1  # not queued: nothing in the issue for their targets
+        elif transport == "outbox" and via != "outbox" and (status in PENDING or status == "skipped"):
+            if status in PENDING:
+                seen.other_transport += 1  # owed by a real send: a rehearsal never takes it over
+        elif status == "sent":
+            seen.already_sent += 1
+        elif status == "permanent":
+            seen.permanent_before += 1
+        elif status == "temporary" and next_at and next_at > due_until:
+            seen.waiting += 1
+        elif status == "claimed" and held:
+            seen.other_sender += 1
+        else:
+            seen.due += 1
+    return seen
+
+
+class Pacer(Protocol):
+    """Spaces messages out to ``[smtp] rate``: :meth:`wait` returns when the next one may go."""
+
+    def wait(self) -> None: ...
+
+
+class SendLog(Protocol):
+    """Every read and write of the send log; each method is one transaction.
+
+    ``exclusive`` says whether the store admits one sender at a time (SQLite) or many
+    (PostgreSQL); ``batch`` is how many rows a sender claims at once.
     """
 
-    def work() -> tuple[int, int]:
-        converted = 0
-        if transport != "outbox":
-            converted = conn.execute(
-                "UPDATE newsletter_sends SET status = 'queued', transport = ?, attempts = 0, ambiguous = 0, "
-                "claimed_at = ?, sent_at = NULL, next_attempt_at = NULL, last_error = NULL "
-                "WHERE issue = ? AND transport = 'outbox' AND subscriber_id IN "
-                "(SELECT id FROM subscribers WHERE status = 'active')",
-                (transport, at, issue.number),
-            ).rowcount
-        have = {
-            row[0]
-            for row in conn.execute(
-                "SELECT subscriber_id FROM newsletter_sends WHERE issue = ?", (issue.number,)
-            )
-        }
-        rows = [
-            (issue.number, s.id, message_id(issue.number, s.uid, config), transport, at)
-            for s in subscribers
-            if s.id not in have and (issue.for_targets(s.targets) or not issue.items)
-        ]
-        conn.executemany(
-            "INSERT INTO newsletter_sends (issue, subscriber_id, status, message_id, transport, claimed_at) "
-            "SELECT ?, ?, 'queued', ?, ?, ? FROM subscribers WHERE id = ? AND status = 'active'",
-            [(*row, row[1]) for row in rows],
-        )
-        return len(rows), converted
+    exclusive: bool
+    batch: int
 
-    return transaction(conn, work)  # type: ignore[return-value]
+    def queue(
+        self, issue: Issue, subscribers: list[Subscriber], config: NewsletterConfig, transport: str, at: str
+    ) -> tuple[int, int]:
+        """Start (or extend) the issue's send: a ``queued`` row for every active reader owed a copy.
 
+        For real mail, a reader whose copy only went to the outbox (a rehearsal) is owed one too:
+        the row is queued for this transport. Returns (rows added, outbox rows queued for real).
+        """
+        ...
 
-def snapshot(conn: sqlite3.Connection, issue: int, subscriber_id: int) -> dict | None:
-    row = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?",
-        (issue, subscriber_id),
-    ).fetchone()
-    return dict(row) if row is not None else None
+    def skip_inactive(self, issue: int, at: str) -> int:
+        """Rows owed to readers who are no longer active: ``skipped`` (never mail a former subscriber)."""
+        ...
 
+    def overview(self, issue: int, transport: str, due_until: str, retries_only: bool) -> Overview: ...
 
-def restore(conn: sqlite3.Connection, issue: int, subscriber_id: int, before: dict | None) -> None:
-    """Put a claimed row back exactly as it was: the run could not hand the message over."""
+    def claim(
+        self,
+        issue: int,
+        transport: str,
+        due_until: str,
+        retries_only: bool,
+        at: str,
+        *,
+        after: int = 0,
+        limit: int = 1,
+        again: bool = False,
+    ) -> list[Claim]:
+        """Claim up to ``limit`` due rows of active readers (subscriber id above ``after``).
 
-    def work() -> None:
-        if before is None:
-            conn.execute(
-                "DELETE FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?", (issue, subscriber_id)
-            )
-            return
-        conn.execute(
-            f"UPDATE newsletter_sends SET {', '.join(f'{c} = ?' for c in COLUMNS)} "
-            "WHERE issue = ? AND subscriber_id = ?",
-            (*(before[c] for c in COLUMNS), issue, subscriber_id),
-        )
+        ``again``: a later pass over the issue, which leaves ``skipped`` rows alone (this run has
+        just skipped them) and takes over only what is queued, due, or claimed by a dead sender.
+        """
+        ...
 
-    transaction(conn, work)
+    def running(self) -> AbstractContextManager[object]:
+        """Held for a whole ``send`` run: SQLite's one-sender lock (:class:`SendBusy` when taken);
+        on PostgreSQL the heartbeat that renews this sender's lease while it lives."""
+        ...
 
+    def set_message_id(self, issue: int, subscriber_id: int, msgid: str) -> None:
+        """The message goes out under ``msgid`` (a changed sender domain): the log says so."""
+        ...
 
-def claim(
-    conn: sqlite3.Connection, issue: int, subscriber_id: int, msgid: str, transport: str, at: str
-) -> bool:
-    """Claim the row if the subscriber is still active and the message is not sent or refused."""
+    def release(self, issue: int, claims: Sequence[Claim]) -> None:
+        """Put claimed rows back exactly as they were: nothing of them was handed over."""
+        ...
 
-    def work() -> bool:
-        row = conn.execute("SELECT status FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
-        if row is None or row[0] != "active":
-            return False
-        same = "newsletter_sends.transport = excluded.transport"
-        # a rehearsal (outbox) never takes over a row owed by a real send; a real send takes over
-        # any row that only went to the outbox
-        cursor = conn.execute(
-            "INSERT INTO newsletter_sends (issue, subscriber_id, status, message_id, transport, claimed_at) "
-            "VALUES (?, ?, 'claimed', ?, ?, ?) "
-            "ON CONFLICT (issue, subscriber_id) DO UPDATE SET status = 'claimed', claimed_at = excluded.claimed_at, "
-            f"transport = excluded.transport, attempts = CASE WHEN {same} THEN newsletter_sends.attempts ELSE 0 END, "
-            f"ambiguous = CASE WHEN {same} THEN newsletter_sends.ambiguous ELSE 0 END, "
-            "message_id = excluded.message_id, sent_at = NULL, next_attempt_at = NULL, last_error = NULL "
-            "WHERE (newsletter_sends.status IN ('queued', 'claimed', 'temporary', 'skipped') "
-            f"AND ({same} OR excluded.transport <> 'outbox')) "
-            "OR (newsletter_sends.transport = 'outbox' AND excluded.transport <> 'outbox')",
-            (issue, subscriber_id, msgid, transport, at),
-        )
-        return cursor.rowcount == 1
+    def attempts(self, issue: int, subscriber_id: int) -> tuple[int, int]:
+        """(attempts, ambiguous) of the row so far."""
+        ...
 
-    return bool(transaction(conn, work))
+    def mark_sent(self, issue: int, subscriber_id: int, at: str) -> None: ...
 
+    def mark_temporary(
+        self, issue: int, subscriber_id: int, attempts: int, ambiguous: int, retry_at: str, error: str
+    ) -> None: ...
 
-def record(conn: sqlite3.Connection, issue: int, subscriber_id: int, sql: str, params: tuple) -> None:
-    transaction(
-        conn,
-        lambda: conn.execute(
-            f"UPDATE newsletter_sends SET {sql} WHERE issue = ? AND subscriber_id = ?",
-            (*params, issue, subscriber_id),
-        ),
-    )
+    def mark_permanent(
+        self,
+        issue: int,
+        subscriber_id: int,
+        error: str,
+        attempts: int | None = None,
+        ambiguous: int | None = None,
+    ) -> None:
+        """Refused for good; ``attempts`` None counts this attempt on top of the earlier ones."""
+        ...
 
+    def mark_skipped(self, issue: int, subscriber_id: int, why: str) -> None: ...
 
-def skip_inactive(conn: sqlite3.Connection, issue: int, at: str) -> int:
-    """Rows owed to readers who are no longer active: ``skipped`` (never mail a former subscriber)."""
-    cursor = transaction(
-        conn,
-        lambda: conn.execute(
-            "UPDATE newsletter_sends SET status = 'skipped', next_attempt_at = NULL, "
-            "last_error = 'no longer subscribed when their turn came', claimed_at = ? "
-            "WHERE issue = ? AND status IN ('queued', 'claimed', 'temporary') AND subscriber_id IN "
-            "(SELECT id FROM subscribers WHERE status <> 'active')",
-            (at, issue),
-        ),
-    )
-    return cursor.rowcount  # type: ignore[union-attr]
+    def held_elsewhere(self, issue: int) -> int:
+        """Rows of the issue claimed by another sender whose lease is still running."""
+        ...
+
+    def issues_with_work(self, now: datetime, transport: str | None) -> list[int]:
+        """Issues whose log holds queued or claimed rows, or due retries (of ``transport``), oldest first."""
+        ...
+
+    def pending(self, transport: str) -> int:
+        """Readers still owed a copy of any issue by ``transport``."""
+        ...
+
+    def totals(self, issue: int) -> dict[str, int]:
+        """Readers per status for the issue."""
+        ...
+
+    def rows(self, issue: int) -> list[dict]:
+        """The issue's log joined with the readers' addresses, in subscriber order (reports, tests)."""
+        ...
+
+    def pacer(self, rate: float) -> Pacer:
+        """The ``[smtp] rate`` pacing for this backend: per process, or shared by every sender."""
+        ...
 
 
-def issues_with_work(conn: sqlite3.Connection, now: datetime, transport: str | None) -> list[int]:
-    """Issues whose log holds queued or claimed rows, or due retries (of ``transport``), oldest first."""
-    sql = (
-        "SELECT DISTINCT n.issue FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
-        "WHERE s.status = 'active' AND (n.status IN ('queued', 'claimed') OR (n.status = 'temporary' AND "
-        "(n.next_attempt_at IS NULL OR n.next_attempt_at <= ?)))"
-    )
-    params: tuple = (timestamp(now),)
-    if transport is not None:
-        sql += " AND n.transport = ?"
-        params += (transport,)
-    return [row[0] for row in conn.execute(sql + " ORDER BY n.issue", params).fetchall()]
-
-
-def pending(conn: sqlite3.Connection, transport: str) -> int:
-    row = conn.execute(
-        "SELECT COUNT(*) FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
-        "WHERE s.status = 'active' AND n.status IN ('queued', 'claimed', 'temporary') AND n.transport = ?",
-        (transport,),
-    ).fetchone()
-    return int(row[0])
-
-
-def totals(conn: sqlite3.Connection, issue: int) -> dict[str, int]:
-    rows = conn.execute(
-        "SELECT status, COUNT(*) FROM newsletter_sends WHERE issue = ? GROUP BY status", (issue,)
-    ).fetchall()
-    return {row[0]: row[1] for row in rows}
+__all__ = [
+    "COLUMNS",
+    "MAX_ATTEMPTS",
+    "PENDING",
+    "STATUSES",
+    "Claim",
+    "Overview",
+    "Pacer",
+    "SendLog",
+    "backoff",
+    "overview_of",
+]

@@ -36,6 +36,7 @@ class SendSummary:
     other_transport: int = 0  # an outbox run: owed by a real (SMTP) send, left to it
     not_reached: int = 0  # still queued when the run stopped (server down)
     unsubscribed: int = 0  # owed a copy, but no longer active when their turn came
+    other_sender: int = 0  # held by another live sender when this run looked (PostgreSQL)
     errors: list[str] = field(default_factory=list)
     deferred_why: Counter[str] = field(default_factory=Counter)
     refused_why: Counter[str] = field(default_factory=Counter)
@@ -66,6 +67,8 @@ class SendSummary:
             parts.append(f"{self.not_reached} not reached before the run stopped")
         if self.unsubscribed:
             parts.append(f"{self.unsubscribed} unsubscribed before their turn")
+        if self.other_sender:
+            parts.append(f"{self.other_sender} being sent by another sender")
         line = ", ".join(parts)
         if self.totals:
             line += (

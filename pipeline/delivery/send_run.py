@@ -10,15 +10,17 @@ copy per kill); an ambiguous outcome (the connection lost after the message data
 before the final reply) is resent once, with the same Message-ID (one extra copy at most if the
 server had it after all). A reader who unsubscribes before their turn is not mailed (``skipped``).
 
-How the code keeps it. The send log (``newsletter_sends``, read and written only through
-``sendlog``) has one row per (issue, reader) — the primary key; ``sendreport`` turns a run's
-outcomes into its summary and exit code:
+How the code keeps it. The send log (``newsletter_sends``, read and written only through the
+``SendLog`` protocol of ``delivery.send_log``, one implementation per backend) has one row per
+(issue, reader) — the primary key; ``send_batches`` works through one issue's rows;
+``send_report`` turns a run's outcomes into its summary and exit code:
 
 1. **queue**: when a full send of an issue starts, one transaction writes a ``queued`` row for
    every active reader who has something in the issue and no row yet. From then on the issue's
    send has *started*, and the rows say who is still owed a copy, whatever happens next;
 2. **claim**: in one transaction, check the reader is still active and mark the row
-   ``claimed``; commit (durable before anything leaves);
+   ``claimed``; commit (durable before anything leaves). On PostgreSQL a sender claims a batch
+   under a lease it renews while it lives, so several senders share one issue;
 3. hand the message to the transport;
 4. record the outcome: ``sent``; ``temporary`` (4xx, a lost connection: retried by later runs
    after a backoff of 5 min × 2^(attempts−1), at most 6 h, permanent after 8 attempts);
@@ -31,9 +33,10 @@ still holds ``queued`` or ``claimed`` rows or due retries for the same transport
 first), then (``send`` only) the issue asked for. So an outage at the start of the weekly send
 delays the issue for everyone until the server is back, and loses it for nobody.
 
-A run holds an exclusive lock (``flock`` on ``send.lock`` in the state folder, released by the
-kernel even on SIGKILL), so two ``send`` processes never work at once; a row still ``claimed``
-when a run starts was in flight when an earlier run died, and is sent again.
+On SQLite a run holds an exclusive lock (``flock`` on ``send.lock`` in the state folder, released
+by the kernel even on SIGKILL), so two ``send`` processes never work at once; on PostgreSQL any
+number may run, each on rows no other holds. A row still ``claimed`` when a run finds it (and no
+live sender's lease covers it) was in flight when a sender died, and is sent again.
 
 The outbox is for checking, not delivery: when the SMTP send of an issue starts, the readers
 whose copy only went to the outbox are queued for SMTP, so rehearsing an issue never keeps it
@@ -47,18 +50,17 @@ docs/newsletter.md, "The delivery invariant".
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from datetime import datetime
-from pathlib import Path
 from typing import IO
 
 from pipeline.config.mail import NewsletterConfig, is_one_click_url
 from pipeline.config.site import Settings
-from pipeline.delivery import send_log as sends
-from pipeline.delivery.issues import Issue, IssueStore
-from pipeline.delivery.message import DkimSigner, MessageTemplate, Prepared, test_message_id
-from pipeline.delivery.send_log import MAX_ATTEMPTS, PENDING, backoff
+from pipeline.delivery.issues import Issue
+from pipeline.delivery.message import DkimSigner
+from pipeline.delivery.send_batches import SendContext, send_issue_rows
+from pipeline.delivery.send_errors import SendBusy, SendError, Stopped
 from pipeline.delivery.send_report import (
     EXIT_DEFERRED,
     EXIT_DELIVERED,
@@ -66,78 +68,12 @@ from pipeline.delivery.send_report import (
     SendReport,
     SendSummary,
 )
+from pipeline.delivery.single_message import send_test_message
 from pipeline.delivery.tokens import secret_from_env
-from pipeline.delivery.transports import (
-    Ambiguous,
-    DeliveryFailure,
-    OutboxTransport,
-    PermanentFailure,
-    RateLimiter,
-    SmtpTransport,
-    TemporaryFailure,
-    TransportUnavailable,
-)
-from pipeline.outputs.newsletter.render import render_edition
-from pipeline.stores import statedb
-from pipeline.stores.locks import FileLock, LockBusy
-from pipeline.stores.state_paths import lock_path
-from pipeline.stores.subscribers import Subscriber, SubscriberStore, normalize_email, timestamp
-
-
-class SendError(Exception):
-    """The run could not start or had to stop; nothing is left half-recorded."""
-
-
-class SendBusy(SendError):
-    """Another ``send`` holds the lock."""
-
-
-class SendLock:
-    """One ``send`` per state folder (:class:`~pipeline.stores.locks.FileLock`, refusing at once)."""
-
-    def __init__(self, path: Path):
-        self.lock = FileLock(path)
-
-    def __enter__(self) -> SendLock:
-        try:
-            self.lock.acquire()
-        except LockBusy as busy:
-            holder = busy.pid or "?"
-            raise SendBusy(f"another send is already running (pid {holder}); nothing sent") from None
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
-
-
-class Progress:
-    """A one-line progress bar on a terminal; silent when the stream is not a TTY."""
-
-    def __init__(self, total: int, stream: IO[str] | None, label: str):
-        self.total = total
-        self.stream = stream if stream is not None and stream.isatty() else None
-        self.label = label
-        self.done = 0
-        self.last = 0.0
-
-    def step(self) -> None:
-        self.done += 1
-        if self.stream is None:
-            return
-        now = time.monotonic()
-        if now - self.last < 0.1 and self.done < self.total:
-            return
-        self.last = now
-        width = 30
-        filled = width * self.done // max(self.total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.stream is not None and self.total:
-            self.stream.write("\n")
-            self.stream.flush()
+from pipeline.delivery.transports import OutboxTransport, SmtpTransport
+from pipeline.stores.backend import open_backend
+from pipeline.stores.sqlite.send_log import SendLock
+from pipeline.stores.subscribers import timestamp
 
 
 def make_transport(
@@ -148,28 +84,6 @@ def make_transport(
     if name == "smtp":
         return SmtpTransport(settings.smtp, environ)
     raise SendError(f"unknown transport {name!r} (use outbox or smtp)")
-
-
-class _Editions:
-    """Message templates per (language, target filter): rendered once, reused for every recipient."""
-
-    def __init__(
-        self, issue: Issue, settings: Settings, config: NewsletterConfig, secret: bytes, date: datetime
-    ):
-        self.issue, self.settings, self.config, self.secret, self.date = issue, settings, config, secret, date
-        self.cache: dict[tuple[str, tuple[str, ...]], MessageTemplate | None] = {}
-
-    def for_subscriber(self, subscriber: Subscriber) -> MessageTemplate | None:
-        key = (subscriber.lang, subscriber.targets)
-        if key not in self.cache:
-            if not self.issue.for_targets(subscriber.targets) and self.issue.items:
-                self.cache[key] = None  # nothing in this issue for these targets
-            else:
-                edition = render_edition(
-                    self.issue, subscriber.lang, self.settings, self.config, targets=subscriber.targets
-                )
-                self.cache[key] = MessageTemplate(edition, self.settings, self.config, self.secret, self.date)
-        return self.cache[key]
 
 
 def send_issue(settings: Settings, *, issue_number: int | None = None, **options) -> SendSummary:
@@ -227,254 +141,77 @@ def send_run(
     if rate is None:
         rate = settings.smtp.rate if transport_name == "smtp" else 0.0
     signer = DkimSigner.from_config(config)
-    limiter = RateLimiter(rate)
     report = SendReport(transport=transport_name)
+    backend = open_backend(settings)
 
-    with SendLock(lock_path(config)):
-        conn = statedb.connect(config.state_dir)
+    with ExitStack() as stack:
+        log = stack.enter_context(backend.send_log())
+        stack.enter_context(log.running())
+        issues = stack.enter_context(backend.issues())
+        subscribers = stack.enter_context(backend.subscribers())
+        target: Issue | None = None
+        if issue_number is not None or not retries_only:
+            target = issues.get(issue_number) if issue_number is not None else issues.latest()
+            if target is None:
+                which = f"issue {issue_number}" if issue_number is not None else "any issue"
+                raise SendError(f"there is no {which} to send; build one with: python -m pipeline newsletter")
+        transport = make_transport(transport_name, settings, config, environ)
         try:
-            sends.open_log(conn)
-            issues = IssueStore(conn)
-            target: Issue | None = None
-            if issue_number is not None or not retries_only:
-                target = issues.get(issue_number) if issue_number is not None else issues.latest()
-                if target is None:
-                    which = f"issue {issue_number}" if issue_number is not None else "any issue"
-                    raise SendError(
-                        f"there is no {which} to send; build one with: python -m pipeline newsletter"
-                    )
-            transport = make_transport(transport_name, settings, config, environ)
-            try:
-                if to is not None:
-                    assert target is not None
-                    editions = _Editions(target, settings, config, secret.value, now)
-                    _send_test(
-                        to, target, editions, transport, signer, config, now, lang or settings.language
-                    )
-                    report.summaries.append(
-                        SendSummary(issue=target.number, transport=transport_name, test_to=to)
-                    )
-                    return report
-                converted = 0
-                if target is not None and not retries_only:
-                    # The settings, the secret and the transport's own settings were checked: a run
-                    # that cannot start on those (exit 1) starts nothing. The send of this issue
-                    # starts now, before any connection: from here on the log says who is owed a
-                    # copy, even if the server is down for the whole run.
-                    _, converted = sends.queue(
-                        conn,
-                        target,
-                        SubscriberStore(conn).active(),
-                        config,
-                        transport_name,
-                        timestamp(clock()),
-                    )
-                plan: list[tuple[Issue, bool]] = []  # (issue, retries only)
-                if not only_this_issue:
-                    for number in sends.issues_with_work(conn, now, transport_name):
-                        if target is None or number != target.number:
-                            plan.append((issues.get(number), True))  # type: ignore[arg-type]
-                if target is not None:
-                    plan.append((target, retries_only))
-                plan.sort(key=lambda item: item[0].number)
-                run = _Run(
-                    conn, transport, signer, limiter, config, settings, secret.value, now, clock, progress
+            if to is not None:
+                assert target is not None
+                send_test_message(
+                    to, target, settings, transport, signer, secret.value, now, lang or settings.language
                 )
-                for issue, only_retries in plan:
-                    summary = SendSummary(issue=issue.number, transport=transport_name)
-                    if target is not None and issue.number == target.number:
-                        summary.outbox_before = converted
-                    report.summaries.append(summary)
-                    try:
-                        run.issue(issue, summary, only_retries)
-                    except _Stopped as stop:
-                        report.stopped = str(stop)
-                        summary.totals = sends.totals(conn, issue.number)
-                        break
-                    summary.totals = sends.totals(conn, issue.number)
-            finally:
-                transport.close()
-            report.pending_after = sends.pending(conn, transport_name)
-            return report
-        finally:
-            conn.close()
-
-
-class _Stopped(Exception):
-    """The transport can send nothing now (transient): the run stops, the rest stays queued."""
-
-
-class _Run:
-    """The per-run context shared by the issues of one ``send`` run."""
-
-    def __init__(self, conn, transport, signer, limiter, config, settings, secret, now, clock, progress):
-        self.conn, self.transport, self.signer, self.limiter = conn, transport, signer, limiter
-        self.config, self.settings, self.secret = config, settings, secret
-        self.now, self.clock, self.progress = now, clock, progress
-        self.opened = False
-
-    def issue(self, issue: Issue, summary: SendSummary, retries_only: bool) -> None:
-        conn = self.conn
-        store = SubscriberStore(conn)
-        summary.unsubscribed = sends.skip_inactive(conn, issue.number, timestamp(self.clock()))
-        rows = conn.execute(
-            "SELECT s.id AS sid, n.status AS send_status, n.next_attempt_at AS next_at, n.transport AS sent_via "
-            "FROM subscribers s LEFT JOIN newsletter_sends n ON n.issue = ? AND n.subscriber_id = s.id "
-            "WHERE s.status = 'active' ORDER BY s.id",
-            (issue.number,),
-        ).fetchall()
-        due_until = timestamp(self.now)
-        work: list[int] = []
-        for row in rows:
-            status = row["send_status"]
-            if retries_only and status not in PENDING:
-                continue  # not retrying: nobody new, nothing sent or refused
-            if status is None:
-                summary.skipped_no_updates += 1  # not queued: nothing in the issue for their targets
-            elif status in PENDING and self.transport.name == "outbox" and row["sent_via"] != "outbox":
-                summary.other_transport += 1  # owed by a real send: a rehearsal never takes it over
-            elif status == "sent":
-                summary.already_sent += 1
-            elif status == "permanent":
-                summary.permanent_before += 1
-            elif status == "temporary" and row["next_at"] and row["next_at"] > due_until:
-                summary.waiting += 1
-            else:
-                if status == "claimed":
-                    summary.resumed += 1
-                work.append(row["sid"])
-        if not work:
-            return
-        if not self.opened:
-            self._open(summary, len(work))
-        editions = _Editions(issue, self.settings, self.config, self.secret, self.now)
-        bar = Progress(len(work), self.progress, f"issue {issue.number}")
-        try:
-            for index, subscriber_id in enumerate(work):
-                bar.step()
-                subscriber = store.by_id(subscriber_id)
-                if subscriber is None or not subscriber.mailable:
-                    # unsubscribed since the run began: skipped, not left queued (and reported
-                    # as deferred) for a retry no run would make
-                    summary.unsubscribed += sends.skip_inactive(conn, issue.number, timestamp(self.clock()))
-                    continue
-                template = editions.for_subscriber(subscriber)
-                if template is None:
-                    summary.skipped_no_updates += 1
-                    sends.record(
-                        conn,
-                        issue.number,
-                        subscriber.id,
-                        "status = 'skipped', last_error = 'nothing in this issue for their targets'",
-                        (),
-                    )
-                    continue
-                prepared = template.personalise(subscriber.uid, subscriber.email)
-                before = sends.snapshot(conn, issue.number, subscriber.id)
-                if not sends.claim(
-                    conn,
-                    issue.number,
-                    subscriber.id,
-                    prepared.message_id,
-                    self.transport.name,
-                    timestamp(self.clock()),
-                ):
-                    continue
-                if self.signer is not None:
-                    prepared = self.signer.sign_prepared(prepared)
-                try:
-                    self._deliver(issue.number, subscriber, prepared, summary)
-                except TransportUnavailable as exc:
-                    # Nothing of this message was handed over: the row goes back as it was.
-                    sends.restore(conn, issue.number, subscriber.id, before)
-                    summary.not_reached = len(work) - index
-                    if exc.transient:
-                        raise _Stopped(str(exc)) from None
-                    raise SendError(
-                        f"{exc}; {summary.sent} sent before stopping, run send again to continue"
-                    ) from None
-        finally:
-            bar.finish()
-
-    def _open(self, summary: SendSummary, count: int) -> None:
-        try:
-            self.transport.open()
-        except TransportUnavailable as exc:
-            summary.not_reached = count
-            if exc.transient:
-                raise _Stopped(str(exc)) from None
-            raise SendError(f"{exc}; nothing sent, run send again to continue") from None
-        self.opened = True
-
-    def _deliver(
-        self, issue_number: int, subscriber: Subscriber, prepared: Prepared, summary: SendSummary
-    ) -> None:
-        conn, clock = self.conn, self.clock
-        self.limiter.wait()
-        try:
-            self.transport.send(prepared, self.config.bounce_address)
-        except TemporaryFailure as exc:
-            row = conn.execute(
-                "SELECT attempts, ambiguous FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?",
-                (issue_number, subscriber.id),
-            ).fetchone()
-            attempts = row[0] + 1
-            ambiguous = row[1] + (1 if isinstance(exc, Ambiguous) else 0)
-            if isinstance(exc, Ambiguous) and ambiguous > 1:
-                why = f"lost: {_why(exc)}, for the second time; not resent again (it may have arrived)"
-                self._permanent(issue_number, subscriber, summary, attempts, ambiguous, why)
-            elif attempts >= MAX_ATTEMPTS:
-                why = f"gave up after {attempts} attempts: {_why(exc)}"
-                self._permanent(issue_number, subscriber, summary, attempts, ambiguous, why)
-            else:
-                retry_at = timestamp(clock() + backoff(attempts))
-                sends.record(
-                    conn,
-                    issue_number,
-                    subscriber.id,
-                    "status = 'temporary', attempts = ?, ambiguous = ?, next_attempt_at = ?, last_error = ?",
-                    (attempts, ambiguous, retry_at, str(exc)),
+                report.summaries.append(
+                    SendSummary(issue=target.number, transport=transport_name, test_to=to)
                 )
-                summary.temporary += 1
-                summary.deferred_why[_why(exc)] += 1
-            summary.errors.append(f"{subscriber.email}: {exc}")
-            return
-        except PermanentFailure as exc:
-            sends.record(
-                conn,
-                issue_number,
-                subscriber.id,
-                "status = 'permanent', attempts = attempts + 1, next_attempt_at = NULL, last_error = ?",
-                (str(exc),),
+                return report
+            converted = 0
+            if target is not None and not retries_only:
+                # The settings, the secret and the transport's own settings were checked: a run
+                # that cannot start on those (exit 1) starts nothing. The send of this issue
+                # starts now, before any connection: from here on the log says who is owed a
+                # copy, even if the server is down for the whole run.
+                _, converted = log.queue(
+                    target, subscribers.active(), config, transport_name, timestamp(clock())
+                )
+            plan: list[tuple[Issue, bool]] = []  # (issue, retries only)
+            if not only_this_issue:
+                for number in log.issues_with_work(now, transport_name):
+                    if target is None or number != target.number:
+                        plan.append((issues.get(number), True))
+            if target is not None:
+                plan.append((target, retries_only))
+            plan.sort(key=lambda item: item[0].number)
+            context = SendContext(
+                log=log,
+                subscribers=subscribers,
+                transport=transport,
+                signer=signer,
+                pacer=log.pacer(rate),
+                settings=settings,
+                config=config,
+                secret=secret.value,
+                now=now,
+                clock=clock,
+                progress=progress,
             )
-            summary.permanent += 1
-            summary.refused_why[_why(exc)] += 1
-            summary.errors.append(f"{subscriber.email}: {exc}")
-            return
-        sends.record(
-            conn,
-            issue_number,
-            subscriber.id,
-            "status = 'sent', attempts = attempts + 1, sent_at = ?, next_attempt_at = NULL, last_error = NULL",
-            (timestamp(clock()),),
-        )
-        summary.sent += 1
-
-    def _permanent(self, issue_number, subscriber, summary, attempts, ambiguous, why: str) -> None:
-        sends.record(
-            self.conn,
-            issue_number,
-            subscriber.id,
-            "status = 'permanent', attempts = ?, ambiguous = ?, next_attempt_at = NULL, last_error = ?",
-            (attempts, ambiguous, why),
-        )
-        summary.permanent += 1
-        summary.refused_why[why] += 1
-
-
-def _why(exc: DeliveryFailure) -> str:
-    """The reason without the address, so the same reply groups into one line."""
-    return getattr(exc, "reason", None) or str(exc)
+            for issue, only_retries in plan:
+                summary = SendSummary(issue=issue.number, transport=transport_name)
+                if target is not None and issue.number == target.number:
+                    summary.outbox_before = converted
+                report.summaries.append(summary)
+                try:
+                    send_issue_rows(context, issue, summary, only_retries)
+                except Stopped as stop:
+                    report.stopped = str(stop)
+                    summary.totals = log.totals(issue.number)
+                    break
+                summary.totals = log.totals(issue.number)
+        finally:
+            transport.close()
+        report.pending_after = log.pending(transport_name)
+        return report
 
 
 def _require_https_links(settings: Settings, config: NewsletterConfig) -> None:
@@ -495,63 +232,18 @@ def _require_https_links(settings: Settings, config: NewsletterConfig) -> None:
             )
 
 
-def _send_test(to, issue, editions, transport, signer, config, now, lang) -> None:
-    address = normalize_email(to)
-    fake = Subscriber(
-        id=0,
-        uid="test-message",
-        email=address,
-        lang=lang,
-        targets=(),
-        status="active",
-        created_at=now,
-        updated_at=now,
-        confirmed_at=now,
-        unsubscribed_at=None,
-        consent_source="cli",
-        consent_at=now,
-        consent_page=None,
-    )
-    template = editions.for_subscriber(fake)
-    prepared = template.personalise(
-        fake.uid, address, msgid=test_message_id(issue.number, address, now, config)
-    )
-    if signer is not None:
-        prepared = signer.sign_prepared(prepared)
-    try:
-        transport.send(prepared, config.bounce_address)
-    except (TemporaryFailure, PermanentFailure, TransportUnavailable) as exc:
-        raise SendError(f"the test message to {address} was not sent: {exc}") from None
-
-
 def issues_with_retries_due(settings: Settings, now: datetime, transport: str | None = None) -> list[int]:
     """Issues whose send log holds work that is due at ``now`` — readers queued when the send
     started and not reached yet, claims left by a run that died, temporary failures whose backoff
     has passed — oldest first (of ``transport`` only, if given)."""
-    config = settings.newsletter
-    conn = statedb.connect(config.state_dir)
-    try:
-        sends.open_log(conn)
-        return sends.issues_with_work(conn, now, transport)
-    finally:
-        conn.close()
+    with open_backend(settings).send_log() as log:
+        return log.issues_with_work(now, transport)
 
 
 def send_log(settings: Settings, issue_number: int) -> list[dict]:
     """The send log of one issue (for reports and tests)."""
-    config = settings.newsletter
-    conn = statedb.connect(config.state_dir)
-    try:
-        sends.open_log(conn)
-        rows = conn.execute(
-            "SELECT s.email, n.status, n.attempts, n.ambiguous, n.message_id, n.transport, n.sent_at, "
-            "n.next_attempt_at, n.last_error "
-            "FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id WHERE n.issue = ? ORDER BY s.id",
-            (issue_number,),
-        ).fetchall()
-        return [dict(row) for row in rows]
-    finally:
-        conn.close()
+    with open_backend(settings).send_log() as log:
+        return log.rows(issue_number)
 
 
 def stderr_notes(message: str) -> None:
@@ -564,9 +256,11 @@ __all__ = [
     "EXIT_FAILED",
     "SendBusy",
     "SendError",
+    "SendLock",
     "SendReport",
     "SendSummary",
     "issues_with_retries_due",
+    "make_transport",
     "send_issue",
     "send_log",
     "send_run",

@@ -145,6 +145,13 @@ class SQLiteBackend(Backend):
 
         return FileWebSubPending(self.config.state_dir)
 
+    @contextmanager
+    def send_log(self) -> Iterator[Any]:
+        from pipeline.stores.sqlite.send_log import SqliteSendLog
+
+        with self.connection() as conn:
+            yield SqliteSendLog(conn, self.config.state_dir / "send.lock")
+
     def run_history(self) -> Any:
         from pipeline.stores.sqlite.history import SQLiteRunHistory
 
@@ -218,6 +225,13 @@ class PostgresBackend(Backend):
         from pipeline.stores.postgres.websub_pending import PostgresWebSubPending
 
         return PostgresWebSubPending(self.config.database_url)
+
+    @contextmanager
+    def send_log(self) -> Iterator[Any]:
+        from pipeline.stores.postgres.send_log import PostgresSendLog
+
+        with self.connection() as conn:
+            yield PostgresSendLog(conn, self.config.database_url, lease=self.config.send_lease)
 
     def run_history(self) -> Any:
         from pipeline.stores.postgres.history import PostgresRunHistory

@@ -84,7 +84,8 @@ REGISTRY.append(
     Component(
         "newsletter_delivery",
         ("newsletter_sends",),
-        sqlite="pipeline.delivery.send_log:MIGRATIONS",
+        sqlite="pipeline.stores.sqlite.send_log:MIGRATIONS",
+        postgresql="pipeline.stores.postgres.send_log:MIGRATIONS",
     )
 )
 

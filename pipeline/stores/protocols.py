@@ -249,3 +249,13 @@ __all__ = [
     "SubscriberStore",
     "WebSubPendingStore",
 ]
+
+
+# -- send log (pg-send) -----------------------------------------------------------------------
+# ``SendLog`` is defined next to the rules it speaks of (statuses, backoff, claims, pacing) in
+# ``pipeline.delivery.send_log``; it is named here too so every store's interface is in one place.
+# Implementations: stores/sqlite/send_log.py (one sender), stores/postgres/send_log.py (many).
+
+from pipeline.delivery.send_log import Pacer, SendLog  # noqa: E402
+
+__all__ += ["Pacer", "SendLog"]
