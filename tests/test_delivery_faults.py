@@ -380,8 +380,8 @@ def test_a_greeting_slower_than_the_timeout_stops_the_run_and_the_next_one_compl
 def test_a_send_log_of_the_previous_version_is_upgraded_in_place(
     tmp_path: Path, content_dir: Path, write_update
 ) -> None:
-    from pipeline.stores.sqlite.send_log import MIGRATIONS
     from pipeline.stores import statedb
+    from pipeline.stores.sqlite.send_log import MIGRATIONS
 
     with FaultServer() as server:
         config_file, settings, readers = setup(tmp_path, content_dir, write_update, server.port, 3)
