@@ -213,7 +213,7 @@ def test_unknown_settings_table_is_an_error(small_site, tmp_path, capsys):
         == 1
     )
     assert (
-        "[newsleter]: unknown table (known: [site], [content], [newsletter], [smtp], [web])"
+        "[newsleter]: unknown table (known: [site], [content], [newsletter], [smtp], [state], [web])"
         in capsys.readouterr().err
     )
 

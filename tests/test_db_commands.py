@@ -15,6 +15,7 @@ from pipeline.cli import main
 from pipeline.config.state import ENVIRONMENT_VARIABLE, StateConfig
 from pipeline.stores import migrations
 from pipeline.stores.backend import backend_for
+from pipeline.stores.transfer import canonical_export, sqlite_columns
 from tests.conftest import NOW
 
 # -- the schema of a state folder made before this change (frozen copies) ----------------------------
@@ -205,7 +206,7 @@ def run(config: Path, *argv: str) -> int:
     return main([argv[0], argv[1], "--config", str(config), *argv[2:]])
 
 
-def test_a_state_folder_from_before_keeps_working(site: Path, tmp_path: Path, capsys) -> None:
+def test_a_state_folder_from_before_keeps_working(site: Path, tmp_path: Path, capsys, postgres_url) -> None:
     make_old_state_folder(tmp_path / "state")
     assert run(site, "db", "status") == 0
     out = capsys.readouterr().out
@@ -227,6 +228,12 @@ def test_a_state_folder_from_before_keeps_working(site: Path, tmp_path: Path, ca
         **OLD_VERSIONS,
         **{c.name: len(c.scripts("sqlite")) for c in migrations.components() if c.scripts("sqlite")},
     }
+    # … and moves to PostgreSQL whole: its send log and run history too.
+    assert run(site, "db", "copy", "--to", postgres_url) == 0
+    assert "copied       1 row(s)  newsletter_sends" in capsys.readouterr().out
+    target = backend_for(StateConfig("postgresql", tmp_path / "state", postgres_url, "--to"))
+    columns = sqlite_columns(backend)
+    assert canonical_export(target, columns) == canonical_export(backend, columns)
 
 
 def test_sqlite_refuses_a_state_folder_from_a_newer_goal17_at_start(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from pipeline.reading.content import Update
 from pipeline.stores import migrations
 from pipeline.stores.backend import Backend, backend_for
 from pipeline.stores.migrations import Component
-from pipeline.stores.transfer import canonical_export
+from pipeline.stores.transfer import canonical_export, sqlite_columns
 from tests.conftest import NOW
 
 HOUR = timedelta(hours=1)
@@ -42,7 +43,8 @@ def update(number: int, date) -> Update:
 
 def realistic_state(backend: Backend) -> None:
     """Subscribers in every status with their consent history, an erased address, an import with
-    documented consent, two issues and pending WebSub pings."""
+    documented consent, two issues, a send log with every status, the scheduler's run history and
+    pending WebSub pings."""
     with backend.subscribers() as store:
         store.add("anna@example.se", now=NOW, lang="sv", targets="17.9", source="cli")
         bo, _ = store.add(
@@ -62,6 +64,31 @@ def realistic_state(backend: Backend) -> None:
         assert issues.create([update(1, NOW - 48 * HOUR), update(2, NOW - HOUR)], NOW).number == 1
         later = NOW + 7 * 24 * HOUR
         assert issues.create([update(3, NOW + 24 * HOUR)], later).number == 2
+    with backend.subscribers() as store:
+        a, b, c, e = [s.id for s in store.list()]  # anna, bo, cecilia, erik
+    with backend.connection() as conn:  # as send runs leave it (one crashed while a copy was claimed)
+        conn.executemany(
+            "INSERT INTO newsletter_sends (issue, subscriber_id, status, attempts, ambiguous, message_id, "
+            "transport, claimed_at, sent_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (1, a, "sent", 1, 0, "<1.a@x>", "smtp", "2026-11-27T12:00:01Z", "2026-11-27T12:00:02Z", None, None),
+                (1, b, "temporary", 2, 1, "<1.b@x>", "smtp", "2026-11-27T12:00:01Z", None, "2026-11-27T12:10:00Z",
+                 "451 4.7.1 try again later"),
+                (1, c, "permanent", 1, 0, "<1.c@x>", "smtp", "2026-11-27T12:00:01Z", None, None,
+                 "550 5.1.1 no such user — åäö"),
+                (1, e, "skipped", 0, 0, "<1.e@x>", "smtp", "2026-11-27T12:00:01Z", None, None, "no longer active"),
+                (2, a, "claimed", 1, 0, "<2.a@x>", "smtp", "2026-12-04T12:00:01Z", None, None, None),
+                (2, b, "queued", 0, 0, "<2.b@x>", "smtp", "2026-12-04T12:00:01Z", None, None, None),
+            ],
+        )  # fmt: skip
+    history = backend.run_history()
+    run = history.start("newsletter", "newsletter", "schedule", NOW)
+    history.finish(
+        run, "success", NOW, NOW + HOUR / 60, summary="built issue 1", last_fire=("cron[mon 07:00]", NOW)
+    )
+    failed = history.start("build", "build", "manual")
+    history.finish(failed, "failed", NOW, NOW + HOUR, error="Traceback …\nValueError: x")
+    history.record_skip("ping", "ping", "missed", NOW - HOUR, "the scheduler was down")
     with backend.websub_pending() as pending:
         pending.add(
             ["https://mal17.example.se/feeds/atom.xml", "https://mal17.example.se/feeds/targets/17.9/rss.xml"]
@@ -98,13 +125,21 @@ def test_round_trip_keeps_every_row_and_the_target_works_afterwards(
     assert "verified:" in out and "identical" in out
     target = pg(postgres_url, tmp_path)
     migrations.check(target)  # the target's schema is this goal17's
-    source_export, target_export = canonical_export(sqlite), canonical_export(target)
+    columns = sqlite_columns(sqlite)  # PostgreSQL's send log also has the lease of a claim
+    source_export, target_export = canonical_export(sqlite, columns), canonical_export(target, columns)
     common = sorted(set(source_export) & set(target_export))
     assert {"subscribers", "subscriber_consent", "subscriber_suppressions", "newsletter_issues"} <= set(
         common
     )
-    assert {"newsletter_issue_updates", "websub_pending"} <= set(common)
+    assert {"newsletter_issue_updates", "websub_pending", "newsletter_sends", "schedule_runs"} <= set(common)
+    assert "schedule_jobs" in common
     assert {t: source_export[t] for t in common} == {t: target_export[t] for t in common}
+    statuses = {
+        json.loads(row)[sorted(columns["newsletter_sends"]).index("status")]
+        for row in target_export["newsletter_sends"]
+    }
+    assert statuses == {"queued", "claimed", "sent", "temporary", "permanent", "skipped"}
+    assert len(target_export["schedule_runs"]) == 3 and len(target_export["schedule_jobs"]) == 1
     assert (
         len(target_export["subscriber_consent"]) == 8 and len(target_export["subscriber_suppressions"]) == 1
     )
@@ -123,6 +158,7 @@ def test_round_trip_keeps_every_row_and_the_target_works_afterwards(
         assert (
             issues.create([update(3, NOW), update(4, NOW + 8 * 24 * HOUR)], NOW + 9 * 24 * HOUR).number == 3
         )
+    assert target.run_history().start("build", "build", "manual") > 3  # the sequence was reset
     assert main(["subscribers", "list", "--config", str(config)]) == 0
     assert "fredrik@example.se" in capsys.readouterr().out
 
@@ -216,3 +252,16 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_a_missing_sqlite_state_is_not_copied_as_an_empty_one(tmp_path, postgres_url, capsys, monkeypatch):
+    monkeypatch.delenv(ENVIRONMENT_VARIABLE, raising=False)
+    config = tmp_path / "site.toml"
+    config.write_text('[site]\nstate_dir = "staet"\n', encoding="utf-8")  # a typo
+    assert db(config, "copy", "--to", postgres_url) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("error: there is no SQLite state to copy: ")
+        and "staet/state.sqlite3 does not exist" in err
+    )
+    assert not (tmp_path / "staet").exists()

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pipeline.commands._options import CommandFailed, add_config, settings_from
 from pipeline.config.site import Settings, SettingsError
 from pipeline.config.state import SCHEMES, StateConfig, redact
-from pipeline.stores import migrations
+from pipeline.stores import migrations, statedb
 from pipeline.stores.backend import Backend, backend_for
 
 ORDER = 45
@@ -128,6 +128,11 @@ def _copy(source: Backend, settings: Settings, url: str, *, force: bool) -> int:
         raise CommandFailed(
             f"db copy moves a SQLite installation; this one is already on {source.name} "
             f"({source.display_url}); unset GOAL17_DATABASE_URL to copy the SQLite state in {settings.state_dir}"
+        )
+    database = source.config.state_dir / statedb.DB_NAME
+    if not database.is_file():
+        raise CommandFailed(
+            f"there is no SQLite state to copy: {database} does not exist (check [site] state_dir)"
         )
     target = backend_for(StateConfig("postgresql", settings.state_dir, _target_url(url), "--to"))
     _probe(target)

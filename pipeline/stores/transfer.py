@@ -14,7 +14,7 @@ nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,24 +78,40 @@ def postgres_columns(conn: Any, table: str) -> list[str]:
 
 def canonical(rows: Rows) -> list[str]:
     """Every row as JSON, sorted: equal data gives equal lists, whichever database held it."""
-    return sorted(json.dumps(list(row), ensure_ascii=False, separators=(",", ":")) for row in rows)
+    return sorted(
+        json.dumps(list(row), ensure_ascii=False, separators=(",", ":"), default=str) for row in rows
+    )
 
 
-def canonical_export(backend: Backend) -> dict[str, list[str]]:
+def canonical_export(
+    backend: Backend, only: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, list[str]]:
     """Every table of every component this backend stores, canonically, columns by name.
 
-    What ``db copy`` verifies, and what a test or an operator can compare across backends.
+    What ``db copy`` verifies, and what a test or an operator can compare across backends:
+    ``only`` (table → columns, e.g. :func:`sqlite_columns` of the source) leaves out what one
+    side has and the other has not (PostgreSQL's send log also keeps a claim's lease).
     """
     out: dict[str, list[str]] = {}
     with backend.connection() as conn:
         for table in _tables(backend.name):
+            if only is not None and table not in only:
+                continue
             if backend.name == "sqlite":
                 columns, rows = sqlite_table(backend, conn, table)
-                order = sorted(range(len(columns)), key=lambda i: columns[i])
+                wanted = sorted(only[table] if only is not None else columns)
+                order = [columns.index(name) for name in wanted]
                 out[table] = canonical([tuple(row[i] for i in order) for row in rows])
             else:
-                out[table] = canonical(postgres_table(conn, table, sorted(postgres_columns(conn, table))))
+                wanted = sorted(only[table] if only is not None else postgres_columns(conn, table))
+                out[table] = canonical(postgres_table(conn, table, wanted))
     return out
+
+
+def sqlite_columns(backend: Backend) -> dict[str, list[str]]:
+    """Table → column names of a SQLite installation (what ``db copy`` copies of each table)."""
+    with backend.connection() as conn:
+        return {table: sqlite_table(backend, conn, table)[0] for table in _tables("sqlite")}
 
 
 def _tables(backend_name: str) -> Iterator[str]:
@@ -117,6 +133,8 @@ def copy_sqlite_to_postgres(source: Backend, target: Backend, *, force: bool = F
     report = CopyReport()
     plan: list[tuple[str, list[str], Rows]] = []
     with source.connection() as conn:
+        # One read transaction: a snapshot, even while a web service or a sender keeps writing.
+        conn.execute("BEGIN")
         for item in migrations.components():
             for table in item.tables:
                 if item.scripts("sqlite") is None:
@@ -131,6 +149,7 @@ def copy_sqlite_to_postgres(source: Backend, target: Backend, *, force: bool = F
                     report.skipped.append(table)
                     continue
                 plan.append((table, columns, rows))
+        conn.execute("COMMIT")
     with _target_transaction(target) as conn:
         _make_room(conn, [table for table, _c, _r in plan], force)
         for table, columns, rows in plan:
@@ -215,4 +234,11 @@ def _verify(conn: Any, table: str, columns: list[str], rows: Rows) -> None:
         )
 
 
-__all__ = ["CopyError", "CopyReport", "canonical", "canonical_export", "copy_sqlite_to_postgres"]
+__all__ = [
+    "CopyError",
+    "CopyReport",
+    "canonical",
+    "canonical_export",
+    "copy_sqlite_to_postgres",
+    "sqlite_columns",
+]
