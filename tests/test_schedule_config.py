@@ -281,3 +281,14 @@ def test_a_typo_in_a_table_the_jobs_read_stops_the_scheduler_before_it_starts(tm
     assert "[newsletter] first_isue_days: unknown setting" in result.stderr
     assert "nothing was started" in result.stderr and result.stdout == ""
     assert not (project.state / "scheduler.lock").exists()
+
+
+def test_failover_defaults_to_30_seconds_and_refuses_less_than_3(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    assert load_schedule(write(tmp_path / "a", GOOD_JOB)).failover == timedelta(seconds=30)
+    assert load_schedule(
+        write(tmp_path / "b", '[scheduler]\nfailover = "45s"\n' + GOOD_JOB)
+    ).failover == timedelta(seconds=45)
+    (problem,) = problems_of(tmp_path / "c", '[scheduler]\nfailover = "2s"\n' + GOOD_JOB)
+    assert problem.endswith("[scheduler] failover: must be at least 3s, got '2s'")

@@ -8,25 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.config.state import StateConfig
-from pipeline.stores import migrations
-from pipeline.stores.backend import backend_for
-
 T0 = datetime(2026, 10, 26, 7, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def history(request, tmp_path):
+@pytest.fixture
+def history(state_backend):
     """A migrated backend's run history (PostgreSQL: a fresh database of the test server)."""
-    if request.param == "sqlite":
-        config = StateConfig("sqlite", tmp_path / "state", "", "default")
-    else:
-        config = StateConfig(
-            "postgresql", tmp_path / "state", request.getfixturevalue("postgres_url"), "file"
-        )
-    backend = backend_for(config)
-    migrations.migrate(backend)
-    return backend.run_history()
+    return state_backend.run_history()
 
 
 def test_a_run_is_recorded_running_then_finished(history) -> None:

@@ -17,8 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the scheduled jobs (build, newsletter, send, …) in the foreground",
         description=(
             "Run the jobs declared in the schedule file until SIGTERM or Ctrl-C. Each run is logged to "
-            "stdout and to the run history in the state database. One scheduler per state folder; "
-            "on a stop signal a running job may finish within [scheduler] shutdown_wait, then the "
+            "stdout and to the run history in the state database. With SQLite one scheduler per state "
+            "folder; with PostgreSQL several may run, one active and the others standing by to take "
+            "over within [scheduler] failover. On a stop signal a running job may finish within [scheduler] shutdown_wait, then the "
             "process exits 0."
         ),
     )
