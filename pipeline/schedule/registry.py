@@ -193,6 +193,12 @@ KINDS: dict[str, Kind] = {
             PING_OPTIONS,
             "tell the WebSub hub which feeds changed",
         ),
+        Kind(
+            "check",
+            "pipeline.schedule.check_job:check_job",
+            {"content": ((str,), "content")},
+            "validate the content",
+        ),
         Kind("pipeline", pipeline_job, None, "run several steps in order, stopping at the first failure"),
     )
 }
