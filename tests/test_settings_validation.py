@@ -282,3 +282,20 @@ def test_control_characters_in_settings_are_refused_at_their_lines(tmp_path: Pat
             assert f"site.toml:{line_of(text, key)}: error:" in done.stderr, (key, done.stderr)
         assert "control character" in done.stderr
     assert not (tmp_path / "outputs").exists()
+
+
+def test_state_lives_in_one_folder(tmp_path):
+    """``[newsletter] state_dir`` may only name ``[site] state_dir`` (older files); another folder
+    would split the subscriber list from its send log, so it is a settings error at its line."""
+    same = write(tmp_path / "same.toml", '[site]\nstate_dir = "state"\n[newsletter]\nstate_dir = "state"\n')
+    assert same and load_checked_settings(tmp_path / "same.toml").newsletter.state_dir == tmp_path / "state"
+    write(tmp_path / "other.toml", '[site]\nstate_dir = "state"\n[newsletter]\nstate_dir = "elsewhere"\n')
+    try:
+        load_checked_settings(tmp_path / "other.toml")
+    except SettingsError as exc:
+        (problem,) = exc.problems
+        assert problem.startswith(
+            f"{tmp_path / 'other.toml'}:4: error: [newsletter] state_dir: is no longer used"
+        )
+    else:
+        raise AssertionError("a second state folder was accepted")

@@ -39,7 +39,7 @@ POOL_THRESHOLD = 50  # fewer misses than this render faster in-process than a po
 WORKERS = 2
 CHUNK = 32  # bodies per task: big enough to amortise pickling, small enough to balance cores
 
-Progress = Callable[[int, int], None]  # (done, total)
+ProgressCallback = Callable[[int, int], None]  # (done, total)
 R = TypeVar("R")
 
 
@@ -68,7 +68,7 @@ class CachedRenderer:
         folder: str | Path | None,
         workers: int = WORKERS,
         pool_threshold: int = POOL_THRESHOLD,
-        progress: Progress | None = None,
+        progress: ProgressCallback | None = None,
     ):
         self.folder = Path(folder) if folder is not None else None
         self.store = (
@@ -146,7 +146,7 @@ def _remove_other_generations(folder: Path) -> None:
 
 
 def cached_renderer(
-    settings: Settings, use_cache: bool = True, progress: Progress | None = None
+    settings: Settings, use_cache: bool = True, progress: ProgressCallback | None = None
 ) -> CachedRenderer:
     """The renderer a site build uses: cached under the state folder unless ``use_cache`` is off."""
     return CachedRenderer(cache_dir(settings) if use_cache else None, progress=progress)

@@ -178,10 +178,19 @@ def newsletter_config(settings: Settings) -> NewsletterConfig:
         bad("size_warn_kb", "must be at least 1 and not above size_limit_kb")
     if bool(raw["dkim_selector"]) != bool(raw["dkim_key_file"]):
         bad("dkim_selector", "set both dkim_selector and dkim_key_file to sign, or neither")
+    # One rule for where state lives: [site] state_dir (or [state] database_url). The key is still
+    # read so an older site.toml that names the same folder keeps working; another folder would
+    # split the list from its send log, so it is refused.
+    if raw["state_dir"] and _path(settings, raw["state_dir"], settings.state_dir) != settings.state_dir:
+        bad(
+            "state_dir",
+            "is no longer used: all state lives in [site] state_dir (or [state] database_url); "
+            "move the folder there and remove this line",
+        )
     if problems:
         raise SettingsError(problems)
     sender_domain = settings.sender_email.rsplit("@", 1)[1].lower()
-    state_dir = _path(settings, raw["state_dir"], settings.state_dir)
+    state_dir = settings.state_dir
     return NewsletterConfig(
         state_dir=state_dir,
         outbox=_path(settings, raw["outbox"], state_dir / "outbox"),
