@@ -92,6 +92,16 @@ def postgres_server():
 
 
 @pytest.fixture
-def postgres_url(postgres_server) -> str:
-    """The URL of a fresh, empty PostgreSQL database for one test."""
-    return postgres_server.new_database()
+def postgres_url(postgres_server):
+    """The URL of a fresh, empty PostgreSQL database for one test.
+
+    Afterwards this process's connection pools are closed and cached backends dropped: a pool
+    keeps worker threads, and a process with other threads never forks (pipeline/forkpool.py),
+    which tests of the build caches that follow would notice.
+    """
+    from pipeline.stores import postgres
+    from pipeline.stores.backend import forget_backends
+
+    yield postgres_server.new_database()
+    forget_backends()
+    postgres.close_all()
