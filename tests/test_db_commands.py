@@ -328,3 +328,47 @@ def test_an_unreachable_database_is_one_line(site: Path, monkeypatch, capsys) ->
         err = capsys.readouterr().err
         assert err.startswith(f"error: cannot connect to postgresql://goal17:***@127.0.0.1:{port}/goal17: ")
         assert len(err.strip().splitlines()) == 1 and "hemligt" not in err
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://goal17:hemligt@[db.example.se/goal17", "postgresql://goal17:hemligt@db:99999/x"]
+)
+def test_a_url_that_cannot_be_parsed_is_a_settings_error(site: Path, monkeypatch, capsys, url: str) -> None:
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, url)
+    assert run(site, "db", "status") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: GOAL17_DATABASE_URL: is not a valid URL: 'postgresql://***'"), err
+    assert "hemligt" not in err and "internal error" not in err
+    monkeypatch.delenv(ENVIRONMENT_VARIABLE)
+    assert run(site, "subscribers", "add", "a@example.se") == 0
+    capsys.readouterr()
+    assert run(site, "db", "copy", "--to", url) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "error: --to is not a valid URL: 'postgresql://***'", err
+
+
+def test_an_unreachable_database_is_one_line_for_every_command_and_names_the_reason(tmp_path: Path) -> None:
+    """In a real process (no pytest log capture): psycopg_pool's own warnings must not show."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "site.toml").write_text('[site]\nstate_dir = "state"\n', encoding="utf-8")
+    env = {**os.environ, ENVIRONMENT_VARIABLE: f"postgresql://goal17:hemligt@127.0.0.1:{port}/goal17"}
+    root = Path(__file__).resolve().parent.parent
+    env["PYTHONPATH"] = str(root)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "subscribers", "list", "--config", str(tmp_path / "site.toml")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(
+        f"error: cannot connect to the database postgresql://goal17:***@127.0.0.1:{port}/"
+    )
+    assert "Connection refused" in lines[0] and "hemligt" not in done.stderr

@@ -153,6 +153,8 @@ def _copy(source: Backend, settings: Settings, url: str, *, force: bool) -> int:
 
 
 def _target_url(url: str) -> str:
+    if redact(url.strip()).endswith("://***"):
+        raise CommandFailed(f"--to is not a valid URL: {redact(url.strip())!r}")
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in SCHEMES:
         raise CommandFailed(f"--to must be a postgresql:// URL, got {redact(url)!r}")

@@ -44,7 +44,12 @@ class StateConfig:
 
 
 def redact(url: str) -> str:
-    parts = urlsplit(url)
+    """The URL with its password as ``***`` (all but the scheme when it cannot even be parsed)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range, like a bad host does
+    except ValueError:
+        return url.split("://", 1)[0] + "://***"
     if parts.password is None:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
@@ -62,9 +67,11 @@ def state_config(settings: Settings, environ: Mapping[str, str] | None = None) -
         raise SettingsError([settings.problem("state", "send_lease", "must be between 1 and 3600 seconds")])
     if not url:
         return StateConfig("sqlite", Path(settings.state_dir), "", "default", lease)
-    scheme = urlsplit(url).scheme.lower()
     problem = None
-    if scheme not in SCHEMES:
+    if redact(url).endswith("://***"):
+        problem = f"is not a valid URL: {redact(url)!r} (e.g. postgresql://goal17@db.example.se/goal17)"
+        scheme = ""
+    elif (scheme := urlsplit(url).scheme.lower()) not in SCHEMES:
         problem = f"must be a postgresql:// URL or empty (SQLite in state_dir), got {redact(url)!r}"
     elif not urlsplit(url).hostname and "host=" not in urlsplit(url).query:
         problem = f"names no host: {redact(url)!r} (e.g. postgresql://goal17@db.example.se/goal17)"

@@ -12,6 +12,7 @@ the stores take row locks (``FOR UPDATE``, ``SKIP LOCKED``) or advisory locks wh
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -41,6 +42,10 @@ def pool(url: str, *, max_size: int = 8) -> ConnectionPool:
         found = _pools.get(key)
         if found is not None:
             return found
+        _probe(url)
+        # The pool's own retries log multi-line "error connecting in …" warnings; our callers turn
+        # a failure into one DatabaseUnavailable line, so only the pool's errors may be shown.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         made = ConnectionPool(
             url, min_size=1, max_size=max_size, open=False, timeout=15, kwargs={"autocommit": True},
             name=f"goal17-{os.getpid()}",
@@ -52,6 +57,20 @@ def pool(url: str, *, max_size: int = 8) -> ConnectionPool:
             raise DatabaseUnavailable(f"cannot connect to the database {redact(url)}: {exc}") from None
         _pools[key] = made
         return made
+
+
+def _probe(url: str) -> None:
+    """One direct connection first: it fails at once with the server's reason, where the pool
+    would retry for 15 s and then only say that it timed out."""
+    import psycopg
+
+    from pipeline.config.state import redact
+
+    try:
+        psycopg.connect(url, connect_timeout=10).close()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(f"cannot connect to the database {redact(url)}: {reason}") from None
 
 
 @contextmanager
