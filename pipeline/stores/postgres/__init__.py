@@ -49,6 +49,9 @@ def pool(url: str, *, max_size: int = 8) -> ConnectionPool:
         made = ConnectionPool(
             url, min_size=1, max_size=max_size, open=False, timeout=15, kwargs={"autocommit": True},
             name=f"goal17-{os.getpid()}",
+            # A connection the server ended (a restart, a failover) is replaced on checkout: else
+            # the first statement after the database came back fails, e.g. in a standby scheduler.
+            check=ConnectionPool.check_connection,
         )  # fmt: skip
         try:
             made.open(wait=True, timeout=15)
