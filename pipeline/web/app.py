@@ -27,6 +27,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from email.message import EmailMessage
+from http import HTTPStatus
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -38,6 +39,7 @@ from starlette.routing import BaseRoute, Route
 from pipeline.config.site import Settings
 from pipeline.delivery import tokens
 from pipeline.delivery.transports import reaches_readers
+from pipeline.stores.postgres import DatabaseUnavailable
 from pipeline.web.bodies import BodyError
 from pipeline.web.headers import SecurityHeaders
 from pipeline.web.links import LinkHandlers
@@ -68,6 +70,24 @@ class App(SignUpHandlers, LinkHandlers):
             status=exc.status,
             title=texts(lang)["bad_request_title"],
             paragraphs=[exc.message],
+            headers=headers,
+        )
+
+    async def database_error(self, request: Request, exc: Exception) -> Response:
+        """PostgreSQL down or unreachable: 503 with one log line, not a 500 with a traceback."""
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        headers = self.cors_headers(request) if request.url.path.rstrip("/").endswith("/subscribe") else {}
+        headers["Retry-After"] = "30"
+        lang = self.page_lang(request)
+        wants_json = "json" in request.headers.get("content-type", "") + request.headers.get("accept", "")
+        if wants_json:
+            return JSONResponse({"error": "database unavailable"}, status_code=503, headers=headers)
+        return self.page(
+            "base.html",
+            lang,
+            status=503,
+            title=HTTPStatus.SERVICE_UNAVAILABLE.phrase,
+            paragraphs=[texts(lang)["limited_body"]],  # "wait a moment and try again"
             headers=headers,
         )
 
@@ -169,7 +189,11 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={BodyError: handlers.body_error, HTTPException: handlers.http_error},
+        exception_handlers={
+            BodyError: handlers.body_error,
+            HTTPException: handlers.http_error,
+            DatabaseUnavailable: handlers.database_error,
+        },
     )
     # Starlette would answer /subscribe/ with a redirect to an absolute URL made from the Host
     # header, i.e. to any site a client names. The service redirects nowhere (issue 17).
