@@ -33,6 +33,49 @@ from pipeline.stores.subscribers import (
     timestamp,
 )
 
+# Version 1 of both backends' tables, written once; only the id columns' types differ: SQLite's
+# rowid keys, PostgreSQL's BIGINT identities (BY DEFAULT, so ``db copy`` keeps the ids the send log
+# refers to). Never edit it; a change is a new script appended to each backend's list.
+SCHEMA_V1 = """
+    CREATE TABLE subscribers (
+        id {key},
+        uid TEXT NOT NULL UNIQUE,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL UNIQUE,
+        lang TEXT NOT NULL CHECK (lang IN ('sv', 'en')),
+        targets TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        confirmed_at TEXT,
+        unsubscribed_at TEXT,
+        consent_source TEXT NOT NULL CHECK (consent_source IN ('form', 'import', 'api', 'cli')),
+        consent_at TEXT NOT NULL,
+        consent_page TEXT
+    );
+    CREATE INDEX subscribers_status ON subscribers (status, id);
+    CREATE TABLE subscriber_consent (
+        id {key},
+        subscriber_id {ref} NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        event TEXT NOT NULL,
+        source TEXT NOT NULL,
+        page TEXT,
+        at TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX subscriber_consent_subscriber ON subscriber_consent (subscriber_id, id);
+    CREATE TABLE subscriber_suppressions (
+        email_hash TEXT PRIMARY KEY,
+        erased_at TEXT NOT NULL
+    );
+    """
+
+
+def schema_v1(*, key: str, ref: str) -> str:
+    """The version-1 script for a backend: ``key`` is its id column type, ``ref`` a reference to one."""
+    return SCHEMA_V1.format(key=key, ref=ref)
+
+
 INSERT_SUBSCRIBER = (
     "INSERT INTO subscribers (uid, email, email_key, lang, targets, status, created_at, updated_at, "
     "confirmed_at, unsubscribed_at, consent_source, consent_at, consent_page) "
@@ -319,4 +362,4 @@ class SubscriberRules(SqlAccess):
         return write_export(self.list())
 
 
-__all__ = ["INSERT_SUBSCRIBER", "SubscriberRules"]
+__all__ = ["INSERT_SUBSCRIBER", "SCHEMA_V1", "SubscriberRules", "schema_v1"]
