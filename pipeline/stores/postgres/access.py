@@ -28,9 +28,11 @@ class PostgresAccess(SqlAccess):
 
     FOR_UPDATE = " FOR UPDATE"
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, conn: Any = None):
+        """``conn``: a pooled connection the store keeps for its whole life (the send log's, for a
+        run, whose statements then all go through it); otherwise each statement borrows one."""
         self.url = url
-        self._held: Any = None  # the connection of the transaction in progress
+        self._held: Any = conn  # the connection of the transaction in progress (or the kept one)
 
     def close(self) -> None:
         """Nothing to release: connections go back to the pool after every statement."""
