@@ -1,4 +1,7 @@
-"""``build``: content → pages, feeds and snippets in the output folder."""
+"""``build``: build pages, feeds and snippets from the content folder.
+
+Read every update, validate it, and publish the site atomically to the output folder.
+"""
 
 from __future__ import annotations
 
@@ -31,12 +34,7 @@ from pipeline.reading.model import ContentError
 ORDER = 10
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "build",
-        help="build pages, feeds and snippets from the content folder",
-        description="Read every update, validate it, and publish the site atomically to the output folder.",
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     add_config(parser)
     add_content(parser)
     add_out(parser)
@@ -48,7 +46,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="render every update afresh, neither reading nor writing the render cache in the state folder",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

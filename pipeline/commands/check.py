@@ -1,4 +1,8 @@
-"""``check``: validate the content folder and show what a build would publish, writing nothing."""
+"""``check``: validate content and list what would be published.
+
+Read and validate every update; print each problem as path:line and list what a build at --now would
+publish. Writes nothing.
+"""
 
 from __future__ import annotations
 
@@ -20,17 +24,10 @@ from pipeline.reading.model import ContentError
 ORDER = 8
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "check",
-        help="validate content and list what would be published",
-        description="Read and validate every update; print each problem as path:line and list what a build "
-        "at --now would publish. Writes nothing.",
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     add_config(parser)
     add_content(parser)
     add_now(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

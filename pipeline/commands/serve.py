@@ -1,4 +1,11 @@
-"""``serve``: the local preview — site, feeds, snippets, newsletter archive and sign-up service.
+"""``serve``: preview the site, feeds, newsletter and sign-up service in a browser, rebuilt on every edit.
+
+Build the content with this machine's address as base URL into a preview folder under the state
+folder (never outputs/), serve it and the subscription service on one port, and rebuild when
+content/, templates/ or the settings file change; open pages reload themselves. Sign-ups go to the
+preview's own subscriber list and their mails to its outbox. With --out DIR: serve an existing
+output folder as it is, with the production headers (no build). For one person on this machine; see
+docs/serving.md for a real host.
 
 Without ``--out`` (the everyday case) it builds the content into a preview folder under the
 state folder with this machine's address as base URL, serves it with the subscription service on
@@ -26,19 +33,7 @@ from pipeline.commands._uvicorn import listen, make_app, run_uvicorn
 ORDER = 30
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="preview the site, feeds, newsletter and sign-up service in a browser, rebuilt on every edit",
-        description=(
-            "Build the content with this machine's address as base URL into a preview folder under the "
-            "state folder (never outputs/), serve it and the subscription service on one port, and rebuild "
-            "when content/, templates/ or the settings file change; open pages reload themselves. Sign-ups "
-            "go to the preview's own subscriber list and their mails to its outbox. With --out DIR: serve "
-            "an existing output folder as it is, with the production headers (no build). For one person "
-            "on this machine; see docs/serving.md for a real host."
-        ),
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     add_config(parser)
     add_content(parser)
     parser.add_argument(
@@ -57,7 +52,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="preview: treat this as the current time (ISO 8601), e.g. to see scheduled updates",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="do not log requests")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
