@@ -1,6 +1,6 @@
 """The CLI's messages for authors are in the ``goal17-cli`` catalogues, in the terminal's language.
 
-The message ids are extracted as ``pybabel extract --no-default-keywords -k tr -k trn:1,2`` does
+The message ids are extracted as ``pybabel extract --no-default-keywords -k tr`` does
 (docs/translating.md), so a message added to the code without a Swedish translation fails here;
 a message written as a bare string or f-string where an author sees it fails the source check.
 """
@@ -28,8 +28,8 @@ from tests.conftest import NOW
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGS = ("sv", "en")
-KEYWORDS = {"tr": None, "trn": (1, 2)}
-# Where an author meets a message: these calls' text arguments must come from tr()/trn().
+KEYWORDS = {"tr": None}
+# Where an author meets a message: these calls' text arguments must come from tr().
 MESSAGE_CALLS = {
     "Problem",
     "problem",
@@ -133,7 +133,7 @@ def test_a_new_cli_message_without_translation_is_found(tmp_path):
 
 
 def _untranslated(tree: ast.AST) -> list[int]:
-    """Lines where a message call gets words that did not go through tr()/trn()."""
+    """Lines where a message call gets words that did not go through tr()."""
     lines = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):

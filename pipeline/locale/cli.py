@@ -21,6 +21,7 @@ from __future__ import annotations
 import gettext as gettext_module
 import os
 from functools import cache
+from pathlib import Path
 
 from babel.support import NullTranslations, Translations
 
@@ -55,16 +56,12 @@ def cli_language() -> str:
 
     Part of the content cache's key: a cached warning is text in the language it was made in.
     """
-    found = gettext_module.find(CLI_DOMAIN, str(LOCALE_DIR), list(cli_languages()) or None)
-    return "" if not found or not cli_languages() else found.split(os.sep)[-3]
+    languages = cli_languages()
+    found = gettext_module.find(CLI_DOMAIN, str(LOCALE_DIR), list(languages)) if languages else None
+    return Path(found).parent.parent.name if found else ""
 
 
 def tr(message: str, /, **fields: object) -> str:
     """``message`` in the terminal's language, its ``{fields}`` filled in."""
     text = _catalogue(cli_languages()).gettext(message)
     return text.format(**fields) if fields else text
-
-
-def trn(singular: str, plural: str, n: int, /, **fields: object) -> str:
-    """The plural form of the terminal's language for ``n`` (``{n}`` is filled in too)."""
-    return _catalogue(cli_languages()).ngettext(singular, plural, n).format(n=n, **fields)
