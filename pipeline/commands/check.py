@@ -17,6 +17,7 @@ from pipeline.commands._options import (
     now_from,
     settings_from,
 )
+from pipeline.locale.cli import tr
 from pipeline.reading.content import read_content
 from pipeline.reading.dates import rfc3339
 from pipeline.reading.model import ContentError
@@ -43,9 +44,14 @@ def run(args: argparse.Namespace) -> int:
         targets = ",".join(update.targets) or "-"
         print(f"{rfc3339(update.date)}  {update.lang}  {targets:<16} {update.url}  ({update.source})")
     for when, source in content.scheduled:
-        print(f"{rfc3339(when)}  scheduled  {source}")
+        print(tr("{when}  scheduled  {path}", when=rfc3339(when), path=source))
     print(
-        f"{len(content.updates)} published, {len(content.scheduled)} scheduled, {content.drafts} drafts, "
-        f"{len(content.warnings)} warnings"
+        tr(
+            "{published} published, {scheduled} scheduled, {drafts} drafts, {warnings} warnings",
+            published=len(content.updates),
+            scheduled=len(content.scheduled),
+            drafts=content.drafts,
+            warnings=len(content.warnings),
+        )
     )
     return 0

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from pipeline.commands._options import CommandFailed, add_config, add_content, now_from, settings_from
 from pipeline.commands._uvicorn import listen, make_app, run_uvicorn
+from pipeline.locale.cli import tr
 
 ORDER = 30
 
@@ -63,12 +64,14 @@ def run(args: argparse.Namespace) -> int:
 def _serve_folder(args: argparse.Namespace) -> int:
     root = Path(args.out)
     if not root.is_dir():
-        raise CommandFailed(f"{root} is not a folder: build first (python -m pipeline build --out {root})")
+        raise CommandFailed(
+            tr("{root} is not a folder: build first (python -m pipeline build --out {root})", root=root)
+        )
     settings = settings_from(args)
     app = make_app(settings, root, host=args.host)
     sock, url = listen(args.host, args.port)
-    print(f"serving {root}/ at {url} (Ctrl-C to stop)", flush=True)
-    print(f"subscription service at {url}subscribe", flush=True)
+    print(tr("serving {root}/ at {url} (Ctrl-C to stop)", root=root, url=url), flush=True)
+    print(tr("subscription service at {url}subscribe", url=url), flush=True)
     return _run(app, sock, args)
 
 
@@ -83,7 +86,9 @@ def _preview(args: argparse.Namespace) -> int:
     )
 
     if not Path(args.content).is_dir():
-        raise CommandFailed(f"{args.content} is not a folder (give the content folder with --content DIR)")
+        raise CommandFailed(
+            tr("{content} is not a folder (give the content folder with --content DIR)", content=args.content)
+        )
     settings = settings_from(args)
     fixed_now = now_from(args, settings) if args.now else None
     paths = preview_paths(settings)
@@ -93,7 +98,7 @@ def _preview(args: argparse.Namespace) -> int:
         outbox = local.newsletter.outbox
     except SettingsError as exc:
         sock.close()
-        raise CommandFailed("invalid settings", details=exc.problems) from None
+        raise CommandFailed(tr("invalid settings"), details=exc.problems) from None
 
     def now() -> datetime:
         return fixed_now or datetime.now(local.tz)
@@ -106,9 +111,9 @@ def _preview(args: argparse.Namespace) -> int:
     if error is not None and not (paths.site / "index.html").is_file():
         sock.close()
         first, *details = error.splitlines()
-        raise CommandFailed(f"the preview could not be built: {first}", details=details)
+        raise CommandFailed(tr("the preview could not be built: {reason}", reason=first), details=details)
     if error is not None:
-        print(f"error: {error}\n(showing the previous preview build)", flush=True)
+        print("error: " + tr("{reason}\n(showing the previous preview build)", reason=error), flush=True)
     try:
         app = PreviewApp(make_app(local, paths.site), builder.state)
     except CommandFailed:
@@ -119,18 +124,34 @@ def _preview(args: argparse.Namespace) -> int:
 
         def rebuild() -> None:
             failed = builder.build()
-            print(f"rebuild failed: {failed}" if failed else f"rebuilt: {url}", flush=True)
+            print(
+                tr("rebuild failed: {reason}", reason=failed) if failed else tr("rebuilt: {url}", url=url),
+                flush=True,
+            )
 
         from pipeline.preview.live import watched_paths
 
         watcher = Watcher(watched_paths(args.content, local), rebuild)
         watcher.start()
-    print(f"preview of {args.content}/ at {url} (built into {paths.site}/; Ctrl-C to stop)", flush=True)
     print(
-        f"sign-up form: {url}subscribe · newsletter: {url}newsletters/ · mails land in {outbox}/", flush=True
+        tr(
+            "preview of {content}/ at {url} (built into {site}/; Ctrl-C to stop)",
+            content=args.content,
+            url=url,
+            site=paths.site,
+        ),
+        flush=True,
+    )
+    print(
+        tr(
+            "sign-up form: {url}subscribe · newsletter: {url}newsletters/ · mails land in {outbox}/",
+            url=url,
+            outbox=outbox,
+        ),
+        flush=True,
     )
     if watcher is not None:
-        print("watching content, templates and settings; pages reload after each rebuild", flush=True)
+        print(tr("watching content, templates and settings; pages reload after each rebuild"), flush=True)
     try:
         return _run(app, sock, args)
     finally:
