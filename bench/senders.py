@@ -17,7 +17,6 @@ of its own.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench.messaging import _free_port, _start_server
+from bench.throwaway_postgres import measure_and_report
 
 REPO = Path(__file__).resolve().parent.parent
 SENDERS = (1, 2, 4)
@@ -139,23 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readers", type=int, default=2000, help="readers of the issue (default 2000)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-
-    def say(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    from pipeline.stores.postgres import close_all
-    from tests.pg_server import PostgresServer
-
-    server = PostgresServer().start()
-    try:
-        results = measure(args.readers, server.new_database, say)
-    finally:
-        close_all()
-        server.stop()
-    print(table(results))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return measure_and_report(lambda database, say: measure(args.readers, database, say), table, args.json)
 
 
 if __name__ == "__main__":

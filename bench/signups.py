@@ -19,9 +19,6 @@ suite's, ``fsync=off``).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,8 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.messaging import _free_port, _start_server
+from bench.throwaway_postgres import measure_and_report
+from bench.web_instances import start_web, stop, wait_until_up
 
-REPO = Path(__file__).resolve().parent.parent
 INSTANCES = (1, 2)
 SECRET = "bench-signups-secret-0123456789-abcdefghij"
 
@@ -50,35 +48,6 @@ def _site(folder: Path, web_port: int, smtp_port: int, database_url: str) -> Pat
     return path
 
 
-def _start_web(config: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "GOAL17_SECRET": SECRET, "PYTHONPATH": str(REPO)}
-    env.pop("GOAL17_DATABASE_URL", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "web", "--config", str(config), "--port", str(port)],
-        cwd=config.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _wait_up(client, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"web exited with {process.returncode}: {process.stderr.read().strip()}")
-        try:
-            if client.get("/subscribe").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"web did not answer within {timeout:.0f} s")
-
-
 def one_run(
     backend: str, instances: int, signups: int, clients: int, database: Callable[[], str], smtp_port: int
 ) -> dict:
@@ -93,11 +62,11 @@ def one_run(
     with tempfile.TemporaryDirectory(prefix="goal17-bench-signups-") as tmp:
         config = _site(Path(tmp), ports[0], smtp_port, database() if backend == "postgresql" else "")
         migrations.migrate(backend_for(load_settings(config).state))
-        processes = [_start_web(config, port) for port in ports]
+        processes = [start_web(config, port, SECRET, keep_output=False) for port in ports]
         pools = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) for port in ports]
         try:
             for pool, process in zip(pools, processes, strict=True):
-                _wait_up(pool, process)
+                wait_until_up(pool, process)
 
             def sign_up(number: int) -> int:
                 return (
@@ -113,14 +82,7 @@ def one_run(
         finally:
             for pool in pools:
                 pool.close()
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+            stop(processes)
     accepted = statuses.count(202)
     if accepted != signups:
         raise RuntimeError(f"{backend} ×{instances}: only {accepted} of {signups} sign-ups accepted")
@@ -167,23 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
-
-    def say(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    from pipeline.stores.postgres import close_all
-    from tests.pg_server import PostgresServer
-
-    server = PostgresServer().start()
-    try:
-        results = measure(args.signups, args.clients, server.new_database, say)
-    finally:
-        close_all()
-        server.stop()
-    print(table(results))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return measure_and_report(
+        lambda database, say: measure(args.signups, args.clients, database, say), table, args.json
+    )
 
 
 if __name__ == "__main__":

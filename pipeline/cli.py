@@ -1,7 +1,7 @@
 """``python -m pipeline``: a thin command line over the library.
 
 Commands live one per module in :mod:`pipeline.commands` and are found automatically; each
-module defines ``register(subparsers)`` and sets ``func`` on its parser.
+module has a docstring that starts with its name and help, ``arguments(parser)`` and ``run(args)``.
 
 Exit codes (README, docs/operations.md): ``0`` success; ``1`` a problem with the input or the
 environment, one line ``error: …`` naming the file (known failures become
@@ -21,9 +21,11 @@ import errno
 import importlib
 import os
 import pkgutil
+import re
 import sqlite3
 import sys
 import traceback
+from types import ModuleType
 from typing import Any
 
 from pipeline import __version__, commands
@@ -67,7 +69,25 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     names = [only] if only is not None else command_names()
     modules = [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):
-        module.register(subparsers)
+        add_command(subparsers, module)
+    return parser
+
+
+def add_command(subparsers: argparse._SubParsersAction, module: ModuleType) -> argparse.ArgumentParser:
+    r"""One command's parser, from its module: the docstring's first line is ``\`\`name\`\`: help.``,
+    its second paragraph the description (reflowed), the rest notes for developers;
+    ``arguments(parser)`` adds the options, ``run(args)`` runs it (``PARSER``: other argparse options).
+    """
+    summary, _, rest = (module.__doc__ or "").partition("\n\n")
+    found = re.fullmatch(r"``([a-z-]+)``: (.+?)\.?", " ".join(summary.split()))
+    if found is None:
+        raise RuntimeError(f"{module.__name__}: docstring must start with ``name``: help.")
+    description = " ".join(rest.split("\n\n", 1)[0].split())
+    parser = subparsers.add_parser(
+        found.group(1), help=found.group(2), description=description or None, **getattr(module, "PARSER", {})
+    )
+    module.arguments(parser)
+    parser.set_defaults(func=module.run)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from datetime import datetime
@@ -10,9 +11,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.config.site import Settings, default_settings
+from pipeline.locale.cli import cli_language
 from tests.store_backends import another_installation, state_backend  # noqa: F401  (store tests on both backends)
 
 REPO = Path(__file__).resolve().parent.parent
+# Tests read the CLI's English messages: a Swedish terminal (LANG=sv_SE.UTF-8) must not change them.
+if cli_language() not in ("", "en"):
+    os.environ["LANGUAGE"] = "en"
 NOW = datetime.fromisoformat("2026-11-27T12:00:00+01:00")
 
 

@@ -1,11 +1,13 @@
 """``db migrate`` and ``db status``, the start-up check of every command, and a state folder from before.
 
 The old state folder is made here from the schema as it was on main before the stores moved
-behind the backend seam (the scripts below are copies, frozen: they must never follow the code).
+behind the backend seam: the first scripts of the stores' append-only SQLite migration lists, whose
+fingerprint is frozen below (it must never follow the code).
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -18,142 +20,28 @@ from pipeline.stores.backend import backend_for
 from pipeline.stores.transfer import canonical_export, sqlite_columns
 from tests.conftest import NOW
 
-# -- the schema of a state folder made before this change (frozen copies) ----------------------------
-
-OLD_SUBSCRIBERS = [
-    """
-    CREATE TABLE subscribers (
-        id INTEGER PRIMARY KEY,
-        uid TEXT NOT NULL UNIQUE,
-        email TEXT NOT NULL,
-        email_key TEXT NOT NULL UNIQUE,
-        lang TEXT NOT NULL CHECK (lang IN ('sv', 'en')),
-        targets TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed')),
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        confirmed_at TEXT,
-        unsubscribed_at TEXT,
-        consent_source TEXT NOT NULL CHECK (consent_source IN ('form', 'import', 'api', 'cli')),
-        consent_at TEXT NOT NULL,
-        consent_page TEXT
-    );
-    CREATE INDEX subscribers_status ON subscribers (status, id);
-    CREATE TABLE subscriber_consent (
-        id INTEGER PRIMARY KEY,
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
-        event TEXT NOT NULL,
-        source TEXT NOT NULL,
-        page TEXT,
-        at TEXT NOT NULL,
-        detail TEXT
-    );
-    CREATE INDEX subscriber_consent_subscriber ON subscriber_consent (subscriber_id, id);
-    CREATE TABLE subscriber_suppressions (
-        email_hash TEXT PRIMARY KEY,
-        erased_at TEXT NOT NULL
-    );
-    """,
-]
-
-OLD_ISSUES = [
-    """
-    CREATE TABLE newsletter_issues (
-        number INTEGER PRIMARY KEY,
-        window_start TEXT NOT NULL,
-        window_end TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        items TEXT NOT NULL
-    );
-    CREATE TABLE newsletter_issue_updates (
-        update_id TEXT PRIMARY KEY,
-        issue INTEGER NOT NULL REFERENCES newsletter_issues (number)
-    );
-    """,
-]
-
-OLD_SEND_LOG = [
-    """
-    CREATE TABLE newsletter_sends (
-        issue INTEGER NOT NULL REFERENCES newsletter_issues (number),
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
-        status TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'temporary', 'permanent')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        message_id TEXT NOT NULL,
-        transport TEXT NOT NULL,
-        claimed_at TEXT NOT NULL,
-        sent_at TEXT,
-        next_attempt_at TEXT,
-        last_error TEXT,
-        PRIMARY KEY (issue, subscriber_id)
-    );
-    CREATE INDEX newsletter_sends_status ON newsletter_sends (issue, status);
-    """,
-    # queued: owed a copy since the issue's send started; skipped: no longer active (or nothing for
-    # their targets) when their turn came; ambiguous: how often the data went out without a reply.
-    """
-    CREATE TABLE newsletter_sends_v2 (
-        issue INTEGER NOT NULL REFERENCES newsletter_issues (number),
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
-        status TEXT NOT NULL CHECK (status IN ('queued', 'claimed', 'sent', 'temporary', 'permanent', 'skipped')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        ambiguous INTEGER NOT NULL DEFAULT 0,
-        message_id TEXT NOT NULL,
-        transport TEXT NOT NULL,
-        claimed_at TEXT NOT NULL,
-        sent_at TEXT,
-        next_attempt_at TEXT,
-        last_error TEXT,
-        PRIMARY KEY (issue, subscriber_id)
-    );
-    INSERT INTO newsletter_sends_v2 (issue, subscriber_id, status, attempts, message_id, transport,
-        claimed_at, sent_at, next_attempt_at, last_error)
-        SELECT issue, subscriber_id, status, attempts, message_id, transport, claimed_at, sent_at,
-        next_attempt_at, last_error FROM newsletter_sends;
-    DROP TABLE newsletter_sends;
-    ALTER TABLE newsletter_sends_v2 RENAME TO newsletter_sends;
-    CREATE INDEX newsletter_sends_status ON newsletter_sends (issue, status);
-    """,
-]
-
-OLD_SCHEDULE = [
-    """
-    CREATE TABLE schedule_runs (
-        id INTEGER PRIMARY KEY,
-        job TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        trigger TEXT NOT NULL,         -- schedule | catch-up | manual
-        scheduled_for TEXT,            -- the fire time it belongs to (NULL for manual runs)
-        started_at TEXT,
-        finished_at TEXT,
-        duration_s REAL,
-        outcome TEXT NOT NULL,         -- running | success | failed | interrupted | missed | skipped
-        summary TEXT,
-        error TEXT,                    -- the traceback of a failed run
-        pid INTEGER
-    );
-    CREATE INDEX schedule_runs_job ON schedule_runs (job, id);
-    CREATE TABLE schedule_jobs (
-        job TEXT PRIMARY KEY,
-        trigger TEXT NOT NULL,         -- the trigger's description when last_fire was recorded
-        last_fire TEXT NOT NULL
-    );
-    """,
-]
-
-OLD_WEB = [
-    """
-    CREATE TABLE web_mails (
-        id INTEGER PRIMARY KEY,
-        email_hash TEXT NOT NULL,
-        sent_at TEXT NOT NULL
-    );
-    CREATE INDEX web_mails_address ON web_mails (email_hash, sent_at);
-    CREATE INDEX web_mails_time ON web_mails (sent_at);
-    """,
-]
+# -- the schema of a state folder made before this change ----------------------------------------
+# The stores' SQLite migration lists are append-only, so the schema as it was is the first scripts of
+# each list (how many: OLD_VERSIONS). Their fingerprint is frozen here instead of a second copy of the
+# SQL: an edited applied script changes it, and this test fails rather than follow the code.
 
 OLD_VERSIONS = {"subscribers": 1, "newsletter": 1, "newsletter_delivery": 2, "schedule": 1, "web": 1}
+OLD_SCHEMA_SHA256 = "c511ee50c9e159570be66e14ee9bf08e8af4020d6b347e8ec570604d0545eb59"
+
+
+def old_scripts() -> list[str]:
+    """The SQLite scripts a state folder from before had applied, components in dependency order."""
+    return [
+        script
+        for name, version in OLD_VERSIONS.items()
+        for script in migrations.component(name).scripts("sqlite")[:version]
+    ]
+
+
+def test_the_old_schema_is_still_the_first_scripts_of_each_list() -> None:
+    digest = hashlib.sha256("\x00".join(old_scripts()).encode("utf-8")).hexdigest()
+    assert digest == OLD_SCHEMA_SHA256, "an applied SQLite migration script was edited: append one instead"
+
 
 OLD_ROWS = [
     "INSERT INTO subscribers (id, uid, email, email_key, lang, targets, status, created_at, updated_at, "
@@ -184,9 +72,8 @@ def make_old_state_folder(folder: Path) -> None:
     conn = sqlite3.connect(folder / "state.sqlite3")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("CREATE TABLE schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-    for scripts in (OLD_SUBSCRIBERS, OLD_ISSUES, OLD_SEND_LOG, OLD_SCHEDULE, OLD_WEB):
-        for script in scripts:
-            conn.executescript(script)
+    for script in old_scripts():
+        conn.executescript(script)
     conn.executemany("INSERT INTO schema_versions VALUES (?, ?)", OLD_VERSIONS.items())
     for statement in OLD_ROWS:
         conn.execute(statement)

@@ -7,48 +7,18 @@ and a subscription started on one instance is confirmed and ended on the other.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bench.web_instances import start_web, stop, wait_until_up
 from pipeline.config.site import load_settings
 from pipeline.delivery import tokens
 from pipeline.stores import migrations
 from pipeline.stores.backend import backend_for, forget_backends
 from tests.web_helpers import SECRET, free_port, links, smtp_server, write_site
-
-
-def start_web(config: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "GOAL17_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
-    env.pop("GOAL17_DATABASE_URL", None)  # the site.toml names the database
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "web", "--config", str(config), "--port", str(port)],
-        cwd=config.parent,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def wait_until_up(client: httpx.Client, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"web exited with {process.returncode}: {process.stdout.read()}")
-        try:
-            if client.get("/subscribe").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"web did not answer within {timeout} s")
 
 
 @pytest.fixture
@@ -61,7 +31,7 @@ def instances(tmp_path: Path, postgres_url: str) -> Iterator[tuple]:
         config.write_text(config.read_text() + f'\n[state]\ndatabase_url = "{postgres_url}"\n')
         settings = load_settings(config)
         migrations.migrate(backend_for(settings.state))
-        processes = [start_web(config, port) for port in ports]
+        processes = [start_web(config, port, SECRET, keep_output=True) for port in ports]
         clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20) for port in ports]
         try:
             for client, process in zip(clients, processes, strict=True):
@@ -70,13 +40,7 @@ def instances(tmp_path: Path, postgres_url: str) -> Iterator[tuple]:
         finally:
             for client in clients:
                 client.close()
-            for process in processes:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+            stop(processes)
             forget_backends()
 
 

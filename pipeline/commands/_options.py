@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config.site import Settings, SettingsError, load_checked_settings
+from pipeline.locale.cli import tr
 from pipeline.reading.dates import DateError, parse_datetime
 from pipeline.reading.model import ContentError
 
@@ -79,8 +80,8 @@ def now_from(args: argparse.Namespace, settings: Settings) -> datetime:
 
 
 def content_failed(exc: ContentError, out: str | Path | None = None) -> CommandFailed:
-    untouched = f"; {out} was not changed" if out is not None else ""
-    return CommandFailed(f"{exc}{untouched}", details=[str(p) for p in exc.problems])
+    message = tr("{reason}; {out} was not changed", reason=exc, out=out) if out is not None else str(exc)
+    return CommandFailed(message, details=[str(p) for p in exc.problems])
 
 
 def describe_os_error(exc: OSError) -> str:

@@ -1,4 +1,7 @@
-"""``build``: content → pages, feeds and snippets in the output folder."""
+"""``build``: build pages, feeds and snippets from the content folder.
+
+Read every update, validate it, and publish the site atomically to the output folder.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from pipeline.commands._options import (
     now_from,
     settings_from,
 )
+from pipeline.locale.cli import tr
 from pipeline.progress import Progress
 from pipeline.publishing.output_folder import PublishError
 from pipeline.publishing.site_build import BuildError, run_build
@@ -31,12 +35,7 @@ from pipeline.reading.model import ContentError
 ORDER = 10
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "build",
-        help="build pages, feeds and snippets from the content folder",
-        description="Read every update, validate it, and publish the site atomically to the output folder.",
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     add_config(parser)
     add_content(parser)
     add_out(parser)
@@ -48,7 +47,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="render every update afresh, neither reading nor writing the render cache in the state folder",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,10 +54,15 @@ def run(args: argparse.Namespace) -> int:
     now = now_from(args, settings)
     blocker = file_in_the_way(args.out)
     if blocker is not None:
-        raise CommandFailed(f"--out {args.out}: {not_a_folder(blocker)}; nothing was built")
+        raise CommandFailed(
+            tr("--out {out}: {reason}; nothing was built", out=args.out, reason=not_a_folder(blocker))
+        )
     try:
         shown = False if args.quiet else None  # None: on a terminal only
-        with Progress("rendering", 0, enabled=shown) as bar, Progress("writing", 0, enabled=shown) as writing:
+        with (
+            Progress(tr("rendering"), 0, enabled=shown) as bar,
+            Progress(tr("writing"), 0, enabled=shown) as writing,
+        ):
             renderer = cached_renderer(settings, use_cache=not args.no_cache, progress=bar)
 
             def wrote(done: int, total: int) -> None:
@@ -81,36 +84,60 @@ def run(args: argparse.Namespace) -> int:
         cause = exc.__cause__
         if isinstance(cause, OSError) and _beside_out(cause, args.out):
             # the lock file beside OUT cannot be made (/proc, /sys, read-only): --out's problem
-            raise CommandFailed(f"--out {args.out}: cannot write {describe_os_error(cause)}") from None
-        raise CommandFailed(f"{exc}; {args.out} was not changed") from None
+            raise CommandFailed(
+                tr("--out {out}: cannot write {reason}", out=args.out, reason=describe_os_error(cause))
+            ) from None
+        raise CommandFailed(tr("{reason}; {out} was not changed", reason=exc, out=args.out)) from None
     except OSError as exc:
         # The publish stages beside OUT and locks it there: a folder that cannot hold OUT
         # (/proc, /sys, read-only or full) fails here, before anything in OUT is replaced.
-        blame = f"--out {args.out}: " if _beside_out(exc, args.out) else ""
-        raise CommandFailed(f"{blame}cannot write {describe_os_error(exc)}") from None
+        reason = describe_os_error(exc)
+        if _beside_out(exc, args.out):
+            raise CommandFailed(
+                tr("--out {out}: cannot write {reason}", out=args.out, reason=reason)
+            ) from None
+        raise CommandFailed(tr("cannot write {reason}", reason=reason)) from None
     except jinja2.TemplateError as exc:
         where = f"{exc.filename}:{exc.lineno}: " if isinstance(exc, jinja2.TemplateSyntaxError) else ""
-        raise CommandFailed(f"template error: {where}{exc}; {args.out} was not changed") from None
+        raise CommandFailed(
+            tr(
+                "template error: {where}{reason}; {out} was not changed",
+                where=where,
+                reason=exc,
+                out=args.out,
+            )
+        ) from None
     summary = outcome.summary
     for warning in summary.warnings:
         print(warning, file=sys.stderr)
     if not args.quiet:
         report = outcome.report
         if outcome.skipped:
-            done = f"nothing changed since the last build: {args.out}/ left as it was"
+            done = tr("nothing changed since the last build: {out}/ left as it was", out=args.out)
         else:
-            done = (
-                f"{len(report.written)} files written, {len(report.removed)} removed, "
-                f"{report.unchanged} unchanged"
+            done = tr(
+                "{written} files written, {removed} removed, {unchanged} unchanged",
+                written=len(report.written),
+                removed=len(report.removed),
+                unchanged=report.unchanged,
             )
         print(
-            f"built {summary.updates} updates into {args.out}/ ({done}; {summary.drafts} drafts and "
-            f"{len(summary.scheduled)} scheduled not published)"
+            tr(
+                "built {updates} updates into {out}/ ({done}; {drafts} drafts and {scheduled} scheduled not published)",
+                updates=summary.updates,
+                out=args.out,
+                done=done,
+                drafts=summary.drafts,
+                scheduled=len(summary.scheduled),
+            )
         )
         print(
-            f"ready to upload: pages in {args.out}/, feeds in {args.out}/feeds/, snippets in {args.out}/snippets/"
+            tr(
+                "ready to upload: pages in {out}/, feeds in {out}/feeds/, snippets in {out}/snippets/",
+                out=args.out,
+            )
         )
-        print("to look at it with working links, run: python -m pipeline serve")
+        print(tr("to look at it with working links, run: python -m pipeline serve"))
     return 0
 
 

@@ -1,4 +1,8 @@
-"""``check``: validate the content folder and show what a build would publish, writing nothing."""
+"""``check``: validate content and list what would be published.
+
+Read and validate every update; print each problem as path:line and list what a build at --now would
+publish. Writes nothing.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pipeline.commands._options import (
     now_from,
     settings_from,
 )
+from pipeline.locale.cli import tr
 from pipeline.reading.content import read_content
 from pipeline.reading.dates import rfc3339
 from pipeline.reading.model import ContentError
@@ -20,17 +25,10 @@ from pipeline.reading.model import ContentError
 ORDER = 8
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "check",
-        help="validate content and list what would be published",
-        description="Read and validate every update; print each problem as path:line and list what a build "
-        "at --now would publish. Writes nothing.",
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     add_config(parser)
     add_content(parser)
     add_now(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,9 +44,14 @@ def run(args: argparse.Namespace) -> int:
         targets = ",".join(update.targets) or "-"
         print(f"{rfc3339(update.date)}  {update.lang}  {targets:<16} {update.url}  ({update.source})")
     for when, source in content.scheduled:
-        print(f"{rfc3339(when)}  scheduled  {source}")
+        print(tr("{when}  scheduled  {path}", when=rfc3339(when), path=source))
     print(
-        f"{len(content.updates)} published, {len(content.scheduled)} scheduled, {content.drafts} drafts, "
-        f"{len(content.warnings)} warnings"
+        tr(
+            "{published} published, {scheduled} scheduled, {drafts} drafts, {warnings} warnings",
+            published=len(content.updates),
+            scheduled=len(content.scheduled),
+            drafts=content.drafts,
+            warnings=len(content.warnings),
+        )
     )
     return 0

@@ -1,4 +1,7 @@
-"""``db``: the state database's schema and moves — ``db migrate``, ``db status``, ``db copy --to URL``.
+"""``db``: the state database: migrate its schema, show its status, copy SQLite to PostgreSQL.
+
+The state database of the configured backend (GOAL17_DATABASE_URL, else [state] database_url, else
+SQLite in state_dir).
 
 PostgreSQL is shared by every instance, so its schema changes only when an operator says so
 (``db migrate``, once per upgrade); every other command checks it and refuses to run against an
@@ -22,15 +25,7 @@ from pipeline.stores.backend import Backend, backend_for
 ORDER = 45
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "db",
-        help="the state database: migrate its schema, show its status, copy SQLite to PostgreSQL",
-        description=(
-            "The state database of the configured backend (GOAL17_DATABASE_URL, else [state] "
-            "database_url, else SQLite in state_dir)."
-        ),
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     migrate = actions.add_parser(
         "migrate",

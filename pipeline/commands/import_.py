@@ -1,4 +1,9 @@
-"""``import``: existing news from an RSS 2.0 or Atom feed (file or URL) or a WordPress export."""
+"""``import``: import existing news from an RSS/Atom feed or a WordPress export.
+
+Turn every item of an RSS 2.0 or Atom feed (a file or an http(s) URL) or of a WordPress export (WXR,
+Tools → Export) into one update file in the content folder. Never overwrites a file; on any error
+nothing is written. Prints what was imported and what needs a human. See docs/import.md.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +26,7 @@ from pipeline.progress import Progress
 ORDER = 7
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "import",
-        help="import existing news from an RSS/Atom feed or a WordPress export",
-        description="Turn every item of an RSS 2.0 or Atom feed (a file or an http(s) URL) or of a WordPress "
-        "export (WXR, Tools → Export) into one update file in the content folder. Never overwrites a file; "
-        "on any error nothing is written. Prints what was imported and what needs a human. See docs/import.md.",
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "source", metavar="FILE-OR-URL", help="feed or WordPress export: a file or an http(s) URL"
     )
@@ -67,7 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="largest image downloaded (default: 10 MB)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,8 @@
-"""``jobs``: list the scheduled jobs with their next fire time in each job's local time."""
+"""``jobs``: list the scheduled jobs and when each runs next.
+
+List the jobs of the schedule file: kind, trigger, next fire time (in the job's time zone, daylight
+saving included) and the last recorded run.
+"""
 
 from __future__ import annotations
 
@@ -13,22 +17,13 @@ from pipeline.reading.dates import DateError, parse_datetime
 ORDER = 81
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "jobs",
-        help="list the scheduled jobs and when each runs next",
-        description=(
-            "List the jobs of the schedule file: kind, trigger, next fire time (in the job's time zone, "
-            "daylight saving included) and the last recorded run."
-        ),
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     add_schedule_options(parser)
     parser.add_argument(
         "--now",
         metavar="ISO-TIME",
         help="compute next runs from this time instead of the clock (without offset: the site's time zone)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

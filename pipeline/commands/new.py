@@ -1,4 +1,7 @@
-"""``new``: start a new update with a fresh id and today's date."""
+"""``new``: create a new update file (a draft with a fresh id).
+
+Create CONTENT/<slug>.md with a freshly minted id, the current date and draft: true.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +20,7 @@ from pipeline.reading.authoring import AuthoringError, create_update
 ORDER = 5
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "new",
-        help="create a new update file (a draft with a fresh id)",
-        description="Create CONTENT/<slug>.md with a freshly minted id, the current date and draft: true.",
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("title", help="the update's title")
     add_config(parser)
     add_content(parser)
@@ -30,7 +28,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lang", choices=("sv", "en"), help="language (default: the site's)")
     parser.add_argument("--targets", default="", help="comma-separated goal-17 targets, e.g. 17.9,17.17")
     parser.add_argument("--slug", help="file name and URL slug (default: from the title)")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,10 @@
-"""``newsletter``: build the next newsletter issue and its web archive; ``newsletter preview``."""
+"""``newsletter``: build the next newsletter issue from new updates (or: newsletter preview).
+
+Build the next issue from every published update that is in no issue yet (dated after the start of
+the first issue's window, which covers the last 30 days; an update published late still gets in),
+record it in the state database and publish the archive under OUT/newsletters/. 'newsletter preview'
+renders the next issue (or --issue N) to a file without recording anything.
+"""
 
 from __future__ import annotations
 
@@ -29,17 +35,7 @@ from pipeline.reading.model import ContentError
 ORDER = 30
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "newsletter",
-        help="build the next newsletter issue from new updates (or: newsletter preview)",
-        description=(
-            "Build the next issue from every published update that is in no issue yet (dated after the start "
-            "of the first issue's window, which covers the last 30 days; an update published late still gets "
-            "in), record it in the state database and publish the archive under OUT/newsletters/. "
-            "'newsletter preview' renders the next issue (or --issue N) to a file without recording anything."
-        ),
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action", nargs="?", choices=("build", "preview"), default="build", help="default: build"
     )
@@ -56,7 +52,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--issue", type=int, metavar="N", help="preview: this existing issue")
     parser.add_argument("--lang", choices=LANGUAGES, help="preview: language (default: the site's)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

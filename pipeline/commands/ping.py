@@ -1,4 +1,9 @@
-"""``ping``: tell the WebSub hub which feeds the last build(s) changed."""
+"""``ping``: notify the WebSub hub of the feeds that changed.
+
+POST hub.mode=publish with each feed URL that builds changed since the last successful ping
+(recorded by 'build' when websub_hub is set). URLs the hub did not accept stay pending for the next
+ping.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,7 @@ from pipeline.publishing import websub
 ORDER = 20
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "ping",
-        help="notify the WebSub hub of the feeds that changed",
-        description=(
-            "POST hub.mode=publish with each feed URL that builds changed since the last successful "
-            "ping (recorded by 'build' when websub_hub is set). URLs the hub did not accept stay "
-            "pending for the next ping."
-        ),
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     add_config(parser)
     parser.add_argument("--hub", metavar="URL", help="hub to notify (default: websub_hub from the settings)")
     parser.add_argument(
@@ -36,7 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_out(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,10 @@
-"""``run JOB``: run one job of ``schedule.toml`` now, through the scheduler's own code path.
+"""``run``: run one scheduled job now (the same code the scheduler runs).
+
+Run one job from the schedule file now, with its options, exactly as the scheduler would, and record
+it in the run history. Exit 0 on success, 1 if the job failed, 3 if it was deferred (e.g. a send
+with readers left for the retries job).
+
+``run JOB``: run one job of ``schedule.toml`` now, through the scheduler's own code path.
 
 This is also the plain-cron alternative to the scheduler service: ``python -m pipeline run build``.
 """
@@ -13,19 +19,9 @@ from pipeline.commands._schedule import add_schedule_options, schedule_from
 ORDER = 82
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "run",
-        help="run one scheduled job now (the same code the scheduler runs)",
-        description=(
-            "Run one job from the schedule file now, with its options, exactly as the scheduler would, "
-            "and record it in the run history. Exit 0 on success, 1 if the job failed, 3 if it was deferred "
-            "(e.g. a send with readers left for the retries job)."
-        ),
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", metavar="JOB", help="the job's name: the NAME of its [jobs.NAME] table")
     add_schedule_options(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,11 @@
-"""``schedule``: run the jobs of ``schedule.toml`` in the foreground until SIGTERM or Ctrl-C."""
+"""``schedule``: run the scheduled jobs (build, newsletter, send, …) in the foreground.
+
+Run the jobs declared in the schedule file until SIGTERM or Ctrl-C. Each run is logged to stdout and
+to the run history in the state database. With SQLite one scheduler per state folder; with
+PostgreSQL several may run, one active and the others standing by to take over within [scheduler]
+failover. On a stop signal a running job may finish within [scheduler] shutdown_wait, then the
+process exits 0.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +18,8 @@ from pipeline.schedule.registry import settings_problems
 ORDER = 80
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "schedule",
-        help="run the scheduled jobs (build, newsletter, send, …) in the foreground",
-        description=(
-            "Run the jobs declared in the schedule file until SIGTERM or Ctrl-C. Each run is logged to "
-            "stdout and to the run history in the state database. With SQLite one scheduler per state "
-            "folder; with PostgreSQL several may run, one active and the others standing by to take "
-            "over within [scheduler] failover. On a stop signal a running job may finish within [scheduler] shutdown_wait, then the "
-            "process exits 0."
-        ),
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     add_schedule_options(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,11 @@
-"""``send``: deliver a newsletter issue to every active subscriber, exactly once each."""
+"""``send``: send a newsletter issue (default: the latest) to the subscribers.
+
+Send an issue to every active subscriber who has not had it yet. The send log in the state database
+makes a rerun after a crash continue where it stopped; temporary failures are retried by later runs,
+permanent ones (5xx) are not. Every run first completes the sends that an earlier run left
+unfinished (server down, kill, 4xx), oldest issue first. With SQLite only one send runs at a time;
+with PostgreSQL any number share the work, each reader still getting one copy.
+"""
 
 from __future__ import annotations
 
@@ -34,22 +41,11 @@ EXIT_CODES = f"""exit codes:
   {EXIT_FAILED}  this run recorded readers as refused for good (5xx) or lost (no reply twice); see the
      failed: lines and the send log
 """
+# argparse options besides help and description (from the docstring)
+PARSER = {"epilog": EXIT_CODES, "formatter_class": argparse.RawDescriptionHelpFormatter}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "send",
-        help="send a newsletter issue (default: the latest) to the subscribers",
-        description=(
-            "Send an issue to every active subscriber who has not had it yet. The send log in the state "
-            "database makes a rerun after a crash continue where it stopped; temporary failures are retried by "
-            "later runs, permanent ones (5xx) are not. Every run first completes the sends that an earlier run "
-            "left unfinished (server down, kill, 4xx), oldest issue first. With SQLite only one "
-            "send runs at a time; with PostgreSQL any number share the work, each reader still getting one copy."
-        ),
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "issue", nargs="?", type=int, metavar="ISSUE", help="issue number (default: the latest)"
     )
@@ -69,7 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config(parser)
     add_now(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,4 +1,11 @@
-"""``serve``: the local preview — site, feeds, snippets, newsletter archive and sign-up service.
+"""``serve``: preview the site, feeds, newsletter and sign-up service in a browser, rebuilt on every edit.
+
+Build the content with this machine's address as base URL into a preview folder under the state
+folder (never outputs/), serve it and the subscription service on one port, and rebuild when
+content/, templates/ or the settings file change; open pages reload themselves. Sign-ups go to the
+preview's own subscriber list and their mails to its outbox. With --out DIR: serve an existing
+output folder as it is, with the production headers (no build). For one person on this machine; see
+docs/serving.md for a real host.
 
 Without ``--out`` (the everyday case) it builds the content into a preview folder under the
 state folder with this machine's address as base URL, serves it with the subscription service on
@@ -22,23 +29,12 @@ from pathlib import Path
 
 from pipeline.commands._options import CommandFailed, add_config, add_content, now_from, settings_from
 from pipeline.commands._uvicorn import listen, make_app, run_uvicorn
+from pipeline.locale.cli import tr
 
 ORDER = 30
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="preview the site, feeds, newsletter and sign-up service in a browser, rebuilt on every edit",
-        description=(
-            "Build the content with this machine's address as base URL into a preview folder under the "
-            "state folder (never outputs/), serve it and the subscription service on one port, and rebuild "
-            "when content/, templates/ or the settings file change; open pages reload themselves. Sign-ups "
-            "go to the preview's own subscriber list and their mails to its outbox. With --out DIR: serve "
-            "an existing output folder as it is, with the production headers (no build). For one person "
-            "on this machine; see docs/serving.md for a real host."
-        ),
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     add_config(parser)
     add_content(parser)
     parser.add_argument(
@@ -57,7 +53,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="preview: treat this as the current time (ISO 8601), e.g. to see scheduled updates",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="do not log requests")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,12 +64,14 @@ def run(args: argparse.Namespace) -> int:
 def _serve_folder(args: argparse.Namespace) -> int:
     root = Path(args.out)
     if not root.is_dir():
-        raise CommandFailed(f"{root} is not a folder: build first (python -m pipeline build --out {root})")
+        raise CommandFailed(
+            tr("{root} is not a folder: build first (python -m pipeline build --out {root})", root=root)
+        )
     settings = settings_from(args)
     app = make_app(settings, root, host=args.host)
     sock, url = listen(args.host, args.port)
-    print(f"serving {root}/ at {url} (Ctrl-C to stop)", flush=True)
-    print(f"subscription service at {url}subscribe", flush=True)
+    print(tr("serving {root}/ at {url} (Ctrl-C to stop)", root=root, url=url), flush=True)
+    print(tr("subscription service at {url}subscribe", url=url), flush=True)
     return _run(app, sock, args)
 
 
@@ -89,7 +86,9 @@ def _preview(args: argparse.Namespace) -> int:
     )
 
     if not Path(args.content).is_dir():
-        raise CommandFailed(f"{args.content} is not a folder (give the content folder with --content DIR)")
+        raise CommandFailed(
+            tr("{content} is not a folder (give the content folder with --content DIR)", content=args.content)
+        )
     settings = settings_from(args)
     fixed_now = now_from(args, settings) if args.now else None
     paths = preview_paths(settings)
@@ -99,7 +98,7 @@ def _preview(args: argparse.Namespace) -> int:
         outbox = local.newsletter.outbox
     except SettingsError as exc:
         sock.close()
-        raise CommandFailed("invalid settings", details=exc.problems) from None
+        raise CommandFailed(tr("invalid settings"), details=exc.problems) from None
 
     def now() -> datetime:
         return fixed_now or datetime.now(local.tz)
@@ -112,9 +111,9 @@ def _preview(args: argparse.Namespace) -> int:
     if error is not None and not (paths.site / "index.html").is_file():
         sock.close()
         first, *details = error.splitlines()
-        raise CommandFailed(f"the preview could not be built: {first}", details=details)
+        raise CommandFailed(tr("the preview could not be built: {reason}", reason=first), details=details)
     if error is not None:
-        print(f"error: {error}\n(showing the previous preview build)", flush=True)
+        print("error: " + tr("{reason}\n(showing the previous preview build)", reason=error), flush=True)
     try:
         app = PreviewApp(make_app(local, paths.site), builder.state)
     except CommandFailed:
@@ -125,18 +124,34 @@ def _preview(args: argparse.Namespace) -> int:
 
         def rebuild() -> None:
             failed = builder.build()
-            print(f"rebuild failed: {failed}" if failed else f"rebuilt: {url}", flush=True)
+            print(
+                tr("rebuild failed: {reason}", reason=failed) if failed else tr("rebuilt: {url}", url=url),
+                flush=True,
+            )
 
         from pipeline.preview.live import watched_paths
 
         watcher = Watcher(watched_paths(args.content, local), rebuild)
         watcher.start()
-    print(f"preview of {args.content}/ at {url} (built into {paths.site}/; Ctrl-C to stop)", flush=True)
     print(
-        f"sign-up form: {url}subscribe · newsletter: {url}newsletters/ · mails land in {outbox}/", flush=True
+        tr(
+            "preview of {content}/ at {url} (built into {site}/; Ctrl-C to stop)",
+            content=args.content,
+            url=url,
+            site=paths.site,
+        ),
+        flush=True,
+    )
+    print(
+        tr(
+            "sign-up form: {url}subscribe · newsletter: {url}newsletters/ · mails land in {outbox}/",
+            url=url,
+            outbox=outbox,
+        ),
+        flush=True,
     )
     if watcher is not None:
-        print("watching content, templates and settings; pages reload after each rebuild", flush=True)
+        print(tr("watching content, templates and settings; pages reload after each rebuild"), flush=True)
     try:
         return _run(app, sock, args)
     finally:

@@ -1,4 +1,7 @@
-"""``subscribers``: add, remove, list, import and export newsletter subscribers; show one's consent."""
+"""``subscribers``: manage newsletter subscribers (add, remove, list, import, export).
+
+Manage the newsletter's subscriber list in the state database.
+"""
 
 from __future__ import annotations
 
@@ -25,12 +28,7 @@ from pipeline.stores.subscribers import STATUSES, Subscriber, SubscriberError
 ORDER = 40
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "subscribers",
-        help="manage newsletter subscribers (add, remove, list, import, export)",
-        description="Manage the newsletter's subscriber list in the state database.",
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="add an address (active at once; --pending for double opt-in)")

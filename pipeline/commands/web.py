@@ -1,4 +1,11 @@
-"""``web``: the subscription service alone, for production behind a reverse proxy (uvicorn)."""
+"""``web``: run the subscription service (sign-up, confirm, unsubscribe, preferences).
+
+Serve the subscription service with uvicorn: POST /subscribe, /confirm/TOKEN, /unsubscribe/TOKEN
+(RFC 8058 one-click) and /preferences/TOKEN. Meant to run behind a reverse proxy that terminates
+HTTPS at [web] public_url. GOAL17_SECRET (at least 32 random bytes, the value send uses) must be
+set; --dev runs on the public development secret instead, on a loopback address and with the outbox
+only.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +19,7 @@ from pipeline.web.secret import is_loopback
 ORDER = 62
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "web",
-        help="run the subscription service (sign-up, confirm, unsubscribe, preferences)",
-        description=(
-            "Serve the subscription service with uvicorn: POST /subscribe, /confirm/TOKEN, "
-            "/unsubscribe/TOKEN (RFC 8058 one-click) and /preferences/TOKEN. Meant to run behind "
-            "a reverse proxy that terminates HTTPS at [web] public_url. GOAL17_SECRET (at least 32 "
-            "random bytes, the value send uses) must be set; --dev runs on the public development "
-            "secret instead, on a loopback address and with the outbox only."
-        ),
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     add_config(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument(
@@ -35,7 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="development only: without GOAL17_SECRET, sign links with the public development secret "
         "(anyone can forge them; warned on every start; loopback address and outbox only)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

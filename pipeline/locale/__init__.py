@@ -12,6 +12,9 @@ The ``.mo`` files are committed next to the ``.po`` files (a test checks they ar
 the current ``.po``), so ``pip install .`` needs no build step and the wheel carries them.
 
 Dates and numbers shown to readers come from Babel's CLDR data in :data:`BABEL_LOCALES`.
+
+The command line's messages to authors are a second domain, ``goal17-cli``, with English message
+ids and the terminal's language: see :mod:`pipeline.locale.cli`.
 """
 
 from __future__ import annotations

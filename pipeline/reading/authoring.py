@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipeline.config.site import LANGUAGES, Settings
 from pipeline.config.taxonomy import load_taxonomy
+from pipeline.locale.cli import tr
 from pipeline.reading.ids import mint_id
 from pipeline.reading.slugs import slugify
 from pipeline.reading.validation import CONTROL_CHARACTERS as _CONTROL
@@ -22,19 +23,28 @@ def new_update_text(
 ) -> str:
     """Front matter with a freshly minted id and ``now``, marked as a draft, plus a body prompt."""
     if not title.strip():
-        raise AuthoringError("the title must not be empty")
+        raise AuthoringError(tr("the title must not be empty"))
     control = _CONTROL.search(title.strip())
     if control:
         raise AuthoringError(
-            f"the title must be plain text on one line: it contains the control character U+{ord(control.group()):04X}"
+            tr(
+                "the title must be plain text on one line: it contains the control character U+{code:04X}",
+                code=ord(control.group()),
+            )
         )
     lang = lang or settings.language
     if lang not in LANGUAGES:
-        raise AuthoringError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+        raise AuthoringError(
+            tr(
+                "language must be one of {languages}, got {value}",
+                languages=", ".join(LANGUAGES),
+                value=repr(lang),
+            )
+        )
     taxonomy = load_taxonomy()
     for target in targets or []:
         if not taxonomy.has_target(target):
-            raise AuthoringError(f"unknown goal-17 target {target!r}: use 17.1 … 17.19")
+            raise AuthoringError(tr("unknown goal-17 target {value}: use 17.1 … 17.19", value=repr(target)))
     local = now.astimezone(settings.tz)
     target_list = ", ".join(json.dumps(t) for t in taxonomy.sort_targets(targets or []))
     lines = [
@@ -68,10 +78,10 @@ def create_update(
     """Write ``content_dir/<slug>.md``; refuses to overwrite an existing file."""
     name = slugify(slug or title)
     if not name:
-        raise AuthoringError(f"cannot make a file name from {title!r}; pass --slug")
+        raise AuthoringError(tr("cannot make a file name from {title}; pass --slug", title=repr(title)))
     path = Path(content_dir) / f"{name}.md"
     if path.exists():
-        raise AuthoringError(f"{path} already exists; choose another title or --slug")
+        raise AuthoringError(tr("{path} already exists; choose another title or --slug", path=path))
     text = new_update_text(title, settings, now, lang=lang, targets=targets)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as handle:

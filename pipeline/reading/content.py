@@ -17,6 +17,7 @@ from typing import Any
 from pipeline.caching.fingerprint import digest
 from pipeline.config.site import Settings, SettingsError
 from pipeline.forkpool import map_forked
+from pipeline.locale.cli import cli_language, tr
 from pipeline.outputs.urls import update_path
 from pipeline.reading.discovery import body_of, discover_content, parse_file, read_again
 from pipeline.reading.finishing import finish_update
@@ -58,7 +59,7 @@ def read_content(
     """
     root = Path(content_dir)
     if not root.is_dir():
-        raise ContentError([Problem(str(root), 0, "content folder not found")])
+        raise ContentError([Problem(str(root), 0, tr("content folder not found"))])
     limit = max_update_bytes(settings)
     problems: list[Problem] = []
     sources: list[Source] = []
@@ -67,9 +68,11 @@ def read_content(
     markdown_files, assets = discover_content(root, problems)
     # A file is known by its stats (as make and git's index do): size, mtime and ctime change
     # with every write, so an unchanged file is not even read. The others are read and parsed on
-    # both cores (a cold build parses 10,000 files); results are taken in file order.
+    # both cores (a cold build parses 10,000 files); results are taken in file order. A cached
+    # warning is text in the terminal's language, so that language is part of the key.
+    language = cli_language()
     keys = [
-        digest(context, rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        digest(context, language, rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         if cache is not None
         else ""
         for rel, st in markdown_files

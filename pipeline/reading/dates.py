@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from babel import dates as babel_dates
 
 from pipeline.locale import babel_locale
+from pipeline.locale.cli import tr
 
 _ISO = re.compile(
     r"^\d{4}-\d{2}-\d{2}"  # date
@@ -36,18 +37,27 @@ def parse_datetime(value: str, tz: ZoneInfo) -> datetime:
     """Parse ``2026-03-14``, ``2026-03-14 09:30``, ``2026-03-14T09:30:00+01:00`` or ``…Z``."""
     text = value.strip()
     if not _ISO.match(text):
-        raise DateError(f"not an ISO 8601 date: {value!r} (write e.g. 2026-03-14 or 2026-03-14T09:30)")
+        raise DateError(
+            tr("not an ISO 8601 date: {value} (write e.g. 2026-03-14 or 2026-03-14T09:30)", value=repr(value))
+        )
     try:
         if len(text) == 10:
             parsed = datetime.combine(date.fromisoformat(text), time(0, 0))
         else:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise DateError(f"impossible date {value!r}: {exc}") from None
+        raise DateError(tr("impossible date {value}: {reason}", value=repr(value), reason=exc)) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
-        raise DateError(f"date {value!r} is out of range: the year must be {FIRST_YEAR}–{LAST_YEAR}")
+        raise DateError(
+            tr(
+                "date {value} is out of range: the year must be {first}–{last}",
+                value=repr(value),
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+            )
+        )
     return parsed
 
 

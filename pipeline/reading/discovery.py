@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from pipeline.config.site import Settings
+from pipeline.locale.cli import tr
 from pipeline.reading import frontmatter
 from pipeline.reading.files import UnsafeFile, discover, read_beneath
 from pipeline.reading.model import ContentError, Problem, Source
@@ -27,7 +28,9 @@ def discover_content(
     found = discover(root)
     for refused in found.refused:
         line = 1 if refused.rel.lower().endswith(".md") else 0
-        problems.append(Problem(refused.rel, line, f"{refused.rel} {refused.reason}"))
+        problems.append(
+            Problem(refused.rel, line, tr("{path} {reason}", path=refused.rel, reason=refused.reason))
+        )
     return found.markdown, {rel: path for rel, (path, _st) in found.assets.items()}
 
 
@@ -40,14 +43,18 @@ def parse_file(
         data = read_beneath(root, rel, limit)
     except UnsafeFile as exc:
         line = 1 if rel.lower().endswith(".md") else 0
-        hint = (
-            " (raise [content] max_update_bytes in site.toml if it must be)"
-            if "allowed" in exc.reason
-            else ""
+        message = (
+            tr(
+                "{path} {reason} (raise [content] max_update_bytes in site.toml if it must be)",
+                path=rel,
+                reason=exc.reason,
+            )
+            if exc.too_large
+            else tr("{path} {reason}", path=rel, reason=exc.reason)
         )
-        return None, (Problem(rel, line, f"{rel} {exc.reason}{hint}"),)
+        return None, (Problem(rel, line, message),)
     except OSError as exc:
-        return None, (Problem(rel, 1, f"cannot read {rel}: {exc.strerror}"),)
+        return None, (Problem(rel, 1, tr("cannot read {path}: {reason}", path=rel, reason=exc.strerror)),)
     source = read_source(rel, data, settings, problems)
     return source, tuple(problems)
 
@@ -57,9 +64,11 @@ def read_again(root: Path, rel: str, limit: int) -> bytes:
     try:
         return read_beneath(root, rel, limit)
     except UnsafeFile as exc:
-        raise ContentError([Problem(rel, 1, f"{rel} {exc.reason}")]) from None
+        raise ContentError([Problem(rel, 1, tr("{path} {reason}", path=rel, reason=exc.reason))]) from None
     except OSError as exc:
-        raise ContentError([Problem(rel, 1, f"cannot read {rel}: {exc.strerror}")]) from None
+        raise ContentError(
+            [Problem(rel, 1, tr("cannot read {path}: {reason}", path=rel, reason=exc.strerror))]
+        ) from None
 
 
 def body_of(data: bytes) -> str:

@@ -22,6 +22,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.locale.cli import tr
+
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a pipe swapped in after the walk must not wait for a writer.
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -30,10 +32,11 @@ _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 class UnsafeFile(Exception):
     """A content file that must not be published; ``str()`` is the reason, without the path."""
 
-    def __init__(self, rel: str, reason: str):
+    def __init__(self, rel: str, reason: str, too_large: bool = False):
         super().__init__(rel, reason)
         self.rel = rel
-        self.reason = reason
+        self.reason = reason  # in the terminal's language (pipeline.locale.cli)
+        self.too_large = too_large  # a setting can allow it: the caller says which
 
     def __str__(self) -> str:
         return self.reason
@@ -58,15 +61,17 @@ def refusal(st: os.stat_result) -> str | None:
     """Why an entry with these (``lstat``) stats is not published, or None when it may be."""
     mode = st.st_mode
     if stat.S_ISLNK(mode):
-        return "is a symbolic link: links are not published (copy the file into the content folder instead)"
+        return tr(
+            "is a symbolic link: links are not published (copy the file into the content folder instead)"
+        )
     if stat.S_ISDIR(mode):
         return None
     if not stat.S_ISREG(mode):
-        return "is not a plain file (a device, pipe or socket): not published"
+        return tr("is not a plain file (a device, pipe or socket): not published")
     if st.st_nlink > 1:
-        return (
-            f"has {st.st_nlink} hard links: a file linked to from elsewhere is not published "
-            "(make it a copy of its own)"
+        return tr(
+            "has {links} hard links: a file linked to from elsewhere is not published (make it a copy of its own)",
+            links=st.st_nlink,
         )
     return None
 
@@ -109,9 +114,10 @@ def active_reason(name: str) -> str | None:
     """Why a file with this name is not published as an asset (see ACTIVE_SUFFIXES), or None."""
     suffix = os.path.splitext(name)[1].lower()
     if suffix in ACTIVE_SUFFIXES:
-        return (
-            f"is a {suffix} file, which a browser or web server can run: not published "
-            "(use PNG, JPEG, WebP, GIF or PDF; write pages as Markdown updates)"
+        return tr(
+            "is a {suffix} file, which a browser or web server can run: not published "
+            "(use PNG, JPEG, WebP, GIF or PDF; write pages as Markdown updates)",
+            suffix=suffix,
         )
     return None
 
@@ -132,7 +138,7 @@ def discover(root: Path) -> Found:
             with os.scandir(folder) as entries:
                 names = sorted((entry.name, entry.path) for entry in entries)
         except OSError as exc:
-            found.refused.append(Refused(base or ".", f"cannot be read: {exc.strerror}"))
+            found.refused.append(Refused(base or ".", tr("cannot be read: {reason}", reason=exc.strerror)))
             continue
         for name, path in names:
             if name.startswith((".", "_")):
@@ -168,21 +174,23 @@ def read_beneath(root: str | Path, rel: str, limit: int | None = None) -> bytes:
         st = os.fstat(handle.fileno())
         reason = refusal(st)
         if reason is None and not stat.S_ISREG(st.st_mode):
-            reason = "is a folder, not a file"
+            reason = tr("is a folder, not a file")
         if reason is not None:
             raise UnsafeFile(rel, reason)
         if limit is not None and st.st_size > limit:
-            raise UnsafeFile(rel, f"is {st.st_size} bytes, more than the {limit} allowed")
+            raise UnsafeFile(
+                rel, tr("is {size} bytes, more than the {limit} allowed", size=st.st_size, limit=limit), True
+            )
         data = handle.read() if limit is None else handle.read(limit + 1)
     if limit is not None and len(data) > limit:  # grew while we were reading it
-        raise UnsafeFile(rel, f"is more than the {limit} bytes allowed")
+        raise UnsafeFile(rel, tr("is more than the {limit} bytes allowed", limit=limit), True)
     return data
 
 
 def _open_beneath(root: str, rel: str) -> int:
     parts = rel.split("/")
     if not rel or any(part in ("", ".", "..") for part in parts):
-        raise UnsafeFile(rel, "is not a path inside the content folder")
+        raise UnsafeFile(rel, tr("is not a path inside the content folder"))
     folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for part in parts[:-1]:
@@ -190,7 +198,9 @@ def _open_beneath(root: str, rel: str) -> int:
                 inner = os.open(part, _DIR_FLAGS, dir_fd=folder)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise UnsafeFile(rel, f"lies in {part!r}, which is a link or not a folder") from None
+                    raise UnsafeFile(
+                        rel, tr("lies in {folder}, which is a link or not a folder", folder=repr(part))
+                    ) from None
                 raise
             os.close(folder)
             folder = inner
@@ -199,7 +209,7 @@ def _open_beneath(root: str, rel: str) -> int:
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise UnsafeFile(
-                    rel, refusal(os.stat(parts[-1], dir_fd=folder, follow_symlinks=False)) or "is a link"
+                    rel, refusal(os.stat(parts[-1], dir_fd=folder, follow_symlinks=False)) or tr("is a link")
                 ) from None
             raise
     finally:

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from pipeline.caching.fingerprint import digest
 from pipeline.config.site import Settings
+from pipeline.locale.cli import tr
 from pipeline.outputs.urls import update_path
 from pipeline.reading import imagesize, sanitize
 from pipeline.reading.links import content_path, make_resolver
@@ -29,7 +30,7 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
     def on_missing(path: str) -> None:
         offset = next((i for i, line in enumerate(body.split("\n")) if path in line), 0)
         line = source.body_line + offset
-        warnings.append(Problem(source.rel, line, f"link to a missing file: {path}", "warning"))
+        warnings.append(Problem(source.rel, line, tr("link to a missing file: {path}", path=path), "warning"))
 
     resolve = make_resolver(source.rel, page_url, settings, targets, on_missing, lookups)
     html = sanitize.clean_html(rendered.html, resolve)

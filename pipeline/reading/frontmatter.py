@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from pipeline.locale.cli import tr
+
 Value = str | list["Field"] | dict[str, "Field"] | None
 
 
@@ -42,13 +44,13 @@ def split(text: str) -> Document:
     """Parse ``---``-delimited front matter at the top of ``text`` (already LF-normalised)."""
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
-        raise FrontMatterError(1, "missing front matter: the file must start with a line '---'")
+        raise FrontMatterError(1, tr("missing front matter: the file must start with a line '---'"))
     for index in range(1, len(lines)):
         if lines[index].strip() in ("---", "..."):
             end = index
             break
     else:
-        raise FrontMatterError(1, "front matter is not closed: add a line '---' after it")
+        raise FrontMatterError(1, tr("front matter is not closed: add a line '---' after it"))
     yaml_text = "\n".join(lines[1:end])
     meta = _parse_yaml(yaml_text, first_line=2)
     body = "\n".join(lines[end + 1 :])
@@ -86,14 +88,22 @@ def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
     if size > MAX_FRONT_MATTER_BYTES:
         raise FrontMatterError(
             first_line,
-            f"front matter is {size} bytes, more than the {MAX_FRONT_MATTER_BYTES} allowed: "
-            "keep it to short key: value lines and put the text in the body",
+            tr(
+                "front matter is {size} bytes, more than the {limit} allowed: "
+                "keep it to short key: value lines and put the text in the body",
+                size=size,
+                limit=MAX_FRONT_MATTER_BYTES,
+            ),
         )
     control = _CONTROL.search(yaml_text)
     if control:
         line = first_line + yaml_text.count("\n", 0, control.start())
         raise FrontMatterError(
-            line, f"the front matter contains the control character U+{ord(control.group()):04X}; remove it"
+            line,
+            tr(
+                "the front matter contains the control character U+{code:04X}; remove it",
+                code=ord(control.group()),
+            ),
         )
     try:
         converted = _tree(yaml_text, offset)
@@ -103,16 +113,18 @@ def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
         problem = exc.problem or str(exc)
         if exc.context:
             problem = f"{exc.context}, {problem}"
-        raise FrontMatterError(line, f"invalid YAML: {' '.join(problem.split())}") from None
+        raise FrontMatterError(line, tr("invalid YAML: {reason}", reason=" ".join(problem.split()))) from None
     except yaml.YAMLError as exc:
         position = getattr(exc, "position", None)  # a ReaderError: a character YAML cannot read
         line = first_line + (yaml_text.count("\n", 0, position) if isinstance(position, int) else 0)
         reason = getattr(exc, "reason", None) or str(exc).split("\n", 1)[0]
-        raise FrontMatterError(line, f"invalid YAML: {' '.join(str(reason).split())}") from None
+        raise FrontMatterError(
+            line, tr("invalid YAML: {reason}", reason=" ".join(str(reason).split()))
+        ) from None
     if converted is None:
         return {}
     if not isinstance(converted.value, dict):
-        raise FrontMatterError(converted.line, "front matter must be 'key: value' lines")
+        raise FrontMatterError(converted.line, tr("front matter must be 'key: value' lines"))
     return converted.value
 
 
@@ -143,13 +155,15 @@ def _compose(events: Iterable[yaml.Event], offset: int) -> Field | None:
             top[1].append(value)
         elif top[2] is None:
             if not is_scalar_key:
-                raise FrontMatterError(line_of(event), "keys must be plain words")
+                raise FrontMatterError(line_of(event), tr("keys must be plain words"))
             key = value.value
             assert isinstance(key, str)
             if key == "<<":
-                raise FrontMatterError(value.line, "YAML merge keys ('<<') are not allowed in front matter")
+                raise FrontMatterError(
+                    value.line, tr("YAML merge keys ('<<') are not allowed in front matter")
+                )
             if key in top[1]:
-                raise FrontMatterError(value.line, f"key '{key}' is given twice")
+                raise FrontMatterError(value.line, tr("key '{key}' is given twice", key=key))
             top[2], top[3] = key, value.line
         else:
             top[1][top[2]] = Field(value.value, top[3])
@@ -158,24 +172,28 @@ def _compose(events: Iterable[yaml.Event], offset: int) -> Field | None:
     for event in events:
         if isinstance(event, yaml.AliasEvent):
             raise FrontMatterError(
-                line_of(event), f"YAML aliases ('*{event.anchor}') are not allowed in front matter"
+                line_of(event),
+                tr("YAML aliases ('*{anchor}') are not allowed in front matter", anchor=event.anchor),
             )
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
             raise FrontMatterError(
-                line_of(event), f"YAML anchors ('&{anchor}') are not allowed in front matter"
+                line_of(event),
+                tr("YAML anchors ('&{anchor}') are not allowed in front matter", anchor=anchor),
             )
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
-                raise FrontMatterError(line_of(event), "front matter must be a single YAML document")
+                raise FrontMatterError(line_of(event), tr("front matter must be a single YAML document"))
         elif isinstance(event, yaml.ScalarEvent):
             add(Field(event.value, line_of(event)), event, True)
         elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
             if len(stack) >= MAX_DEPTH:
-                raise FrontMatterError(line_of(event), f"front matter nests deeper than {MAX_DEPTH} levels")
+                raise FrontMatterError(
+                    line_of(event), tr("front matter nests deeper than {depth} levels", depth=MAX_DEPTH)
+                )
             if stack and isinstance(stack[-1][1], dict) and stack[-1][2] is None:
-                raise FrontMatterError(line_of(event), "keys must be plain words")
+                raise FrontMatterError(line_of(event), tr("keys must be plain words"))
             if isinstance(event, yaml.SequenceStartEvent):
                 stack.append([line_of(event), []])
             else:

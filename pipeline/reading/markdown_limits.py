@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from pipeline.locale.cli import tr
+
 # Python-Markdown looks for the end of a link, an image or a tag from every '[', '(' and '<'
 # that has none: with a few thousand such openers in one paragraph the time grows with their
 # number times the paragraph's length (4,000 "[a](" take 8 s, a 1 MiB file would take hours).
@@ -76,16 +78,29 @@ def check_unclosed(body: str, body_line: int, problem: Callable[..., None]) -> N
         runs = rows if table else [text]
         longest = max(len(run) for run in runs)
         if longest > PARAGRAPH_CHAR_LIMIT:
-            what = "table row" if table else "paragraph"
-            problem(
-                line,
-                f"this {what} has {longest} characters (at most {PARAGRAPH_CHAR_LIMIT}): split it with blank lines",
+            message = (
+                tr(
+                    "this table row has {n} characters (at most {limit}): split it with blank lines",
+                    n=longest,
+                    limit=PARAGRAPH_CHAR_LIMIT,
+                )
+                if table
+                else tr(
+                    "this paragraph has {n} characters (at most {limit}): split it with blank lines",
+                    n=longest,
+                    limit=PARAGRAPH_CHAR_LIMIT,
+                )
             )
+            problem(line, message)
             return
         if len(rows) > PARAGRAPH_LINE_LIMIT and not table:
             problem(
                 line,
-                f"this paragraph has {len(rows)} lines (at most {PARAGRAPH_LINE_LIMIT}): split it with blank lines",
+                tr(
+                    "this paragraph has {n} lines (at most {limit}): split it with blank lines",
+                    n=len(rows),
+                    limit=PARAGRAPH_LINE_LIMIT,
+                ),
             )
             return
         for offset, row in enumerate(rows):
@@ -95,13 +110,19 @@ def check_unclosed(body: str, body_line: int, problem: Callable[..., None]) -> N
             if indent > INDENT_LIMIT:
                 problem(
                     line + offset,
-                    f"this line is indented {indent} columns (at most {INDENT_LIMIT}): lists nest too deep",
+                    tr(
+                        "this line is indented {n} columns (at most {limit}): lists nest too deep",
+                        n=indent,
+                        limit=INDENT_LIMIT,
+                    ),
                 )
                 return
             if row.startswith("[^") and "]:" in row:
                 footnotes += 1
     if footnotes > FOOTNOTE_LIMIT:
-        problem(body_line, f"the text has {footnotes} footnotes (at most {FOOTNOTE_LIMIT})")
+        problem(
+            body_line, tr("the text has {n} footnotes (at most {limit})", n=footnotes, limit=FOOTNOTE_LIMIT)
+        )
         return
     if not any(opener in body for opener in _OPENERS):
         return
@@ -113,14 +134,20 @@ def check_unclosed(body: str, body_line: int, problem: Callable[..., None]) -> N
         if cost > PARAGRAPH_SCAN_LIMIT:
             problem(
                 line,
-                f"this paragraph has {open_count} unclosed '[', '(' or '<' in {len(text)} characters, "
-                "which would take Markdown minutes to read: close them, escape them as \\[ \\( \\<, "
-                "or split the paragraph",
+                tr(
+                    "this paragraph has {n} unclosed '[', '(' or '<' in {length} characters, "
+                    "which would take Markdown minutes to read: close them, escape them as \\[ \\( \\<, "
+                    "or split the paragraph",
+                    n=open_count,
+                    length=len(text),
+                ),
             )
             return
     if total > UPDATE_SCAN_LIMIT:
         problem(
             body_line,
-            "the text has too many unclosed '[', '(' or '<' for Markdown to read it in reasonable time: "
-            "close them or escape them as \\[ \\( \\<",
+            tr(
+                "the text has too many unclosed '[', '(' or '<' for Markdown to read it in reasonable time: "
+                "close them or escape them as \\[ \\( \\<"
+            ),
         )

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.locale.cli import tr
 from pipeline.outputs.urls import update_path
 from pipeline.reading.markdown_render import Rendered
 
@@ -34,7 +35,7 @@ class ContentError(Exception):
         self.problems = sorted(problems)
         errors = [p for p in self.problems if p.severity == "error"]
         files = len({p.path for p in errors})
-        super().__init__(f"{len(errors)} problem(s) in {files} file(s)")
+        super().__init__(tr("{errors} problem(s) in {files} file(s)", errors=len(errors), files=files))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pipeline.config.site import LANGUAGES, Settings
 from pipeline.config.taxonomy import load_taxonomy
+from pipeline.locale.cli import tr
 from pipeline.reading import frontmatter, ids, sanitize
 from pipeline.reading.dates import DateError, parse_datetime
 from pipeline.reading.frontmatter import Field
@@ -63,7 +64,7 @@ def read_source(rel: str, data: bytes, settings: Settings, problems: list[Proble
         text = decode_text(data)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        problem(line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8")
+        problem(line, tr("not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8", byte=data[exc.start]))
         return None
     try:
         doc = frontmatter.split(text)
@@ -76,45 +77,54 @@ def read_source(rel: str, data: bytes, settings: Settings, problems: list[Proble
     illegal = _XML_ILLEGAL.search(doc.body)
     if illegal:
         line = doc.body_line + doc.body.count("\n", 0, illegal.start())
-        problem(line, f"the text contains the control character {_describe(illegal.group())}; remove it")
+        problem(
+            line,
+            tr("the text contains the control character {char}; remove it", char=_describe(illegal.group())),
+        )
     for key, fld in meta.items():
         if key not in KNOWN_KEYS:
-            problem(fld.line, f"unknown front-matter key '{key}' (ignored)", "warning")
+            problem(fld.line, tr("unknown front-matter key '{key}' (ignored)", key=key), "warning")
 
     def text_value(key: str, required: bool = False) -> str | None:
         fld = meta.get(key)
         if fld is None or fld.value in (None, ""):
             if required:
-                problem(doc.meta_line, f"missing required '{key}'")
+                problem(doc.meta_line, tr("missing required '{key}'", key=key))
             return None
         if not isinstance(fld.value, str):
-            problem(fld.line, f"'{key}' must be a single text value")
+            problem(fld.line, tr("'{key}' must be a single text value", key=key))
             return None
         return fld.value.strip()
 
     title = text_value("title", required=True)
     if title is not None and not title:
-        problem(meta["title"].line, "'title' is empty")
+        problem(meta["title"].line, tr("'title' is empty"))
 
     tz = settings.tz
     published = _date_value(meta, "date", tz, problem, doc.meta_line, required=True)
     updated = _date_value(meta, "updated", tz, problem, doc.meta_line, required=False)
     if published and updated and updated < published:
-        problem(meta["updated"].line, "'updated' is earlier than 'date'")
+        problem(meta["updated"].line, tr("'updated' is earlier than 'date'"))
 
     update_id = text_value("id")
     if update_id is None:
         suggestion = ids.mint_id(settings.host, date.today())
         problem(
             doc.meta_line,
-            f"missing 'id': add a line 'id: \"{suggestion}\"' (or create files with "
-            "'python -m pipeline new'); never change it afterwards",
+            tr(
+                "missing 'id': add a line 'id: \"{suggestion}\"' (or create files with "
+                "'python -m pipeline new'); never change it afterwards",
+                suggestion=suggestion,
+            ),
         )
     elif (mapped := ids.canonical_id(update_id, settings.tag_authority)) is None:
         problem(
             meta["id"].line,
-            f"'id' must be a URI such as tag:example.se,2026-01-31:ab12 or a short id "
-            f"({ids.SHORT_ID_RULE}), got {update_id!r}",
+            tr(
+                "'id' must be a URI such as tag:example.se,2026-01-31:ab12 or a short id "
+                "(1–100 of A–Z a–z 0–9 . _ -, starting with a letter or digit), got {value}",
+                value=repr(update_id),
+            ),
         )
     else:
         update_id = mapped  # short ids become tag:AUTHORITY:id (docs/forfattare.md)
@@ -124,11 +134,18 @@ def read_source(rel: str, data: bytes, settings: Settings, problems: list[Proble
     slug = slugify(raw_slug if raw_slug is not None else stem)
     if not slug or not SLUG_RE.match(slug):
         line = meta["slug"].line if raw_slug is not None else 1
-        problem(line, f"cannot make a URL slug from {raw_slug or stem!r}; set 'slug'")
+        problem(line, tr("cannot make a URL slug from {value}; set 'slug'", value=repr(raw_slug or stem)))
 
     lang = text_value("lang") or settings.language
     if lang not in LANGUAGES:
-        problem(meta["lang"].line, f"'lang' must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+        problem(
+            meta["lang"].line,
+            tr(
+                "'lang' must be one of {languages}, got {value}",
+                languages=", ".join(LANGUAGES),
+                value=repr(lang),
+            ),
+        )
 
     targets = _targets(meta.get("targets"), problem)
     tags = tuple(dict.fromkeys(" ".join(t.split()) for t in _text_list(meta.get("tags"), "tags", problem)))
@@ -138,20 +155,23 @@ def read_source(rel: str, data: bytes, settings: Settings, problems: list[Proble
         if draft_text.lower() in ("true", "false"):
             draft = draft_text.lower() == "true"
         else:
-            problem(meta["draft"].line, f"'draft' must be true or false, got {draft_text!r}")
+            problem(
+                meta["draft"].line, tr("'draft' must be true or false, got {value}", value=repr(draft_text))
+            )
 
     image = text_value("image")
     image_alt = text_value("image_alt")
     if image and not image_alt:
         problem(
-            meta["image"].line, "'image' needs 'image_alt': describe the picture for people who cannot see it"
+            meta["image"].line,
+            tr("'image' needs 'image_alt': describe the picture for people who cannot see it"),
         )
     if image_alt and not image:
-        problem(meta["image_alt"].line, "'image_alt' given without 'image'", "warning")
+        problem(meta["image_alt"].line, tr("'image_alt' given without 'image'"), "warning")
     summary = text_value("summary")
     author = text_value("author")
     if not doc.body.strip():
-        problem(doc.body_line, "the update has no text", "warning")
+        problem(doc.body_line, tr("the update has no text"), "warning")
     check_unclosed(doc.body, doc.body_line, problem)
 
     if len([p for p in problems if p.severity == "error"]) > before:
@@ -195,8 +215,12 @@ def _check_controls(meta: dict[str, Field], problem: Callable[..., None]) -> Non
         if found is not None:
             problem(
                 fld.line,
-                f"'{key}' contains the control character {_describe(found.group())}: "
-                "front-matter values must be plain text on one line",
+                tr(
+                    "'{key}' contains the control character {char}: "
+                    "front-matter values must be plain text on one line",
+                    key=key,
+                    char=_describe(found.group()),
+                ),
             )
         elif isinstance(fld.value, list):
             pending.extend((key, item) for item in fld.value)
@@ -208,15 +232,18 @@ def _date_value(meta, key, tz, problem, meta_line, required) -> datetime | None:
     fld: Field | None = meta.get(key)
     if fld is None or fld.value in (None, ""):
         if required:
-            problem(meta_line, f"missing required '{key}' (ISO 8601, e.g. 2026-03-14 or 2026-03-14T09:30)")
+            problem(
+                meta_line,
+                tr("missing required '{key}' (ISO 8601, e.g. 2026-03-14 or 2026-03-14T09:30)", key=key),
+            )
         return None
     if not isinstance(fld.value, str):
-        problem(fld.line, f"'{key}' must be a single date")
+        problem(fld.line, tr("'{key}' must be a single date", key=key))
         return None
     try:
         return parse_datetime(fld.value, tz)
     except DateError as exc:
-        problem(fld.line, f"'{key}': {exc}")
+        problem(fld.line, tr("'{key}': {reason}", key=key, reason=exc))
         return None
 
 
@@ -231,9 +258,9 @@ def _text_list(fld: Field | None, key: str, problem) -> list[str]:
             if isinstance(item.value, str) and item.value.strip():
                 values.append(item.value.strip())
             else:
-                problem(item.line, f"'{key}' entries must be plain text")
+                problem(item.line, tr("'{key}' entries must be plain text", key=key))
         return values
-    problem(fld.line, f"'{key}' must be a list")
+    problem(fld.line, tr("'{key}' must be a list", key=key))
     return []
 
 
@@ -249,7 +276,11 @@ def _targets(fld: Field | None, problem) -> tuple[str, ...]:
             if isinstance(fld.value, list):
                 line = next((i.line for i in fld.value if i.value == value), line)
             problem(
-                line, f'unknown goal-17 target {value!r}: use 17.1 … 17.19, e.g. targets: ["17.9", "17.17"]'
+                line,
+                tr(
+                    'unknown goal-17 target {value}: use 17.1 … 17.19, e.g. targets: ["17.9", "17.17"]',
+                    value=repr(value),
+                ),
             )
     return taxonomy.sort_targets(found)
 
@@ -260,10 +291,16 @@ def check_unique(sources: Iterable[Source], attr: str, problems: list[Problem]) 
         value = getattr(source, attr)
         if value in seen:
             first = seen[value]
-            problems.append(Problem(source.rel, 1, f"duplicate {attr} {value!r}: also used by {first.rel}"))
-            problems.append(Problem(first.rel, 1, f"duplicate {attr} {value!r}: also used by {source.rel}"))
+            problems.append(Problem(source.rel, 1, _duplicate(attr, value, first.rel)))
+            problems.append(Problem(first.rel, 1, _duplicate(attr, value, source.rel)))
         else:
             seen[value] = source
+
+
+def _duplicate(attr: str, value: str, other: str) -> str:
+    if attr == "id":
+        return tr("duplicate id {value}: also used by {other}", value=repr(value), other=other)
+    return tr("duplicate slug {value}: also used by {other}", value=repr(value), other=other)
 
 
 def check_image(root: Path, source: Source, assets: dict[str, Path], problems: list[Problem]) -> None:
@@ -277,12 +314,19 @@ def check_image(root: Path, source: Source, assets: dict[str, Path], problems: l
             Problem(
                 source.rel,
                 source.image_line,
-                f"'image' must be a file in the content folder or an http(s) URL, got {source.image!r}",
+                tr(
+                    "'image' must be a file in the content folder or an http(s) URL, got {value}",
+                    value=repr(source.image),
+                ),
             )
         )
         return
     rel = content_path(source.rel, source.image)
     if rel not in assets:
         problems.append(
-            Problem(source.rel, source.image_line, f"image file not found: {source.image} (looked for {rel})")
+            Problem(
+                source.rel,
+                source.image_line,
+                tr("image file not found: {image} (looked for {path})", image=source.image, path=rel),
+            )
         )

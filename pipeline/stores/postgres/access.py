@@ -3,18 +3,19 @@
 A store does not keep a connection: each read outside a transaction borrows one from the
 process's pool for that statement, and a transaction holds one until it ends. So a long-lived
 store (the web service's) survives a database restart, and a pool of a few connections serves
-many stores. A store object is used by one thread at a time (the connection a transaction holds
-is the store's).
+many stores (:class:`~pipeline.stores.sql.borrowing.BorrowingAccess`; the connection a transaction
+holds is its thread's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from pipeline.stores.postgres import connection
-from pipeline.stores.sql.access import Row, SqlAccess
+from pipeline.stores.sql.access import Row
+from pipeline.stores.sql.borrowing import BorrowingAccess
 
 
 def placeholders(sql: str) -> str:
@@ -23,25 +24,22 @@ def placeholders(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-class PostgresAccess(SqlAccess):
+class PostgresAccess(BorrowingAccess):
     """Statements on the database at ``url``; ``FOR UPDATE`` locks rows read inside a transaction."""
 
     FOR_UPDATE = " FOR UPDATE"
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, conn: Any = None):
+        """``conn``: a pooled connection the store keeps for its whole life (the send log's, for a
+        run, whose statements then all go through it); otherwise each statement borrows one."""
+        super().__init__(kept=conn)
         self.url = url
-        self._held: Any = None  # the connection of the transaction in progress
 
-    def close(self) -> None:
-        """Nothing to release: connections go back to the pool after every statement."""
+    def _borrow(self) -> AbstractContextManager[Any]:
+        return connection(self.url)
 
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        if self._held is not None:
-            yield self._held
-        else:
-            with connection(self.url) as conn:
-                yield conn
+    def _begin(self, conn: Any, nested: bool) -> AbstractContextManager[Any]:
+        return conn.transaction()  # nested: a savepoint inside the transaction in progress
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         from psycopg.rows import dict_row
@@ -58,19 +56,6 @@ class PostgresAccess(SqlAccess):
     def _run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._connection() as conn, conn.cursor() as cursor:
             cursor.executemany(placeholders(sql), [tuple(row) for row in rows])
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        if self._held is not None:  # nested: a savepoint inside the transaction in progress
-            with self._held.transaction():
-                yield self._held
-            return
-        with connection(self.url) as conn, conn.transaction():
-            self._held = conn
-            try:
-                yield conn
-            finally:
-                self._held = None
 
     def _advisory_lock(self, key: int) -> None:
         """Serialise with every other holder of ``key`` until this transaction ends."""

@@ -1,7 +1,8 @@
 """The scheduler's run history in PostgreSQL, shared by every scheduler replica and ``run``.
 
 The same tables and columns as the SQLite twin (:mod:`pipeline.stores.sqlite.history`), so
-``db copy`` moves them row for row; ids are identities, times ISO 8601 UTC text. What differs:
+``db copy`` moves them row for row; ids are identities, times ISO 8601 UTC text. The statements
+both run are in :mod:`pipeline.stores.sql.history`. What differs:
 
 - ``set_last_fire`` is one ``INSERT … ON CONFLICT`` as on SQLite; its ``WHERE`` keeps the time
   from moving backwards even with concurrent writers (the row is locked by the upsert);
@@ -13,11 +14,9 @@ The same tables and columns as the SQLite twin (:mod:`pipeline.stores.sqlite.his
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime
-
-from pipeline.schedule.history import ABANDONED, RunRow, from_utc_text, run_row, utc_text
-from pipeline.stores.postgres import connection
+from pipeline.schedule.history import ABANDONED
+from pipeline.stores.postgres.access import PostgresAccess
+from pipeline.stores.sql.history import HistoryRules
 
 COMPONENT = "schedule"
 MIGRATIONS = [
@@ -45,145 +44,18 @@ MIGRATIONS = [
     """,
 ]
 
-# Never moves a last fire time backwards, unless the trigger was edited (then it starts afresh).
-SET_LAST_FIRE = (
-    "INSERT INTO schedule_jobs (job, trigger, last_fire) VALUES (%s, %s, %s) "
-    "ON CONFLICT (job) DO UPDATE SET last_fire = excluded.last_fire, trigger = excluded.trigger "
-    "WHERE excluded.trigger <> schedule_jobs.trigger OR excluded.last_fire > schedule_jobs.last_fire"
-)
 
-
-class PostgresRunHistory:
+class PostgresRunHistory(PostgresAccess, HistoryRules):
     """:class:`~pipeline.stores.protocols.RunHistory` on a PostgreSQL database (pooled connections)."""
-
-    def __init__(self, url: str):
-        self.url = url
-
-    def _execute(self, query: str, params: tuple = ()) -> list[dict]:
-        from psycopg.rows import dict_row
-
-        with connection(self.url) as conn, conn.cursor(row_factory=dict_row) as cursor:
-            cursor.execute(query, params)
-            return cursor.fetchall() if cursor.description else []
-
-    def start(self, job: str, kind: str, trigger: str, scheduled_for: datetime | None = None) -> int:
-        """Record a run as ``running`` before it starts, so a crash leaves a trace."""
-        (row,) = self._execute(
-            "INSERT INTO schedule_runs (job, kind, trigger, scheduled_for, started_at, outcome, pid) "
-            "VALUES (%s, %s, %s, %s, %s, 'running', %s) RETURNING id",
-            (
-                job,
-                kind,
-                trigger,
-                utc_text(scheduled_for) if scheduled_for else None,
-                utc_text(datetime.now(UTC)),
-                os.getpid(),
-            ),
-        )
-        return int(row["id"])
-
-    def finish(
-        self,
-        run_id: int,
-        outcome: str,
-        started: datetime,
-        finished: datetime,
-        summary: str | None = None,
-        error: str | None = None,
-        last_fire: tuple[str, datetime] | None = None,
-    ) -> None:
-        values = (
-            outcome,
-            utc_text(started),
-            utc_text(finished),
-            round((finished - started).total_seconds(), 3),
-            summary,
-            error,
-            run_id,
-        )
-        with connection(self.url) as conn, conn.transaction():
-            conn.execute(
-                "UPDATE schedule_runs SET outcome = %s, started_at = %s, finished_at = %s, duration_s = %s, "
-                "summary = %s, error = %s WHERE id = %s",
-                values,
-            )
-            if last_fire is not None:
-                (job,) = conn.execute("SELECT job FROM schedule_runs WHERE id = %s", (run_id,)).fetchone()
-                conn.execute(SET_LAST_FIRE, (job, last_fire[0], utc_text(last_fire[1])))
-
-    def set_scheduled_for(self, run_id: int, scheduled_for: datetime) -> None:
-        self._execute(
-            "UPDATE schedule_runs SET scheduled_for = %s WHERE id = %s", (utc_text(scheduled_for), run_id)
-        )
-
-    def mark_interrupted(self, run_id: int, summary: str) -> None:
-        self._execute(
-            "UPDATE schedule_runs SET outcome = 'interrupted', finished_at = %s, summary = %s "
-            "WHERE id = %s AND outcome = 'running'",
-            (utc_text(datetime.now(UTC)), summary, run_id),
-        )
-
-    def record_skip(
-        self,
-        job: str,
-        kind: str,
-        outcome: str,
-        scheduled_for: datetime,
-        summary: str,
-        trigger: str = "schedule",
-    ) -> None:
-        """A fire time that did not run: ``missed`` (too late) or ``skipped`` (still running)."""
-        assert outcome in ("missed", "skipped")
-        self._execute(
-            "INSERT INTO schedule_runs (job, kind, trigger, scheduled_for, outcome, summary, pid) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (job, kind, trigger, utc_text(scheduled_for), outcome, summary, os.getpid()),
-        )
-
-    def record_warning(self, job: str, kind: str, at: datetime, summary: str) -> None:
-        """Something about ``job`` an operator should see in its history (outcome ``warning``)."""
-        self._execute(
-            "INSERT INTO schedule_runs (job, kind, trigger, scheduled_for, outcome, summary, pid) "
-            "VALUES (%s, %s, 'schedule', %s, 'warning', %s, %s)",
-            (job, kind, utc_text(at), summary, os.getpid()),
-        )
-
-    def clamp_last_fire(self, job: str, now: datetime) -> None:
-        """Move a last fire time that lies after ``now`` back to ``now`` (the clock was set back)."""
-        self._execute(
-            "UPDATE schedule_jobs SET last_fire = %s WHERE job = %s AND last_fire > %s",
-            (utc_text(now), job, utc_text(now)),
-        )
 
     def close_abandoned(self) -> int:
         """Scheduled runs still ``running`` become ``interrupted`` (see the module docstring)."""
-        rows = self._execute(
-            "UPDATE schedule_runs SET outcome = 'interrupted', summary = %s "
+        rows = self._all(
+            "UPDATE schedule_runs SET outcome = 'interrupted', summary = ? "
             "WHERE outcome = 'running' AND trigger <> 'manual' RETURNING id",
             (ABANDONED,),
         )
         return len(rows)
-
-    def last_fire(self, job: str) -> tuple[str, datetime] | None:
-        """The trigger (as described then) and the last fire time dealt with for ``job``."""
-        rows = self._execute("SELECT trigger, last_fire FROM schedule_jobs WHERE job = %s", (job,))
-        if not rows:
-            return None
-        return rows[0]["trigger"], from_utc_text(rows[0]["last_fire"])
-
-    def set_last_fire(self, job: str, trigger: str, fire_time: datetime) -> None:
-        """Remember a fire time as dealt with (run, failed or skipped); never moves backwards."""
-        self._execute(SET_LAST_FIRE, (job, trigger, utc_text(fire_time)))
-
-    def runs(self, job: str | None = None, limit: int = 100) -> list[RunRow]:
-        """The newest runs first."""
-        if job is None:
-            rows = self._execute("SELECT * FROM schedule_runs ORDER BY id DESC LIMIT %s", (limit,))
-        else:
-            rows = self._execute(
-                "SELECT * FROM schedule_runs WHERE job = %s ORDER BY id DESC LIMIT %s", (job, limit)
-            )
-        return [run_row(row) for row in rows]
 
 
 __all__ = ["COMPONENT", "MIGRATIONS", "PostgresRunHistory"]

@@ -8,27 +8,13 @@ like its SQLite original.
 from __future__ import annotations
 
 from pipeline.stores.postgres.access import PostgresAccess
-from pipeline.stores.sql.issues import IssueRules
+from pipeline.stores.sql.issues import SCHEMA_V1, IssueRules
 
 COMPONENT = "newsletter"
 ISSUE_LOCK = 0x6F61_1701  # advisory lock key: one issue being created at a time, on any machine
 
-# Never edit an applied script; append a new one (and its SQLite twin).
-MIGRATIONS = [
-    """
-    CREATE TABLE newsletter_issues (
-        number INTEGER PRIMARY KEY,
-        window_start TEXT NOT NULL,
-        window_end TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        items TEXT NOT NULL
-    );
-    CREATE TABLE newsletter_issue_updates (
-        update_id TEXT PRIMARY KEY,
-        issue INTEGER NOT NULL REFERENCES newsletter_issues (number)
-    );
-    """,
-]
+# Never edit an applied script; append a new one (and its SQLite twin; shared SQL in stores/sql/issues.py).
+MIGRATIONS = [SCHEMA_V1]
 
 
 class PostgresIssueStore(PostgresAccess, IssueRules):
@@ -37,12 +23,6 @@ class PostgresIssueStore(PostgresAccess, IssueRules):
     def _serialise(self) -> None:
         # Two builds on two machines would both plan number N; the second waits, then plans N+1.
         self._advisory_lock(ISSUE_LOCK)
-
-    def __enter__(self) -> PostgresIssueStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 __all__ = ["MIGRATIONS", "PostgresIssueStore"]

@@ -1,6 +1,7 @@
 """The send log in PostgreSQL: any number of senders on one issue, on any machines, exactly once.
 
-The SQLite twin (``stores/sqlite/send_log.py``) has one sender per state folder. Here each sender
+The SQLite twin (``stores/sqlite/send_log.py``) has one sender per state folder; the statements
+both share (outcomes, reports) are in ``stores/sql/send_log.py``. Here each sender
 claims due rows in batches with ``SELECT … FOR UPDATE SKIP LOCKED`` — two senders never wait for
 nor take the same row — and marks them ``claimed`` by itself (``claimed_by``) under a lease
 (``lease_until``, the database's clock, so machines' clocks need not agree). A heartbeat thread
@@ -28,15 +29,16 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
 from typing import Any
 
 from pipeline.config.mail import NewsletterConfig
 from pipeline.delivery.issues import Issue
 from pipeline.delivery.message import message_id
-from pipeline.delivery.send_log import COLUMNS, NO_LONGER_SUBSCRIBED, Claim, Overview, Pacer, overview_of
+from pipeline.delivery.send_log import COLUMNS, Claim, Overview, Pacer, overview_of
 from pipeline.stores.postgres import connection
-from pipeline.stores.subscribers import Subscriber, timestamp
+from pipeline.stores.postgres.access import PostgresAccess
+from pipeline.stores.sql.send_log import SendLogRules
+from pipeline.stores.subscribers import Subscriber
 
 MIGRATIONS = [
     """
@@ -86,21 +88,16 @@ def sender_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class PostgresSendLog:
+class PostgresSendLog(PostgresAccess, SendLogRules):
     """The send log on one pooled connection; ``url`` opens the heartbeat's and the pacer's own."""
 
     exclusive = False
+    RECORD_CLEARS = ", lease_until = NULL"  # whoever holds the row now, the outcome is what happened
 
     def __init__(self, conn: Any, url: str, *, lease: float = LEASE, batch: int = BATCH):
-        self.conn, self.url, self.lease, self.batch = conn, url, float(lease), batch
+        super().__init__(url, conn=conn)
+        self.conn, self.lease, self.batch = conn, float(lease), batch
         self.me = sender_name()
-
-    def _one(self, sql: str, params: Sequence | dict = ()) -> Any:
-        return self.conn.execute(sql, params).fetchone()
-
-    def _write(self, sql: str, params: Sequence | dict = ()) -> int:
-        with self.conn.transaction():
-            return self.conn.execute(sql, params).rowcount
 
     # -- a run ----------------------------------------------------------------------------------
 
@@ -174,15 +171,6 @@ class PostgresSendLog:
             ).rowcount
         return added, converted
 
-    def skip_inactive(self, issue: int, at: str) -> int:
-        return self._write(
-            "UPDATE newsletter_sends SET status = 'skipped', next_attempt_at = NULL, last_error = %s, "
-            "claimed_at = %s, lease_until = NULL "
-            "WHERE issue = %s AND status IN ('queued', 'claimed', 'temporary') AND subscriber_id IN "
-            "(SELECT id FROM subscribers WHERE status <> 'active')",
-            (NO_LONGER_SUBSCRIBED, at, issue),
-        )
-
     def overview(self, issue: int, transport: str, due_until: str, retries_only: bool) -> Overview:
         rows = self.conn.execute(
             f"SELECT n.status, n.next_attempt_at, n.transport, COALESCE({LIVE}, false) FROM subscribers s "
@@ -191,31 +179,9 @@ class PostgresSendLog:
         ).fetchall()
         return overview_of(rows, transport, due_until, retries_only)
 
-    def claim(
-        self,
-        issue: int,
-        transport: str,
-        due_until: str,
-        retries_only: bool,
-        at: str,
-        *,
-        after: int = 0,
-        limit: int = 1,
-        again: bool = False,
-    ) -> list[Claim]:
+    def _claim(self, params: dict[str, Any], at: str) -> list[Claim]:
         """Claim up to ``limit`` due rows no other sender holds, in one statement."""
-        params = {
-            "issue": issue,
-            "transport": transport,
-            "due": due_until,
-            "retries_only": retries_only,
-            "again": again,
-            "after": after,
-            "limit": limit,
-            "at": at,
-            "me": self.me,
-            "lease": self.lease,
-        }
+        params = {**params, "at": at, "me": self.me, "lease": self.lease}
         kept = ", ".join(f"n.{c}" for c in KEPT)
         with self.conn.transaction():
             found = self.conn.execute(
@@ -247,108 +213,11 @@ class PostgresSendLog:
                 )
 
     def held_elsewhere(self, issue: int) -> int:
-        row = self._one(
+        row = self.conn.execute(
             f"SELECT COUNT(*) FROM newsletter_sends n WHERE n.issue = %s AND {LIVE} AND n.claimed_by <> %s",
             (issue, self.me),
-        )
+        ).fetchone()
         return int(row[0])
-
-    # -- one row's outcome ----------------------------------------------------------------------
-
-    def attempts(self, issue: int, subscriber_id: int) -> tuple[int, int]:
-        row = self._one(
-            "SELECT attempts, ambiguous FROM newsletter_sends WHERE issue = %s AND subscriber_id = %s",
-            (issue, subscriber_id),
-        )
-        return int(row[0]), int(row[1])
-
-    def _record(self, issue: int, subscriber_id: int, sql: str, params: tuple) -> None:
-        # Whoever holds the row now, the outcome is what happened: it is recorded.
-        self._write(
-            f"UPDATE newsletter_sends SET {sql}, lease_until = NULL WHERE issue = %s AND subscriber_id = %s",
-            (*params, issue, subscriber_id),
-        )
-
-    def set_message_id(self, issue: int, subscriber_id: int, msgid: str) -> None:
-        self._write(
-            "UPDATE newsletter_sends SET message_id = %s WHERE issue = %s AND subscriber_id = %s",
-            (msgid, issue, subscriber_id),
-        )
-
-    def mark_sent(self, issue: int, subscriber_id: int, at: str) -> None:
-        self._record(
-            issue,
-            subscriber_id,
-            "status = 'sent', attempts = attempts + 1, sent_at = %s, next_attempt_at = NULL, last_error = NULL",
-            (at,),
-        )
-
-    def mark_temporary(
-        self, issue: int, subscriber_id: int, attempts: int, ambiguous: int, retry_at: str, error: str
-    ) -> None:
-        self._record(
-            issue,
-            subscriber_id,
-            "status = 'temporary', attempts = %s, ambiguous = %s, next_attempt_at = %s, last_error = %s",
-            (attempts, ambiguous, retry_at, error),
-        )
-
-    def mark_permanent(
-        self,
-        issue: int,
-        subscriber_id: int,
-        error: str,
-        attempts: int | None = None,
-        ambiguous: int | None = None,
-    ) -> None:
-        if attempts is None:
-            sql, params = "attempts = attempts + 1, next_attempt_at = NULL, last_error = %s", (error,)
-        else:
-            sql = "attempts = %s, ambiguous = %s, next_attempt_at = NULL, last_error = %s"
-            params = (attempts, ambiguous, error)
-        self._record(issue, subscriber_id, "status = 'permanent', " + sql, params)
-
-    def mark_skipped(self, issue: int, subscriber_id: int, why: str) -> None:
-        self._record(issue, subscriber_id, "status = 'skipped', last_error = %s", (why,))
-
-    # -- reading --------------------------------------------------------------------------------
-
-    def issues_with_work(self, now: datetime, transport: str | None) -> list[int]:
-        sql = (
-            "SELECT DISTINCT n.issue FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
-            "WHERE s.status = 'active' AND (n.status IN ('queued', 'claimed') OR (n.status = 'temporary' AND "
-            "(n.next_attempt_at IS NULL OR n.next_attempt_at <= %s)))"
-        )
-        params: tuple = (timestamp(now),)
-        if transport is not None:
-            sql += " AND n.transport = %s"
-            params += (transport,)
-        return [int(row[0]) for row in self.conn.execute(sql + " ORDER BY n.issue", params).fetchall()]
-
-    def pending(self, transport: str) -> int:
-        row = self._one(
-            "SELECT COUNT(*) FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
-            "WHERE s.status = 'active' AND n.status IN ('queued', 'claimed', 'temporary') AND n.transport = %s",
-            (transport,),
-        )
-        return int(row[0])
-
-    def totals(self, issue: int) -> dict[str, int]:
-        rows = self.conn.execute(
-            "SELECT status, COUNT(*) FROM newsletter_sends WHERE issue = %s GROUP BY status", (issue,)
-        ).fetchall()
-        return {row[0]: int(row[1]) for row in rows}
-
-    def rows(self, issue: int) -> list[dict]:
-        names = ("email", "status", "attempts", "ambiguous", "message_id", "transport", "sent_at")
-        names += ("next_attempt_at", "last_error")
-        rows = self.conn.execute(
-            "SELECT s.email, n.status, n.attempts, n.ambiguous, n.message_id, n.transport, n.sent_at, "
-            "n.next_attempt_at, n.last_error "
-            "FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id WHERE n.issue = %s ORDER BY s.id",
-            (issue,),
-        ).fetchall()
-        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def pacer(self, rate: float) -> Pacer:
         return SharedPacer(self.url, rate)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 Row = Mapping[str, Any]
 
@@ -20,6 +20,15 @@ class SqlAccess:
     """Abstract: implemented by :class:`SQLiteAccess` and :class:`PostgresAccess`."""
 
     FOR_UPDATE: ClassVar[str] = ""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         raise NotImplementedError

@@ -17,6 +17,22 @@ from pipeline.reading.model import Update
 from pipeline.stores.sql.access import Row, SqlAccess
 from pipeline.stores.subscribers import timestamp
 
+# Version 1 of both backends' tables: the same SQL (the number is the planner's, not a sequence).
+# Never edit it; a change is a new script appended to each backend's list.
+SCHEMA_V1 = """
+    CREATE TABLE newsletter_issues (
+        number INTEGER PRIMARY KEY,
+        window_start TEXT NOT NULL,
+        window_end TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        items TEXT NOT NULL
+    );
+    CREATE TABLE newsletter_issue_updates (
+        update_id TEXT PRIMARY KEY,
+        issue INTEGER NOT NULL REFERENCES newsletter_issues (number)
+    );
+    """
+
 
 def from_row(row: Row | None) -> Issue | None:
     if row is None:
@@ -112,4 +128,4 @@ class IssueRules(SqlAccess):
         """Queue behind any other transaction creating an issue (a no-op where writers queue anyway)."""
 
 
-__all__ = ["IssueRules", "from_row"]
+__all__ = ["SCHEMA_V1", "IssueRules", "from_row"]

@@ -9,7 +9,7 @@ subscriber, and the one that lost the race answers like for any known address.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from pipeline.config.site import LANGUAGES
@@ -32,6 +32,49 @@ from pipeline.stores.subscribers import (
     parse_time,
     timestamp,
 )
+
+# Version 1 of both backends' tables, written once; only the id columns' types differ: SQLite's
+# rowid keys, PostgreSQL's BIGINT identities (BY DEFAULT, so ``db copy`` keeps the ids the send log
+# refers to). Never edit it; a change is a new script appended to each backend's list.
+SCHEMA_V1 = """
+    CREATE TABLE subscribers (
+        id {key},
+        uid TEXT NOT NULL UNIQUE,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL UNIQUE,
+        lang TEXT NOT NULL CHECK (lang IN ('sv', 'en')),
+        targets TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        confirmed_at TEXT,
+        unsubscribed_at TEXT,
+        consent_source TEXT NOT NULL CHECK (consent_source IN ('form', 'import', 'api', 'cli')),
+        consent_at TEXT NOT NULL,
+        consent_page TEXT
+    );
+    CREATE INDEX subscribers_status ON subscribers (status, id);
+    CREATE TABLE subscriber_consent (
+        id {key},
+        subscriber_id {ref} NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        event TEXT NOT NULL,
+        source TEXT NOT NULL,
+        page TEXT,
+        at TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX subscriber_consent_subscriber ON subscriber_consent (subscriber_id, id);
+    CREATE TABLE subscriber_suppressions (
+        email_hash TEXT PRIMARY KEY,
+        erased_at TEXT NOT NULL
+    );
+    """
+
+
+def schema_v1(*, key: str, ref: str) -> str:
+    """The version-1 script for a backend: ``key`` is its id column type, ``ref`` a reference to one."""
+    return SCHEMA_V1.format(key=key, ref=ref)
+
 
 INSERT_SUBSCRIBER = (
     "INSERT INTO subscribers (uid, email, email_key, lang, targets, status, created_at, updated_at, "
@@ -195,34 +238,51 @@ class SubscriberRules(SqlAccess):
         self, uid: str, *, now: datetime, source: str = "form", page: str | None = None
     ) -> Subscriber:
         """pending → active (double opt-in); confirming an active subscriber changes nothing."""
-        check_choice(source, SOURCES, "consent source")
-        at = timestamp(now)
-        with self._transaction():
-            subscriber = self._require(uid, lock=True)
+
+        def to_active(subscriber: Subscriber) -> tuple[str, str, str] | None:
             if subscriber.status == "unsubscribed":
                 raise SubscriberError("this subscription was cancelled; subscribe again to restart it")
-            if subscriber.status == "pending":
-                self._run(
-                    "UPDATE subscribers SET status = 'active', confirmed_at = ?, updated_at = ? WHERE id = ?",
-                    (at, at, subscriber.id),
-                )
-                self._log(subscriber.id, "confirmed", source, page, at)
-        return self._require(uid)
+            return ("active", "confirmed_at", "confirmed") if subscriber.status == "pending" else None
+
+        return self._change_status(uid, now, source, page, to_active)
 
     def unsubscribe(
         self, uid: str, *, now: datetime, source: str = "form", page: str | None = None
     ) -> Subscriber:
         """Stop all mail at once; idempotent (a second unsubscribe keeps the first time)."""
+
+        def to_unsubscribed(subscriber: Subscriber) -> tuple[str, str, str] | None:
+            if subscriber.status == "unsubscribed":
+                return None
+            return "unsubscribed", "unsubscribed_at", "unsubscribed"
+
+        return self._change_status(uid, now, source, page, to_unsubscribed)
+
+    def _change_status(
+        self,
+        uid: str,
+        now: datetime,
+        source: str,
+        page: str | None,
+        change: Callable[[Subscriber], tuple[str, str, str] | None],
+    ) -> Subscriber:
+        """One status change in one transaction, on the locked row, with its consent record.
+
+        ``change(subscriber)`` says (new status, the column that keeps when, consent event), or
+        ``None`` when there is nothing to change (the call is idempotent), or raises.
+        """
         check_choice(source, SOURCES, "consent source")
         at = timestamp(now)
         with self._transaction():
             subscriber = self._require(uid, lock=True)
-            if subscriber.status != "unsubscribed":
+            decided = change(subscriber)
+            if decided is not None:
+                status, column, event = decided
                 self._run(
-                    "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, updated_at = ? WHERE id = ?",
-                    (at, at, subscriber.id),
+                    f"UPDATE subscribers SET status = ?, {column} = ?, updated_at = ? WHERE id = ?",
+                    (status, at, at, subscriber.id),
                 )
-                self._log(subscriber.id, "unsubscribed", source, page, at)
+                self._log(subscriber.id, event, source, page, at)
         return self._require(uid)
 
     def set_preferences(
@@ -319,4 +379,4 @@ class SubscriberRules(SqlAccess):
         return write_export(self.list())
 
 
-__all__ = ["INSERT_SUBSCRIBER", "SubscriberRules"]
+__all__ = ["INSERT_SUBSCRIBER", "SCHEMA_V1", "SubscriberRules", "schema_v1"]

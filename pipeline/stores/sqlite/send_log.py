@@ -3,8 +3,9 @@
 SQLite is the embedded default: one machine, one ``send`` at a time (:class:`SendLock`, a
 ``flock`` the kernel drops even on SIGKILL), and a row is claimed just before its message goes out
 (``batch = 1``), so a killed run leaves at most one ``claimed`` row — the one that may have arrived.
-The rules these rows follow are in :mod:`pipeline.delivery.send_log`; the PostgreSQL twin of this
-SQL is ``stores/postgres/send_log.py``.
+The rules these rows follow are in :mod:`pipeline.delivery.send_log`; the statements both backends
+share are in ``stores/sql/send_log.py``, and the PostgreSQL twin of what differs (queueing,
+claiming) is ``stores/postgres/send_log.py``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline.config.mail import NewsletterConfig
 from pipeline.delivery.issues import Issue
@@ -21,7 +22,6 @@ from pipeline.delivery.message import message_id
 from pipeline.delivery.send_errors import SendBusy
 from pipeline.delivery.send_log import (
     COLUMNS,
-    NO_LONGER_SUBSCRIBED,
     Claim,
     Overview,
     Pacer,
@@ -30,7 +30,9 @@ from pipeline.delivery.send_log import (
 from pipeline.delivery.transports import MessagePacer
 from pipeline.stores import statedb
 from pipeline.stores.locks import FileLock, LockBusy
-from pipeline.stores.subscribers import Subscriber, timestamp
+from pipeline.stores.sql.send_log import SendLogRules
+from pipeline.stores.sqlite.access import SQLiteAccess
+from pipeline.stores.subscribers import Subscriber
 
 MIGRATIONS = [
     """
@@ -104,14 +106,14 @@ class SendLock:
         self.lock.release()
 
 
-class SqliteSendLog:
+class SqliteSendLog(SQLiteAccess, SendLogRules):
     """The send log on one SQLite connection (the state database's, shared with the other stores)."""
 
     exclusive = True
     batch = 1
 
     def __init__(self, conn: sqlite3.Connection, lock_file: Path | None = None):
-        self.conn = conn
+        super().__init__(conn)
         self.lock_file = lock_file
         statedb.ensure_schema(conn, "newsletter_delivery", MIGRATIONS)
 
@@ -119,10 +121,6 @@ class SqliteSendLog:
         if self.lock_file is None:
             raise ValueError("this send log was opened for reading (no lock file): it cannot send")
         return SendLock(self.lock_file)
-
-    def _write(self, sql: str, params: Sequence | dict = ()) -> int:
-        with statedb.transaction(self.conn):
-            return self.conn.execute(sql, params).rowcount
 
     def queue(
         self, issue: Issue, subscribers: list[Subscriber], config: NewsletterConfig, transport: str, at: str
@@ -156,15 +154,6 @@ class SqliteSendLog:
             )
         return len(rows), converted
 
-    def skip_inactive(self, issue: int, at: str) -> int:
-        return self._write(
-            "UPDATE newsletter_sends SET status = 'skipped', next_attempt_at = NULL, "
-            "last_error = ?, claimed_at = ? "
-            "WHERE issue = ? AND status IN ('queued', 'claimed', 'temporary') AND subscriber_id IN "
-            "(SELECT id FROM subscribers WHERE status <> 'active')",
-            (NO_LONGER_SUBSCRIBED, at, issue),
-        )
-
     def overview(self, issue: int, transport: str, due_until: str, retries_only: bool) -> Overview:
         rows = self.conn.execute(
             "SELECT n.status, n.next_attempt_at, n.transport FROM subscribers s "
@@ -173,29 +162,9 @@ class SqliteSendLog:
         ).fetchall()
         return overview_of([(*row, False) for row in rows], transport, due_until, retries_only)
 
-    def claim(
-        self,
-        issue: int,
-        transport: str,
-        due_until: str,
-        retries_only: bool,
-        at: str,
-        *,
-        after: int = 0,
-        limit: int = 1,
-        again: bool = False,
-    ) -> list[Claim]:
+    def _claim(self, params: dict[str, Any], at: str) -> list[Claim]:
         """Claim the next due rows in one transaction (the reader's status is checked in it)."""
-        conn = self.conn
-        params = {
-            "issue": issue,
-            "transport": transport,
-            "due": due_until,
-            "retries_only": retries_only,
-            "again": again,
-            "after": after,
-            "limit": limit,
-        }
+        conn, issue, transport = self.conn, params["issue"], params["transport"]
         with statedb.transaction(conn):
             found = conn.execute(
                 f"SELECT n.subscriber_id, {', '.join('n.' + c for c in COLUMNS)} FROM newsletter_sends n "
@@ -223,9 +192,6 @@ class SqliteSendLog:
                 claims.append(Claim(row["subscriber_id"], before))
         return claims
 
-    def set_message_id(self, issue: int, subscriber_id: int, msgid: str) -> None:
-        self._record(issue, subscriber_id, "message_id = ?", (msgid,))
-
     def release(self, issue: int, claims: Sequence[Claim]) -> None:
         with statedb.transaction(self.conn):
             for claim in claims:
@@ -235,92 +201,8 @@ class SqliteSendLog:
                     (*(claim.before[c] for c in COLUMNS), issue, claim.subscriber_id),
                 )
 
-    def attempts(self, issue: int, subscriber_id: int) -> tuple[int, int]:
-        row = self.conn.execute(
-            "SELECT attempts, ambiguous FROM newsletter_sends WHERE issue = ? AND subscriber_id = ?",
-            (issue, subscriber_id),
-        ).fetchone()
-        return int(row[0]), int(row[1])
-
-    def _record(self, issue: int, subscriber_id: int, sql: str, params: tuple) -> None:
-        self._write(
-            f"UPDATE newsletter_sends SET {sql} WHERE issue = ? AND subscriber_id = ?",
-            (*params, issue, subscriber_id),
-        )
-
-    def mark_sent(self, issue: int, subscriber_id: int, at: str) -> None:
-        self._record(
-            issue,
-            subscriber_id,
-            "status = 'sent', attempts = attempts + 1, sent_at = ?, next_attempt_at = NULL, last_error = NULL",
-            (at,),
-        )
-
-    def mark_temporary(
-        self, issue: int, subscriber_id: int, attempts: int, ambiguous: int, retry_at: str, error: str
-    ) -> None:
-        self._record(
-            issue,
-            subscriber_id,
-            "status = 'temporary', attempts = ?, ambiguous = ?, next_attempt_at = ?, last_error = ?",
-            (attempts, ambiguous, retry_at, error),
-        )
-
-    def mark_permanent(
-        self,
-        issue: int,
-        subscriber_id: int,
-        error: str,
-        attempts: int | None = None,
-        ambiguous: int | None = None,
-    ) -> None:
-        if attempts is None:
-            sql, params = "attempts = attempts + 1, next_attempt_at = NULL, last_error = ?", (error,)
-        else:
-            sql = "attempts = ?, ambiguous = ?, next_attempt_at = NULL, last_error = ?"
-            params = (attempts, ambiguous, error)
-        self._record(issue, subscriber_id, "status = 'permanent', " + sql, params)
-
-    def mark_skipped(self, issue: int, subscriber_id: int, why: str) -> None:
-        self._record(issue, subscriber_id, "status = 'skipped', last_error = ?", (why,))
-
     def held_elsewhere(self, issue: int) -> int:
         return 0  # one sender per state folder: nobody else can hold a row
-
-    def issues_with_work(self, now: datetime, transport: str | None) -> list[int]:
-        sql = (
-            "SELECT DISTINCT n.issue FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
-            "WHERE s.status = 'active' AND (n.status IN ('queued', 'claimed') OR (n.status = 'temporary' AND "
-            "(n.next_attempt_at IS NULL OR n.next_attempt_at <= ?)))"
-        )
-        params: tuple = (timestamp(now),)
-        if transport is not None:
-            sql += " AND n.transport = ?"
-            params += (transport,)
-        return [row[0] for row in self.conn.execute(sql + " ORDER BY n.issue", params).fetchall()]
-
-    def pending(self, transport: str) -> int:
-        row = self.conn.execute(
-            "SELECT COUNT(*) FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id "
-            "WHERE s.status = 'active' AND n.status IN ('queued', 'claimed', 'temporary') AND n.transport = ?",
-            (transport,),
-        ).fetchone()
-        return int(row[0])
-
-    def totals(self, issue: int) -> dict[str, int]:
-        rows = self.conn.execute(
-            "SELECT status, COUNT(*) FROM newsletter_sends WHERE issue = ? GROUP BY status", (issue,)
-        ).fetchall()
-        return {row[0]: row[1] for row in rows}
-
-    def rows(self, issue: int) -> list[dict]:
-        rows = self.conn.execute(
-            "SELECT s.email, n.status, n.attempts, n.ambiguous, n.message_id, n.transport, n.sent_at, "
-            "n.next_attempt_at, n.last_error "
-            "FROM newsletter_sends n JOIN subscribers s ON s.id = n.subscriber_id WHERE n.issue = ? ORDER BY s.id",
-            (issue,),
-        ).fetchall()
-        return [dict(row) for row in rows]
 
     def pacer(self, rate: float) -> Pacer:
         """One sender at a time: the rate is this process's own."""
