@@ -405,3 +405,11 @@ def test_weekly_pipeline_summary_names_each_step_once(
         "send: issue 1 via outbox: 1 sent, 0 skipped as already sent, 0 failed; "
         "readers of issue 1: 1 delivered, 0 deferred for retry, 0 refused for good"  # issue 17: the totals
     )
+
+
+def test_a_bad_rate_is_a_usage_error(capsys):
+    """``--rate fast`` is a wrong command line (exit 2 with the usage), refused before any state is opened."""
+    with pytest.raises(SystemExit) as stop:
+        main(["send", "--rate", "fast"])
+    assert stop.value.code == 2
+    assert "argument --rate: not a rate: 'fast'" in capsys.readouterr().err

@@ -53,7 +53,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "--transport", choices=transport_names(), help="default: [newsletter] transport (outbox)"
     )
     parser.add_argument(
-        "--rate", metavar="N/s", help="at most N messages per second (e.g. 20/s, 600/min; 0 = no limit)"
+        "--rate",
+        type=_rate,
+        metavar="N/s",
+        help="at most N messages per second (e.g. 20/s, 600/min; 0 = no limit)",
     )
     parser.add_argument(
         "--retries-only",
@@ -67,6 +70,14 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
 
 
+def _rate(text: str) -> float | None:
+    """``--rate`` is read with the command line: a bad rate is a usage error (exit 2), like a bad number."""
+    try:
+        return parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     now = None
@@ -75,10 +86,6 @@ def run(args: argparse.Namespace) -> int:
             now = parse_datetime(args.now, settings.tz)
         except DateError as exc:
             raise CommandFailed(f"--now: {exc}") from None
-    try:
-        rate = parse_rate(args.rate)
-    except ValueError as exc:
-        raise CommandFailed(f"--rate: {exc}") from None
     if args.retries_only and args.to:
         raise CommandFailed("--retries-only and --to do not go together")
     try:
@@ -86,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             settings,
             issue_number=args.issue,
             transport_name=args.transport,
-            rate=rate,
+            rate=args.rate,
             now=now,
             to=args.to,
             lang=args.lang,
