@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def _measure(work: Path, repeat: int, say: Callable[[str], None], quick: bool) -
     from pipeline.outputs.newsletter.render import render_edition
     from pipeline.reading.content import read_content
     from pipeline.reading.dates import parse_datetime
-    from pipeline.stores.state_paths import connect
+    from pipeline.stores import statedb
 
     key_file = work / "dkim.key"
     # RSA-2048, the common DKIM key, signed by OpenSSL (pipeline.delivery.dkim).
@@ -94,7 +95,7 @@ def _measure(work: Path, repeat: int, say: Callable[[str], None], quick: bool) -
     content = corpus.write_corpus(work / "content", 200)
     now = parse_datetime(corpus.BENCH_NOW, settings.tz)
     updates = read_content(content, settings, now).updates
-    with connect(config) as conn:
+    with closing(statedb.connect(config.state_dir)) as conn:
         issue = IssueStore(conn).plan(updates, now, since=datetime(2026, 5, 1, tzinfo=settings.tz))
     secret = b"bench-secret-0123456789abcdef"
 

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def newsletter_history(repeat: int, say: Callable[[str], None], past: int = PAST
     from pipeline.delivery.issues import IssueStore
     from pipeline.publishing.issue_build import build_issue
     from pipeline.reading.dates import parse_datetime
-    from pipeline.stores.state_paths import connect
+    from pipeline.stores import statedb
 
     work = Path(tempfile.mkdtemp(prefix="goal17-bench-history-"))
     try:
@@ -40,7 +41,7 @@ def newsletter_history(repeat: int, say: Callable[[str], None], past: int = PAST
         now = parse_datetime(corpus.BENCH_NOW, settings.tz)
         updates = read_cached(content, settings, now).updates
         first = now - timedelta(weeks=past + repeat + 2)
-        with connect(newsletter_config(settings)) as conn:
+        with closing(statedb.connect(newsletter_config(settings).state_dir)) as conn:
             store = IssueStore(conn)
             for week in range(past):
                 store.create(updates, first + timedelta(weeks=week), force=True)

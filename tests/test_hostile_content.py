@@ -290,8 +290,8 @@ def test_message_headers_never_carry_a_line_break(tmp_path, content_dir, write_u
     from pipeline.config.site import load_settings
     from pipeline.delivery.issues import IssueStore
     from pipeline.outputs.newsletter.render import render_edition
-    from pipeline.stores.state_paths import connect
     from tests.newsletter_helpers import write_settings, write_updates
+    from tests.state_db import connect
 
     settings = load_settings(write_settings(tmp_path))
     config = newsletter_config(settings)

@@ -49,9 +49,9 @@ from pipeline.outputs.newsletter.archive import archive_files
 from pipeline.outputs.newsletter.render import render_edition
 from pipeline.publishing.site_build import build_files
 from pipeline.reading.model import ContentError
-from pipeline.stores.state_paths import connect
 from tests.conftest import NOW, REPO
 from tests.live_script import live_parts, local_name
+from tests.state_db import connect
 
 DATA = Path(__file__).parent / "data"
 PAYLOADS = [

@@ -76,9 +76,9 @@ def test_the_newsletter_brand_shows_the_icon_before_the_site_name(tmp_path, cont
     from pipeline.delivery.issues import IssueStore
     from pipeline.outputs.newsletter.render import render_edition
     from pipeline.reading.content import read_content
-    from pipeline.stores.state_paths import connect
     from tests.conftest import NOW as CLOCK
     from tests.newsletter_helpers import write_settings
+    from tests.state_db import connect
 
     write_update("a", date="2026-11-20T09:00", targets=["17.9"])
     settings = load_settings(write_settings(tmp_path))

@@ -20,10 +20,10 @@ from pipeline.delivery.message import MessageTemplate, qp_encode
 from pipeline.delivery.tokens import verify_unsubscribe_token
 from pipeline.outputs.newsletter.render import render_edition
 from pipeline.reading.content import read_content
-from pipeline.stores.state_paths import connect
 from tests.conftest import NOW
 from tests.message_reference import build_slow
 from tests.newsletter_helpers import write_settings, write_updates
+from tests.state_db import connect
 
 SECRET = b"test-secret-0123456789"
 UID = "Ab3_x-9QrStU"

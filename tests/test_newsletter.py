@@ -20,9 +20,9 @@ from pipeline.publishing.issue_build import build_issue
 from pipeline.publishing.site_build import run_build
 from pipeline.reading.content import read_content
 from pipeline.stores.backend import open_backend
-from pipeline.stores.state_paths import connect
 from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import write_settings, write_updates
+from tests.state_db import connect
 
 
 def newsletter(config: Path, content: Path, out: Path, now: str, *extra: str) -> int:

@@ -15,9 +15,9 @@ from pipeline.config.site import load_settings
 from pipeline.delivery.issues import IssueStore
 from pipeline.outputs.newsletter import archive
 from pipeline.publishing.issue_build import build_issue
-from pipeline.stores.state_paths import connect
 from tests.conftest import NOW
 from tests.newsletter_helpers import write_settings
+from tests.state_db import connect
 
 WEEK = timedelta(days=7)
 

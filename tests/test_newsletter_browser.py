@@ -19,10 +19,10 @@ from pipeline.config.mail import newsletter_config
 from pipeline.delivery.issues import IssueStore
 from pipeline.outputs.newsletter.render import SLOTS, render_edition
 from pipeline.reading.content import read_content
-from pipeline.stores.state_paths import connect
 from tests.browser_helpers import launched_chromium, require_chromium
 from tests.conftest import NOW
 from tests.newsletter_helpers import write_updates
+from tests.state_db import connect
 
 require_chromium()
 

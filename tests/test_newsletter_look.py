@@ -31,10 +31,10 @@ from pipeline.delivery.message import MessageTemplate
 from pipeline.outputs.newsletter.render import PREHEADER_STYLE, group_of, render_edition
 from pipeline.outputs.newsletter.subject import MAX_LENGTH, shorten, subject_line
 from pipeline.reading.content import read_content
-from pipeline.stores.state_paths import connect
 from tests.conftest import NOW
 from tests.message_reference import build_slow
 from tests.newsletter_helpers import write_settings
+from tests.state_db import connect
 
 SECRET = b"look-test-secret-0123456789abcdef"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -20,10 +20,10 @@ from pipeline.config.site import load_settings
 from pipeline.delivery.send_run import SendBusy, SendLock, send_issue, send_log
 from pipeline.delivery.tokens import verify_unsubscribe_token
 from pipeline.publishing.issue_build import build_issue
-from pipeline.stores.state_paths import lock_path
 from pipeline.stores.subscribers import SubscriberStore
 from tests.conftest import NOW, REPO
 from tests.newsletter_helpers import Recorder, smtp_server, smtp_settings, write_settings
+from tests.state_db import lock_path
 
 SECRET = "send-test-secret-0123456789-abcdefghij"
 ENV = {"GOAL17_SECRET": SECRET}

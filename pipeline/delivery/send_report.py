@@ -18,6 +18,19 @@ EXIT_FAILED = 4  # this run recorded a reader as refused for good or lost
 # 1 (could not run: settings, secret, lock, refused login …) comes from the CLI's CommandFailed.
 
 
+# The counts a summary line names only when they are not zero, in this order.
+_NOTES = (
+    ("permanent_before", "refused earlier"),
+    ("skipped_no_updates", "with nothing for their targets"),
+    ("resumed", "resumed from an interrupted run"),
+    ("outbox_before", "had only been written to the outbox"),
+    ("other_transport", "owed by a real send, left to it"),
+    ("not_reached", "not reached before the run stopped"),
+    ("unsubscribed", "unsubscribed before their turn"),
+    ("other_sender", "being sent by another sender"),
+)
+
+
 @dataclass
 class SendSummary:
     """What one run did with one issue, and where the issue stands afterwards."""
@@ -53,22 +66,7 @@ class SendSummary:
         ]
         if self.temporary or self.waiting:
             parts.append(f"{self.temporary + self.waiting} to retry later")
-        if self.permanent_before:
-            parts.append(f"{self.permanent_before} refused earlier")
-        if self.skipped_no_updates:
-            parts.append(f"{self.skipped_no_updates} with nothing for their targets")
-        if self.resumed:
-            parts.append(f"{self.resumed} resumed from an interrupted run")
-        if self.outbox_before:
-            parts.append(f"{self.outbox_before} had only been written to the outbox")
-        if self.other_transport:
-            parts.append(f"{self.other_transport} owed by a real send, left to it")
-        if self.not_reached:
-            parts.append(f"{self.not_reached} not reached before the run stopped")
-        if self.unsubscribed:
-            parts.append(f"{self.unsubscribed} unsubscribed before their turn")
-        if self.other_sender:
-            parts.append(f"{self.other_sender} being sent by another sender")
+        parts += [f"{getattr(self, name)} {words}" for name, words in _NOTES if getattr(self, name)]
         line = ", ".join(parts)
         if self.totals:
             line += (

@@ -1,4 +1,7 @@
-"""Where the newsletter keeps its state: the state database and the send lock, in one folder."""
+"""The SQLite state database and send lock of a test's newsletter settings, opened directly.
+
+Only tests read the tables underneath the stores; the product goes through
+:func:`pipeline.stores.backend.open_backend`."""
 
 from __future__ import annotations
 
