@@ -13,12 +13,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
 
 from pipeline.locale import DOMAIN, LOCALE_DIR, translations
+from tests.catalogue_checks import extracted_ids, read_catalogue, untranslated
 
 ROOT = Path(__file__).resolve().parent.parent
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -26,37 +24,15 @@ LANGS = ("sv", "en")
 
 
 def extracted(root: Path = ROOT) -> dict[str, str]:
-    """Every message id used under ``root`` (singular id → where), as babel.cfg says to look."""
-    with open(ROOT / "babel.cfg", encoding="utf-8") as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)
-    found: dict[str, str] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(root), method_map, options_map
-    ):
-        singular = message[0] if isinstance(message, tuple) else message
-        if singular:  # _(label) with a variable extracts as nothing
-            found.setdefault(singular, f"{filename}:{lineno}")
-    return found
+    return extracted_ids(root, None)
 
 
 def catalogue(lang: str):
-    with open(LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as po:
-        return read_po(po, locale=lang)
+    return read_catalogue(DOMAIN, lang)
 
 
 def missing(used: dict[str, str], lang: str) -> list[str]:
-    """Used message ids the ``lang`` catalogue lacks or leaves untranslated or fuzzy."""
-    cat = catalogue(lang)
-    problems = []
-    for msgid, where in sorted(used.items()):
-        message = cat.get(msgid) or next(
-            (m for m in cat if isinstance(m.id, tuple) and m.id[0] == msgid), None
-        )
-        strings = () if message is None else message.string
-        strings = (strings,) if isinstance(strings, str) else strings
-        if message is None or message.fuzzy or not all(strings):
-            problems.append(f"{msgid!r} ({where})")
-    return problems
+    return untranslated(used, catalogue(lang))
 
 
 def _fields(text: str) -> set[str]:

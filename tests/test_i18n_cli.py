@@ -16,14 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
 
 from pipeline.caching.content_cache import read_cached
 from pipeline.locale import LOCALE_DIR
 from pipeline.locale.cli import CLI_DOMAIN, LANGUAGE_VARIABLES, cli_language, tr
+from tests.catalogue_checks import extracted_ids, read_catalogue, untranslated
 from tests.conftest import NOW
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,35 +50,15 @@ AUTHOR_FACING = [
 
 
 def extracted(root: Path = ROOT) -> dict[str, str]:
-    """Every CLI message id used under ``root`` (singular id → where)."""
-    with open(ROOT / "babel.cfg", encoding="utf-8") as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)
-    found: dict[str, str] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(root), method_map, options_map, keywords=KEYWORDS
-    ):
-        singular = message[0] if isinstance(message, tuple) else message
-        if singular:
-            found.setdefault(singular, f"{filename}:{lineno}")
-    return found
+    return extracted_ids(root, KEYWORDS)
 
 
 def catalogue(lang: str):
-    with open(LOCALE_DIR / lang / "LC_MESSAGES" / f"{CLI_DOMAIN}.po", "rb") as po:
-        return read_po(po, locale=lang)
+    return read_catalogue(CLI_DOMAIN, lang)
 
 
 def missing(used: dict[str, str], lang: str) -> list[str]:
-    """Used message ids the ``lang`` catalogue lacks or leaves untranslated or fuzzy."""
-    cat = catalogue(lang)
-    problems = []
-    for msgid, where in sorted(used.items()):
-        message = cat.get(msgid)
-        strings = () if message is None else message.string
-        strings = (strings,) if isinstance(strings, str) else strings
-        if message is None or message.fuzzy or not all(strings):
-            problems.append(f"{msgid!r} ({where})")
-    return problems
+    return untranslated(used, catalogue(lang))
 
 
 def _fields(text: str) -> set[str]:
