@@ -30,6 +30,9 @@ TOC_TOP, TOC_BOTTOM = 2, 3  # the toc extension's toc_depth "2-3"
 # placeholders' own control characters, attribute lists, footnotes, the [TOC] marker.
 _DOCUMENT_DECLINES = ("<", "```", "~~~", "\t", "\r", "\x02", "\x03", "{", "[^", "[TOC]")
 _BLANK_LINE = re.compile(r"(?<=\n) +\n")
+# The raw-HTML extractor (Python's html.parser) completes a character reference that lacks its
+# ";" (``&#3`` → ``&#3;``), even inside code: only complete ones are left to the fast path.
+_CHARREF = re.compile(r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);")
 
 
 def render_fast(body: str) -> tuple[str, str, int] | None:
@@ -38,6 +41,8 @@ def render_fast(body: str) -> tuple[str, str, int] | None:
         if needle in body:
             return None
     if not body.strip():
+        return None
+    if "&#" in body and body.count("&#") != len(_CHARREF.findall(body)):
         return None
     text = body + "\n\n"
     if " \n" in text:

@@ -75,6 +75,8 @@ def parse_block(block: str, out: list, blocks: list[str]) -> None:
         return
     if block[0] == " ":
         raise Decline  # indented code, list continuation or a stripped paragraph
+    if not block.strip():
+        return  # (Unicode) white space only: no processor takes it, the paragraph drops it
     lines = block.split("\n")
     if "|" in block and _is_table(lines):
         out.append(_table(lines))
@@ -205,7 +207,7 @@ def _table(lines: list[str]) -> str:
             aligns.append("")
     html = ["<table>\n<thead>\n", _row(lines[0], border, aligns, "th"), "</thead>\n<tbody>\n"]
     if len(lines) < 3:
-        html.append("<tr>\n" + "".join(f"<td{a}></td>\n" for a in aligns) + "</tr>\n")
+        html.append("<tr>\n" + "<td></td>\n" * len(aligns) + "</tr>\n")  # no alignment here
     for line in lines[2:]:
         html.append(_row(line, border, aligns, "td"))
     html.append("</tbody>\n</table>")

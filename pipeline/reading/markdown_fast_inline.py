@@ -27,8 +27,6 @@ STX, ETX = "\x02", "\x03"
 ESCAPABLE = frozenset("\\`*_{}[]()#+-.!|")
 # Characters the phases below treat as plain text; a text with any other one declines.
 _UNSUPPORTED = re.compile(r"[<{}\x00-\x09\x0b-\x1f\x7f]|\[\^|``|\\`")
-# Python-Markdown's NOT_STRONG_RE (an asterisk group standing alone is literal text).
-_NOT_STRONG = re.compile(r"((^|(?<=\s))(\*{1,3}|_{1,3})(?=\s|$))", re.DOTALL)
 # The one link form handled: [text](url) or [text](url "title"), text without brackets,
 # url without spaces, quotes, parentheses or escapes; images the same with a "!" in front.
 _LINK = re.compile(r'(!?)\[([^\[\]]*)\]\(([^\s()<>"\'`\\\x02\x03]+)(?: "([^"\\\x02\x03()]*)")?\)')
@@ -131,26 +129,43 @@ class InlineRenderer:
                 raise Decline  # a break followed by markup or space: the library's tail rules
             text = _BREAK.sub(lambda _: self._put("<br>") + "\n", text)
         if "*" in text:
-            text = _NOT_STRONG.sub(lambda m: self._put(m.group(0)), text)
             text = self._emphasis(text)
         return text
 
     def _emphasis(self, text: str) -> str:
-        runs = list(_ASTERISKS.finditer(text))
-        if len(runs) % 2:
-            raise Decline
+        """``*em*`` and ``**strong**``, paired the way the library's DelimiterProcessor pairs them.
+
+        Each run of asterisks is classified with the library's flanking rules: preceded by
+        text and followed by space (or the end) it can close, preceded by space (or the start)
+        and followed by text it can open, with space on both sides it is literal. Runs that
+        could do both (``a*b``), runs of three or more, nesting and any opener without its
+        closer of the same size decline; a closer with nothing open is literal, as there.
+        """
         out: list[str] = []
         position = 0
-        for index in range(0, len(runs), 2):
-            opening, closing = runs[index], runs[index + 1]
-            size = len(opening.group(0))
-            if size > 2 or len(closing.group(0)) != size:
+        opening: re.Match[str] | None = None
+        for run in _ASTERISKS.finditer(text):
+            size = len(run.group(0))
+            start, end = run.span()
+            opens = end < len(text) and not text[end].isspace()
+            closes = start > 0 and not text[start - 1].isspace()
+            if size > 2 or (opens and closes):
                 raise Decline
-            tag = "strong" if size == 2 else "em"
-            out.append(text[position : opening.start()])
-            inner = self._finish(text[opening.end() : closing.start()])
-            out.append(self._put(f"<{tag}>{inner}</{tag}>"))
-            position = closing.end()
+            if closes and opening is not None:
+                if len(opening.group(0)) != size:
+                    raise Decline
+                tag = "strong" if size == 2 else "em"
+                out.append(text[position : opening.start()])
+                inner = self._finish(text[opening.end() : start])
+                out.append(self._put(f"<{tag}>{inner}</{tag}>"))
+                position = end
+                opening = None
+            elif opens:
+                if opening is not None:
+                    raise Decline  # nested or unclosed
+                opening = run
+        if opening is not None:
+            raise Decline
         out.append(text[position:])
         return "".join(out)
 
