@@ -22,13 +22,10 @@ import re
 from markdown.extensions.toc import nest_toc_tokens, strip_tags, unique
 
 from pipeline.reading.markdown_fast_blocks import Heading, ListBlock, Quote, parse_chunk
-from pipeline.reading.markdown_fast_inline import Decline
+from pipeline.reading.markdown_fast_inline import UNSUPPORTED, Decline
 from pipeline.reading.slugs import slugify
 
 TOC_TOP, TOC_BOTTOM = 2, 3  # the toc extension's toc_depth "2-3"
-# Whole-document reasons to leave a body to the library: raw HTML, fenced code, tabs, CR,
-# placeholders' own control characters, attribute lists, footnotes, the [TOC] marker.
-_DOCUMENT_DECLINES = ("<", "```", "~~~", "\t", "\r", "\x02", "\x03", "{", "[^", "[TOC]")
 _BLANK_LINE = re.compile(r"(?<=\n) +\n")
 # The raw-HTML extractor (Python's html.parser) completes a character reference that lacks its
 # ";" (``&#3`` → ``&#3;``), even inside code: only complete ones are left to the fast path.
@@ -37,10 +34,9 @@ _CHARREF = re.compile(r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);")
 
 def render_fast(body: str) -> tuple[str, str, int] | None:
     """(html, toc html, h2+h3 count) as Python-Markdown would make them, or None to decline."""
-    for needle in _DOCUMENT_DECLINES:
-        if needle in body:
-            return None
-    if not body.strip():
+    # Raw HTML, fenced code, tabs, CR, control characters (placeholders use two), attribute
+    # lists, footnotes, the [TOC] marker, code spans next to backslashes or other backticks.
+    if not body.strip() or UNSUPPORTED.search(body):
         return None
     if "&#" in body and body.count("&#") != len(_CHARREF.findall(body)):
         return None
@@ -64,7 +60,8 @@ def _name_headings(nodes: list) -> list[dict]:
     used: set[str] = set()
     counters: dict[str, int] = {}
     for heading in _headings(nodes):
-        name = strip_tags(heading.inner)
+        # strip_tags without a "<" only collapses white space
+        name = strip_tags(heading.inner) if "<" in heading.inner else " ".join(heading.inner.split())
         heading.id = unique(slugify(html_lib.unescape(name), "-"), used, counters)
         if TOC_TOP <= heading.level <= TOC_BOTTOM:
             tokens.append({"level": heading.level, "id": heading.id, "name": name})

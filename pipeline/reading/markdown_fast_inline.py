@@ -25,11 +25,12 @@ STX, ETX = "\x02", "\x03"
 # Python-Markdown's md.ESCAPED_CHARS with our extensions (tables adds "|"), minus ">" (its toc
 # text is made after unescaping, a difference not worth modelling): other escapes decline.
 ESCAPABLE = frozenset("\\`*_{}[]()#+-.!|")
-# Characters the phases below treat as plain text; a text with any other one declines.
-_UNSUPPORTED = re.compile(r"[<{}\x00-\x09\x0b-\x1f\x7f]|\[\^|``|\\`")
+# What the phases below do not model; :func:`markdown_fast.render_fast` declines a document
+# holding any of it, once, before any text reaches them.
+UNSUPPORTED = re.compile(r"[<{}\x00-\x09\x0b-\x1f\x7f]|\[\^|``|\\`|~~~|\[TOC\]")
 # The one link form handled: [text](url) or [text](url "title"), text without brackets,
 # url without spaces, quotes, parentheses or escapes; images the same with a "!" in front.
-_LINK = re.compile(r'(!?)\[([^\[\]]*)\]\(([^\s()<>"\'`\\\x02\x03]+)(?: "([^"\\\x02\x03()]*)")?\)')
+_LINK = re.compile(r'\[([^\[\]]*)\]\(([^\s()<>"\'`\\\x02\x03]+)(?: "([^"\\\x02\x03()]*)")?\)')
 _STASHED = re.compile("\x02h(\\d+)\x03")
 _ESCAPED = re.compile("\x02(\\d+)\x03")
 _ASTERISKS = re.compile(r"\*+")
@@ -62,8 +63,6 @@ class InlineRenderer:
 
     def render(self, text: str) -> str:
         """``text`` (one element's inline Markdown) as HTML, or :class:`Decline`."""
-        if _UNSUPPORTED.search(text):
-            raise Decline
         if "`" in text:
             text = self._code_spans(text)
         if "\\" in text:
@@ -102,14 +101,16 @@ class InlineRenderer:
             before = text[position : match.start()]
             if "[" in before or "]" in before:
                 raise Decline
-            out.append(before)
-            bang, label, url, title = match.groups()
+            label, url, title = match.groups()
             title_attr = f' title="{_attr(title)}"' if title is not None else ""
-            if bang:
+            if before[-1:] == "!":  # an image (the link pattern skips a "[" after "!")
+                before = before[:-1]
                 if STX in label:
                     raise Decline
                 html = f'<img alt="{_attr(label)}" src="{_attr(url)}"{title_attr}>'
+                out.append(before)
             else:
+                out.append(before)
                 inner = self._finish(self._rest(label))
                 html = f'<a href="{_attr(url)}"{title_attr}>{inner}</a>'
             out.append(self._put(html))
