@@ -22,7 +22,7 @@ import re
 from markdown.extensions.toc import nest_toc_tokens, strip_tags, unique
 
 from pipeline.reading.markdown_fast_blocks import Heading, ListBlock, Quote, parse_chunk
-from pipeline.reading.markdown_fast_inline import UNSUPPORTED, Decline
+from pipeline.reading.markdown_fast_inline import UNSUPPORTED_CHARS, UNSUPPORTED_PAIRS, Decline
 from pipeline.reading.slugs import slugify
 
 TOC_TOP, TOC_BOTTOM = 2, 3  # the toc extension's toc_depth "2-3"
@@ -36,12 +36,10 @@ def render_fast(body: str) -> tuple[str, str, int] | None:
     """(html, toc html, h2+h3 count) as Python-Markdown would make them, or None to decline."""
     # Raw HTML, fenced code, tabs, CR, control characters (placeholders use two), attribute
     # lists, footnotes, the [TOC] marker, code spans next to backslashes or other backticks.
-    if not body.strip() or UNSUPPORTED.search(body):
-        return None
-    if "&#" in body and body.count("&#") != len(_CHARREF.findall(body)):
+    if not body.strip() or _unsupported(body):
         return None
     text = body + "\n\n"
-    if " \n" in text:
+    if "\n " in text:  # NormalizeWhitespace empties lines of spaces (not the first line)
         text = _BLANK_LINE.sub("\n", text)
     nodes: list = []
     try:
@@ -52,6 +50,16 @@ def render_fast(body: str) -> tuple[str, str, int] | None:
         return None
     count = len(tokens)
     return html, _toc(tokens), count
+
+
+def _unsupported(body: str) -> bool:
+    for char in UNSUPPORTED_CHARS:
+        if char in body:
+            return True
+    for char, needle in UNSUPPORTED_PAIRS:
+        if char in body and needle in body:
+            return True
+    return "&" in body and body.count("&#") != len(_CHARREF.findall(body))
 
 
 def _name_headings(nodes: list) -> list[dict]:

@@ -26,8 +26,10 @@ STX, ETX = "\x02", "\x03"
 # text is made after unescaping, a difference not worth modelling): other escapes decline.
 ESCAPABLE = frozenset("\\`*_{}[]()#+-.!|")
 # What the phases below do not model; :func:`markdown_fast.render_fast` declines a document
-# holding any of it, once, before any text reaches them.
-UNSUPPORTED = re.compile(r"[<{}\x00-\x09\x0b-\x1f\x7f]|\[\^|``|\\`|~~~|\[TOC\]")
+# holding any of it, once, before any text reaches them (single characters first: ``in`` on
+# one character is a memchr, a regex character class ~10 ns a character).
+UNSUPPORTED_CHARS = "<{}" + "".join(chr(code) for code in (*range(0x0A), *range(0x0B, 0x20), 0x7F))
+UNSUPPORTED_PAIRS = (("^", "[^"), ("`", "``"), ("`", "\\`"), ("~", "~~~"))
 # The one link form handled: [text](url) or [text](url "title"), text without brackets,
 # url without spaces, quotes, parentheses or escapes; images the same with a "!" in front.
 _LINK = re.compile(r'\[([^\[\]]*)\]\(([^\s()<>"\'`\\\x02\x03]+)(?: "([^"\\\x02\x03()]*)")?\)')
@@ -137,10 +139,11 @@ class InlineRenderer:
         """``*em*`` and ``**strong**``, paired the way the library's DelimiterProcessor pairs them.
 
         Each run of asterisks is classified with the library's flanking rules: preceded by
-        text and followed by space (or the end) it can close, preceded by space (or the start)
-        and followed by text it can open, with space on both sides it is literal. Runs that
-        could do both (``a*b``), runs of three or more, nesting and any opener without its
-        closer of the same size decline; a closer with nothing open is literal, as there.
+        text it can close, followed by text it can open (both: "ambiguous", as in ``**b**.``
+        or ``a*b``), with space or the text's edge on both sides it is literal. A run that can
+        close closes the open run of its size; one that cannot, opens. Runs of three or more,
+        nesting, sizes that differ and an opener left open decline; a closer with nothing open
+        is literal, as in the library.
         """
         out: list[str] = []
         position = 0
@@ -150,7 +153,7 @@ class InlineRenderer:
             start, end = run.span()
             opens = end < len(text) and not text[end].isspace()
             closes = start > 0 and not text[start - 1].isspace()
-            if size > 2 or (opens and closes):
+            if size > 2:
                 raise Decline
             if closes and opening is not None:
                 if len(opening.group(0)) != size:
