@@ -8,6 +8,7 @@ extensions (no prefilter, no fast path): the definition of what the Markdown mea
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from pathlib import Path
 
@@ -72,10 +73,8 @@ def _fixture_strings() -> list[str]:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" in node.value:
                 text = node.value
                 if text.lstrip().startswith("---"):
-                    try:
+                    with contextlib.suppress(ValueError):  # not front matter after all
                         text = frontmatter.split(text.lstrip()).body
-                    except ValueError:
-                        pass
                 found.append(text)
     return found
 

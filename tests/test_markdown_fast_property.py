@@ -17,7 +17,7 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_markdown_fast import assert_same_or_declined, fast
+from tests.test_markdown_fast import assert_same_or_declined
 from tests.test_markdown_prefilter import TOKENS
 
 WORDS = ["kommun", "Malmö", "partnerskap", "data", "år", "2026", "17.1", "ö", "É", "x", "a"]

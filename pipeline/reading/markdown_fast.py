@@ -92,7 +92,8 @@ def _render(node: object) -> str:
     if isinstance(node, ListBlock):
         start = f' start="{node.start}"' if node.tag == "ol" and node.start != "1" else ""
         items = "".join(
-            f"<li>\n<p>{inner}</p>\n</li>\n" if loose else f"<li>{inner}</li>\n" for inner, loose in node.items
+            f"<li>\n<p>{inner}</p>\n</li>\n" if loose else f"<li>{inner}</li>\n"
+            for inner, loose in node.items
         )
         return f"<{node.tag}{start}>\n{items}</{node.tag}>"
     assert isinstance(node, Quote)

@@ -93,15 +93,19 @@ def parse_block(block: str, out: list, blocks: list[str]) -> None:
             return
     if len(lines) > 1 and SETEXT_UNDERLINE.match(lines[1]):
         raise Decline
-    if (block[0] in "-_*" or "\n-" in block or "\n*" in block or "\n_" in block or "\n " in block) and HR.search(
-        block
-    ):
+    if (
+        block[0] in "-_*" or "\n-" in block or "\n*" in block or "\n_" in block or "\n " in block
+    ) and HR.search(block):
         raise Decline
     if OLIST.match(block):
         _list(block, "ol", OLIST_CHILD, out)
     elif ULIST.match(block):
         _list(block, "ul", ULIST_CHILD, out)
-    elif ">" in block and (block[0] == ">" or "\n>" in block or "\n " in block) and (match := QUOTE.search(block)):
+    elif (
+        ">" in block
+        and (block[0] == ">" or "\n>" in block or "\n " in block)
+        and (match := QUOTE.search(block))
+    ):
         _quote(block, match, out)
     elif "]:" in block:
         raise Decline  # a reference or footnote definition
