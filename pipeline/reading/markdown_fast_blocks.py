@@ -78,10 +78,14 @@ def parse_block(block: str, out: list, blocks: list[str]) -> None:
     if not block.strip():
         return  # (Unicode) white space only: no processor takes it, the paragraph drops it
     lines = block.split("\n")
+    # What the later lines start with: the line-anchored regexes below can only match there
+    # (or at the block's start), so one pass over the lines saves a scan per regex.
+    first = block[0]
+    heads = {line[:1] for line in lines[1:]} if len(lines) > 1 else set()
     if "|" in block and _is_table(lines):
         out.append(_table(lines))
         return
-    if block[0] == "#" or "\n#" in block:
+    if first == "#" or "#" in heads:
         match = HASH_HEADER.search(block)
         if match:
             before, after = block[: match.start()], block[match.end() :]
@@ -93,21 +97,15 @@ def parse_block(block: str, out: list, blocks: list[str]) -> None:
             return
     if len(lines) > 1 and SETEXT_UNDERLINE.match(lines[1]):
         raise Decline
-    if (
-        block[0] in "-_*" or "\n-" in block or "\n*" in block or "\n_" in block or "\n " in block
-    ) and HR.search(block):
+    if (first in "-_*" or not heads.isdisjoint("-_* ")) and HR.search(block):
         raise Decline
     if OLIST.match(block):
         _list(block, "ol", OLIST_CHILD, out)
     elif ULIST.match(block):
         _list(block, "ul", ULIST_CHILD, out)
-    elif (
-        ">" in block
-        and (block[0] == ">" or "\n>" in block or "\n " in block)
-        and (match := QUOTE.search(block))
-    ):
+    elif (first == ">" or not heads.isdisjoint("> ")) and (match := QUOTE.search(block)):
         _quote(block, match, out)
-    elif "]:" in block:
+    elif "[" in block and "]:" in block:
         raise Decline  # a reference or footnote definition
     else:
         out.append(f"<p>{inline(block.lstrip())}</p>")
