@@ -19,12 +19,18 @@ from __future__ import annotations
 import html as html_lib
 import re
 
+import markdown
 from markdown.extensions.toc import nest_toc_tokens, strip_tags, unique
 
 from pipeline.reading.markdown_fast_blocks import Heading, ListBlock, Quote, parse_chunk
 from pipeline.reading.markdown_fast_inline import UNSUPPORTED_CHARS, UNSUPPORTED_PAIRS, Decline
 from pipeline.reading.slugs import slugify
 
+# The Python-Markdown release whose behaviour this module reproduces (its DelimiterProcessor
+# emphasis rules, pattern order, toc ids). With any other release the fast path stays off, all
+# bodies go through the library, and tests/test_markdown_fast.py says so, for a review.
+VERIFIED_WITH = "3.11.3"
+ENABLED = markdown.__version__ == VERIFIED_WITH
 TOC_TOP, TOC_BOTTOM = 2, 3  # the toc extension's toc_depth "2-3"
 _BLANK_LINE = re.compile(r"(?<=\n) +\n")
 # The raw-HTML extractor (Python's html.parser) completes a character reference that lacks its
@@ -36,7 +42,7 @@ def render_fast(body: str) -> tuple[str, str, int] | None:
     """(html, toc html, h2+h3 count) as Python-Markdown would make them, or None to decline."""
     # Raw HTML, fenced code, tabs, CR, control characters (placeholders use two), attribute
     # lists, footnotes, the [TOC] marker, code spans next to backslashes or other backticks.
-    if not body.strip() or _unsupported(body):
+    if not ENABLED or not body.strip() or _unsupported(body):
         return None
     text = body + "\n\n"
     if "\n " in text:  # NormalizeWhitespace empties lines of spaces (not the first line)
