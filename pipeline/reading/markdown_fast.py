@@ -40,7 +40,7 @@ _CHARREF = re.compile(r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);")
 # declined body then costs ~15 % more than the library alone), found first by cheap scans:
 # underscores outside link targets (emphasis), "***", reference links and definitions, rules and
 # setext underlines, indented lines (nested lists, code).
-_LINK_TARGET = re.compile(r"\]\([^()\s]*\)")
+_LINK_TARGET = re.compile(r'\]\([^()\s]*(?: "[^"()]*")?\)')
 _EARLY = (("*", "***"), ("]", "]:"), ("]", "]["), ("-", "\n---\n"), ("=", "\n=="))
 
 
