@@ -20,7 +20,7 @@ import html as html_lib
 import re
 
 import markdown
-from markdown.extensions.toc import nest_toc_tokens, strip_tags, unique
+from markdown.extensions import toc as toc_extension  # its helpers, looked up only when ENABLED
 
 from pipeline.reading.markdown_fast_blocks import Heading, ListBlock, Quote, parse_chunk
 from pipeline.reading.markdown_fast_inline import UNSUPPORTED_CHARS, UNSUPPORTED_PAIRS, Decline
@@ -88,8 +88,12 @@ def _name_headings(nodes: list) -> list[dict]:
     counters: dict[str, int] = {}
     for heading in _headings(nodes):
         # strip_tags without a "<" only collapses white space
-        name = strip_tags(heading.inner) if "<" in heading.inner else " ".join(heading.inner.split())
-        heading.id = unique(slugify(html_lib.unescape(name), "-"), used, counters)
+        name = (
+            toc_extension.strip_tags(heading.inner)
+            if "<" in heading.inner
+            else " ".join(heading.inner.split())
+        )
+        heading.id = toc_extension.unique(slugify(html_lib.unescape(name), "-"), used, counters)
         if TOC_TOP <= heading.level <= TOC_BOTTOM:
             tokens.append({"level": heading.level, "id": heading.id, "name": name})
     return tokens
@@ -134,4 +138,4 @@ def _toc(tokens: list[dict]) -> str:
         out.append("</ul>\n")
         return "".join(out)
 
-    return '<div class="toc">\n' + items(nest_toc_tokens(list(tokens))) + "</div>\n"
+    return '<div class="toc">\n' + items(toc_extension.nest_toc_tokens(list(tokens))) + "</div>\n"
