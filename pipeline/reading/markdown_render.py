@@ -1,4 +1,8 @@
-"""Markdown → HTML with Python-Markdown, once per update.
+"""Markdown → HTML with Python-Markdown's meaning, once per update.
+
+Most bodies take :mod:`pipeline.reading.markdown_fast`, which makes the library's exact output for
+the constructs updates usually hold and declines everything else; declined bodies go through
+Python-Markdown itself. Either way the result is the same, byte for byte.
 
 The output is *raw*: it may still hold whatever HTML the author typed. It becomes publishable only
 after :mod:`pipeline.reading.sanitize` has cleaned it and made its URLs absolute. Keeping the two steps
@@ -15,7 +19,7 @@ from functools import cache
 
 import markdown
 
-from pipeline.reading import markdown_prefilter
+from pipeline.reading import markdown_fast, markdown_prefilter
 from pipeline.reading.slugs import slugify
 
 # Bump when the output of render_markdown changes for the same input (cache key ingredient).
@@ -55,6 +59,15 @@ def _converter() -> markdown.Markdown:
 
 def render_markdown(body: str) -> Rendered:
     """Convert one update's Markdown body; same input, same output."""
+    fast = markdown_fast.render_fast(body)
+    if fast is None:
+        return render_with_library(body)
+    html, toc, headings = fast
+    return Rendered(html=html, toc_html=toc if headings >= TOC_MIN_HEADINGS else "", heading_count=headings)
+
+
+def render_with_library(body: str) -> Rendered:
+    """Python-Markdown's own conversion: the definition the fast path is measured against."""
     md = _converter()
     md.reset()
     html = md.convert(body)

@@ -1,0 +1,141 @@
+"""A fast path that renders common update Markdown exactly as Python-Markdown would, or declines.
+
+Python-Markdown defines what Markdown means here (tables, fenced_code, footnotes, attr_list, toc
+with our slugify, sane_lists). Its generality costs about 1.9 ms per update, most of it in trying
+every inline pattern on every run of text. Most updates use a small part of the dialect:
+paragraphs, ATX headings, flat lists, pipe tables, quotes, ``*``/``**`` emphasis, code spans,
+inline links and images. :func:`render_fast` renders documents made only of those with plain
+string work (:mod:`markdown_fast_blocks`, :mod:`markdown_fast_inline`), and returns None for
+anything else, so the caller hands the document to the library unchanged. A document that
+declines costs only the scan that found the reason, usually its first few checks.
+
+Same HTML, same table of contents, same heading count: ``tests/test_markdown_fast_*.py``
+compare the two on the example content, the test fixtures, benchmark corpora and generated
+hostile documents.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+import markdown
+from markdown.extensions import toc as toc_extension  # its helpers, looked up only when ENABLED
+
+from pipeline.reading.markdown_fast_blocks import Heading, ListBlock, Quote, parse_chunk
+from pipeline.reading.markdown_fast_inline import UNSUPPORTED_CHARS, UNSUPPORTED_PAIRS, Decline
+from pipeline.reading.slugs import slugify
+
+# The Python-Markdown release whose behaviour this module reproduces (its DelimiterProcessor
+# emphasis rules, pattern order, toc ids). With any other release the fast path stays off, all
+# bodies go through the library, and tests/test_markdown_fast.py says so, for a review.
+VERIFIED_WITH = "3.11.3"
+ENABLED = markdown.__version__ == VERIFIED_WITH
+TOC_TOP, TOC_BOTTOM = 2, 3  # the toc extension's toc_depth "2-3"
+_BLANK_LINE = re.compile(r"(?<=\n) +\n")
+# The raw-HTML extractor (Python's html.parser) completes a character reference that lacks its
+# ";" (``&#3`` → ``&#3;``), even inside code: only complete ones are left to the fast path.
+_CHARREF = re.compile(r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);")
+# Common reasons to decline that the parse would only meet late (after most of the work: a
+# declined body then costs ~15 % more than the library alone), found first by cheap scans:
+# underscores outside link targets (emphasis), "***", reference links and definitions, rules and
+# setext underlines, indented lines (nested lists, code).
+_LINK_TARGET = re.compile(r'\]\([^()\s]*(?: "[^"()]*")?\)')
+_EARLY = (("*", "***"), ("]", "]:"), ("]", "]["), ("-", "\n---\n"), ("=", "\n=="))
+
+
+def render_fast(body: str) -> tuple[str, str, int] | None:
+    """(html, toc html, h2+h3 count) as Python-Markdown would make them, or None to decline."""
+    # Raw HTML, fenced code, tabs, CR, control characters (placeholders use two), attribute
+    # lists, footnotes, the [TOC] marker, code spans next to backslashes or other backticks.
+    if not ENABLED or not body.strip() or _unsupported(body):
+        return None
+    text = body + "\n\n"
+    if "\n " in text:  # NormalizeWhitespace empties lines of spaces (not the first line)
+        text = _BLANK_LINE.sub("\n", text)
+        if "\n " in text:
+            return None  # an indented line: nested list or code, declined anyway
+    nodes: list = []
+    try:
+        parse_chunk(text, nodes)
+        tokens = _name_headings(nodes)
+        html = "\n".join(_render(node) for node in nodes).strip()
+    except Decline:
+        return None
+    count = len(tokens)
+    return html, _toc(tokens), count
+
+
+def _unsupported(body: str) -> bool:
+    for char in UNSUPPORTED_CHARS:
+        if char in body:
+            return True
+    for char, needle in UNSUPPORTED_PAIRS:
+        if char in body and needle in body:
+            return True
+    for char, needle in _EARLY:
+        if char in body and needle in body:
+            return True
+    if "_" in body and "_" in _LINK_TARGET.sub("", body):
+        return True
+    return "&" in body and body.count("&#") != len(_CHARREF.findall(body))
+
+
+def _name_headings(nodes: list) -> list[dict]:
+    """Give every heading the toc extension's id; the h2/h3 entries of the table of contents."""
+    tokens: list[dict] = []
+    used: set[str] = set()
+    counters: dict[str, int] = {}
+    for heading in _headings(nodes):
+        # strip_tags without a "<" only collapses white space
+        name = (
+            toc_extension.strip_tags(heading.inner)
+            if "<" in heading.inner
+            else " ".join(heading.inner.split())
+        )
+        heading.id = toc_extension.unique(slugify(html_lib.unescape(name), "-"), used, counters)
+        if TOC_TOP <= heading.level <= TOC_BOTTOM:
+            tokens.append({"level": heading.level, "id": heading.id, "name": name})
+    return tokens
+
+
+def _headings(nodes: list):
+    for node in nodes:
+        if isinstance(node, Heading):
+            yield node
+        elif isinstance(node, Quote):
+            yield from _headings(node.children)
+
+
+def _render(node: object) -> str:
+    if isinstance(node, str):
+        return node
+    if isinstance(node, Heading):
+        return f'<h{node.level} id="{node.id}">{node.inner}</h{node.level}>'
+    if isinstance(node, ListBlock):
+        start = f' start="{node.start}"' if node.tag == "ol" and node.start != "1" else ""
+        items = "".join(
+            f"<li>\n<p>{inner}</p>\n</li>\n" if loose else f"<li>{inner}</li>\n"
+            for inner, loose in node.items
+        )
+        return f"<{node.tag}{start}>\n{items}</{node.tag}>"
+    assert isinstance(node, Quote)
+    if not node.children:
+        raise Decline
+    return "<blockquote>\n" + "\n".join(_render(child) for child in node.children) + "\n</blockquote>"
+
+
+def _toc(tokens: list[dict]) -> str:
+    """The toc extension's ``md.toc`` for these h2/h3 tokens (its prettified serialization)."""
+
+    def items(entries: list[dict]) -> str:
+        out = ["<ul>\n"]
+        for entry in entries:
+            out.append(f'<li><a href="#{entry["id"]}">{entry["name"]}</a>')
+            if entry["children"]:
+                out.append(items(entry["children"]))
+            out.append("</li>\n")
+        out.append("</ul>\n")
+        return "".join(out)
+
+    return '<div class="toc">\n' + items(toc_extension.nest_toc_tokens(list(tokens))) + "</div>\n"

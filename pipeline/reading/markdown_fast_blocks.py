@@ -1,0 +1,228 @@
+"""Block structure (paragraphs, ATX headings, lists, tables, quotes) the way Python-Markdown splits it.
+
+The library cuts the text at blank lines and offers each block to its block processors in
+priority order: tables, hash headings, setext headings, rules, ordered and bullet lists (with
+sane_lists), quotes, reference and footnote definitions, and last paragraphs. This module asks the
+same questions in the same order, with the library's own regexes, and builds HTML for the answers
+it models exactly. Anything else (indented code, nested lists, setext headings, rules, list items
+that are not plain text, a quote right after a quote) raises :class:`Decline`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipeline.reading.markdown_fast_inline import Decline, InlineRenderer
+
+# The library's regexes, verbatim (tab_length 4), from markdown.blockprocessors / sane_lists.
+HASH_HEADER = re.compile(r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)")
+SETEXT_UNDERLINE = re.compile(r"(?:=+|-+)[ ]*$")
+HR = re.compile(
+    r"^[ ]{0,3}(?=(?P<atomicgroup>(-+[ ]{0,2}){3,}|(_+[ ]{0,2}){3,}|(\*+[ ]{0,2}){3,}))"
+    r"(?P=atomicgroup)[ ]*$",
+    re.MULTILINE,
+)
+OLIST = re.compile(r"^[ ]{0,3}\d+\.[ ]+(.*)")
+ULIST = re.compile(r"^[ ]{0,3}[*+-][ ]+(.*)")
+OLIST_CHILD = re.compile(r"^[ ]{0,3}((\d+\.))[ ]+(.*)")
+ULIST_CHILD = re.compile(r"^[ ]{0,3}(([*+-]))[ ]+(.*)")
+LIST_INDENT = re.compile(r"^[ ]{4,7}((\d+\.)|[*+-])[ ]+.*")
+QUOTE = re.compile(r"(^|\n)[ ]{0,3}>[ ]?(.*)")
+QUOTE_LINE = re.compile(r"[ ]{0,3}>[ ]?(.*)")
+_TABLE_SEPARATOR = frozenset("|:- ")
+
+
+@dataclass
+class Heading:
+    level: int
+    inner: str  # the heading's inner HTML
+    id: str = ""  # given once all headings are known, as the toc extension does
+
+
+@dataclass
+class ListBlock:
+    tag: str
+    start: str
+    items: list[list] = field(default_factory=list)  # [inner html, wrapped in <p>?]
+
+
+@dataclass
+class Quote:
+    children: list = field(default_factory=list)
+
+
+def parse_chunk(text: str, out: list) -> None:
+    """Python-Markdown's ``parseChunk``: blank-line separated blocks into ``out``."""
+    blocks = text.split("\n\n")
+    while blocks:
+        parse_block(blocks.pop(0), out, blocks)
+
+
+def parse_all(block: str, out: list) -> None:
+    """The library's ``parseBlocks(parent, [block])``: one block and all it gives back."""
+    rest = [block]
+    while rest:
+        parse_block(rest.pop(0), out, rest)
+
+
+def parse_block(block: str, out: list, blocks: list[str]) -> None:
+    """One block (and what it gives back to ``blocks``) as the block processors would."""
+    if not block:
+        return
+    if block[0] == "\n":  # EmptyBlockProcessor: drop one newline, go on with the rest
+        blocks.insert(0, block[1:])
+        return
+    if block[0] == " ":
+        raise Decline  # indented code, list continuation or a stripped paragraph
+    if not block.strip():
+        return  # (Unicode) white space only: no processor takes it, the paragraph drops it
+    lines = block.split("\n")
+    # What the later lines start with: the line-anchored regexes below can only match there
+    # (or at the block's start), so one pass over the lines saves a scan per regex.
+    first = block[0]
+    heads = {line[:1] for line in lines[1:]} if len(lines) > 1 else set()
+    if "|" in block and _is_table(lines):
+        out.append(_table(lines))
+        return
+    if first == "#" or "#" in heads:
+        match = HASH_HEADER.search(block)
+        if match:
+            before, after = block[: match.start()], block[match.end() :]
+            if before:
+                parse_all(before, out)
+            out.append(Heading(len(match.group("level")), inline(match.group("header").strip())))
+            if after:
+                blocks.insert(0, after)
+            return
+    if len(lines) > 1 and SETEXT_UNDERLINE.match(lines[1]):
+        raise Decline
+    if (first in "-_*" or not heads.isdisjoint("-_* ")) and HR.search(block):
+        raise Decline
+    if OLIST.match(block):
+        _list(block, "ol", OLIST_CHILD, out)
+    elif ULIST.match(block):
+        _list(block, "ul", ULIST_CHILD, out)
+    elif (first == ">" or not heads.isdisjoint("> ")) and (match := QUOTE.search(block)):
+        _quote(block, match, out)
+    elif "[" in block and "]:" in block:
+        raise Decline  # a reference or footnote definition
+    else:
+        out.append(f"<p>{inline(block.lstrip())}</p>")
+
+
+def inline(text: str) -> str:
+    return InlineRenderer().render(text)
+
+
+def _plain_item(text: str) -> str:
+    """A list item's text, which the library parses as a block of its own: only plain text here."""
+    if not text.strip():
+        raise Decline
+    probe: list = []
+    parse_all(text, probe)
+    if len(probe) != 1 or not isinstance(probe[0], str) or not probe[0].startswith("<p>"):
+        raise Decline
+    return probe[0][3:-4]
+
+
+def _list(block: str, tag: str, child: re.Pattern[str], out: list) -> None:
+    items: list[str] = []
+    start = "1"
+    for line in block.split("\n"):
+        match = child.match(line)
+        if match:
+            if not items and tag == "ol":
+                start = re.match(r"(\d+)", match.group(1)).group()  # type: ignore[union-attr]
+            items.append(match.group(3))
+        elif LIST_INDENT.match(line):
+            raise Decline  # a nested list
+        else:
+            items[-1] = f"{items[-1]}\n{line}"
+    sibling = out[-1] if out else None
+    if isinstance(sibling, ListBlock) and sibling.tag == tag:
+        # A list going on after a blank line: the library wraps the last item's text and the
+        # first new item in <p> (a "loose" list); later items of this block stay tight.
+        sibling.items[-1][1] = True
+        sibling.items.append([_plain_item(items[0]), True])
+        items = items[1:]
+        target = sibling
+    else:
+        target = ListBlock(tag, start)
+        out.append(target)
+    for item in items:
+        target.items.append([_plain_item(item), False])
+
+
+def _quote(block: str, match: re.Match[str], out: list) -> None:
+    before = block[: match.start()]
+    if before:
+        parse_all(before, out)
+    if out and isinstance(out[-1], Quote):
+        raise Decline  # the library merges it into the quote before
+    lines = []
+    for line in block[match.start() :].split("\n"):
+        cleaned = QUOTE_LINE.match(line)
+        lines.append("" if line.strip() == ">" else cleaned.group(1) if cleaned else line)
+    quote = Quote()
+    parse_chunk("\n".join(lines), quote.children)
+    out.append(quote)
+
+
+def _is_table(lines: list[str]) -> bool:
+    """TableProcessor.test, for rows without backticks or backslashes (others decline)."""
+    rows = [row.strip(" ") for row in lines]
+    if len(rows) < 2:
+        return False
+    if any("`" in row or "\\" in row for row in rows):
+        raise Decline  # code spans and escaped pipes split cells the library's way
+    border = rows[0].startswith("|") or rows[0].endswith("|")
+    width = len(_split_row(rows[0], border))
+    is_table = width > 1
+    if width == 1 and border:
+        is_table = all(row.startswith("|") or row.endswith("|") for row in rows[1:])
+    if not is_table:
+        return False
+    separator = _split_row(rows[1], border)
+    return len(separator) == width and set("".join(separator)) <= _TABLE_SEPARATOR
+
+
+def _split_row(row: str, border: bool) -> list[str]:
+    if border:
+        if row.startswith("|"):
+            row = row[1:]
+        if row.endswith("|"):
+            row = row[:-1]
+    return row.split("|")
+
+
+def _table(lines: list[str]) -> str:
+    border = lines[0].strip(" ").startswith("|") or lines[0].strip(" ").endswith("|")
+    aligns = []
+    for cell in _split_row(lines[1].strip(" "), border):
+        cell = cell.strip(" ")
+        if cell.startswith(":") and cell.endswith(":"):
+            aligns.append(' style="text-align: center;"')
+        elif cell.startswith(":"):
+            aligns.append(' style="text-align: left;"')
+        elif cell.endswith(":"):
+            aligns.append(' style="text-align: right;"')
+        else:
+            aligns.append("")
+    html = ["<table>\n<thead>\n", _row(lines[0], border, aligns, "th"), "</thead>\n<tbody>\n"]
+    if len(lines) < 3:
+        html.append("<tr>\n" + "<td></td>\n" * len(aligns) + "</tr>\n")  # no alignment here
+    for line in lines[2:]:
+        html.append(_row(line, border, aligns, "td"))
+    html.append("</tbody>\n</table>")
+    return "".join(html)
+
+
+def _row(line: str, border: bool, aligns: list[str], tag: str) -> str:
+    cells = _split_row(line.strip(" "), border)
+    html = ["<tr>\n"]
+    for index, align in enumerate(aligns):
+        text = cells[index].strip(" ") if index < len(cells) else ""
+        html.append(f"<{tag}{align}>{inline(text) if text else ''}</{tag}>\n")
+    html.append("</tr>\n")
+    return "".join(html)

@@ -1,0 +1,196 @@
+"""Inline Markdown (emphasis, code, links, images, breaks) rendered the way Python-Markdown does.
+
+The library runs its inline patterns one after another over the whole text of a paragraph, list
+item, heading or table cell, and hides each match behind a placeholder before the next pattern
+runs: code spans first, then backslash escapes, links, images, line breaks, entities, and last
+emphasis (the DelimiterProcessor's ``*`` and ``_`` runs). This module runs the same phases in the same order with the same
+placeholders, but only for the forms it knows exactly; for anything else (raw HTML, reference
+links, underscores, ``***``, unpaired or nested asterisks, brackets that are not a plain inline
+link) it raises :class:`Decline`, and the whole document goes through Python-Markdown instead.
+``tests/test_markdown_fast_*.py`` compare the two on real and generated documents.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markdown.serializers import RE_AMP
+
+
+class Decline(Exception):
+    """The fast path is not sure it matches Python-Markdown here: use the library."""
+
+
+STX, ETX = "\x02", "\x03"
+# Python-Markdown's md.ESCAPED_CHARS with our extensions (tables adds "|"), minus ">" (its toc
+# text is made after unescaping, a difference not worth modelling): other escapes decline.
+ESCAPABLE = frozenset("\\`*_{}[]()#+-.!|")
+# What the phases below do not model; :func:`markdown_fast.render_fast` declines a document
+# holding any of it, once, before any text reaches them (single characters first: ``in`` on
+# one character is a memchr, a regex character class ~10 ns a character).
+UNSUPPORTED_CHARS = "<{}" + "".join(chr(code) for code in (*range(0x0A), *range(0x0B, 0x20), 0x7F))
+UNSUPPORTED_PAIRS = (("^", "[^"), ("`", "``"), ("`", "\\`"), ("~", "~~~"))
+# The one link form handled: [text](url) or [text](url "title"), text without brackets,
+# url without spaces, quotes, parentheses or escapes; images the same with a "!" in front.
+_LINK = re.compile(r'\[([^\[\]]*)\]\(([^\s()<>"\'`\\\x02\x03]+)(?: "([^"\\\x02\x03()]*)")?\)')
+_STASHED = re.compile("\x02h(\\d+)\x03")
+_ESCAPED = re.compile("\x02(\\d+)\x03")
+_ASTERISKS = re.compile(r"\*+")
+# A hard break whose line goes on with plain text (then the library's <br> tail is "\n" + it).
+_BREAK = re.compile(r"  \n(?=[^\s*\[!`\\&\x02])")
+
+
+def _attr(value: str) -> str:
+    """Python-Markdown's attribute escaping (``_escape_attrib_html``)."""
+    if "&" in value:
+        value = RE_AMP.sub("&amp;", value)
+    return value.replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _code_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace(">", "&gt;")
+
+
+class InlineRenderer:
+    """Renders the text of one element; stashed fragments live in ``self.stash``."""
+
+    __slots__ = ("stash",)
+
+    def __init__(self) -> None:
+        self.stash: list[str] = []
+
+    def _put(self, html: str) -> str:
+        self.stash.append(html)
+        return f"\x02h{len(self.stash) - 1}\x03"
+
+    def render(self, text: str) -> str:
+        """``text`` (one element's inline Markdown) as HTML, or :class:`Decline`."""
+        if "`" in text:
+            text = self._code_spans(text)
+        if "\\" in text:
+            text = self._escapes(text)
+        if "[" in text or "]" in text:
+            text = self._links(text)
+        return self._finish(self._rest(text))
+
+    def _code_spans(self, text: str) -> str:
+        parts = text.split("`")
+        out = [parts[0]]
+        index = 1
+        while index < len(parts):
+            if index + 1 < len(parts):  # a closing backtick follows: a code span
+                out.append(self._put("<code>" + _code_escape(parts[index].strip()) + "</code>"))
+                out.append(parts[index + 1])
+                index += 2
+            else:  # the library skips an unpaired backtick and leaves it as text
+                out.append("`" + parts[index])
+                index += 1
+        return "".join(out)
+
+    def _escapes(self, text: str) -> str:
+        def escape(match: re.Match[str]) -> str:
+            char = match.group(1)
+            if char not in ESCAPABLE:
+                raise Decline
+            return f"{STX}{ord(char)}{ETX}"
+
+        return re.sub(r"\\(.)", escape, text, flags=re.DOTALL)
+
+    def _links(self, text: str) -> str:
+        out: list[str] = []
+        position = 0
+        for match in _LINK.finditer(text):
+            before = text[position : match.start()]
+            if "[" in before or "]" in before:
+                raise Decline
+            label, url, title = match.groups()
+            title_attr = f' title="{_attr(title)}"' if title is not None else ""
+            if before[-1:] == "!":  # an image (the link pattern skips a "[" after "!")
+                before = before[:-1]
+                if STX in label:
+                    raise Decline
+                html = f'<img alt="{_attr(label)}" src="{_attr(url)}"{title_attr}>'
+                out.append(before)
+            else:
+                out.append(before)
+                inner = self._finish(self._rest(label))
+                html = f'<a href="{_attr(url)}"{title_attr}>{inner}</a>'
+            out.append(self._put(html))
+            position = match.end()
+        rest = text[position:]
+        if "[" in rest or "]" in rest:
+            raise Decline
+        out.append(rest)
+        return "".join(out)
+
+    def _rest(self, text: str) -> str:
+        """Line breaks, lone asterisks and emphasis: the phases after links."""
+        if "_" in text:
+            raise Decline  # underscore emphasis has word-boundary rules: left to the library
+        if "  \n" in text:
+            if len(_BREAK.findall(text)) != text.count("  \n"):
+                raise Decline  # a break followed by markup or space: the library's tail rules
+            text = _BREAK.sub(lambda _: self._put("<br>") + "\n", text)
+        if "*" in text:
+            text = self._emphasis(text)
+        return text
+
+    def _emphasis(self, text: str) -> str:
+        """``*em*`` and ``**strong**``, paired the way the library's DelimiterProcessor pairs them.
+
+        Each run of asterisks is classified with the library's flanking rules: preceded by
+        text it can close, followed by text it can open (both: "ambiguous", as in ``**b**.``
+        or ``a*b``), with space or the text's edge on both sides it is literal. A run that can
+        close closes the open run of its size; one that cannot, opens. Runs of three or more,
+        nesting, sizes that differ and an opener left open decline; a closer with nothing open
+        is literal, as in the library.
+        """
+        out: list[str] = []
+        position = 0
+        opening: re.Match[str] | None = None
+        for run in _ASTERISKS.finditer(text):
+            size = len(run.group(0))
+            start, end = run.span()
+            opens = end < len(text) and not text[end].isspace()
+            closes = start > 0 and not text[start - 1].isspace()
+            if size > 2:
+                raise Decline
+            if closes and opening is not None:
+                if len(opening.group(0)) != size:
+                    raise Decline
+                tag = "strong" if size == 2 else "em"
+                out.append(text[position : opening.start()])
+                inner = self._finish(text[opening.end() : start])
+                out.append(self._put(f"<{tag}>{inner}</{tag}>"))
+                position = end
+                opening = None
+            elif opens:
+                if opening is not None:
+                    raise Decline  # nested or unclosed
+                opening = run
+        if opening is not None:
+            raise Decline
+        out.append(text[position:])
+        return "".join(out)
+
+    def _finish(self, text: str) -> str:
+        """Placeholders swapped for their HTML; the text between them escaped like the serializer."""
+        if STX not in text:
+            return _escape_text(text)
+        pieces = _STASHED.split(text)
+        for index in range(0, len(pieces), 2):
+            pieces[index] = _escape_text(pieces[index])
+        for index in range(1, len(pieces), 2):
+            pieces[index] = self.stash[int(pieces[index])]
+        return "".join(pieces)
+
+
+def _escape_text(text: str) -> str:
+    """A text node as Python-Markdown serializes it, after unescaping backslash escapes."""
+    if STX in text:
+        text = _ESCAPED.sub(lambda m: chr(int(m.group(1))), text)
+    if "&" in text:
+        text = RE_AMP.sub("&amp;", text)
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
