@@ -313,7 +313,7 @@ def test_an_os_error_while_staging_leaves_the_folder_and_says_so(tmp_path, monke
     publish(out, A)
     before = tree(out)
 
-    def full(path, data):
+    def full(path, data, *folders):
         raise OSError(errno.ENOSPC, "No space left on device", path)
 
     monkeypatch.setattr(publish_module, "_write_new", full)
