@@ -40,21 +40,12 @@ def map_forked(
         return
     _FUNCTION = function
     thawed = _freeze()
-    collecting = gc.isenabled()
     try:
         context = multiprocessing.get_context("fork")
-        # Workers collect as before (initializer); the parent only receives results, which
-        # live on, so collecting while they arrive only walks them again and again.
-        with concurrent.futures.ProcessPoolExecutor(
-            WORKERS, mp_context=context, initializer=gc.enable
-        ) as pool:
-            results = pool.map(_call, range(count), chunksize=chunksize)
-            gc.disable()
-            yield from results
+        with concurrent.futures.ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
+            yield from pool.map(_call, range(count), chunksize=chunksize)
     finally:
         _FUNCTION = None
-        if collecting:
-            gc.enable()
         _unfreeze(thawed)
         _LOCK.release()
 
