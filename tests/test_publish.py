@@ -313,7 +313,7 @@ def test_an_os_error_while_staging_leaves_the_folder_and_says_so(tmp_path, monke
     publish(out, A)
     before = tree(out)
 
-    def full(path, data):
+    def full(path, data, *folders):
         raise OSError(errno.ENOSPC, "No space left on device", path)
 
     monkeypatch.setattr(publish_module, "_write_new", full)
@@ -341,3 +341,28 @@ def test_a_forged_journal_moves_and_deletes_nothing_outside_the_folder(tmp_path)
     assert (victim / "index.html").read_bytes() == b"keep me"
     assert (tmp_path / "settings.json").read_bytes() == b"{}"
     assert tree(out) == tree_of_fresh(tmp_path, B)
+
+
+def test_new_folders_of_every_depth_are_made_by_either_worker(tmp_path, monkeypatch):
+    from pipeline import forkpool
+    from pipeline.caching.deferred import Deferred
+
+    # Deep new folders, folders both workers write into, and a file beside a folder of the
+    # same prefix: every file must land whole, made on both cores or in one.
+    files = {
+        f"u/{i:03}/index.html": Deferred(f"u{i}", lambda i=i: f"<p>{i}</p>".encode()) for i in range(260)
+    }
+    files |= {f"f/{i % 3}/x/{i}.xml": f"feed {i}".encode() for i in range(60)}
+    files |= {"f/0.txt": b"beside", "deep/a/b/c/d/e.txt": b"deep"}
+    expected = {rel: data.produce() if isinstance(data, Deferred) else data for rel, data in files.items()}
+    for workers in (2, 1):
+        monkeypatch.setattr(forkpool, "WORKERS", workers)
+        out = tmp_path / f"out{workers}"
+        publish(out, files)
+        got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        assert got == {**expected, MARKER: (out / MARKER).read_bytes()}
+        # A second publish with new folders inside old ones moves them in one by one.
+        more = {**files, "u/000/extra/more.html": b"more", "new/top.html": b"top"}
+        publish(out, more)
+        assert (out / "u/000/extra/more.html").read_bytes() == b"more"
+        assert (out / "new/top.html").read_bytes() == b"top" and (out / "u/259/index.html").exists()

@@ -92,14 +92,22 @@ class ShardStore:
         return self.folder / f"shard-{name}.pickle"
 
     def _write(self, name: str, entries: dict[str, Any]) -> None:
-        payload = pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
-        data = self.format_line + hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n" + payload
+        """One shard to a temporary file, renamed into place.
+
+        The header and the payload go out in one ``writev``: joining them first copied the
+        whole payload (about 150 MB over both caches of a cold 10,000-update build) into a
+        fresh buffer only to write it.
+        """
+        payload = memoryview(pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
+        header = self.format_line + hashlib.sha256(payload).hexdigest().encode("ascii") + b"\n"
         tmp: str | None = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            try:
+                _write_all(fd, header, payload)
+            finally:
+                os.close(fd)
             os.replace(tmp, self._path(name))
             tmp = None
         except OSError:
@@ -140,6 +148,15 @@ class ShardStore:
         self.rejected.append(str(path))
         self._dirty.add(name)  # rewrite it whole on the next save
         return {}
+
+
+def _write_all(fd: int, header: bytes, payload: memoryview) -> None:
+    """``header`` then ``payload`` to ``fd``, however many calls the kernel needs."""
+    written = os.writev(fd, [header, payload]) - len(header)
+    while written < 0:  # not even the header went out whole: write the rest of it first
+        written += os.write(fd, header[len(header) + written :])
+    while written < len(payload):
+        written += os.write(fd, payload[written:])
 
 
 def _unpickle(payload: memoryview) -> Any:
