@@ -1,0 +1,77 @@
+"""The shape checks' shortcuts never change what they say.
+
+``check_unclosed`` skips its exact per-character pairing when counting every opener as unclosed
+already stays within the limits, and skips its per-row checks when no line is indented deeply
+enough or names a footnote. Both are claims about bounds; these tests compare the checks with and
+without the shortcuts, on generated bodies and with the limits lowered so generated text reaches
+them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.reading import markdown_limits
+
+LOW_LIMITS = {
+    "PARAGRAPH_SCAN_LIMIT": 120,
+    "UPDATE_SCAN_LIMIT": 160,
+    "PARAGRAPH_LINE_LIMIT": 12,
+    "PARAGRAPH_CHAR_LIMIT": 300,
+    "FOOTNOTE_LIMIT": 3,
+}
+
+LINE_PARTS = st.sampled_from(
+    ["[", "[", "(", "(", "<", "]", ")", ">", "a", "ord ", "[^1]: not", "  ", "\t", "```", "| a | b |", "-"]
+)
+LINES = st.builds(
+    lambda indent, parts: indent + "".join(parts),
+    st.one_of(
+        st.just(""),
+        st.sampled_from([" ", "    ", "\t", " " * 16, " " * 17, "\t" * 16, "\t" * 16 + " ", " " * 70]),
+    ),
+    st.lists(LINE_PARTS, max_size=30),
+)
+BODIES = st.lists(st.one_of(LINES, st.just("")), max_size=40).map("\n".join)
+
+
+def said(body: str) -> list[tuple[int, str]]:
+    problems: list[tuple[int, str]] = []
+    markdown_limits.check_unclosed(body, 5, lambda line, message: problems.append((line, message)))
+    return problems
+
+
+@pytest.fixture
+def low_limits(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name, value in LOW_LIMITS.items():
+        monkeypatch.setattr(markdown_limits, name, value)
+    return monkeypatch
+
+
+@settings(max_examples=400, deadline=None)
+@given(body=BODIES)
+def test_the_shortcuts_change_no_answer(body: str) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in LOW_LIMITS.items():
+            patch.setattr(markdown_limits, name, value)
+        quick = said(body)
+        patch.setattr(markdown_limits, "_within_limits_for_sure", lambda paragraphs: False)
+        patch.setattr(markdown_limits, "_DEEP_INDENT", re.compile(""))  # every body: check its rows
+        exact = said(body)
+    assert quick == exact
+
+
+def test_the_generated_bodies_reach_every_limit(low_limits: pytest.MonkeyPatch) -> None:
+    """The property above would pass trivially if no generated body was ever refused."""
+    refused = {
+        "unclosed": said("[(<" * 40),
+        "indent": said("a\n" + "\t" * 16 + " deep"),
+        "footnotes": said("\n".join(f"[^{i}]: note" for i in range(5))),
+        "lines": said("\n".join("a" for _ in range(20))),
+    }
+    assert all(refused.values()), refused
+    assert said("a\n" + "\t" * 16 + "not too deep") == []
