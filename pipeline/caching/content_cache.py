@@ -39,6 +39,7 @@ class ContentCache:
         self.folder = Path(folder)
         self.store = ShardStore(folder, FORMAT, accepts=lambda value: isinstance(value, CachedSource))
         self._sizes: dict[str, int] = {}  # HTML store file -> its size (-1: gone), once opened
+        self._keep: str | None = None  # the new generation a save made: the others go after it
 
     def get(self, key: str) -> CachedSource | None:
         """The entry for ``key``; one whose HTML record is gone counts as parsed, not rendered."""
@@ -60,7 +61,8 @@ class ContentCache:
         html_store.register_repair(self.folder, make)
 
     def save(self, background: bool = False) -> None:
-        self.store.save(prune=True, background=background, prepare=self._move_html)
+        self._keep = None
+        self.store.save(prune=True, background=background, prepare=self._move_html, finish=self._tidy)
 
     @property
     def rejected(self) -> list[str]:
@@ -121,9 +123,17 @@ class ContentCache:
             if finished is not None:
                 lazy = finished.update.with_body(ref)
                 shards[name][key] = replace(entry, finished=replace(finished, update=lazy))
-        if compact:  # readers that loaded the older files keep them open (html_store.open_files)
-            html_store.remove_unused(self.folder, {str(target)})
+        if compact:
+            self._keep = str(target)
         return dirty
+
+    def _tidy(self) -> None:
+        """After a new generation's shards are written: the older files are no longer named.
+
+        Readers that loaded the older files keep them open (:func:`html_store.open_files`).
+        """
+        if self._keep is not None:
+            html_store.remove_unused(self.folder, {self._keep})
 
 
 def _record(update: Update) -> bytes:

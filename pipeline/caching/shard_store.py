@@ -57,6 +57,7 @@ class ShardStore:
         prune: bool,
         background: bool = False,
         prepare: Callable[[], set[str]] | None = None,
+        finish: Callable[[], None] | None = None,
     ) -> None:
         """Write the shards that changed; with ``prune``, keep only entries used since loading.
 
@@ -65,7 +66,8 @@ class ShardStore:
         10,000-update build) happens in a forked child while the build goes on; the build joins
         it before it finishes (:func:`pipeline.forkpool.join_background`). ``prepare()`` runs
         where the shards are written, just before, and names further shards to write (the
-        content cache moves its HTML out of the entries there).
+        content cache moves its HTML out of the entries there); ``finish()`` runs there after
+        the shards are written.
         """
         forkpool.join(_WRITERS.pop(self.folder, None))  # an earlier save of this folder lands first
         todo: set[str] = set()
@@ -85,6 +87,8 @@ class ShardStore:
             names = todo | (prepare() if prepare is not None else set())
             for name in sorted(names):
                 self._write(name, self._shards[name])
+            if finish is not None:
+                finish()
 
         if background and sum(len(self._shards[name]) for name in todo) >= BACKGROUND_MIN_ENTRIES:
             _WRITERS[self.folder] = forkpool.in_background(write)
