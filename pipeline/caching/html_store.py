@@ -7,7 +7,7 @@ rest of the cache, so the shards keep each update with an :class:`HtmlRef` inste
 (:meth:`pipeline.reading.model.Update.with_body`) and the strings live here, one record per
 update, read with one ``pread`` when a template first touches them.
 
-A record is never trusted blindly either: it carries a BLAKE2 digest of its bytes and of the
+A record is never trusted blindly either: it carries a SHA-256 digest of its bytes and of the
 fingerprint of the update it belongs to, so a damaged, truncated or reused file is noticed on
 read. Then the update is made again from its source (:func:`register_repair`, set up by
 :func:`pipeline.reading.content.read_content`), so a damaged cache costs time, never bytes.
@@ -34,7 +34,7 @@ from pathlib import Path
 
 PREFIX, SUFFIX = "html-", ".blob"
 _LENGTHS = struct.Struct("<QQQ")
-_CHECK = 16  # bytes of BLAKE2b before each record's payload
+_CHECK = 16  # bytes of SHA-256 (SHA-NI: twice as fast as BLAKE2 here) before each payload
 _FILES: dict[str, int] = {}  # blob path -> descriptor open for reading, for this process
 Repair = Callable[[str], tuple[str, str, str]]  # fingerprint -> the three strings, made afresh
 _REPAIRS: dict[str, Repair] = {}  # cache folder -> how to make a damaged record's update again
@@ -79,9 +79,9 @@ def encode(fingerprint: str, html: str, toc_html: str, feed_html: str) -> bytes:
 
 
 def _check(fingerprint: str, payload: bytes | memoryview) -> bytes:
-    h = hashlib.blake2b(fingerprint.encode("ascii"), digest_size=_CHECK)
+    h = hashlib.sha256(fingerprint.encode("ascii"))
     h.update(payload)
-    return h.digest()
+    return h.digest()[:_CHECK]
 
 
 def _decode(data: bytes, fingerprint: str) -> tuple[str, str, str] | None:
