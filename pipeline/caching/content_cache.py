@@ -24,7 +24,7 @@ from pipeline.reading.model import CachedSource, ContentSet, Renderer, Update
 
 FORMAT = b"goal17-content-cache 3\n"
 FOLDER_NAME = "content-v3"  # v3: HTML in the HTML store, not in the shards
-OLD_FOLDERS = ("content-v2",)
+EARLIER_FORMATS = ("content-v2",)
 # A generation file is copied afresh when its dead records outweigh the live ones by this much.
 COMPACT_SLACK = 4 << 20
 
@@ -180,7 +180,7 @@ def read_cached(
 
 def _remove_old_folders(cache_root: Path) -> None:
     """Caches of an earlier format can never be hit again (v2 held the HTML in its shards)."""
-    for name in OLD_FOLDERS:
+    for name in EARLIER_FORMATS:
         old = cache_root / name
         if old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
