@@ -36,8 +36,9 @@ PREFIX, SUFFIX = "html-", ".blob"
 _LENGTHS = struct.Struct("<QQQ")
 _CHECK = 16  # bytes of SHA-256 (SHA-NI: twice as fast as BLAKE2 here) before each payload
 _FILES: dict[str, int] = {}  # blob path -> descriptor open for reading, for this process
-Repair = Callable[[str], tuple[str, str, str]]  # fingerprint -> the three strings, made afresh
-_REPAIRS: dict[str, Repair] = {}  # cache folder -> how to make a damaged record's update again
+Repair = Callable[[str], "tuple[str, str, str] | None"]  # fingerprint -> the strings made afresh
+_REPAIRS: dict[str, list[Repair]] = {}  # cache folder -> the latest reads' repairs, newest last
+_KEPT_REPAIRS = 4  # a long-running process (preview, scheduler) may still hold an earlier read
 
 
 class HtmlUnavailable(Exception):
@@ -61,15 +62,18 @@ class HtmlRef:
             values = None
         if values is not None:
             return values
-        repair = _REPAIRS.get(os.path.dirname(self.path))
-        if repair is None:
-            raise HtmlUnavailable(f"{self.path}: damaged record at {self.offset}")
-        return repair(fingerprint)
+        for repair in reversed(_REPAIRS.get(os.path.dirname(self.path), [])):
+            made = repair(fingerprint)
+            if made is not None:
+                return made
+        raise HtmlUnavailable(f"{self.path}: damaged record at {self.offset}; build with --no-cache")
 
 
 def register_repair(folder: str | Path, repair: Repair) -> None:
     """How to make an update's HTML again when its record in ``folder`` is damaged."""
-    _REPAIRS[str(folder)] = repair
+    kept = _REPAIRS.setdefault(str(folder), [])
+    kept.append(repair)
+    del kept[:-_KEPT_REPAIRS]
 
 
 def encode(fingerprint: str, html: str, toc_html: str, feed_html: str) -> bytes:

@@ -175,20 +175,22 @@ def _repairer(
     targets: LinkTargets,
     updates: list[Update],
 ) -> Any:
-    """Make a cached update's HTML again from its source (its HTML record was damaged)."""
+    """Make a cached update's HTML again from its source (its HTML record was damaged).
 
-    def repair(fingerprint: str) -> tuple[str, str, str]:
+    None for an update this read did not give out. Should the file have changed since it was
+    read, its HTML now is used: the next build sees its new stats and remakes what shows it.
+    """
+
+    def repair(fingerprint: str) -> tuple[str, str, str] | None:
         from pipeline.reading.markdown_render import render_markdown
 
         update = next((u for u in updates if u.fingerprint == fingerprint), None)
         source = next((s for s in sources if update is not None and s.rel == update.source), None)
         if source is None:
-            raise ContentError([Problem(settings.source, 0, tr("the content cache is damaged"))])
+            return None
         if source.body is None:
             source = replace(source, body=body_of(read_again(root, source.rel, limit)))
         made = finish_update(source, render_markdown(source.body or ""), settings, targets).update
-        if made.fingerprint != fingerprint:
-            raise ContentError([Problem(source.rel, 1, tr("changed while the build was running"))])
         return made.html, made.toc_html, made.feed_html
 
     return repair

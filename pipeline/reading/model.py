@@ -1,6 +1,6 @@
 """The content model: what reading a content folder produces, and the types its caches keep.
 
-Plain frozen data (plus two protocols), so builders, caches and tests can import the shapes
+Plain frozen data (plus a few protocols), so builders, caches and tests can import the shapes
 without pulling in parsing, validation or rendering.
 """
 
@@ -208,7 +208,7 @@ class SourceCache(Protocol):
 
     def put(self, key: str, entry: CachedSource) -> None: ...
 
-    def repair_with(self, make: Callable[[str], tuple[str, str, str]]) -> None:
+    def repair_with(self, make: Callable[[str], tuple[str, str, str] | None]) -> None:
         """How to make a cached update's HTML again (by fingerprint) if its record is damaged."""
 
 
