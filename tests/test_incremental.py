@@ -24,9 +24,9 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 class Site:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, size: int = SIZE):
         self.root = root
-        self.content = corpus.write_corpus(root / "content", SIZE)
+        self.content = corpus.write_corpus(root / "content", size)
         self.state = root / "state"
         self.config = root / "site.toml"
         self.configure()
@@ -36,21 +36,21 @@ class Site:
         lines = ["[site]", f'state_dir = "{self.state}"'] + [f'{k} = "{v}"' for k, v in site.items()]
         self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    def build(self, out: Path, *extra: str) -> dict[str, bytes]:
+    def build(self, out: Path, *extra: str, now: str = NOW) -> dict[str, bytes]:
         args = ["build", "--config", str(self.config), "--content", str(self.content), "--out", str(out)]
-        assert main([*args, "--now", NOW, "--quiet", *extra]) == 0
+        assert main([*args, "--now", now, "--quiet", *extra]) == 0
         return tree(out)
 
-    def cached_equals_cold(self) -> dict[str, bytes]:
+    def cached_equals_cold(self, now: str = NOW) -> dict[str, bytes]:
         """Rebuild with the cache into the site's usual folder; a cold build elsewhere must match."""
-        cached = self.build(self.root / "out")
+        cached = self.build(self.root / "out", now=now)
         cold_state = self.root / "cold-state"
         shutil.rmtree(cold_state, ignore_errors=True)
         shutil.rmtree(self.root / "cold-out", ignore_errors=True)
         config_text = self.config.read_text(encoding="utf-8")
         self.config.write_text(config_text.replace(str(self.state), str(cold_state)), encoding="utf-8")
         try:
-            cold = self.build(self.root / "cold-out", "--no-cache")
+            cold = self.build(self.root / "cold-out", "--no-cache", now=now)
         finally:
             self.config.write_text(config_text, encoding="utf-8")
         assert not cold_state.exists() or not any(cold_state.rglob("markdown-*/shard-*.pickle"))

@@ -34,7 +34,7 @@ from pipeline.publishing.effects import run_after_publish
 from pipeline.publishing.journal import interrupted
 from pipeline.publishing.manifest import manifest_intact, read_manifest
 from pipeline.publishing.publish import PublishReport, publish
-from pipeline.reading.files import UnsafeFile, read_beneath
+from pipeline.reading.files import Found, UnsafeFile, discover, read_beneath
 from pipeline.reading.model import ContentSet, Renderer, Update
 
 Builder = Callable[[Sequence[Update], Settings], Mapping[str, Output]]
@@ -95,14 +95,16 @@ def build_files(
     now: datetime,
     renderer: Renderer | None = None,
     use_cache: bool = True,
+    found: Found | None = None,
 ) -> BuildResult:
     """Everything a build publishes, described in memory; raises ContentError on bad content.
 
     Markdown goes through the persistent render cache and whole files through the content cache
-    unless ``use_cache`` is off (``build --no-cache``).
+    unless ``use_cache`` is off (``build --no-cache``). ``found``: the content folder's walk,
+    when the caller made it already.
     """
     # The content cache is written while pages and feeds are made; run_build joins the writer.
-    content = read_cached(content_dir, settings, now, renderer=renderer, use_cache=use_cache)
+    content = read_cached(content_dir, settings, now, renderer=renderer, use_cache=use_cache, found=found)
     files: dict[str, Output] = {}
     owner: dict[str, str] = {}
 
@@ -157,13 +159,14 @@ def run_build(
     out = Path(out_dir).absolute()
     _refuse_overlap(out, content_dir, settings)
     manifest_path = Path(settings.state_dir) / "outputs" / f"{digest(str(out))}.json"
-    inputs = input_digest(content_dir, settings) if use_cache else None
+    found = _walk(content_dir) if use_cache else None  # one walk for the digest and the reading
+    inputs = input_digest(content_dir, settings, found) if use_cache else None
     if inputs is not None:
         skipped = _skip_if_unchanged(manifest_path, out, inputs, now)
         if skipped is not None:
             return skipped
     try:
-        result = build_files(content_dir, settings, now, renderer=renderer, use_cache=use_cache)
+        result = build_files(content_dir, settings, now, renderer=renderer, use_cache=use_cache, found=found)
         summary = BuildSummary.of(result.content)
         stamp = _stamp(inputs, result.content, summary) if inputs is not None else {}
         report = publish(
@@ -193,24 +196,28 @@ def _refuse_overlap(out: Path, content_dir: str | Path, settings: Settings) -> N
             raise BuildError(f"--out {out} is {where} {name} {real}: choose a folder outside it")
 
 
-def input_digest(content_dir: str | Path, settings: Settings) -> str:
+def _walk(content_dir: str | Path) -> Found | None:
+    root = Path(content_dir)
+    return discover(root) if root.is_dir() else None  # a missing folder: reading says so
+
+
+def input_digest(content_dir: str | Path, settings: Settings, found: Found | None = None) -> str:
     """Everything a build reads besides the clock: code, templates, settings, the content files.
 
-    Content files are taken by their stats (path, size, mtime, inode), not their bytes: 10,000
-    stats cost milliseconds, and any write to a file changes its mtime.
+    Content files are taken by their stats (path, mode, size, mtime, inode), not their bytes:
+    10,000 stats cost milliseconds, and any write to a file changes its mtime. The files are
+    those the build reads (:func:`pipeline.reading.files.discover`: names starting with ``.``
+    or ``_`` are skipped by both), and what it refuses, with the reason.
     """
     root = str(Path(content_dir).absolute())
-    prefix = len(root) + 1
+    if found is None:
+        found = _walk(content_dir)
     stats: list[tuple] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
-            try:
-                st = os.lstat(path)  # never follows a link (a dangling one must not crash the build)
-            except OSError:
-                continue  # gone since the walk: the build that reads the folder will say so
-            stats.append((path[prefix:], st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino))
+    if found is not None:
+        entries = [*found.markdown, *((rel, st) for rel, (_path, st) in found.assets.items())]
+        for rel, st in sorted(entries, key=lambda item: item[0]):
+            stats.append((rel, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino))
+        stats.extend((refused.rel, refused.reason) for refused in found.refused)
     return digest(settings.context_digest, root, stats)
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from pipeline import __version__
@@ -27,9 +27,11 @@ from pipeline.config.site import Settings
 from pipeline.outputs.urls import FEED_FILES, FEEDS
 from pipeline.publishing.publish import PublishReport
 from pipeline.stores.backend import open_backend
-from pipeline.stores.protocols import WebSubPendingStore
 from pipeline.stores.sqlite.websub_pending import PENDING_FILE as PENDING_FILE
 from pipeline.stores.sqlite.websub_pending import PendingListDamaged
+
+if TYPE_CHECKING:  # the stores' protocols import the send log and e-mail validation: 0.1 s a build
+    from pipeline.stores.protocols import WebSubPendingStore
 
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = f"goal17-syndication/{__version__} (WebSub publisher)"

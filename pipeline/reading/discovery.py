@@ -12,26 +12,29 @@ from pathlib import Path
 from pipeline.config.site import Settings
 from pipeline.locale.cli import tr
 from pipeline.reading import frontmatter
-from pipeline.reading.files import UnsafeFile, discover, read_beneath
+from pipeline.reading.files import Found, UnsafeFile, discover, read_beneath
 from pipeline.reading.model import ContentError, Problem, Source
 from pipeline.reading.validation import decode_text, read_source
 
 
 def discover_content(
-    root: Path, problems: list[Problem]
-) -> tuple[list[tuple[str, os.stat_result]], dict[str, Path]]:
-    """Markdown files (with their stats) and assets, skipping names starting with . or _.
+    root: Path, problems: list[Problem], found: Found | None = None
+) -> tuple[list[tuple[str, os.stat_result]], dict[str, Path], dict[str, int]]:
+    """Markdown files (with their stats), assets and their sizes, skipping names starting with . or _.
 
     Links, hard-linked files and special files are refused (:mod:`pipeline.reading.files`):
-    each is an error, so nothing is published while one is there.
+    each is an error, so nothing is published while one is there. ``found``: the walk, when the
+    caller made it already.
     """
-    found = discover(root)
+    if found is None:
+        found = discover(root)
     for refused in found.refused:
         line = 1 if refused.rel.lower().endswith(".md") else 0
         problems.append(
             Problem(refused.rel, line, tr("{path} {reason}", path=refused.rel, reason=refused.reason))
         )
-    return found.markdown, {rel: path for rel, (path, _st) in found.assets.items()}
+    assets = {rel: path for rel, (path, _st) in found.assets.items()}
+    return found.markdown, assets, {rel: st.st_size for rel, (_path, st) in found.assets.items()}
 
 
 def parse_file(

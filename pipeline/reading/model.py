@@ -1,6 +1,6 @@
 """The content model: what reading a content folder produces, and the types its caches keep.
 
-Plain frozen data (plus two protocols), so builders, caches and tests can import the shapes
+Plain frozen data (plus a few protocols), so builders, caches and tests can import the shapes
 without pulling in parsing, validation or rendering.
 """
 
@@ -10,11 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.locale.cli import tr
 from pipeline.outputs.urls import update_path
-from pipeline.reading.markdown_render import Rendered
+
+if TYPE_CHECKING:  # importing Markdown costs a build that renders nothing 0.1 s
+    from pipeline.reading.markdown_render import Rendered
 
 
 @dataclass(frozen=True, order=True)
@@ -73,6 +75,52 @@ class Update:
         """Site-relative folder of the update's page."""
         return update_path(self.slug)
 
+    def __getattr__(self, name: str) -> Any:
+        """``html``, ``toc_html`` and ``feed_html`` of an update from the content cache, on first use.
+
+        Four fifths of the content cache are these three strings, and a build that remakes a few
+        outputs reads the HTML of a few updates. So the cache keeps them in its HTML store
+        (:mod:`pipeline.caching.html_store`) and its updates carry a ``_body`` reference
+        instead; reading any of the three loads all three into the instance (Python calls
+        ``__getattr__`` only for attributes the instance does not have). Equality, hashing,
+        ``repr`` and :func:`dataclasses.replace` read the fields too, so they see the same values.
+        """
+        if name in LAZY_FIELDS:
+            body = self.__dict__.get("_body")
+            if body is not None:
+                self.__dict__.update(zip(LAZY_FIELDS, body.load(self.fingerprint), strict=True))
+                return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling: without this, pickle's lookup of ``__setstate__`` would reach
+        ``__getattr__`` and raise for each of the 10,000 cached updates (0.02 s)."""
+        self.__dict__.update(state)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the HTML when it lives in the HTML store (loaded again on use)."""
+        state = self.__dict__
+        if "_body" in state:
+            return {key: value for key, value in state.items() if key not in LAZY_FIELDS}
+        return state
+
+    def with_body(self, body: HtmlBody) -> Update:
+        """This update without its HTML in memory, read from ``body`` when it is used."""
+        lazy = object.__new__(Update)
+        state = {key: value for key, value in self.__dict__.items() if key not in LAZY_FIELDS}
+        state["_body"] = body
+        lazy.__dict__.update(state)
+        return lazy
+
+
+LAZY_FIELDS = ("html", "toc_html", "feed_html")
+
+
+class HtmlBody(Protocol):
+    """Where a cached update's ``LAZY_FIELDS`` are (:class:`pipeline.caching.html_store.HtmlRef`)."""
+
+    def load(self, fingerprint: str) -> tuple[str, str, str]: ...
+
 
 @dataclass
 class Source:
@@ -115,6 +163,7 @@ class LinkTargets:
 
     pages: dict[str, str]  # content path of an update's Markdown file -> its page URL
     assets: dict[str, Path]  # content path -> file, copied to the site as-is
+    sizes: dict[str, int] | None = None  # content path -> bytes of each asset, from the walk
 
 
 @dataclass(frozen=True)
@@ -134,6 +183,8 @@ class Finished:
                 return False
         if self.image_size is not None:
             rel, size = self.image_size
+            if targets.sizes is not None:  # the walk's lstat: no second stat per update
+                return targets.sizes.get(rel) == size
             try:
                 return rel in assets and assets[rel].stat().st_size == size
             except OSError:
@@ -157,8 +208,11 @@ class SourceCache(Protocol):
 
     def put(self, key: str, entry: CachedSource) -> None: ...
 
+    def repair_with(self, make: Callable[[str], tuple[str, str, str] | None]) -> None:
+        """How to make a cached update's HTML again (by fingerprint) if its record is damaged."""
 
-AfterRender = Callable[[int, Rendered], Any]  # what to do with body i once rendered (e.g. finish it)
+
+AfterRender = Callable[[int, "Rendered"], Any]  # what to do with body i once rendered (e.g. finish it)
 
 
 class Renderer(Protocol):
