@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from pipeline.config.site import default_settings
+from pipeline.outputs.feeds.entries import RSS_ESCAPE_COST, html_payload, rss_text
 from pipeline.outputs.feeds.jsonfeed import dumps
 from pipeline.outputs.feeds.markup import prefer_cdata
-from pipeline.outputs.feeds.rss_atom import RSS_ESCAPE_COST, _cdata_if_shorter, _hex_references
 from pipeline.reading.content import read_content
 from tests.conftest import NOW
 from tests.feeds_helpers import build_feeds, validation_problems, write_corpus
@@ -91,12 +91,9 @@ XML_TEXT = st.lists(
 @given(XML_TEXT)
 def test_cdata_and_hex_references_never_change_the_text(text):
     """Whatever the text, CDATA-or-escaping plus RSS hex references parse back to it."""
-    root = etree.Element("rss")
-    element = etree.SubElement(root, "description")
-    element.text = text
-    _cdata_if_shorter(element, RSS_ESCAPE_COST)
-    data = _hex_references(etree.tostring(root, encoding="UTF-8", xml_declaration=True))
-    assert etree.fromstring(data).findtext("description") == text
+    payload = html_payload(text, RSS_ESCAPE_COST, rss_text)
+    data = f"<?xml version='1.0' encoding='UTF-8'?>\n<rss><description>{payload}</description></rss>"
+    assert etree.fromstring(data.encode("utf-8")).findtext("description") == text
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
