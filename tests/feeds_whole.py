@@ -1,9 +1,9 @@
 """RSS and Atom documents written whole by feedgen: the writer as it was before entries were spliced.
 
-Every entry is a feedgen entry, rewritten by an entry extension exactly as the old
-``pipeline/outputs/feeds/rss_atom.py`` did (per-entry language, relinks, dc:creator, text
-constructs, CDATA when shorter, defused tags); the document is then serialised in one piece by
-lxml. ``tests/test_feeds_splice.py`` checks that the spliced documents are these bytes.
+Every entry is a feedgen entry, rewritten by an entry extension as the old
+``pipeline/outputs/feeds/rss_atom.py`` did (relinks, dc:creator, text constructs, CDATA when
+shorter, defused tags, per-entry language, which since issue 16 is written only when it is not
+the document's); the document is then serialised in one piece by lxml. ``tests/test_feeds_splice.py`` checks that the spliced documents are these bytes.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def whole_document(page: FeedPage, settings: Settings, filename: str) -> bytes:
     fg = rss_atom._generator(page, settings, filename, media_type)
     fg.register_extension("whole", BaseExtension, _EntryExtras)
     for update in page.entries:
-        _fill_entry(fg.add_entry(order="append"), update, page.full_content)
+        _fill_entry(fg.add_entry(order="append"), update, page.full_content, page.scope.language)
     if filename == RSS_FILE:
         fg.image(url=settings.url(FAVICON_PATH), width="64", height="64")
         return rss_atom.hex_references(fg.rss_str(pretty=not page.is_archive))
@@ -54,7 +54,7 @@ def whole_document(page: FeedPage, settings: Settings, filename: str) -> bytes:
     return fg.atom_str(pretty=not page.is_archive)
 
 
-def _fill_entry(entry, update: Update, full_content: bool) -> None:
+def _fill_entry(entry, update: Update, full_content: bool, language: str) -> None:
     title = clean_text(update.title)
     summary = clean_text(update.summary)
     entry.id(update.id)
@@ -76,7 +76,7 @@ def _fill_entry(entry, update: Update, full_content: bool) -> None:
     body = update.feed_html if full_content else ""
     if body.strip():
         entry.content(body, type="html")
-    entry.whole.configure(update=update, categories=cats, links=links)
+    entry.whole.configure(update=update, categories=cats, links=links, language=language)
 
 
 def _terms(update: Update) -> list[Category]:
@@ -114,15 +114,18 @@ class _EntryExtras(BaseEntryExtension):
         self.update: Update | None = None
         self.categories: list = []
         self.links: list[dict[str, str]] = []
+        self.language = ""
 
-    def configure(self, update: Update, categories: list, links: list[dict[str, str]]) -> None:
+    def configure(self, update: Update, categories: list, links: list[dict[str, str]], language: str) -> None:
         self.update = update
         self.categories = categories
         self.links = links
+        self.language = language  # the document's: an entry in it says only a different one
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         assert self.update is not None
-        entry.set(XML_LANG, self.update.lang)
+        if self.update.lang != self.language:
+            entry.set(XML_LANG, self.update.lang)
         old = entry.findall("link")
         position = entry.index(old[0]) if old else len(entry)
         for element in old:
@@ -150,7 +153,8 @@ class _EntryExtras(BaseEntryExtension):
             element.text = defuse_tags(element.text or "")
         if self.update.author:
             etree.SubElement(item, f"{{{DC_NS}}}creator").text = defuse_tags(clean_text(self.update.author))
-        etree.SubElement(item, f"{{{DC_NS}}}language").text = self.update.lang
+        if self.update.lang != self.language:
+            etree.SubElement(item, f"{{{DC_NS}}}language").text = self.update.lang
         return item
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import feedparser
@@ -20,6 +21,8 @@ from tests.feeds_helpers import build_feeds, validation_problems, write_corpus
 
 A = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+DC_LANGUAGE = "{http://purl.org/dc/elements/1.1/}language"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 # Sanitized HTML can still hold "]]>" (in an attribute) and a raw "\r" never survives CDATA.
 AWKWARD_BODY = """\
@@ -128,3 +131,26 @@ def test_archive_pages_carry_summaries_and_links_not_the_whole_text(content_dir,
         # Each entry is much smaller than in the subscription document.
         assert len(files[f"feeds/archive/{page}/atom.xml"]) * 2 < len(files["feeds/atom.xml"])
     assert "feeds/archive/1/feed.json" not in files
+
+
+def test_entries_name_their_language_only_when_it_is_not_the_documents(content_dir, settings):
+    """xml:lang is inherited in XML and an RSS item is in its channel's language: saying it again
+    on every entry was ≈ 0.46 MB of a 10,000-update site's feeds."""
+    write_corpus(content_dir)  # Swedish updates and one in English
+    files = build_feeds(content_dir, dataclasses.replace(settings, feed_items=2))  # with archive pages
+    languages = {u.id: u.lang for u in read_content(content_dir, settings, NOW).updates}
+    assert set(languages.values()) == {"sv", "en"}
+    for path in ("feeds/atom.xml", "feeds/archive/1/atom.xml", "feeds/lang/en/atom.xml"):
+        feed = etree.fromstring(files[path])
+        own = feed.get(XML_LANG)
+        for entry in feed.iter(f"{A}entry"):
+            lang = languages[entry.findtext(f"{A}id")]
+            assert entry.get(XML_LANG) == (None if lang == own else lang)
+        for parsed in feedparser.parse(files[path]).entries:
+            assert parsed.title_detail.language == languages[parsed.id]  # inherited or its own
+    for path in ("feeds/rss.xml", "feeds/lang/en/rss.xml"):
+        channel = etree.fromstring(files[path]).find("channel")
+        for item in channel.iter("item"):
+            lang = languages[item.findtext("guid")]
+            assert item.findtext(DC_LANGUAGE) == (None if lang == channel.findtext("language") else lang)
+        assert validation_problems(path, files[path]) == []

@@ -131,9 +131,9 @@ def entry_categories(update: Update, full_content: bool) -> list[Term]:
     return [(term, None, term) for term in (*update.targets, *map(clean_text, update.tags))]
 
 
-def rss_item(update: Update, full_content: bool, pretty: bool) -> bytes:
+def rss_item(update: Update, full_content: bool, pretty: bool, language: str) -> bytes:
     """One ``<item>``: title, link, description (and content:encoded), guid, categories,
-    enclosure, pubDate, dc:creator, dc:language."""
+    enclosure, pubDate, dc:creator, and dc:language unless it is the channel's ``language``."""
     title = clean_text(update.title)
     summary = clean_text(update.summary) or title
     children = []
@@ -159,7 +159,8 @@ def rss_item(update: Update, full_content: bool, pretty: bool) -> bytes:
     children.append(element("pubDate", rss_text(rfc822(seconds(update.date)))))
     if update.author:
         children.append(element("dc:creator", rss_text(defuse_tags(clean_text(update.author)))))
-    children.append(element("dc:language", rss_text(update.lang)))
+    if update.lang != language:  # an item is in its channel's language unless it says otherwise
+        children.append(element("dc:language", rss_text(update.lang)))
     return layout("<item>", "</item>", children, RSS_DEPTH, pretty).encode("utf-8")
 
 
@@ -171,8 +172,9 @@ def atom_text_construct(tag: str, value: str) -> str:
     return element(tag, text(value)) if value else f"<{tag}/>"
 
 
-def atom_entry(update: Update, full_content: bool, pretty: bool) -> bytes:
-    """One ``<entry>``: id, title, updated, author, content, links, summary, categories, published."""
+def atom_entry(update: Update, full_content: bool, pretty: bool, language: str) -> bytes:
+    """One ``<entry>``: id, title, updated, author, content, links, summary, categories,
+    published; ``xml:lang`` unless it is the feed's ``language`` (XML inherits it)."""
     title = clean_text(update.title)
     summary = clean_text(update.summary) or title
     children = [
@@ -201,7 +203,7 @@ def atom_entry(update: Update, full_content: bool, pretty: bool) -> bytes:
             attributes += f' label="{attribute(label)}"'
         children.append(f"<category{attributes}/>")
     children.append(element("published", text(seconds(update.date).isoformat())))
-    start = f'<entry xml:lang="{attribute(update.lang)}">'
+    start = "<entry>" if update.lang == language else f'<entry xml:lang="{attribute(update.lang)}">'
     return layout(start, "</entry>", children, ATOM_DEPTH, pretty).encode("utf-8")
 
 
@@ -214,6 +216,6 @@ WRITERS = {"rss": rss_item, "atom": atom_entry}
 # pages carry each update once per format and are not cached: 4,096 entries cover every
 # subscription document of a site.
 @lru_cache(maxsize=4096)
-def cached_entry(kind: str, update: Update, full_content: bool, pretty: bool) -> bytes:
-    """``WRITERS[kind](update, full_content, pretty)``, written once per process."""
-    return WRITERS[kind](update, full_content, pretty)
+def cached_entry(kind: str, update: Update, full_content: bool, pretty: bool, language: str) -> bytes:
+    """``WRITERS[kind](update, full_content, pretty, language)``, written once per process."""
+    return WRITERS[kind](update, full_content, pretty, language)

@@ -64,10 +64,11 @@ def render_atom(page: FeedPage, settings: Settings) -> bytes:
 def _entries(kind: str, page: FeedPage) -> list[bytes]:
     """The page's entries as text; a subscription document's come from the per-process cache."""
     pretty = not page.is_archive
+    language = page.scope.language  # the document's: entries in it say only a different one
     if page.is_archive:  # each update is on one archive page: nothing to reuse
         write = WRITERS[kind]
-        return [write(update, page.full_content, pretty) for update in page.entries]
-    return [cached_entry(kind, update, page.full_content, pretty) for update in page.entries]
+        return [write(update, page.full_content, pretty, language) for update in page.entries]
+    return [cached_entry(kind, update, page.full_content, pretty, language) for update in page.entries]
 
 
 def _splice(shell: bytes, closing: bytes, depth: int, entries: list[bytes]) -> bytes:
