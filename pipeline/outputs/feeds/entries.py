@@ -79,8 +79,8 @@ def rfc822(moment: datetime) -> str:
 
 
 def seconds(moment: datetime) -> datetime:
-    """Feeds carry whole seconds."""
-    return moment.replace(microsecond=0)
+    """Feeds carry whole seconds (``replace`` is skipped when they are: it is not free)."""
+    return moment.replace(microsecond=0) if moment.microsecond else moment
 
 
 def element(tag: str, body: str, attributes: str = "") -> str:
@@ -189,11 +189,11 @@ def atom_entry(update: Update, full_content: bool, pretty: bool, language: str) 
     body = update.feed_html if full_content else ""
     if body.strip():
         children.append(element("content", html_payload(body, ATOM_ESCAPE_COST, text), ' type="html"'))
-    links = [image_enclosure(update, full_content)]
-    links.append({"href": update.url, "rel": "alternate", "type": "text/html", "hreflang": update.lang})
-    for link in links:
-        if link is not None:
-            children.append("<link" + "".join(f' {k}="{attribute(v)}"' for k, v in link.items()) + "/>")
+    enclosure = image_enclosure(update, full_content)
+    if enclosure is not None:
+        children.append("<link" + "".join(f' {k}="{attribute(v)}"' for k, v in enclosure.items()) + "/>")
+    href, hreflang = attribute(update.url), attribute(update.lang)
+    children.append(f'<link href="{href}" rel="alternate" type="text/html" hreflang="{hreflang}"/>')
     children.append(atom_text_construct("summary", summary))
     for term, scheme, label in entry_categories(update, full_content):
         attributes = f' term="{attribute(term)}"'
