@@ -13,8 +13,9 @@ from lxml import etree
 from pipeline.config.site import default_settings
 from pipeline.config.taxonomy import load_taxonomy
 from pipeline.outputs.feeds.archive import feed_pages
+from pipeline.outputs.feeds.entries import cached_entry
 from pipeline.outputs.feeds.model import scopes
-from pipeline.outputs.feeds.rss_atom import _last, render_atom, render_rss
+from pipeline.outputs.feeds.rss_atom import render_atom, render_rss
 from pipeline.publishing.site_build import run_build
 from pipeline.reading.content import read_content
 from tests.conftest import NOW
@@ -277,18 +278,14 @@ def test_pages_link_their_feeds_for_autodiscovery(content_dir, write_update, set
 
 
 def test_rss_and_atom_are_the_same_whichever_is_made_first(content_dir, settings):
-    """The two formats share one filled generator per page; neither may see the other's address."""
+    """The two formats share one per-process entry cache; neither may see the other's entries."""
     write_corpus(content_dir)
     updates = read_content(content_dir, settings, NOW).updates
     pages = [page for scope in scopes(updates, settings) for page in feed_pages(scope, settings)]
     for page in pages[:6]:
-        _last.memo = None
-        alone = (render_rss(page, settings), _clear(_last), render_atom(page, settings))
+        cached_entry.cache_clear()
+        alone = (render_rss(page, settings), cached_entry.cache_clear(), render_atom(page, settings))
         atom_first = render_atom(page, settings), render_rss(page, settings)
-        _last.memo = None
+        cached_entry.cache_clear()
         rss_first = render_rss(page, settings), render_atom(page, settings)
         assert (atom_first[1], atom_first[0]) == (alone[0], alone[2]) == rss_first
-
-
-def _clear(local) -> None:
-    local.memo = None

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from pipeline.config.site import Settings
 from pipeline.outputs.feeds.model import ARCHIVE_DIR, FeedPage, FeedScope
-from pipeline.reading.model import sort_key
 
 
 def archive_folder(number: int) -> str:
@@ -38,7 +37,9 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
     newest = scope.updates[:size]
     if scope.kind != "site":
         return [FeedPage(scope=scope, folder=scope.folder, entries=newest)]
-    oldest_first = sorted(scope.updates, key=lambda u: (u.date.timestamp(), u.id))
+    # Oldest first by (date, id), each update's timestamp taken once: sorting (timestamp, id,
+    # position) tuples is the stable sort by (date, id), and a tenth of an edit build's feeds.
+    oldest_first = sorted([(u.date.timestamp(), u.id, n) for n, u in enumerate(scope.updates)])
     full = len(oldest_first) // size
     result = [
         FeedPage(
@@ -50,11 +51,13 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
     ]
     for number in range(full, 0, -1):
         chunk = oldest_first[(number - 1) * size : number * size]
+        # Newest first (sort_key's order: -timestamp, then id), stable as sorted(chunk, key=sort_key).
+        newest_first = sorted([(-moment, uid, n) for moment, uid, n in chunk])
         result.append(
             FeedPage(
                 scope=scope,
                 folder=archive_folder(number),
-                entries=tuple(sorted(chunk, key=sort_key)),
+                entries=tuple(scope.updates[n] for _, _, n in newest_first),
                 archive_number=number,
                 prev_archive=archive_folder(number - 1) if number > 1 else None,
                 current=scope.folder,

@@ -153,14 +153,16 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                 )
             )
     by_target: dict[str, list[Update]] = {t.id: [] for t in taxonomy.targets}
-    for update in ordered:  # one pass over the updates, not one per target
+    by_group: dict[str, list[Update]] = {g.id: [] for g in taxonomy.groups}
+    groups_of = {t.id: [g.id for g in taxonomy.groups if t.id in g.targets] for t in taxonomy.targets}
+    for update in ordered:  # one pass over the updates, not one per target or group
         for target_id in update.targets:
             by_target[target_id].append(update)
-    position = {id(u): n for n, u in enumerate(ordered)}
+        # The updates of a group's targets, each once, in the site-wide order.
+        for group_id in dict.fromkeys(g for t in update.targets for g in groups_of[t]):
+            by_group[group_id].append(update)
     for group in taxonomy.groups:
-        # The updates of the group's targets, each once, in the site-wide order.
-        chosen = {id(u): u for t in group.targets for u in by_target[t]}
-        in_group = sorted(chosen.values(), key=lambda u: position[id(u)])
+        in_group = by_group[group.id]
         found.append(
             FeedScope(
                 kind="group",
