@@ -31,6 +31,7 @@ from typing import Any
 from pipeline import __version__, commands
 from pipeline.commands._options import CommandFailed, describe_os_error, report_failure
 from pipeline.config.site import SettingsError
+from pipeline.program_exit import end_process
 from pipeline.stores.migrations import SchemaError
 from pipeline.stores.postgres import DatabaseUnavailable
 
@@ -152,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if isinstance(sys.stdout, _GuardedStdout):
             sys.stdout = real_stdout
+
+
+def program() -> None:
+    """The ``goal17`` console script: :func:`main`, then a quick exit (:mod:`pipeline.program_exit`)."""
+    end_process(main())
 
 
 def _flush_stdout() -> None:
