@@ -131,7 +131,7 @@ def test_the_front_page_looks_as_designed(site, browser):
             == "4px"
         )
         # Badge names are on screen, not hidden, at phone width.
-        name = page.locator(".badge-name").first
+        name = page.locator(".badges span").first
         assert name.is_visible() and name.bounding_box()["width"] > 40
         # The thumbnail keeps its box before it loads: width and height are given.
         thumb = page.locator("img.thumb").first
