@@ -228,7 +228,7 @@ def test_images_get_their_width_and_height_on_the_page_and_as_thumbnails(tmp_pat
     build(content_dir, out)
     lead = parse(out / "updates/med-bild/index.html").find(".//h:figure//h:img", NS)
     assert (lead.get("width"), lead.get("height"), lead.get("alt")) == ("40", "21", "En bild")
-    thumbs = list(parse(out / "index.html").iterfind(".//h:img[@class='thumb']", NS))
+    thumbs = list(parse(out / "index.html").iterfind(".//h:article[@class='with-thumb']/h:img", NS))
     assert len(thumbs) == 1 and (thumbs[0].get("width"), thumbs[0].get("height")) == ("40", "21")
     assert thumbs[0].get("src") == "media/bild.png"  # relative: the site works under any base URL
 

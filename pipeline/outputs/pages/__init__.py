@@ -49,7 +49,7 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
 
     common = {**helpers, "settings": settings, "site_lang": lang, "subscribe_url": subscribe_url(settings)}
     update_tpl = env.get_template("pages/update.html")
-    site_feeds = settings.title
+    site_feeds = ""  # the site feeds are named by their format alone (RSS, Atom, JSON Feed)
 
     def update_page(update: Update) -> bytes:
         chrome = layout(update.lang)

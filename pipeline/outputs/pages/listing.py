@@ -130,7 +130,7 @@ class Listings:
         root = relative_root(page.path)
         if kind == "site":
             heading = _("Senaste nytt") if page.number is None else _("Äldre nyheter")
-            feed_prefix, follow_ids, follow_name, feed_title = urls.FEEDS, (), "", settings.title
+            feed_prefix, follow_ids, follow_name, feed_title = urls.FEEDS, (), "", ""
         elif kind == "group":
             heading = feed_title = group.title(lang)
             feed_prefix, follow_ids = urls.feed_folder(urls.group_path(group.id)), group.targets
