@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import subprocess
-from urllib.parse import urljoin
 import sys
+from urllib.parse import urljoin
 
 import pytest
 
@@ -129,7 +129,9 @@ def test_base_url_override(small_site, tmp_path):
     out = tmp_path / "out"
     assert build(small_site, out, "--base-url", "http://127.0.0.1:8000") == 0
     front = (out / "index.html").read_text()
-    assert '<link rel="canonical" href="http://127.0.0.1:8000/">' in front and 'href="updates/forsta/"' in front
+    assert (
+        '<link rel="canonical" href="http://127.0.0.1:8000/">' in front and 'href="updates/forsta/"' in front
+    )
     assert 'href="http://127.0.0.1:8000/static/style.css"' in (out / "404.html").read_text()
 
 

@@ -126,7 +126,8 @@ def test_the_page_after_the_front_page_starts_where_the_front_page_ends(tmp_path
     assert "Sida 2 av 4" in texts(page, ".//h:h1")[0]
     assert "Sida 2 av 4" in page.find(".//h:title", NS).text
     heads = {
-        link.get("rel"): resolved("page/3/", link.get("href")) for link in page.iterfind(".//h:head/h:link", NS)
+        link.get("rel"): resolved("page/3/", link.get("href"))
+        for link in page.iterfind(".//h:head/h:link", NS)
     }
     assert heads["prev"] == "https://mal17.example.se/"
     assert heads["next"] == "https://mal17.example.se/page/2/"

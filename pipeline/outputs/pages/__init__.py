@@ -22,7 +22,7 @@ from pipeline.config.site import TEMPLATES_DIR, Settings
 from pipeline.outputs.feeds.icons import png_icon, static_icons
 from pipeline.outputs.pages.layout import Layout, cached_display_date, feed_links, subscribe_url
 from pipeline.outputs.pages.links import in_site, relative_html, relative_root
-from pipeline.outputs.pages.listing import ListPage, Listings, paginate
+from pipeline.outputs.pages.listing import Listings, ListPage, paginate
 from pipeline.reading.model import Update
 
 __all__ = ["ListPage", "build", "favicon_ico", "feed_links", "paginate", "relative_root", "subscribe_url"]
@@ -79,7 +79,13 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
 
     files.update(Listings(settings, layout(lang), {**common, "chrome": layout(lang)}).describe(updates))
     not_found = env.get_template("pages/404.html").render(
-        **common, chrome=layout(lang), lang=lang, canonical="", feeds=feed_links(base), feed_title=site_feeds, root=base
+        **common,
+        chrome=layout(lang),
+        lang=lang,
+        canonical="",
+        feeds=feed_links(base),
+        feed_title=site_feeds,
+        root=base,
     )
     files["404.html"] = not_found.encode("utf-8")
     files["static/style.css"] = (env.loader.get_source(env, "static/style.css")[0]).encode("utf-8")
@@ -98,4 +104,3 @@ def favicon_ico(size: int = 64, templates_dir: Path = TEMPLATES_DIR) -> bytes:
     header = struct.pack("<HHH", 0, 1, 1)  # reserved, type 1 = icon, one image
     entry = struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(png), 6 + 16)
     return header + entry + png
-

@@ -109,7 +109,9 @@ class Listings:
     ) -> None:
         for page in paginate(items, self.settings.page_size, base_path):
             # The page's own facts by digest(), the items' fingerprints joined: 2,400 pages at 10k.
-            facts = digest(kind, key, page.path, page.number, page.position, page.count, page.newer, page.older)
+            facts = digest(
+                kind, key, page.path, page.number, page.position, page.count, page.newer, page.older
+            )
             joined = "\n".join([self._key_prefix, facts, *(u.fingerprint for u in page.items)])
             files[f"{page.path}index.html"] = Deferred(
                 hashlib.blake2b(joined.encode(), digest_size=16).hexdigest(),
