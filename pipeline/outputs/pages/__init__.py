@@ -56,6 +56,7 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         root = relative_root(update.path)
         html = update_tpl.render(
             **common,
+            _=chrome.gettext,
             chrome=chrome,
             badges=chrome.badges,
             update=update,
@@ -77,9 +78,12 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         key = hashlib.blake2b(prefix + update.fingerprint.encode(), digest_size=16).hexdigest()
         files[f"{update.path}index.html"] = Deferred(key, partial(update_page, update))
 
-    files.update(Listings(settings, layout(lang), {**common, "chrome": layout(lang)}).describe(updates))
+    site_layout = layout(lang)
+    listing_context = {**common, "_": site_layout.gettext, "chrome": site_layout}
+    files.update(Listings(settings, site_layout, listing_context).describe(updates))
     not_found = env.get_template("pages/404.html").render(
         **common,
+        _=layout(lang).gettext,
         chrome=layout(lang),
         lang=lang,
         canonical="",

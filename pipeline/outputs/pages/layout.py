@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 
 from pipeline.config.site import Settings
+from pipeline.locale import translations
 from pipeline.outputs import urls
 from pipeline.reading.dates import display_date
 
@@ -60,6 +61,25 @@ def cached_display_date(moment: datetime, lang: str, tz: ZoneInfo) -> str:
     return text
 
 
+def page_gettext(lang: str) -> Callable[[str], Markup]:
+    """``_()`` for templates rendering one language, remembered per message.
+
+    The same value Jinja's newstyle gettext gives an autoescaping template (the translation as
+    Markup, ``%`` formatting applied with no fields), without its three nested context calls per
+    word: a page says a dozen words, 12,000 pages at 10k.
+    """
+    gettext = translations(lang).gettext
+    words: dict[str, Markup] = {}
+
+    def _(message: str) -> Markup:
+        word = words.get(message)
+        if word is None:
+            word = words[message] = Markup(gettext(message)) % {}
+        return word
+
+    return _
+
+
 class Layout:
     """The repeated parts of pages in one language, each variant rendered once per build.
 
@@ -72,6 +92,7 @@ class Layout:
         self._settings = settings
         self._extra = extra
         self._modules: dict[str, Any] = {}
+        self.gettext = page_gettext(lang)
         parts = self.module("pages/_layout.html")
         self.head: Callable[..., Markup] = cache(parts.head)
         self.header: Callable[..., Markup] = cache(parts.header)
@@ -83,6 +104,6 @@ class Layout:
 
     def module(self, name: str) -> Any:
         if name not in self._modules:
-            context = {"settings": self._settings, "lang": self.lang, **self._extra}
+            context = {"settings": self._settings, "lang": self.lang, "_": self.gettext, **self._extra}
             self._modules[name] = self._settings.env.get_template(name).make_module(context)
         return self._modules[name]

@@ -13,9 +13,6 @@ mail), so :func:`relative_html` rewrites its in-site ones, for its page only.
 
 from __future__ import annotations
 
-import re
-from functools import cache
-
 from markupsafe import Markup, escape
 
 
@@ -33,19 +30,17 @@ def relative_url(page_dir: str, target: str) -> str:
     """
     cut = len(target)
     for mark in ("?", "#"):
-        at = target.find(mark)
-        if at != -1 and at < cut:
+        at = target.find(mark, 0, cut)
+        if at != -1:
             cut = at
     path, rest = target[:cut], target[cut:]
     if path == page_dir:
         return rest or "./"
-    here = page_dir.split("/")[:-1]
-    *folders, leaf = path.split("/")
-    common = 0
-    while common < len(here) and common < len(folders) and here[common] == folders[common]:
-        common += 1
-    down = "".join(f"{folder}/" for folder in folders[common:]) + leaf
-    up = "../" * (len(here) - common)
+    folder, up = page_dir, ""
+    while not path.startswith(folder):  # climb to the nearest folder both share ("" at worst)
+        folder = folder[: folder.rfind("/", 0, -1) + 1]
+        up += "../"
+    down = path[len(folder) :]
     if not up and (down.startswith("/") or ":" in down.split("/", 1)[0]):
         up = "./"  # "//host/x" or "a:b" would read as another host or a scheme
     return (up + down or "./") + rest
@@ -62,23 +57,37 @@ def in_site(url: str, base_url: str, root: str) -> Markup:
     return escape(url)
 
 
-@cache
-def _in_site_attribute(base_url: str) -> re.Pattern[str]:
-    # A start tag, then attributes (values in double quotes, as nh3 writes them: a quote inside
-    # a value is &quot;), up to an href or src whose value starts with the base URL. Text never
-    # holds a raw "<" (nh3 escapes it), so a match is always inside a tag, never in prose or code.
-    base = re.escape(str(escape(base_url)))
-    return re.compile(r'(<[a-zA-Z][^\s<>"/]*(?:[^<>"]|"[^"]*")*?\s(?:href|src)=")' + base + r'([^"]*)"')
-
-
 def relative_html(html: str, base_url: str, page_dir: str) -> str:
     """Sanitized HTML (an update's body or table of contents) with in-site links made relative.
 
     The body's absolute URLs are right for feeds and mail; on its own page ``https://…/updates/a/#x``
     becomes ``#x`` and ``https://…/updates/b/`` becomes ``../b/``. Links elsewhere are untouched.
+    Only ``href``/``src`` attributes change, never text: nh3 escapes ``<``, ``>`` and ``"`` in
+    text and attribute values alike (``tests/test_pages_links.py`` holds it to that), so a raw
+    ``<`` opens a tag, ``>`` closes it, and inside a tag an even count of ``"`` means "between
+    attributes".
     """
-    if escape(base_url) not in html:
+    base = str(escape(base_url))
+    marker = f'="{base}'
+    at = html.find(marker)
+    if at == -1:
         return html
-    return _in_site_attribute(base_url).sub(
-        lambda m: f'{m.group(1)}{relative_url(page_dir, m.group(2))}"', html
-    )
+    parts: list[str] = []
+    done = 0
+    while at != -1:
+        value = at + 2
+        end = html.find('"', value)
+        if end == -1:
+            break
+        tag = html.rfind("<", 0, at)
+        # nh3 writes one space before each attribute: the value belongs to an href or a src
+        if (
+            (html.endswith(" href", tag, at) or html.endswith(" src", tag, at))
+            and html.rfind(">", 0, at) < tag
+            and html.count('"', tag, at) % 2 == 0
+        ):
+            parts += (html[done:value], relative_url(page_dir, html[value + len(base) : end]))
+            done = end
+        at = html.find(marker, end)
+    parts.append(html[done:])
+    return "".join(parts)
