@@ -104,6 +104,12 @@ class Layout:
 
     def module(self, name: str) -> Any:
         if name not in self._modules:
-            context = {"settings": self._settings, "lang": self.lang, "_": self.gettext, **self._extra}
+            context = {
+                "settings": self._settings,
+                "lang": self.lang,
+                "_": self.gettext,
+                "badges": lambda ids, root: self.badges(ids, root),
+                **self._extra,
+            }
             self._modules[name] = self._settings.env.get_template(name).make_module(context)
         return self._modules[name]

@@ -81,7 +81,7 @@ class Listings:
         self.taxonomy = load_taxonomy()
         self.template = settings.env.get_template("pages/list.html")
         self._ = translations(settings.language).gettext
-        self._rows: dict[str, str] = {}  # update path -> its row, with ROW_ROOT for the root
+        self._rows: dict[str, dict[str, str]] = {}  # update slug -> {root: its row}
         self._key_prefix = digest(settings.context_digest, "list page")
 
     def describe(self, updates: Sequence[Update]) -> dict[str, Deferred]:
@@ -118,11 +118,16 @@ class Listings:
                 partial(self.render, page, kind, key),
             )
 
-    def row(self, update: Update) -> str:
-        """The update's row with ROW_ROOT for the root; rendered once per build process."""
-        text = self._rows.get(update.path)
+    def row(self, update: Update, root: str) -> str:
+        """The update's row on a page at ``root``: rendered once per build process, with ROW_ROOT
+        for the root, then copied once for each root it is shown at (two or three: ``""``,
+        ``../../`` and ``../../../../``)."""
+        rows = self._rows.get(update.slug)
+        if rows is None:
+            rows = self._rows[update.slug] = {ROW_ROOT: str(self.layout.row(update, ROW_ROOT))}
+        text = rows.get(root)
         if text is None:
-            text = self._rows[update.path] = str(self.layout.row(update, ROW_ROOT))
+            text = rows[root] = rows[ROW_ROOT].replace(ROW_ROOT, root)
         return text
 
     def render(self, page: ListPage, kind: str, key: str) -> bytes:
@@ -142,7 +147,7 @@ class Listings:
             feed_prefix, follow_ids = urls.feed_folder(urls.target_path(target.id)), (target.id,)
             follow_name = _("Följ delmål {id}").format(id=target.id)
         feeds = feed_links(root, feed_prefix)
-        rows = "".join(self.row(u) for u in page.items).replace(ROW_ROOT, root)
+        rows = "".join([self.row(u, root) for u in page.items])
         html = self.template.render(
             **self.common,
             lang=lang,
