@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+import html5lib
 import lxml.html
 import nh3
 import pytest
@@ -157,7 +158,7 @@ def build_site(root: Path, base: str, content: Path, page_size: int, newsletter:
 
 
 def broken_links(out: Path, base: str, skip: tuple[str, ...] = ()) -> list[str]:
-    """Every href/src of every HTML page that does not lead to a file of ``out`` (a folder leads
+    """Every href/src of every HTML page (each parsed strictly) that does not lead to a file of ``out`` (a folder leads
     to its index.html, as the host, the preview and a browser reading the disk resolve it), or
     to an element id that is not on the page it names."""
     ids: dict[Path, set[str]] = {}
@@ -175,6 +176,7 @@ def broken_links(out: Path, base: str, skip: tuple[str, ...] = ()) -> list[str]:
         if rel == "404.html" or rel.startswith(skip):
             continue  # 404.html is answered at any depth: its links are absolute, followed from a page below
         page_url = base + rel.removesuffix("index.html")
+        html5lib.HTMLParser(strict=True).parse(page.read_bytes())  # no parse error anywhere
         doc = lxml.html.parse(str(page)).getroot()
         for element in doc.iter("a", "link", "img", "script", "source"):
             for name in ("href", "src"):
