@@ -13,6 +13,8 @@ mail), so :func:`relative_html` rewrites its in-site ones, for its page only.
 
 from __future__ import annotations
 
+from functools import cache
+
 from markupsafe import Markup, escape
 
 
@@ -57,6 +59,12 @@ def in_site(url: str, base_url: str, root: str) -> Markup:
     return escape(url)
 
 
+@cache
+def _marker(base_url: str) -> tuple[str, str]:
+    base = str(escape(base_url))  # as it is written in an attribute
+    return base, f'="{base}'
+
+
 def relative_html(html: str, base_url: str, page_dir: str) -> str:
     """Sanitized HTML (an update's body or table of contents) with in-site links made relative.
 
@@ -67,8 +75,7 @@ def relative_html(html: str, base_url: str, page_dir: str) -> str:
     ``<`` opens a tag, ``>`` closes it, and inside a tag an even count of ``"`` means "between
     attributes".
     """
-    base = str(escape(base_url))
-    marker = f'="{base}'
+    base, marker = _marker(base_url)
     at = html.find(marker)
     if at == -1:
         return html
