@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from urllib.parse import urljoin
 
 import pytest
 
@@ -46,7 +47,7 @@ def test_build_writes_pages_for_updates_and_all_targets(small_site, tmp_path, ca
     page = files["updates/andra/index.html"].decode()
     assert '<html lang="en">' in page
     assert '<link rel="canonical" href="https://mal17.example.se/updates/andra/">' in page
-    assert 'type="application/atom+xml" href="https://mal17.example.se/feeds/atom.xml"' in page
+    assert 'type="application/atom+xml" href="../../feeds/atom.xml"' in page
     assert "2 October 2026" in page
     assert "17.10" in page and "Promote a universal trading system under the WTO" in page
     assert "1 oktober 2026" in files["updates/forsta/index.html"].decode()
@@ -55,7 +56,7 @@ def test_build_writes_pages_for_updates_and_all_targets(small_site, tmp_path, ca
     assert "feeds/targets/17.1/atom.xml" in empty_target
 
 
-def test_pages_contain_no_script_and_only_absolute_own_links(write_update, content_dir, tmp_path):
+def test_pages_contain_no_script_and_only_links_into_the_site(write_update, content_dir, tmp_path):
     write_update("elak", body="<script>alert(1)</script> [rel](annan/) <a href='x' onclick='y()'>a</a>\n")
     out = tmp_path / "out"
     assert build(content_dir, out) == 0
@@ -64,15 +65,15 @@ def test_pages_contain_no_script_and_only_absolute_own_links(write_update, conte
         if path.endswith(".html") and not path.startswith("snippets/"):
             html = data.decode()
             assert "<script" not in html and "onclick" not in html
+            page_url = "https://mal17.example.se/" + path.removesuffix("index.html")
             for url in re.findall(r'(?:href|src)="([^"]*)"', html):
-                if url == "#main":  # the skip link: a fragment of the page itself
+                if url.startswith("mailto:"):
                     continue
-                if url.endswith("static/style.css") and not url.startswith("https:"):
-                    # issue 14: the stylesheet is relative, so a page opened from disk is styled;
-                    # it must lead from this page to the one stylesheet at the site's root
+                # issue 16: in-site links are relative to the page (the 404 page, answered at any
+                # depth, and the canonical and sign-up links stay absolute); all lead into the site
+                assert urljoin(page_url, url).startswith("https://mal17.example.se/"), (path, url)
+                if url.endswith("static/style.css") and path != "404.html":
                     assert url == "../" * path.count("/") + "static/style.css", (path, url)
-                    continue
-                assert url.startswith(("https://mal17.example.se/", "mailto:")), (path, url)
 
 
 def test_two_builds_are_byte_identical(small_site, tmp_path):
@@ -127,7 +128,11 @@ def test_future_update_appears_on_the_first_build_after_its_time(write_update, c
 def test_base_url_override(small_site, tmp_path):
     out = tmp_path / "out"
     assert build(small_site, out, "--base-url", "http://127.0.0.1:8000") == 0
-    assert 'href="http://127.0.0.1:8000/updates/forsta/"' in (out / "index.html").read_text()
+    front = (out / "index.html").read_text()
+    assert (
+        '<link rel="canonical" href="http://127.0.0.1:8000/">' in front and 'href="updates/forsta/"' in front
+    )
+    assert 'href="http://127.0.0.1:8000/static/style.css"' in (out / "404.html").read_text()
 
 
 def test_refuses_to_publish_over_a_foreign_folder(small_site, tmp_path, capsys):
@@ -229,7 +234,7 @@ def test_listing_pages_are_numbered_from_the_oldest_and_stay_put(write_update, c
     front = (out / "index.html").read_text(encoding="utf-8")
     assert front.index("U5") < front.index("U4") and "U3" not in front  # the newest two
     assert "U1" in (out / "page/1/index.html").read_text() and "U2" in (out / "page/1/index.html").read_text()
-    assert 'href="https://mal17.example.se/page/2/"' in front  # older: the page after the front page's items
+    assert '<a rel="next" href="page/2/">' in front  # older: the page after the front page's items
     page1 = (out / "page/1/index.html").read_bytes()
     page1_mtime = (out / "page/1/index.html").stat().st_mtime_ns
     write_update("u6", date="2026-10-06T10:00")

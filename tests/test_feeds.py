@@ -272,8 +272,9 @@ def test_pages_link_their_feeds_for_autodiscovery(content_dir, write_update, set
     home = (out / "index.html").read_text("utf-8")
     target = (out / "targets/17.9/index.html").read_text("utf-8")
     for name, media_type in (("rss.xml", "rss"), ("atom.xml", "atom"), ("feed.json", "feed")):
-        assert f'href="{BASE}feeds/{name}"' in home and f"application/{media_type}+" in home
-        assert f'href="{BASE}feeds/targets/17.9/{name}"' in target
+        # relative to the page, like every in-site link of a page
+        assert f'href="feeds/{name}"' in home and f"application/{media_type}+" in home
+        assert f'href="../../feeds/targets/17.9/{name}"' in target
         assert (out / "feeds" / name).is_file() and (out / "feeds/targets/17.9" / name).is_file()
 
 

@@ -58,8 +58,8 @@ def test_feeds_pages_and_mails_point_at_the_icon(tmp_path, content_dir, write_up
 
     page = lxml.html.parse(str(out / "index.html")).getroot()
     links = {(link.get("rel"), link.get("type")): link.get("href") for link in page.iter("link")}
-    assert links[("icon", "image/svg+xml")] == "https://mal17.example.se/static/icon.svg"
-    assert links[("apple-touch-icon", None)] == "https://mal17.example.se/static/icon-180.png"
+    assert links[("icon", "image/svg+xml")] == "static/icon.svg"  # relative to the page (index.html)
+    assert links[("apple-touch-icon", None)] == "static/icon-180.png"
     feed = json.loads((out / "feeds" / "feed.json").read_text())
     assert feed["icon"].endswith("/feeds/icon.png") and feed["favicon"].endswith("/feeds/favicon.png")
     atom = etree.parse(str(out / "feeds" / "atom.xml")).getroot()

@@ -89,7 +89,7 @@ def test_renamed_link_target_changes_the_linking_page(site):
     source = (site.content / f"{linked}.md").read_text(encoding="utf-8")
     (site.content / f"{linked}.md").write_text(source.replace("---\n", f"---\nslug: ny-{linked}\n", 1))
     files = site.cached_equals_cold()
-    assert f"/updates/ny-{linked}/".encode() in files[f"updates/{corpus.slug_of(0)}/index.html"]
+    assert f'href="../ny-{linked}/"'.encode() in files[f"updates/{corpus.slug_of(0)}/index.html"]  # relative
 
 
 def test_settings_edits(site):

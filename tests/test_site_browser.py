@@ -131,10 +131,11 @@ def test_the_front_page_looks_as_designed(site, browser):
             == "4px"
         )
         # Badge names are on screen, not hidden, at phone width.
-        name = page.locator(".badge-name").first
-        assert name.is_visible() and name.bounding_box()["width"] > 40
+        badge = page.locator(".badges a").first
+        number, name = badge.inner_text().split(maxsplit=1)
+        assert badge.is_visible() and badge.bounding_box()["width"] > 80 and number.startswith("17.") and name
         # The thumbnail keeps its box before it loads: width and height are given.
-        thumb = page.locator("img.thumb").first
+        thumb = page.locator(".with-thumb > img").first
         assert thumb.get_attribute("width") and thumb.get_attribute("height")
         box = thumb.bounding_box()
         assert 0 < box["width"] <= 120

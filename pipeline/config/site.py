@@ -59,7 +59,7 @@ SITE_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
     "sender_email": ((str,), "nyhetsbrev@example.se"),
     "feed_items": ((int,), 50),
     "snippet_items": ((int,), 10),
-    "page_size": ((int,), 20),
+    "page_size": ((int,), 50),
     "websub_hub": ((str,), ""),
     "state_dir": ((str,), ".state"),
     "id_authority": ((str,), ""),

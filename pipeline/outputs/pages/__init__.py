@@ -1,0 +1,110 @@
+"""Builder for the HTML pages: one per update, and paginated listings for the site, each target
+and each area (``groups/<id>/``), plus ``404.html``. Listing rules: docs/architecture.md, "Pages".
+
+Pure: ``build(updates, settings)`` returns ``{relative path: bytes}`` and reads only templates.
+In-site links are relative (:mod:`.links`); what every page repeats is rendered once per
+variant (:mod:`.layout`), and each listing row once (:mod:`.listing`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+from markupsafe import Markup
+
+from pipeline.caching.deferred import Deferred, Output
+from pipeline.caching.fingerprint import digest
+from pipeline.config.site import TEMPLATES_DIR, Settings
+from pipeline.outputs.feeds.icons import png_icon, static_icons
+from pipeline.outputs.pages.layout import Layout, cached_display_date, feed_links, subscribe_url
+from pipeline.outputs.pages.links import in_site, relative_html, relative_root
+from pipeline.outputs.pages.listing import Listings, ListPage, paginate
+from pipeline.reading.model import Update
+
+__all__ = ["ListPage", "build", "favicon_ico", "feed_links", "paginate", "relative_root", "subscribe_url"]
+
+
+def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
+    """Every page, deferred: a page is rendered only when the digest of its inputs changed."""
+    env = settings.env
+    base = settings.base_url
+    context = settings.context_digest
+    lang = settings.language
+    helpers = {
+        "tz": settings.tz,
+        "display_date": cached_display_date,
+        "in_site": lambda url, root: in_site(url, base, root),
+    }
+    # One Layout per language: its macros translate into the `lang` of their module's context.
+    layouts: dict[str, Layout] = {}
+
+    def layout(code: str) -> Layout:
+        if code not in layouts:
+            layouts[code] = Layout(settings, code, helpers)
+        return layouts[code]
+
+    common = {**helpers, "settings": settings, "site_lang": lang, "subscribe_url": subscribe_url(settings)}
+    update_tpl = env.get_template("pages/update.html")
+    site_feeds = ""  # the site feeds are named by their format alone (RSS, Atom, JSON Feed)
+
+    def update_page(update: Update) -> bytes:
+        chrome = layout(update.lang)
+        root = relative_root(update.path)
+        html = update_tpl.render(
+            **common,
+            _=chrome.gettext,
+            chrome=chrome,
+            badges=chrome.badges,
+            update=update,
+            lang=update.lang,
+            canonical=update.url,
+            feeds=feed_links(root),
+            feed_title=site_feeds,
+            root=root,
+            body=Markup(relative_html(update.html, base, update.path)),
+            toc=Markup(relative_html(update.toc_html, base, update.path)),
+        )
+        return html.encode("utf-8")
+
+    files: dict[str, Output] = {}
+    # A digest per page, but not digest()'s per-part framing for 10,000 of them: the prefix
+    # holds the context once, and a fingerprint is fixed-length hex.
+    prefix = digest(context, "update page").encode()
+    for update in updates:
+        key = hashlib.blake2b(prefix + update.fingerprint.encode(), digest_size=16).hexdigest()
+        files[f"{update.path}index.html"] = Deferred(key, partial(update_page, update))
+
+    site_layout = layout(lang)
+    listing_context = {**common, "_": site_layout.gettext, "chrome": site_layout}
+    files.update(Listings(settings, site_layout, listing_context).describe(updates))
+    not_found = env.get_template("pages/404.html").render(
+        **common,
+        _=layout(lang).gettext,
+        chrome=layout(lang),
+        lang=lang,
+        canonical="",
+        feeds=feed_links(base),
+        feed_title=site_feeds,
+        root=base,
+    )
+    files["404.html"] = not_found.encode("utf-8")
+    files["static/style.css"] = (env.loader.get_source(env, "static/style.css")[0]).encode("utf-8")
+    files.update(static_icons(settings.templates_dir))  # favicon, apple-touch-icon, mail brand
+    # Browsers ask for /favicon.ico on pages that name no icon (the newsletter's web version, the
+    # service's pages): without it every such page logs a 404 in the console.
+    files["favicon.ico"] = Deferred(
+        digest(context, "favicon.ico"), partial(favicon_ico, templates_dir=settings.templates_dir)
+    )
+    return files
+
+
+def favicon_ico(size: int = 64, templates_dir: Path = TEMPLATES_DIR) -> bytes:
+    """The site's icon as ``favicon.ico``: an ICO file holding one PNG image (Windows Vista+)."""
+    png = png_icon(size, templates_dir)
+    header = struct.pack("<HHH", 0, 1, 1)  # reserved, type 1 = icon, one image
+    entry = struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(png), 6 + 16)
+    return header + entry + png

@@ -1,0 +1,100 @@
+"""Links inside the site's pages, written relative to the page that holds them.
+
+Pages link to each other, to the stylesheet, the icons, the feeds and the media relatively
+(``../../targets/17.9/``), so the same bytes work wherever the folder is served: the public host,
+under a base URL with a path (``https://example.se/mal17/``), the live preview with its local
+address, or opened from disk. That is also a tenth of the bytes of every page: an absolute base
+URL repeated in every link. What must stay absolute stays absolute: ``rel=canonical``, the
+sign-up service (it may live on another host) and the 404 page, which is answered at any depth
+(its ``root`` is the absolute base URL). Feeds, mails and snippets keep absolute links: they are
+read out of context. An update's body arrives with absolute URLs (it is shared with feeds and
+mail), so :func:`relative_html` rewrites its in-site ones, for its page only.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from markupsafe import Markup, escape
+
+
+def relative_root(page_path: str) -> str:
+    """``../`` once per folder level of ``page_path``: the site root, seen from that page."""
+    return "../" * page_path.count("/")
+
+
+def relative_url(page_dir: str, target: str) -> str:
+    """``target`` (a site path, maybe with ``?query`` or ``#fragment``) as seen from ``page_dir``.
+
+    ``page_dir`` is a page's folder (``updates/a/``, ``""`` for the root); the result resolves
+    against that folder's URL to the same URL as ``base_url + target``: ``updates/a/#x`` from
+    ``updates/a/`` is ``#x``, ``updates/b/`` is ``../b/``, ``media/x.png`` is ``../../media/x.png``.
+    """
+    cut = len(target)
+    for mark in ("?", "#"):
+        at = target.find(mark, 0, cut)
+        if at != -1:
+            cut = at
+    path, rest = target[:cut], target[cut:]
+    if path == page_dir:
+        return rest or "./"
+    folder, up = page_dir, ""
+    while not path.startswith(folder):  # climb to the nearest folder both share ("" at worst)
+        folder = folder[: folder.rfind("/", 0, -1) + 1]
+        up += "../"
+    down = path[len(folder) :]
+    if not up and (down.startswith("/") or ":" in down.split("/", 1)[0]):
+        up = "./"  # "//host/x" or "a:b" would read as another host or a scheme
+    return (up + down or "./") + rest
+
+
+def in_site(url: str, base_url: str, root: str) -> Markup:
+    """``url`` relative to the page whose site root is ``root`` when it is on the site, else as is.
+
+    For URLs computed outside the pages (an update's image): ``root`` is the page's relative
+    root (``../../``), so the result is ``root`` + the URL's site path, escaped for HTML.
+    """
+    if url.startswith(base_url):
+        return Markup(root) + url[len(base_url) :]
+    return escape(url)
+
+
+@cache
+def _marker(base_url: str) -> tuple[str, str]:
+    base = str(escape(base_url))  # as it is written in an attribute
+    return base, f'="{base}'
+
+
+def relative_html(html: str, base_url: str, page_dir: str) -> str:
+    """Sanitized HTML (an update's body or table of contents) with in-site links made relative.
+
+    The body's absolute URLs are right for feeds and mail; on its own page ``https://…/updates/a/#x``
+    becomes ``#x`` and ``https://…/updates/b/`` becomes ``../b/``. Links elsewhere are untouched.
+    Only ``href``/``src`` attributes change, never text: nh3 escapes ``<``, ``>`` and ``"`` in
+    text and attribute values alike (``tests/test_pages_links.py`` holds it to that), so a raw
+    ``<`` opens a tag, ``>`` closes it, and inside a tag an even count of ``"`` means "between
+    attributes".
+    """
+    base, marker = _marker(base_url)
+    at = html.find(marker)
+    if at == -1:
+        return html
+    parts: list[str] = []
+    done = 0
+    while at != -1:
+        value = at + 2
+        end = html.find('"', value)
+        if end == -1:
+            break
+        tag = html.rfind("<", 0, at)
+        # nh3 writes one space before each attribute: the value belongs to an href or a src
+        if (
+            (html.endswith(" href", tag, at) or html.endswith(" src", tag, at))
+            and html.rfind(">", 0, at) < tag
+            and html.count('"', tag, at) % 2 == 0
+        ):
+            parts += (html[done:value], relative_url(page_dir, html[value + len(base) : end]))
+            done = end
+        at = html.find(marker, end)
+    parts.append(html[done:])
+    return "".join(parts)
