@@ -9,7 +9,9 @@ apart (:mod:`pipeline.caching.html_store`) and read only for the outputs a build
 
 from __future__ import annotations
 
+import itertools
 import shutil
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -89,15 +91,16 @@ class ContentCache:
                 elif isinstance(body, html_store.HtmlRef):
                     kept.append((name, key, entry))
                     refs.append(body)
-        records = [_record(entry.finished.update) for _, _, entry in fresh if entry.finished is not None]
+        made_here = [entry.finished.update for _, _, entry in fresh if entry.finished is not None]
         files = html_store.generations(self.folder)
-        written = sum(len(record) for record in records)
+        written = sum(html_store.encoded_length(u.html, u.toc_html, u.feed_html) for u in made_here)
+        records: Iterable[bytes] = (_record(update) for update in made_here)  # encoded as written
         live = sum(ref.length for ref in refs) + written
         dirty = {name for name, _, _ in fresh}
         compact = not files or sum(_size(path) for path in files) + written > 2 * live + COMPACT_SLACK
+        copied: list[bytes] = []
         if compact:
             target = html_store.new_generation(self.folder)
-            copied: list[bytes] = []
             for (name, key, entry), ref in zip(kept, refs, strict=True):
                 try:
                     copied.append(html_store.read_raw(ref))
@@ -105,11 +108,11 @@ class ContentCache:
                     shards[name][key] = replace(entry, finished=None)
                     continue
                 fresh.insert(len(copied) - 1, (name, key, entry))
-            records = copied + records
+            records = itertools.chain(copied, records)
             dirty |= {name for name, _, _ in kept}
         else:
             target = files[-1]
-        if not records:
+        if not made_here and not copied:
             return dirty
         try:
             made = html_store.append(target, records)
