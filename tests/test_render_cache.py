@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from pipeline import forkpool
 from pipeline.caching.render_cache import (
     FORMAT,
     GENERATION,
@@ -105,7 +106,10 @@ def test_key_is_the_same_in_another_process():
     assert other.stdout.strip() == cache_key(BODIES[1])
 
 
-def test_misses_are_rendered_in_a_process_pool_with_identical_results(tmp_path):
+def test_misses_are_rendered_in_a_process_pool_with_identical_results(tmp_path, monkeypatch):
+    # A thread left running by a test of another file in the same xdist worker would turn the
+    # pool off (a process with other threads never forks): this test is about the pool's results.
+    monkeypatch.setattr(forkpool.threading, "active_count", lambda: 1)
     bodies = [f"## Del {i}\n\nText {i} med [länk](u{i}.md).\n" for i in range(40)]
     renderer = CachedRenderer(tmp_path / GENERATION, pool_threshold=10)
     assert renderer(bodies) == [render_markdown(b) for b in bodies]
