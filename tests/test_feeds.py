@@ -241,14 +241,26 @@ def test_newest_first_with_the_id_breaking_ties(tricky):
 
 
 def test_feeds_hold_the_latest_n_items(content_dir, write_update):
+    """The site feed holds feed_items (its archive pages as many each); a language, area or
+    target feed, which has no archive, holds scope_feed_items."""
     for day in range(1, 8):
         write_update(f"u{day}", date=f"2026-11-0{day}T10:00", targets=["17.5"])
-    settings = default_settings(feed_items=3)
+    settings = default_settings(feed_items=3, scope_feed_items=2)
     files = build_feeds(content_dir, settings)
-    for folder in ("feeds/", "feeds/targets/17.5/", "feeds/groups/finance/"):
+    newest = [f"tag:test.example,2026:u{day}" for day in range(7, 0, -1)]
+    for folder, count in (
+        ("feeds/", 3),
+        ("feeds/targets/17.5/", 2),
+        ("feeds/groups/finance/", 2),
+    ):
         ids = [i["id"] for i in json.loads(files[folder + "feed.json"])["items"]]
-        assert ids == ["tag:test.example,2026:u7", "tag:test.example,2026:u6", "tag:test.example,2026:u5"]
-        assert len(feedparser.parse(files[folder + "rss.xml"]).entries) == 3
+        assert ids == newest[:count], folder
+        for fmt in ("rss.xml", "atom.xml"):
+            assert [e.id for e in feedparser.parse(files[folder + fmt]).entries] == newest[:count]
+    assert not any(
+        path.startswith(("feeds/targets/17.5/archive", "feeds/groups/finance/archive")) for path in files
+    )
+    assert json.loads(files["feeds/index.json"])["scope_feed_items"] == 2
 
 
 def test_a_websub_hub_is_advertised_in_every_format(content_dir, write_update):

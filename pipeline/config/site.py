@@ -58,6 +58,7 @@ SITE_SPEC: dict[str, tuple[tuple[type, ...], Any]] = {
     "sender_name": ((str,), "SKR Agenda 2030"),
     "sender_email": ((str,), "nyhetsbrev@example.se"),
     "feed_items": ((int,), 50),
+    "scope_feed_items": ((int,), 20),
     "snippet_items": ((int,), 10),
     "page_size": ((int,), 50),
     "websub_hub": ((str,), ""),
@@ -98,6 +99,9 @@ class Settings:
     websub_hub: str
     state_dir: Path
     id_authority: str = ""  # "" = derived from the host, see pipeline.reading.ids
+    # Items in a language, area or target feed: those have no archive pages (the site feed's
+    # archive holds everything), so they need not hold the archive's page size.
+    scope_feed_items: int = 20
     source: str = "<defaults>"
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Where each table and key is in the file (key path -> line), for messages that point there.
@@ -323,7 +327,7 @@ def _validate_site(
     for key in ("contact_email", "sender_email"):
         if not _EMAIL.match(merged[key]):
             bad(key, f"not an email address: {merged[key]!r}")
-    for key in ("feed_items", "snippet_items", "page_size"):
+    for key in ("feed_items", "scope_feed_items", "snippet_items", "page_size"):
         if not 1 <= merged[key] <= 10_000:
             bad(key, f"must be between 1 and 10000, got {merged[key]}")
     hub = merged["websub_hub"]

@@ -1,6 +1,7 @@
 """RFC 5005 archived feeds: older site-wide updates stay reachable in fixed, stable pages.
 
-A subscription document holds only the newest ``feed_items`` updates. Everything is also cut
+The site's subscription document holds only the newest ``feed_items`` updates (a language,
+area or target feed the newest ``scope_feed_items``, and has no archive). Everything is also cut
 into archive pages of ``feed_items`` updates each, counted from the oldest (by date, then id), so
 adding a new update never moves an old one to another page; only full pages are published, and
 the updates not yet on a full page are all in the subscription document (there are fewer of them
@@ -33,10 +34,12 @@ def archive_folder(number: int) -> str:
 
 def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
     """The subscription document of ``scope`` and, for the site-wide scope, its archive pages."""
+    if scope.kind != "site":
+        return [
+            FeedPage(scope=scope, folder=scope.folder, entries=scope.updates[: settings.scope_feed_items])
+        ]
     size = settings.feed_items
     newest = scope.updates[:size]
-    if scope.kind != "site":
-        return [FeedPage(scope=scope, folder=scope.folder, entries=newest)]
     # Oldest first by (date, id), each update's timestamp taken once: sorting (timestamp, id,
     # position) tuples is the stable sort by (date, id), and a tenth of an edit build's feeds.
     oldest_first = sorted([(u.date.timestamp(), u.id, n) for n, u in enumerate(scope.updates)])

@@ -136,6 +136,7 @@ def _index(
         "updated": rfc3339(newest),
         "websub_hub": settings.websub_hub or None,
         "feed_items": settings.feed_items,
+        "scope_feed_items": settings.scope_feed_items,
         "feeds": feeds,
         "archives": [
             {
