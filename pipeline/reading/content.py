@@ -9,12 +9,12 @@ together as ``path:line: message`` before anything is built. Drafts and updates 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.caching.fingerprint import quick_digest
 from pipeline.config.site import Settings, SettingsError
 from pipeline.forkpool import map_forked
 from pipeline.locale.cli import cli_language, tr
@@ -154,15 +154,11 @@ def read_content(
 def file_keys(context: str, files: list[tuple[str, Any]]) -> list[str]:
     """The content cache's key of each file: the context and the file's path and stats.
 
-    One BLAKE2b of a short text per file: NUL cannot be in a path or a number, so the fields
-    cannot run into each other (the generic :func:`~pipeline.caching.fingerprint.digest` costs
-    ten times more, 0.1 s at 10,000 files).
+    One :func:`~pipeline.caching.fingerprint.quick_digest` per file (the generic ``digest``
+    cost 0.1 s at 10,000 files).
     """
     return [
-        hashlib.blake2b(
-            f"{context}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}".encode(),
-            digest_size=16,
-        ).hexdigest()
+        quick_digest(context, rel, str(st.st_size), str(st.st_mtime_ns), str(st.st_ctime_ns), str(st.st_ino))
         for rel, st in files
     ]
 

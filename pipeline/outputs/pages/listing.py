@@ -6,7 +6,6 @@ targets, its areas); its row is rendered once per build process and joined into 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -15,7 +14,7 @@ from typing import Any
 from markupsafe import Markup
 
 from pipeline.caching.deferred import Deferred
-from pipeline.caching.fingerprint import digest
+from pipeline.caching.fingerprint import digest, quick_digest
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import load_taxonomy
 from pipeline.locale import translations
@@ -112,9 +111,8 @@ class Listings:
             facts = digest(
                 kind, key, page.path, page.number, page.position, page.count, page.newer, page.older
             )
-            joined = "\n".join([self._key_prefix, facts, *(u.fingerprint for u in page.items)])
             files[f"{page.path}index.html"] = Deferred(
-                hashlib.blake2b(joined.encode(), digest_size=16).hexdigest(),
+                quick_digest(self._key_prefix, facts, *(u.fingerprint for u in page.items)),
                 partial(self.render, page, kind, key),
             )
 
