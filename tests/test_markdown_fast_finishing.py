@@ -28,14 +28,7 @@ def reference_resolver(
     on_missing: Callable[[str], None],
     lookups: list[Lookup] | None = None,
 ) -> Callable[[str], str | None]:
-    """Relative URL → absolute URL, the way an author of ``source_rel`` means it.
-
-    A path naming a content file (``other.md``, ``media/x.jpg``) is taken relative to the
-    Markdown file and points at that update's page or the copied asset; ``/path`` is taken from
-    the site root (the base URL); anything else is resolved like a browser would, against the
-    update's own page. Each lookup of a content path is appended to ``lookups``, so a cached
-    result can later be checked against the content folder as it is then.
-    """
+    """``links.make_resolver`` before its results were memoised (the oracle: see the module doc)."""
 
     md_links, assets = targets.pages, targets.assets
 
