@@ -15,7 +15,7 @@ from lxml import etree
 from pipeline.config.site import default_settings
 from pipeline.config.taxonomy import load_taxonomy
 from pipeline.outputs.feeds.archive import feed_pages
-from pipeline.outputs.feeds.entries import cached_entry, rfc822
+from pipeline.outputs.feeds.entries import cached_entry, feedgen_date
 from pipeline.outputs.feeds.model import ARCHIVE_FORMATS, scopes
 from pipeline.outputs.feeds.rss_atom import render_atom, render_rss
 from pipeline.reading.content import read_content
@@ -178,4 +178,4 @@ def test_an_edited_update_is_written_afresh(content_dir, settings):
 
 @given(MOMENTS)
 def test_rfc822_dates_are_feedgens(moment):
-    assert rfc822(moment) == formatRFC2822(moment)
+    assert feedgen_date(moment) == formatRFC2822(moment)

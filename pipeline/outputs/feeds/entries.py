@@ -62,7 +62,7 @@ def rss_attribute(value: str) -> str:
     return rss_text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
 
 
-def rfc822(moment: datetime) -> str:
+def feedgen_date(moment: datetime) -> str:
     """feedgen's ``formatRFC2822`` (``%a, %d %b %Y %H:%M:%S %z`` in the C locale), without
     switching the locale twice per date and without strftime (a tenth of an archive entry)."""
     offset = moment.utcoffset()
@@ -156,7 +156,7 @@ def rss_item(update: Update, full_content: bool, pretty: bool, language: str) ->
         length = rss_attribute(enclosure.get("length") or "0")  # RSS: "0" is "unknown"
         media_type = rss_attribute(enclosure["type"])
         children.append(f'<enclosure url="{url}" length="{length}" type="{media_type}"/>')
-    children.append(element("pubDate", rss_text(rfc822(seconds(update.date)))))
+    children.append(element("pubDate", rss_text(feedgen_date(seconds(update.date)))))
     if update.author:
         children.append(element("dc:creator", rss_text(defuse_tags(clean_text(update.author)))))
     if update.lang != language:  # an item is in its channel's language unless it says otherwise
