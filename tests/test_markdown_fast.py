@@ -134,6 +134,9 @@ CASES = [
     '![bild](m/a.png "Titel") [länk](https://e.org/a_b?x=1&y=2 "T & t") [](tom.md)',  # links
     "`kod & <x` och `ensam",  # code spans
     "text\n\n\n\nmer\n   \nsist \n",  # blank lines, trailing spaces
+    "Rubrik\n======",  # setext headings (tests/test_markdown_fast_wider.py has more)
+    "text\n\n---\n\nmer",  # a rule
+    "_understruken_",  # underscore emphasis
 ]
 
 
@@ -151,12 +154,9 @@ DECLINED = [
     "```\nkod\n```",
     "    indragen kod",
     "- a\n    - nästlad",
-    "Rubrik\n======",
-    "text\n\n---\n\nmer",
     "[ref][x]\n\n[x]: http://e.org",
     "text[^1]\n\n[^1]: fot",
     "## Rubrik {: #eget }",
-    "_understruken_",
     "***fet kursiv***",
     "*ej stängd",
     "**a *nästlad* b**",

@@ -96,9 +96,21 @@ def parse_block(block: str, out: list, blocks: list[str]) -> None:
                 blocks.insert(0, after)
             return
     if len(lines) > 1 and SETEXT_UNDERLINE.match(lines[1]):
-        raise Decline
-    if (first in "-_*" or not heads.isdisjoint("-_* ")) and HR.search(block):
-        raise Decline
+        # SetextHeaderProcessor: the first line is the heading whatever it holds ("- a" too)
+        out.append(Heading(1 if lines[1][0] == "=" else 2, inline(lines[0].strip())))
+        if len(lines) > 2:
+            blocks.insert(0, "\n".join(lines[2:]))
+        return
+    if (first in "-_*" or not heads.isdisjoint("-_* ")) and (match := HR.search(block)):
+        # HRProcessor: the lines before the rule parsed first, the lines after given back
+        before = block[: match.start()].rstrip("\n")
+        if before:
+            parse_all(before, out)
+        out.append("<hr>")
+        after = block[match.end() :].lstrip("\n")
+        if after:
+            blocks.insert(0, after)
+        return
     if OLIST.match(block):
         _list(block, "ol", OLIST_CHILD, out)
     elif ULIST.match(block):

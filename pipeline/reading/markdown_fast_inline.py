@@ -35,9 +35,10 @@ UNSUPPORTED_PAIRS = (("^", "[^"), ("`", "``"), ("`", "\\`"), ("~", "~~~"))
 _LINK = re.compile(r'\[([^\[\]]*)\]\(([^\s()<>"\'`\\\x02\x03]+)(?: "([^"\\\x02\x03()]*)")?\)')
 _STASHED = re.compile("\x02h(\\d+)\x03")
 _ESCAPED = re.compile("\x02(\\d+)\x03")
-_ASTERISKS = re.compile(r"\*+")
+_RUNS = {"*": re.compile(r"\*+"), "_": re.compile(r"_+")}
+_WORD = re.compile(r"\w")  # the library's "smart" underscore boundaries use re's \w
 # A hard break whose line goes on with plain text (then the library's <br> tail is "\n" + it).
-_BREAK = re.compile(r"  \n(?=[^\s*\[!`\\&\x02])")
+_BREAK = re.compile(r"  \n(?=[^\s*_\[!`\\&\x02])")
 
 
 def _attr(value: str) -> str:
@@ -125,49 +126,51 @@ class InlineRenderer:
 
     def _rest(self, text: str) -> str:
         """Line breaks, lone asterisks and emphasis: the phases after links."""
-        if "_" in text:
-            raise Decline  # underscore emphasis has word-boundary rules: left to the library
         if "  \n" in text:
             if len(_BREAK.findall(text)) != text.count("  \n"):
                 raise Decline  # a break followed by markup or space: the library's tail rules
             text = _BREAK.sub(lambda _: self._put("<br>") + "\n", text)
-        if "*" in text:
+        if "*" in text or "_" in text:
             text = self._emphasis(text)
         return text
 
     def _emphasis(self, text: str) -> str:
-        """``*em*`` and ``**strong**``, paired the way the library's DelimiterProcessor pairs them.
+        """``*em*``, ``**strong**``, ``_em_``, ``__strong__``, paired as the DelimiterProcessor pairs them.
 
-        Each run of asterisks is classified with the library's flanking rules: preceded by
+        Each run of ``*`` is classified with the library's "dumb" flanking rules: preceded by
         text it can close, followed by text it can open (both: "ambiguous", as in ``**b**.``
-        or ``a*b``), with space or the text's edge on both sides it is literal. A run that can
-        close closes the open run of its size; one that cannot, opens. Runs of three or more,
-        nesting, sizes that differ and an opener left open decline; a closer with nothing open
-        is literal, as in the library.
+        or ``a*b``), with space or the text's edge on both sides it is literal. Runs of ``_``
+        follow its "smart" rules (:func:`_underscore_runs`): inside a word they are literal.
+        A run that can close closes the open run of its size; one that cannot, opens. Runs of
+        three or more, nesting, sizes that differ and an opener left open decline; a closer
+        with nothing open is literal, as in the library. The two tokens keep separate stacks:
+        while one is open, a run of the other that could open declines (the library would
+        interleave them), one that can only close is literal.
         """
+        runs = _asterisk_runs(text) if "*" in text else []
+        if "_" in text:
+            runs = sorted(runs + _underscore_runs(text)) if runs else _underscore_runs(text)
         out: list[str] = []
         position = 0
-        opening: re.Match[str] | None = None
-        for run in _ASTERISKS.finditer(text):
-            size = len(run.group(0))
-            start, end = run.span()
-            opens = end < len(text) and not text[end].isspace()
-            closes = start > 0 and not text[start - 1].isspace()
+        opening: tuple[int, int, str] | None = None
+        for start, end, closes, opens in runs:
+            size = end - start
             if size > 2:
                 raise Decline
-            if closes and opening is not None:
-                if len(opening.group(0)) != size:
+            token = text[start]
+            if opening is not None and token == opening[2] and closes:
+                if opening[1] - opening[0] != size:
                     raise Decline
                 tag = "strong" if size == 2 else "em"
-                out.append(text[position : opening.start()])
-                inner = self._finish(text[opening.end() : start])
+                out.append(text[position : opening[0]])
+                inner = self._finish(text[opening[1] : start])
                 out.append(self._put(f"<{tag}>{inner}</{tag}>"))
                 position = end
                 opening = None
             elif opens:
                 if opening is not None:
                     raise Decline  # nested or unclosed
-                opening = run
+                opening = (start, end, token)
         if opening is not None:
             raise Decline
         out.append(text[position:])
@@ -194,3 +197,27 @@ def _escape_text(text: str) -> str:
     if ">" in text:
         text = text.replace(">", "&gt;")
     return text
+
+
+def _asterisk_runs(text: str) -> list[tuple[int, int, bool, bool]]:
+    """(start, end, can close, can open) of each ``*`` run: space or the edge on a side forbids."""
+    runs = []
+    for run in _RUNS["*"].finditer(text):
+        start, end = run.span()
+        opens = end < len(text) and not text[end].isspace()
+        closes = start > 0 and not text[start - 1].isspace()
+        runs.append((start, end, closes, opens))
+    return runs
+
+
+def _underscore_runs(text: str) -> list[tuple[int, int, bool, bool]]:
+    """Each ``_`` run as the smart boundary regex sees it: a word character beside it forbids."""
+    runs = []
+    for run in _RUNS["_"].finditer(text):
+        start, end = run.span()
+        before = text[start - 1] if start else ""
+        after = text[end] if end < len(text) else ""
+        opens = bool(after) and not after.isspace() and not (before and _WORD.match(before))
+        closes = bool(before) and not before.isspace() and not (after and _WORD.match(after))
+        runs.append((start, end, closes, opens))
+    return runs
