@@ -22,6 +22,7 @@ import re
 import markdown
 from markdown.extensions import toc as toc_extension  # its helpers, looked up only when ENABLED
 
+from pipeline.reading import markdown_fast_fences
 from pipeline.reading.markdown_fast_blocks import Heading, ListBlock, Quote, parse_chunk
 from pipeline.reading.markdown_fast_inline import UNSUPPORTED_CHARS, UNSUPPORTED_PAIRS, Decline
 from pipeline.reading.slugs import slugify
@@ -38,22 +39,34 @@ _BLANK_LINE = re.compile(r"(?<=\n) +\n")
 _CHARREF = re.compile(r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);")
 # Common reasons to decline that the parse would only meet late (after most of the work: a
 # declined body then costs ~15 % more than the library alone), found first by cheap scans:
-# underscores outside link targets (emphasis), "***", reference links and definitions, rules and
-# setext underlines, indented lines (nested lists, code).
+# reference links and definitions; indented lines (nested lists, code) are checked in render_fast.
 _EARLY = (("]", "]:"), ("]", "]["))
+_FENCE_PLACEHOLDER = re.compile("<p>\x02f([0-9]+)\x03</p>|\x02f([0-9]+)\x03")
 
 
 def render_fast(body: str) -> tuple[str, str, int] | None:
     """(html, toc html, h2+h3 count) as Python-Markdown would make them, or None to decline."""
-    # Raw HTML, fenced code, tabs, CR, control characters (placeholders use two), attribute
-    # lists, footnotes, the [TOC] marker, code spans next to backslashes or other backticks.
-    if not ENABLED or not body.strip() or _unsupported(body):
+    if not ENABLED or not body.strip():
         return None
     text = body + "\n\n"
     if "\n " in text:  # NormalizeWhitespace empties lines of spaces (not the first line)
         text = _BLANK_LINE.sub("\n", text)
-        if "\n " in text:
-            return None  # an indented line: nested list or code, declined anyway
+    codes: list[str] = []
+    outside = text
+    if "```" in text or "~~~" in text:
+        # The fenced_code preprocessor runs before any block is parsed; raw HTML, tabs and
+        # control characters are seen by the steps before it, so code may not hold them either.
+        if _unsupported_anywhere(text):
+            return None
+        try:
+            text, pieces, codes = markdown_fast_fences.extract(text)
+        except Decline:
+            return None
+        outside = "\n\n".join(pieces)
+    # Raw HTML, tabs, CR, control characters (placeholders use two), attribute lists,
+    # footnotes, the [TOC] marker, code spans next to backslashes or other backticks.
+    if _unsupported(outside) or "\n " in outside:
+        return None  # "\n ": an indented line, a nested list or code
     nodes: list = []
     try:
         parse_chunk(text, nodes)
@@ -61,8 +74,18 @@ def render_fast(body: str) -> tuple[str, str, int] | None:
         html = "\n".join(_render(node) for node in nodes).strip()
     except Decline:
         return None
+    if codes:  # RawHtmlPostprocessor: "<p>placeholder</p>" (or a bare one) becomes the code
+        html = _FENCE_PLACEHOLDER.sub(lambda m: codes[int(m.group(1) or m.group(2))], html)
     count = len(tokens)
     return html, _toc(tokens), count
+
+
+def _unsupported_anywhere(text: str) -> bool:
+    """What declines even inside fenced code: what the preprocessors before it would change."""
+    for char in UNSUPPORTED_CHARS:
+        if char in text and char not in "{}":
+            return True
+    return "&" in text and text.count("&#") != len(_CHARREF.findall(text))
 
 
 def _unsupported(body: str) -> bool:
