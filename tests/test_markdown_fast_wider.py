@@ -30,7 +30,7 @@ TAKEN = [
     "a_\n_b_",
     "```\nkod & inget > x\n```",
     "Före\n```python\ndef f(x_y):\n    return x_y * 2\n```\nEfter",
-    "~~~ sh\n$ ls -l\n\n$ echo \"*\"\n~~~\n\n- a\n- b",
+    '~~~ sh\n$ ls -l\n\n$ echo "*"\n~~~\n\n- a\n- b',
 ]
 
 DECLINED = [
