@@ -11,6 +11,7 @@ be rendered (``test_the_wider_grammar_mostly_takes_the_fast_path``).
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,6 +31,11 @@ TAKEN = [
     "a_\n_b_",
     "```\nkod & inget > x\n```",
     "Före\n```python\ndef f(x_y):\n    return x_y * 2\n```\nEfter",
+    "- a\n    - b\n    - c\n- d\n\n1. a\n    1. b\n        - x\n2. c",
+    "- a\n  - two spaces: the same list\n- b\n  lazy continuation",
+    "1. **Örebro**\n\n    Stycke i punkten.\n\n2. **Lund**\n\n    Ett till.\n\n    - och en lista",
+    "- **Dag 1:** mottagning\n    - tal\n    - presentation\n- **Dag 2:** besök",
+    "| Kolumn | Innehåll |\n|---|---|\n| `kod` | Kommunkod |\n| `ar` | År `x` |",
     '~~~ sh\n$ ls -l\n\n$ echo "*"\n~~~\n\n- a\n- b',
 ]
 
@@ -37,6 +43,9 @@ DECLINED = [
     "*a _b_ c*",  # tokens interleaved: the library's two stacks
     "___a___",  # three-run emphasis
     "```{.py #x}\nkod\n```",  # attribute lists on fences
+    "- a\n\n        djup",  # two levels down after a blank line
+    "text\n\n    indragen kod",
+    "| a | `b|c` |\n|---|---|",  # a pipe inside code: the library's split
 ]
 
 
@@ -76,9 +85,32 @@ RULES = ["---", "***", "___", "- - -", "* * *", "_ _ _", "----------", " ---", "
 FENCES = ["```", "~~~", "````", "```py", "``` python", "~~~ .sh", "```c++"]
 
 
+INDENTS = ["    ", "    ", "  ", "     ", "        ", "   ", " "]
+MARKERS = ["-", "*", "+", "1.", "2.", "10."]
+
+
+def _nested_list(draw: st.DrawFn) -> str:
+    """Items, nested items, lazy and indented continuation lines, paragraphs after blank lines."""
+    lines = []
+    for _ in range(draw(st.integers(1, 5))):
+        indent = draw(st.sampled_from(["", "", *INDENTS]))
+        shape = draw(st.sampled_from(["item", "item", "item", "lazy", "blank-para", "blank"]))
+        if shape == "item":
+            lines.append(f"{indent}{draw(st.sampled_from(MARKERS))} {draw(line)}")
+        elif shape == "lazy":
+            lines.append(indent + draw(line))
+        elif shape == "blank-para":
+            lines.append("\n" + draw(st.sampled_from(INDENTS)) + draw(line))
+        else:
+            lines.append("")
+    return "\n".join(lines)
+
+
 @st.composite
 def block(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["p", "p", "setext", "rule", "fence", "list", "quote", "h"]))
+    kind = draw(st.sampled_from(["p", "p", "setext", "rule", "fence", "list", "nested", "quote", "h"]))
+    if kind == "nested":
+        return _nested_list(draw)
     if kind == "setext":
         return draw(line) + "\n" + draw(st.sampled_from(["===", "---", "=", "-", "== ", "--- "]))
     if kind == "rule":
@@ -139,3 +171,45 @@ def test_wider_token_soup_renders_as_python_markdown_or_declines() -> None:
         body = "".join(rng.choice(pool) for _ in range(rng.randint(1, 30)))
         taken += assert_same_or_declined(body)
     assert taken > 150
+
+
+def test_nested_lists_of_plain_words_mostly_take_the_fast_path_and_match() -> None:
+    # Lists as people write them, words only: the shapes, not the characters, are under test.
+    plain = st.lists(st.one_of(word, st.sampled_from(["*em*", "_em_", "`k`"])), min_size=1, max_size=4)
+    entry = st.tuples(
+        st.sampled_from(["", "", "    ", "  ", "        "]),
+        st.sampled_from(["item", "item", "item", "para"]),
+        st.sampled_from(["-", "1."]),
+        plain.map(" ".join),
+    )
+
+    def shape(entries: list[tuple[str, str, str, str]]) -> str:
+        lines = ["- first"]
+        for indent, kind, marker, words in entries:
+            lines.append(f"{indent}{marker} {words}" if kind == "item" else f"\n    {words}\n")
+        return "\n".join(lines)
+
+    taken: list[bool] = []
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None)
+    @given(st.lists(entry, min_size=1, max_size=6).map(shape))
+    def run(body: str) -> None:
+        taken.append(assert_same_or_declined(body))
+
+    run()
+    assert sum(taken) >= 0.5 * len(taken), f"{sum(taken)} of {len(taken)}"
+
+
+FIXTURES = sorted((Path(__file__).parent / "data" / "markdown_wider").glob("*.md"))
+
+
+def test_the_hand_written_updates_are_many_and_use_the_new_constructs() -> None:
+    bodies = [path.read_text(encoding="utf-8") for path in FIXTURES]
+    assert len(bodies) >= 20
+    for needle in ("\n    - ", "\n  - ", "\n    1. ", "_", "  \n", "\n---\n", "```", "~~~", "\n-----"):
+        assert any(needle in body for body in bodies), needle
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda path: path.name)
+def test_hand_written_updates_take_the_fast_path_and_match_the_library(path: Path) -> None:
+    assert assert_same_or_declined(path.read_text(encoding="utf-8"))

@@ -3,10 +3,11 @@
 Python-Markdown defines what Markdown means here (tables, fenced_code, footnotes, attr_list, toc
 with our slugify, sane_lists). Its generality costs about 1.9 ms per update, most of it in trying
 every inline pattern on every run of text. Most updates use a small part of the dialect:
-paragraphs, ATX headings, flat lists, pipe tables, quotes, ``*``/``**`` emphasis, code spans,
-inline links and images. :func:`render_fast` renders documents made only of those with plain
-string work (:mod:`markdown_fast_blocks`, :mod:`markdown_fast_inline`), and returns None for
-anything else, so the caller hands the document to the library unchanged. A document that
+paragraphs, ATX and setext headings, rules, lists (nested too), pipe tables, quotes, fenced
+code, ``*``/``_`` emphasis, code spans, inline links and images. :func:`render_fast` renders
+documents made only of those with plain string work (:mod:`markdown_fast_blocks`,
+:mod:`markdown_fast_inline`, :mod:`markdown_fast_fences`), and returns None for anything else,
+so the caller hands the document to the library unchanged. A document that
 declines costs only the scan that found the reason, usually its first few checks.
 
 Same HTML, same table of contents, same heading count: ``tests/test_markdown_fast_*.py``
@@ -23,7 +24,7 @@ import markdown
 from markdown.extensions import toc as toc_extension  # its helpers, looked up only when ENABLED
 
 from pipeline.reading import markdown_fast_fences
-from pipeline.reading.markdown_fast_blocks import Heading, ListBlock, Quote, parse_chunk
+from pipeline.reading.markdown_fast_blocks import Heading, Item, ListBlock, Quote, parse_chunk
 from pipeline.reading.markdown_fast_inline import UNSUPPORTED_CHARS, UNSUPPORTED_PAIRS, Decline
 from pipeline.reading.slugs import slugify
 
@@ -65,8 +66,8 @@ def render_fast(body: str) -> tuple[str, str, int] | None:
         outside = "\n\n".join(pieces)
     # Raw HTML, tabs, CR, control characters (placeholders use two), attribute lists,
     # footnotes, the [TOC] marker, code spans next to backslashes or other backticks.
-    if _unsupported(outside) or "\n " in outside:
-        return None  # "\n ": an indented line, a nested list or code
+    if _unsupported(outside):
+        return None
     nodes: list = []
     try:
         parse_chunk(text, nodes)
@@ -125,6 +126,9 @@ def _headings(nodes: list):
             yield node
         elif isinstance(node, Quote):
             yield from _headings(node.children)
+        elif isinstance(node, ListBlock):
+            for item in node.items:
+                yield from _headings(item.children)
 
 
 def _render(node: object) -> str:
@@ -134,15 +138,20 @@ def _render(node: object) -> str:
         return f'<h{node.level} id="{node.id}">{node.inner}</h{node.level}>'
     if isinstance(node, ListBlock):
         start = f' start="{node.start}"' if node.tag == "ol" and node.start != "1" else ""
-        items = "".join(
-            f"<li>\n<p>{inner}</p>\n</li>\n" if loose else f"<li>{inner}</li>\n"
-            for inner, loose in node.items
-        )
+        items = "".join(map(_item, node.items))
         return f"<{node.tag}{start}>\n{items}</{node.tag}>"
     assert isinstance(node, Quote)
     if not node.children:
         raise Decline
     return "<blockquote>\n" + "\n".join(_render(child) for child in node.children) + "\n</blockquote>"
+
+
+def _item(item: Item) -> str:
+    """A li as the library prettifies it: a newline before block children when it has no text."""
+    if not item.children:
+        return f"<li>{item.text}</li>\n"
+    children = "".join(_render(child) + "\n" for child in item.children)
+    return f"<li>{item.text or chr(10)}{children}</li>\n"
 
 
 def _toc(tokens: list[dict]) -> str:

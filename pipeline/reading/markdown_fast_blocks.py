@@ -1,11 +1,13 @@
-"""Block structure (paragraphs, ATX headings, lists, tables, quotes) the way Python-Markdown splits it.
+"""Block structure (paragraphs, headings, rules, lists, tables, quotes) the way Python-Markdown splits it.
 
 The library cuts the text at blank lines and offers each block to its block processors in
-priority order: tables, hash headings, setext headings, rules, ordered and bullet lists (with
-sane_lists), quotes, reference and footnote definitions, and last paragraphs. This module asks the
-same questions in the same order, with the library's own regexes, and builds HTML for the answers
-it models exactly. Anything else (indented code, nested lists, setext headings, rules, list items
-that are not plain text, a quote right after a quote) raises :class:`Decline`.
+priority order: list continuations (ListIndentProcessor), tables, hash headings, setext headings,
+rules, ordered and bullet lists (with sane_lists), quotes, reference and footnote definitions,
+and last paragraphs. This module asks the same questions in the same order, with the library's
+own regexes, and builds HTML for the answers it models exactly: nested lists one indent per
+level, and an item's further paragraphs one level down. Anything else (indented code, deeper
+continuations after a blank line, list items that are not plain text, a quote right after a
+quote) raises :class:`Decline`.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ ULIST_CHILD = re.compile(r"^[ ]{0,3}(([*+-]))[ ]+(.*)")
 LIST_INDENT = re.compile(r"^[ ]{4,7}((\d+\.)|[*+-])[ ]+.*")
 QUOTE = re.compile(r"(^|\n)[ ]{0,3}>[ ]?(.*)")
 QUOTE_LINE = re.compile(r"[ ]{0,3}>[ ]?(.*)")
+INDENT = " " * 4  # tab_length
 _TABLE_SEPARATOR = frozenset("|:- ")
+_TICKS = re.compile("`+")
 
 
 @dataclass
@@ -41,10 +45,16 @@ class Heading:
 
 
 @dataclass
+class Item:
+    text: str  # the li's own inline HTML ("" once the library moved it into a <p>)
+    children: list = field(default_factory=list)  # block nodes after it: <p>s, nested lists
+
+
+@dataclass
 class ListBlock:
     tag: str
     start: str
-    items: list[list] = field(default_factory=list)  # [inner html, wrapped in <p>?]
+    items: list[Item] = field(default_factory=list)
 
 
 @dataclass
@@ -52,21 +62,25 @@ class Quote:
     children: list = field(default_factory=list)
 
 
-def parse_chunk(text: str, out: list) -> None:
-    """Python-Markdown's ``parseChunk``: blank-line separated blocks into ``out``."""
+def parse_chunk(text: str, out: list, detabbed: bool = False) -> None:
+    """Python-Markdown's ``parseChunk``: blank-line separated blocks into ``out``.
+
+    ``detabbed``: the parser's state is "detabbed" (the chunk is a list item's indented
+    continuation), where an indented block is code, not more of the item.
+    """
     blocks = text.split("\n\n")
     while blocks:
-        parse_block(blocks.pop(0), out, blocks)
+        parse_block(blocks.pop(0), out, blocks, detabbed)
 
 
-def parse_all(block: str, out: list) -> None:
+def parse_all(block: str, out: list, detabbed: bool = False) -> None:
     """The library's ``parseBlocks(parent, [block])``: one block and all it gives back."""
     rest = [block]
     while rest:
-        parse_block(rest.pop(0), out, rest)
+        parse_block(rest.pop(0), out, rest, detabbed)
 
 
-def parse_block(block: str, out: list, blocks: list[str]) -> None:
+def parse_block(block: str, out: list, blocks: list[str], detabbed: bool = False) -> None:
     """One block (and what it gives back to ``blocks``) as the block processors would."""
     if not block:
         return
@@ -74,7 +88,10 @@ def parse_block(block: str, out: list, blocks: list[str]) -> None:
         blocks.insert(0, block[1:])
         return
     if block[0] == " ":
-        raise Decline  # indented code, list continuation or a stripped paragraph
+        if not detabbed and block.startswith(INDENT) and out and isinstance(out[-1], ListBlock):
+            _indented_continuation(block, out[-1])
+            return
+        raise Decline  # indented code, a deeper continuation or a stripped paragraph
     if not block.strip():
         return  # (Unicode) white space only: no processor takes it, the paragraph drops it
     lines = block.split("\n")
@@ -90,7 +107,7 @@ def parse_block(block: str, out: list, blocks: list[str]) -> None:
         if match:
             before, after = block[: match.start()], block[match.end() :]
             if before:
-                parse_all(before, out)
+                parse_all(before, out, detabbed)
             out.append(Heading(len(match.group("level")), inline(match.group("header").strip())))
             if after:
                 blocks.insert(0, after)
@@ -105,7 +122,7 @@ def parse_block(block: str, out: list, blocks: list[str]) -> None:
         # HRProcessor: the lines before the rule parsed first, the lines after given back
         before = block[: match.start()].rstrip("\n")
         if before:
-            parse_all(before, out)
+            parse_all(before, out, detabbed)
         out.append("<hr>")
         after = block[match.end() :].lstrip("\n")
         if after:
@@ -116,7 +133,7 @@ def parse_block(block: str, out: list, blocks: list[str]) -> None:
     elif ULIST.match(block):
         _list(block, "ul", ULIST_CHILD, out)
     elif (first == ">" or not heads.isdisjoint("> ")) and (match := QUOTE.search(block)):
-        _quote(block, match, out)
+        _quote(block, match, out, detabbed)
     elif "[" in block and "]:" in block:
         raise Decline  # a reference or footnote definition
     else:
@@ -139,6 +156,7 @@ def _plain_item(text: str) -> str:
 
 
 def _list(block: str, tag: str, child: re.Pattern[str], out: list) -> None:
+    """OListProcessor / UListProcessor (sane_lists): one block of items, perhaps nested ones."""
     items: list[str] = []
     start = "1"
     for line in block.split("\n"):
@@ -147,29 +165,64 @@ def _list(block: str, tag: str, child: re.Pattern[str], out: list) -> None:
             if not items and tag == "ol":
                 start = re.match(r"(\d+)", match.group(1)).group()  # type: ignore[union-attr]
             items.append(match.group(3))
-        elif LIST_INDENT.match(line):
-            raise Decline  # a nested list
+        elif LIST_INDENT.match(line) and not items[-1].startswith(INDENT):
+            items.append(line)  # a nested list starts: an item of its own, parsed in the last li
         else:
             items[-1] = f"{items[-1]}\n{line}"
     sibling = out[-1] if out else None
     if isinstance(sibling, ListBlock) and sibling.tag == tag:
         # A list going on after a blank line: the library wraps the last item's text and the
         # first new item in <p> (a "loose" list); later items of this block stay tight.
-        sibling.items[-1][1] = True
-        sibling.items.append([_plain_item(items[0]), True])
+        _to_paragraph(sibling.items[-1])
+        sibling.items.append(Item("", [f"<p>{_plain_item(items[0])}</p>"]))
         items = items[1:]
         target = sibling
     else:
         target = ListBlock(tag, start)
         out.append(target)
     for item in items:
-        target.items.append([_plain_item(item), False])
+        if item.startswith(INDENT):
+            _nested(item, target.items[-1])
+        else:
+            target.items.append(Item(_plain_item(item)))
 
 
-def _quote(block: str, match: re.Match[str], out: list) -> None:
+def _nested(item: str, parent: Item) -> None:
+    """ListIndentProcessor in a tight list: the indented lines, detabbed, are a list in ``parent``."""
+    if parent.children and isinstance(parent.children[-1], ListBlock):
+        raise Decline  # the library parses them into that list: not modelled
+    probe: list = []
+    parse_all(_loose_detab(item), probe)
+    if len(probe) != 1 or not isinstance(probe[0], ListBlock):
+        raise Decline
+    parent.children.append(probe[0])
+
+
+def _indented_continuation(block: str, sibling: ListBlock) -> None:
+    """ListIndentProcessor after a blank line: more blocks of the list's last item (one level)."""
+    if block.startswith(INDENT * 2):
+        raise Decline  # a deeper level: the library walks down into nested lists
+    item = sibling.items[-1]
+    _to_paragraph(item)
+    parse_chunk(_loose_detab(block), item.children, detabbed=True)
+
+
+def _to_paragraph(item: Item) -> None:
+    """The library moves a li's text into a <p> of its own once the item gets more blocks."""
+    if item.text:
+        item.children.insert(0, f"<p>{item.text}</p>")
+        item.text = ""
+
+
+def _loose_detab(text: str) -> str:
+    """BlockProcessor.looseDetab: one indent off every line that has it."""
+    return "\n".join(line[4:] if line.startswith(INDENT) else line for line in text.split("\n"))
+
+
+def _quote(block: str, match: re.Match[str], out: list, detabbed: bool) -> None:
     before = block[: match.start()]
     if before:
-        parse_all(before, out)
+        parse_all(before, out, detabbed)
     if out and isinstance(out[-1], Quote):
         raise Decline  # the library merges it into the quote before
     lines = []
@@ -177,7 +230,7 @@ def _quote(block: str, match: re.Match[str], out: list) -> None:
         cleaned = QUOTE_LINE.match(line)
         lines.append("" if line.strip() == ">" else cleaned.group(1) if cleaned else line)
     quote = Quote()
-    parse_chunk("\n".join(lines), quote.children)
+    parse_chunk("\n".join(lines), quote.children)  # the state is "blockquote" in there
     out.append(quote)
 
 
@@ -186,8 +239,8 @@ def _is_table(lines: list[str]) -> bool:
     rows = [row.strip(" ") for row in lines]
     if len(rows) < 2:
         return False
-    if any("`" in row or "\\" in row for row in rows):
-        raise Decline  # code spans and escaped pipes split cells the library's way
+    if any("\\" in row or ("`" in row and _code_hides_a_pipe(row)) for row in rows):
+        raise Decline  # escaped pipes, or a pipe inside code, splits cells the library's way
     border = rows[0].startswith("|") or rows[0].endswith("|")
     width = len(_split_row(rows[0], border))
     is_table = width > 1
@@ -197,6 +250,26 @@ def _is_table(lines: list[str]) -> bool:
         return False
     separator = _split_row(rows[1], border)
     return len(separator) == width and set("".join(separator)) <= _TABLE_SEPARATOR
+
+
+def _code_hides_a_pipe(row: str) -> bool:
+    """Would TableProcessor._split keep a pipe of this row (no backslashes) out of the split?
+
+    It pairs each backtick run with the next run of the same length and ignores the pipes
+    between them; with no pipe inside such a pair, its split is the plain one.
+    """
+    runs = [(run.start(), run.end(), run.end() - run.start()) for run in _TICKS.finditer(row)]
+    index = 0
+    while index < len(runs):
+        start, _, size = runs[index]
+        for later in range(index + 1, len(runs)):
+            if runs[later][2] == size:
+                if "|" in row[start : runs[later][1]]:
+                    return True
+                index = later
+                break
+        index += 1
+    return False
 
 
 def _split_row(row: str, border: bool) -> list[str]:

@@ -3,11 +3,12 @@
 The library runs its inline patterns one after another over the whole text of a paragraph, list
 item, heading or table cell, and hides each match behind a placeholder before the next pattern
 runs: code spans first, then backslash escapes, links, images, line breaks, entities, and last
-emphasis (the DelimiterProcessor's ``*`` and ``_`` runs). This module runs the same phases in the same order with the same
-placeholders, but only for the forms it knows exactly; for anything else (raw HTML, reference
-links, underscores, ``***``, unpaired or nested asterisks, brackets that are not a plain inline
-link) it raises :class:`Decline`, and the whole document goes through Python-Markdown instead.
-``tests/test_markdown_fast_*.py`` compare the two on real and generated documents.
+emphasis (the DelimiterProcessor's ``*`` and ``_`` runs). This module runs the same phases in
+the same order with the same placeholders, but only for the forms it knows exactly; for
+anything else (raw HTML, reference links, ``***``/``___``, unpaired, nested or interleaved
+emphasis, brackets that are not a plain inline link) it raises :class:`Decline`, and the whole
+document goes through Python-Markdown instead. ``tests/test_markdown_fast_*.py`` compare the
+two on real and generated documents.
 """
 
 from __future__ import annotations
