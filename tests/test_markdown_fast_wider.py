@@ -17,6 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.reading.markdown_fast_blocks import _plain_item, parsed_item
+from pipeline.reading.markdown_fast_inline import Decline
 from tests.test_markdown_fast import assert_same_or_declined, fast
 from tests.test_markdown_fast_property import ADVERSARIAL, WORDS
 
@@ -213,3 +215,44 @@ def test_the_hand_written_updates_are_many_and_use_the_new_constructs() -> None:
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda path: path.name)
 def test_hand_written_updates_take_the_fast_path_and_match_the_library(path: Path) -> None:
     assert assert_same_or_declined(path.read_text(encoding="utf-8"))
+
+
+def _item_texts() -> list[str]:
+    """List item texts as the list processors cut them, from the fixtures and benchmark corpora."""
+    from bench.corpus import update_text
+    from pipeline.reading import frontmatter
+    from pipeline.reading.markdown_fast_blocks import OLIST_CHILD, ULIST_CHILD
+
+    bodies = [path.read_text(encoding="utf-8") for path in FIXTURES]
+    bodies += [
+        frontmatter.split(update_text(i, 400, seed)).body for seed in (17, 3) for i in range(0, 400, 5)
+    ]
+    texts = []
+    for body in bodies:
+        for line in body.split("\n"):
+            match = OLIST_CHILD.match(line) or ULIST_CHILD.match(line)
+            if match:
+                texts.append(match.group(3))
+    return texts
+
+
+def _outcome(render: object, text: str) -> str | None:
+    try:
+        return render(text)  # type: ignore[operator]
+    except Decline:
+        return None
+
+
+def test_the_one_line_item_shortcut_equals_parsing_the_item() -> None:
+    texts = _item_texts()
+    assert len(texts) > 300
+    assert all(_outcome(_plain_item, t) == _outcome(parsed_item, t) for t in texts)
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(line, st.sampled_from(["#", "-", "*", "+", ">", "1.", "٣.", "[a]: b", "---", "\u00a0"])), line
+)
+def test_the_one_line_item_shortcut_equals_parsing_hostile_items(head: str, rest: str) -> None:
+    text = head + rest
+    assert _outcome(_plain_item, text) == _outcome(parsed_item, text)

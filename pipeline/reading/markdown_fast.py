@@ -128,7 +128,8 @@ def _headings(nodes: list):
             yield from _headings(node.children)
         elif isinstance(node, ListBlock):
             for item in node.items:
-                yield from _headings(item.children)
+                if item.children:
+                    yield from _headings(item.children)
 
 
 def _render(node: object) -> str:

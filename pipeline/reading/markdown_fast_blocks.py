@@ -33,6 +33,7 @@ LIST_INDENT = re.compile(r"^[ ]{4,7}((\d+\.)|[*+-])[ ]+.*")
 QUOTE = re.compile(r"(^|\n)[ ]{0,3}>[ ]?(.*)")
 QUOTE_LINE = re.compile(r"[ ]{0,3}>[ ]?(.*)")
 INDENT = " " * 4  # tab_length
+_ITEM_MARKUP = frozenset("#-_*+> \n")  # first characters a block processor may act on
 _TABLE_SEPARATOR = frozenset("|:- ")
 _TICKS = re.compile("`+")
 
@@ -146,6 +147,23 @@ def inline(text: str) -> str:
 
 def _plain_item(text: str) -> str:
     """A list item's text, which the library parses as a block of its own: only plain text here."""
+    first = text[:1]
+    if (
+        first
+        and "\n" not in text
+        and first not in _ITEM_MARKUP
+        and not first.isdigit()
+        and text.strip()
+        and not ("]:" in text and "[" in text)
+    ):
+        # One line that no block processor before the paragraph can take (a table needs two
+        # lines, a heading "#", a rule or list its marker, a quote ">"): the paragraph's text.
+        return inline(text.lstrip())
+    return parsed_item(text)
+
+
+def parsed_item(text: str) -> str:
+    """:func:`_plain_item` the general way: the item's block parsed, one paragraph or Decline."""
     if not text.strip():
         raise Decline
     probe: list = []
