@@ -251,7 +251,33 @@ def test_the_one_line_item_shortcut_equals_parsing_the_item() -> None:
 
 @settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.one_of(line, st.sampled_from(["#", "-", "*", "+", ">", "1.", "٣.", "[a]: b", "---", "\u00a0"])), line
+    st.one_of(
+        line,
+        st.sampled_from(
+            [
+                "#",
+                "-",
+                "*",
+                "+",
+                ">",
+                "1.",
+                "٣.",
+                "[a]: b",
+                "---",
+                "\u00a0",
+                "* ",
+                "- ",
+                "+ ",
+                "**",
+                "- -",
+                "* *",
+                "_ _",
+                "__",
+                "***",
+            ]
+        ),
+    ),
+    line,
 )
 def test_the_one_line_item_shortcut_equals_parsing_hostile_items(head: str, rest: str) -> None:
     text = head + rest

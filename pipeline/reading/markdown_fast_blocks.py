@@ -33,7 +33,7 @@ LIST_INDENT = re.compile(r"^[ ]{4,7}((\d+\.)|[*+-])[ ]+.*")
 QUOTE = re.compile(r"(^|\n)[ ]{0,3}>[ ]?(.*)")
 QUOTE_LINE = re.compile(r"[ ]{0,3}>[ ]?(.*)")
 INDENT = " " * 4  # tab_length
-_ITEM_MARKUP = frozenset("#-_*+> \n")  # first characters a block processor may act on
+_ITEM_MARKUP = frozenset("#> \n")  # first characters a block processor may act on
 _TABLE_SEPARATOR = frozenset("|:- ")
 _TICKS = re.compile("`+")
 
@@ -153,11 +153,14 @@ def _plain_item(text: str) -> str:
         and "\n" not in text
         and first not in _ITEM_MARKUP
         and not first.isdigit()
+        and not (first in "*+-" and text[1:2] == " ")
+        and not (first in "-_*" and not text.strip(first + " "))
         and text.strip()
         and not ("]:" in text and "[" in text)
     ):
         # One line that no block processor before the paragraph can take (a table needs two
-        # lines, a heading "#", a rule or list its marker, a quote ">"): the paragraph's text.
+        # lines, a heading "#", a list its marker and a space, a rule only its character and
+        # spaces, a quote ">"): the paragraph's text. "**Fet** text" is one.
         return inline(text.lstrip())
     return parsed_item(text)
 
