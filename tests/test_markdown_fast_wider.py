@@ -110,9 +110,16 @@ def _nested_list(draw: st.DrawFn) -> str:
 
 @st.composite
 def block(draw: st.DrawFn) -> str:
-    kind = draw(st.sampled_from(["p", "p", "setext", "rule", "fence", "list", "nested", "quote", "h"]))
+    kind = draw(
+        st.sampled_from(["p", "p", "setext", "rule", "fence", "list", "nested", "quote", "quoted", "h"])
+    )
     if kind == "nested":
         return _nested_list(draw)
+    if kind == "quoted":  # a nested list, a rule or a setext heading inside a quote
+        inner = draw(
+            st.sampled_from([_nested_list(draw), draw(st.sampled_from(RULES)), draw(line) + "\n---"])
+        )
+        return "\n".join(draw(st.sampled_from(["> ", ">", "> "])) + row for row in inner.split("\n"))
     if kind == "setext":
         return draw(line) + "\n" + draw(st.sampled_from(["===", "---", "=", "-", "== ", "--- "]))
     if kind == "rule":
