@@ -21,6 +21,7 @@ from pipeline import forkpool
 from pipeline.config.site import default_settings
 from pipeline.reading import content, frontmatter, sanitize
 from pipeline.reading.markdown_render import render_markdown
+from pipeline.reading.sanitize_fast_text import text_of
 from tests.test_markdown_fast import _example_bodies, _fixture_strings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -140,13 +141,16 @@ DECLINED = [
     "<p><![CDATA[x]]></p>",
     "<p>unclosed",
     "<p><em>mis</p></em>",
-    "<p><a href='#'>a<em><a href='#'>b</a></em></a></p>",
+    '<p><a href="#">a<em><a href="#">b</a></em></a></p>',  # html5ever closes the outer link
     "<pre>\nx</pre>",
     "<table><tr><td>x</td></tr></table>",
     "<table>\n<tbody>\ntext<tr><td>x</td></tr></tbody></table>",
     "<p>&amp x &notit; &#0; &#x80; &#xD800; &#1114112;</p>",
     '<p><a href="  java\tscript:x">ws</a></p>',
     '<p><a href="http://1.2.3.4/">ipv4</a><a href="http://a@b.c/">userinfo</a></p>',
+    '<p><a href="http://1.2.3.999/">not an IPv4 address: nh3 drops it</a></p>',
+    '<p><a href="http://xn--a.de/">bad punycode: dropped</a></p>',
+    '<p><a href="http://a.b:99999/">port out of range: dropped</a></p>',
     "<span>not in the grammar</span>",
     "<script>x</script>",
     "<p />",
@@ -178,6 +182,19 @@ def test_first_paragraph_text_matches_nh3_on_example_and_benchmark_updates() -> 
     for body in bodies:
         html = sanitize.clean_html(render_markdown(body).html, lambda url: "https://e.org/" + url)
         assert sanitize.first_paragraph_text(html) == _nh3_first_paragraph_text(html)
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "a &amp; b &lt;c&gt; &quot;d&quot; &#160;e&nbsp;f &copy; &NotEqualTilde; > ' \xa0",
+        'x <a href="y">l&amp;nk</a> <em>e<strong>s</strong></em> <code>&lt;k&gt;</code><br><img alt="a">z',
+        "mis<em>nested</strong> x",  # declined (misnested): nh3 answers
+    ],
+)
+def test_plain_text_decodes_like_nh3_and_the_shortcut_takes_plain_inline_markup(fragment: str) -> None:
+    assert sanitize.plain_text(fragment) == sanitize.nh3_plain_text(fragment)
+    assert (text_of(fragment) is not None) == ("mis" not in fragment)
 
 
 def _nh3_first_paragraph_text(clean: str) -> str:
