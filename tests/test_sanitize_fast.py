@@ -127,6 +127,12 @@ TAKEN = [
     '<p>x<sup id="fnref:1"><a class="footnote-ref" href="#fn:1">1</a></sup></p>',
     '<h2 id="a-b">A &amp; B</h2><h6 lang="sv">x</h6>',
     '<p><a href="https://www.example.org:8080/a?b=1&amp;c=2#d">port</a></p>',
+    '<p id="a\x0bb\x01c\x7f\x85d" title="a\tb\nc\x0cd">controls in values stay</p>',
+    '<h2 id="&Tab;&NewLine;">x</h2><p><img src="a.png" alt="&#9;&#10;"></p>',
+    "<p>&amp;amp; &amp;copy \ufeffx\u2028</p>",
+    "<ul>\ntext\n<li>x</li></ul><ol>\n<li>a<ul>\n<li>b</li>\n</ul></li></ol>",
+    "<blockquote>\n<blockquote><p>x</p></blockquote></blockquote>",
+    '<h1><a href="#x"><code>k</code></a></h1><pre><code class="language-py">x\n</code></pre>',
 ]
 DECLINED = [
     "<p>a\rb</p>",
