@@ -26,8 +26,10 @@ def digest(*parts: object) -> str:
 
     Each part is tagged with its kind and length, so ``"None"`` and ``None``, or ``("a", "bc")``
     and ``("ab", "c")``, never collide; long strings are hashed without building their repr.
+    The parts are fed to the hash one by one (an update's three HTML texts are most of its
+    fingerprint's bytes: joining them first only copied them).
     """
-    chunks: list[bytes] = []
+    h = hashlib.blake2b(digest_size=16)
     for part in parts:
         if isinstance(part, bytes):
             tag, data = b"b", part
@@ -35,9 +37,9 @@ def digest(*parts: object) -> str:
             tag, data = b"s", part.encode("utf-8")
         else:
             tag, data = b"r", repr(part).encode("utf-8")
-        chunks.append(tag + len(data).to_bytes(8, "little"))
-        chunks.append(data)
-    return hashlib.blake2b(b"".join(chunks), digest_size=16).hexdigest()
+        h.update(tag + len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
 
 
 def quick_digest(*parts: str) -> str:
