@@ -393,3 +393,84 @@ def test_hostile_bodies_render_the_same_directly(tmp_path, bodies):
     renderer = CachedRenderer(tmp_path / "markdown", direct_below=8)
     assert renderer(bodies) == [render_markdown(b) for b in bodies]
     assert renderer.stats.misses == len(set(bodies))
+
+
+# --- feed discovery files: deferred, keyed by what they show -----------------------------------
+
+
+def reference_discovery(pages, settings) -> dict[str, bytes]:
+    """The five files as build_discovery made them before they were deferred."""
+    from pipeline.outputs.feeds import discovery
+    from pipeline.outputs.feeds.model import EMPTY_FEED_UPDATED
+
+    current = [page for page in pages if not page.is_archive]
+    archives = sorted((page for page in pages if page.is_archive), key=lambda p: p.archive_number or 0)
+    newest = max((page.updated for page in current), default=EMPTY_FEED_UPDATED)
+    files = {
+        path: discovery._opml([p for p in current if p.scope.kind in kinds], settings, newest, path)
+        for path, kinds in discovery.OPML_FILES.items()
+    }
+    files[discovery.INDEX_PATH] = discovery._index(current, archives, settings, newest)
+    return files
+
+
+def discovery_of(updates, settings):
+    from pipeline.outputs.feeds.discovery import build_discovery
+
+    pages = [page for scope in scopes(updates, settings) for page in feed_pages(scope, settings)]
+    return build_discovery(pages, settings), reference_discovery(pages, settings)
+
+
+def test_discovery_files_of_real_content_are_the_bytes_they_were(real_content):
+    from pipeline.caching.deferred import materialize_all
+
+    for settings, _folder, content in real_content:
+        made, reference = discovery_of(content.updates, settings)
+        assert materialize_all(made) == reference
+
+
+update_lists = st.lists(
+    st.tuples(
+        moments,
+        st.lists(st.sampled_from(TARGETS[:4]), max_size=2, unique=True),
+        st.sampled_from(["sv", "en"]),
+    ),
+    max_size=8,
+)
+
+
+@FEW
+@given(update_lists, update_lists, st.integers(0, 3))
+def test_discovery_keys_change_whenever_the_bytes_would(first, second, bump):
+    from pipeline.caching.deferred import materialize_all
+    from pipeline.config.site import default_settings
+
+    settings = dataclasses.replace(default_settings(state_dir="/nonexistent-state"), feed_items=2)
+    one = [make(n, date, targets, lang) for n, (date, targets, lang) in enumerate(first)]
+    two = [make(n, date, targets, lang) for n, (date, targets, lang) in enumerate(second)]
+    if one and bump:  # the same set with one update's `updated` moved (what an edit may do)
+        two = [dataclasses.replace(one[0], updated=one[0].updated + timedelta(minutes=bump)), *one[1:]]
+    made_one, reference_one = discovery_of(one, settings)
+    made_two, reference_two = discovery_of(two, settings)
+    assert materialize_all(made_one) == reference_one and materialize_all(made_two) == reference_two
+    for path in reference_one:
+        if reference_one[path] != reference_two[path]:
+            assert made_one[path].key != made_two[path].key, path
+
+
+def test_a_feed_with_one_more_update_but_the_same_entries_gets_a_new_key():
+    """Its newest date and its items stay; its total (in the index) does not."""
+    from pipeline.config.site import default_settings
+    from pipeline.outputs.feeds.discovery import INDEX_PATH, build_discovery
+    from pipeline.outputs.feeds.model import FeedPage
+
+    settings = default_settings(state_dir="/nonexistent-state")
+    new = make(1, datetime(2026, 5, 1, 10, tzinfo=STOCKHOLM), ("17.1",))
+    old = make(2, datetime(2020, 5, 1, 10, tzinfo=STOCKHOLM), ("17.1",))
+    scope = scopes([new], settings)[0]
+    pages = [FeedPage(scope=scope, folder=scope.folder, entries=(new,))]
+    more = [
+        FeedPage(scope=dataclasses.replace(scope, updates=(new, old)), folder=scope.folder, entries=(new,))
+    ]
+    assert reference_discovery(pages, settings)[INDEX_PATH] != reference_discovery(more, settings)[INDEX_PATH]
+    assert build_discovery(pages, settings)[INDEX_PATH].key != build_discovery(more, settings)[INDEX_PATH].key
