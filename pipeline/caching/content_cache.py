@@ -167,9 +167,9 @@ def read_cached(
     made it already (:func:`pipeline.publishing.site_build.run_build` digests it first).
     """
     if renderer is None:
-        from pipeline.caching.render_cache import cached_renderer  # Markdown only when rendering
+        from pipeline.caching.render_cache import DIRECT_BELOW, cached_renderer  # Markdown when rendering
 
-        renderer = cached_renderer(settings, use_cache=use_cache)
+        renderer = cached_renderer(settings, use_cache=use_cache, direct_below=DIRECT_BELOW)
     cache = None
     if use_cache:
         folder = cache_path(settings, content_dir)

@@ -12,11 +12,11 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.outputs import urls
-from pipeline.publishing.manifest import Manifest, stat_or_none
+from pipeline.publishing.manifest import Manifest, encode_json, stat_or_none
 from pipeline.publishing.output_folder import MARKER, PublishError, check_paths, write_atomically
 
 
@@ -91,18 +91,26 @@ class Journal:
     removed: list[str]
     manifest_path: str | None
     manifest: Manifest
+    # The manifest's files as to_bytes encoded them, for complete() (None: encode them there).
+    _files_text: str | None = field(default=None, repr=False, compare=False)
 
     def to_bytes(self) -> bytes:
-        data = {
-            "format": JOURNAL_FORMAT,
+        """The compact, key-sorted JSON of every field, the manifest as ``{"files","stamp"}``.
+
+        Written by hand around the manifest's files (the one large part), whose text is kept
+        for :meth:`complete` to write the manifest with: encoded once, not twice.
+        """
+        files = self._files_text = encode_json(self.manifest.files)
+        rest = {
+            "manifest_path": self.manifest_path,
+            "removed": self.removed,
             "staging": self.staging,
             "tree": self.tree,
             "written": self.written,
-            "removed": self.removed,
-            "manifest_path": self.manifest_path,
-            "manifest": {"stamp": self.manifest.stamp, "files": self.manifest.files},
         }
-        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        # Sorted keys: "format" < "manifest" < "manifest_path" < … (rest's own keys, sorted).
+        manifest = f'{{"files":{files},"stamp":{encode_json(self.manifest.stamp)}}}'
+        return f'{{"format":{JOURNAL_FORMAT},"manifest":{manifest},{encode_json(rest)[1:]}'.encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Journal | None:
@@ -143,7 +151,7 @@ class Journal:
         """Do (or finish) the moves and removals, write the manifest, drop the journal."""
         self.move_files(out)
         if self.manifest_path is not None:
-            write_atomically(Path(self.manifest_path), self.manifest.to_bytes())
+            write_atomically(Path(self.manifest_path), self.manifest.to_bytes(self._files_text))
         journal_path(out).unlink(missing_ok=True)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +21,40 @@ class Manifest:
 
     files: dict[str, list]
     stamp: dict[str, Any] | None = None
+    # The stats of the file it was read from (device, inode, size, mtime, ctime), if it was.
+    read_from: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
 
-    def to_bytes(self) -> bytes:
-        data = {"format": MANIFEST_FORMAT, "stamp": self.stamp, "files": self.files}
-        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    def to_bytes(self, files_text: str | None = None) -> bytes:
+        """``{"files":…,"format":1,"stamp":…}``: the compact, key-sorted JSON of the three.
+
+        ``files_text``: :func:`encode_json` of :attr:`files`, when the caller has it already
+        (the journal embeds the same text: encoding 12,000 records once instead of twice).
+        """
+        files = encode_json(self.files) if files_text is None else files_text
+        return f'{{"files":{files},"format":{MANIFEST_FORMAT},"stamp":{encode_json(self.stamp)}}}'.encode()
 
 
-def read_manifest(path: str | Path) -> Manifest | None:
-    """The manifest at ``path``, or None when it is missing or not one we can trust."""
+def encode_json(value: Any) -> str:
+    """Compact, key-sorted, ASCII-only JSON: how manifests and journals are written."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def read_manifest(path: str | Path, unless_unchanged: Manifest | None = None) -> Manifest | None:
+    """The manifest at ``path``, or None when it is missing or not one we can trust.
+
+    ``unless_unchanged``: a manifest read from ``path`` before; it is returned as it is when the
+    file still has the stats it had then. A manifest is only ever replaced by a rename, so the
+    same inode, size, mtime and ctime mean the same bytes; a build reads the manifest to decide
+    whether to skip and again under the publish lock, and parsing its JSON twice cost 0.03 s
+    at 10,000 updates.
+    """
     try:
-        data = json.loads(Path(path).read_bytes())
+        with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            if unless_unchanged is not None and unless_unchanged.read_from == key:
+                return unless_unchanged
+            data = json.loads(handle.read())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
@@ -39,7 +63,7 @@ def read_manifest(path: str | Path) -> Manifest | None:
     if not isinstance(files, dict) or not all(isinstance(v, list) and len(v) == 3 for v in files.values()):
         return None
     stamp = data.get("stamp")
-    return Manifest(files=files, stamp=stamp if isinstance(stamp, dict) else None)
+    return Manifest(files=files, stamp=stamp if isinstance(stamp, dict) else None, read_from=key)
 
 
 def manifest_intact(out_dir: str | Path, manifest: Manifest) -> bool:

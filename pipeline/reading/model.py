@@ -225,6 +225,17 @@ class Renderer(Protocol):
     def __call__(self, bodies: list[str], then: AfterRender | None = None) -> list[Any]: ...
 
 
-def sort_key(update: Update) -> tuple:
-    """Newest first; equal dates fall back to the id so the order never depends on file names."""
-    return (-update.date.timestamp(), update.id)
+def sort_key(update: Update) -> tuple[float, str]:
+    """Newest first; equal dates fall back to the id so the order never depends on file names.
+
+    Kept on the update once computed (``_sort_key`` in its ``__dict__``, pickled with it into
+    the content cache): ``datetime.timestamp()`` of a zoned date costs 2 µs, and an edit build
+    of 10,000 updates sorted them three times (reading, the feed scopes, the feed archive), 30,000
+    calls. The update is frozen, so its date and id, and with them the key, never change;
+    :func:`dataclasses.replace` makes a new instance, which computes its own.
+    """
+    state = update.__dict__
+    key = state.get("_sort_key")
+    if key is None:
+        key = state["_sort_key"] = (-update.date.timestamp(), update.id)
+    return key

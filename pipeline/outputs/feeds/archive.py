@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from pipeline.config.site import Settings
 from pipeline.outputs.feeds.model import ARCHIVE_DIR, FeedPage, FeedScope
+from pipeline.reading.model import sort_key
 
 
 def archive_folder(number: int) -> str:
@@ -40,9 +41,9 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
         ]
     size = settings.feed_items
     newest = scope.updates[:size]
-    # Oldest first by (date, id), each update's timestamp taken once: sorting (timestamp, id,
-    # position) tuples is the stable sort by (date, id), and a tenth of an edit build's feeds.
-    oldest_first = sorted([(u.date.timestamp(), u.id, n) for n, u in enumerate(scope.updates)])
+    # Oldest first by (date, id), each update's timestamp taken once (kept by sort_key): sorting
+    # (timestamp, id, position) tuples is the stable sort by (date, id).
+    oldest_first = sorted([(-sort_key(u)[0], u.id, n) for n, u in enumerate(scope.updates)])
     full = len(oldest_first) // size
     result = [
         FeedPage(

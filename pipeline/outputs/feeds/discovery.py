@@ -19,9 +19,12 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 from lxml import etree
 
+from pipeline.caching.deferred import Deferred, Output
+from pipeline.caching.fingerprint import digest
 from pipeline.config.site import Settings
 from pipeline.locale import N_, translations
 from pipeline.outputs.feeds.jsonfeed import dumps
@@ -57,16 +60,47 @@ _FOLDER_TITLES = {
 }
 
 
-def build_discovery(pages: Sequence[FeedPage], settings: Settings) -> dict[str, bytes]:
+def build_discovery(pages: Sequence[FeedPage], settings: Settings) -> dict[str, Output]:
+    """The OPML files and the JSON index, deferred: made only when what they show changed.
+
+    They show, of each feed page, its place, scope, counts and newest ``updated``, not its
+    entries: an edit that leaves those alone leaves all five files alone, and making them
+    (lxml and JSON over 229 pages) was 0.03 s of every edit build at 10,000 updates.
+    """
     current = [page for page in pages if not page.is_archive]
     archives = sorted((page for page in pages if page.is_archive), key=lambda p: p.archive_number or 0)
     newest = max((page.updated for page in current), default=EMPTY_FEED_UPDATED)
-    files = {
-        path: _opml([page for page in current if page.scope.kind in kinds], settings, newest, path)
+    shown = digest(settings.context_digest, newest, [_shown(page) for page in (*current, *archives)])
+    files: dict[str, Output] = {
+        path: Deferred(
+            digest(shown, path),
+            partial(_opml, [page for page in current if page.scope.kind in kinds], settings, newest, path),
+        )
         for path, kinds in OPML_FILES.items()
     }
-    files[INDEX_PATH] = _index(current, archives, settings, newest)
+    files[INDEX_PATH] = Deferred(
+        digest(shown, INDEX_PATH), partial(_index, current, archives, settings, newest)
+    )
     return files
+
+
+def _shown(page: FeedPage) -> tuple:
+    """Everything :func:`_opml` and :func:`_index` read of a page (the settings aside)."""
+    scope = page.scope
+    return (
+        page.folder,
+        page.archive_number,
+        page.formats,
+        scope.kind,
+        scope.key,
+        scope.title,
+        scope.description,
+        scope.language,
+        scope.home_url,
+        len(page.entries),
+        len(scope.updates),
+        page.updated,
+    )
 
 
 def feed_urls(folder: str, settings: Settings, formats: Sequence[str] = FORMATS) -> dict[str, str]:

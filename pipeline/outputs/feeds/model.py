@@ -135,7 +135,10 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
             updates=ordered,
         )
     ]
-    languages = sorted({u.lang for u in ordered})
+    by_language: dict[str, list[Update]] = {}
+    for update in ordered:  # one pass, not one per language
+        by_language.setdefault(update.lang, []).append(update)
+    languages = sorted(by_language)
     if len(languages) > 1:
         for code in languages:
             found.append(
@@ -149,17 +152,25 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
                     .format(description=settings.description, language=language_name(code)),
                     language=code,
                     home_url=settings.url(),
-                    updates=tuple(u for u in ordered if u.lang == code),
+                    updates=tuple(by_language[code]),
                 )
             )
     by_target: dict[str, list[Update]] = {t.id: [] for t in taxonomy.targets}
     by_group: dict[str, list[Update]] = {g.id: [] for g in taxonomy.groups}
     groups_of = {t.id: [g.id for g in taxonomy.groups if t.id in g.targets] for t in taxonomy.targets}
+    # An update's groups, each once, per distinct tuple of targets (a few hundred at most).
+    groups_of_targets: dict[tuple[str, ...], tuple[str, ...]] = {}
     for update in ordered:  # one pass over the updates, not one per target or group
         for target_id in update.targets:
             by_target[target_id].append(update)
         # The updates of a group's targets, each once, in the site-wide order.
-        for group_id in dict.fromkeys(g for t in update.targets for g in groups_of[t]):
+        targets = update.targets if type(update.targets) is tuple else tuple(update.targets)
+        groups = groups_of_targets.get(targets)
+        if groups is None:
+            groups = groups_of_targets[targets] = tuple(
+                dict.fromkeys(g for t in update.targets for g in groups_of[t])
+            )
+        for group_id in groups:
             by_group[group_id].append(update)
     for group in taxonomy.groups:
         in_group = by_group[group.id]
