@@ -98,6 +98,7 @@ class Layout:
         self.header: Callable[..., Markup] = cache(parts.header)
         self.footer: Callable[..., Markup] = cache(parts.footer)
         self.all_targets: Callable[..., Markup] = cache(parts.all_targets)
+        self.update_end: Callable[..., Markup] = cache(parts.update_end)
         items = self.module("pages/_item.html")
         self.badges: Callable[..., Markup] = cache(lambda ids, root: items.badge_list(tuple(ids), root))
         self.row: Callable[..., Markup] = items.row
