@@ -22,6 +22,7 @@ from pipeline.outputs.feeds.icons import png_icon, static_icons
 from pipeline.outputs.pages.layout import Layout, cached_display_date, feed_links, subscribe_url
 from pipeline.outputs.pages.links import in_site, relative_html, relative_root
 from pipeline.outputs.pages.listing import Listings, ListPage, paginate
+from pipeline.outputs.templating import render
 from pipeline.reading.model import Update
 
 __all__ = ["ListPage", "build", "favicon_ico", "feed_links", "paginate", "relative_root", "subscribe_url"]
@@ -50,24 +51,28 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     update_tpl = env.get_template("pages/update.html")
     site_feeds = ""  # the site feeds are named by their format alone (RSS, Atom, JSON Feed)
 
+    # The template's globals and what every page shares, in one dict that each page copies and
+    # completes: what Template.render builds per page (the globals copied out of their ChainMap,
+    # then the page's values), without rebuilding the shared part 10,000 times.
+    shared = {**update_tpl.globals, **common, "feed_title": site_feeds}
+
     def update_page(update: Update) -> bytes:
         chrome = layout(update.lang)
         root = relative_root(update.path)
-        html = update_tpl.render(
-            **common,
-            _=chrome.gettext,
-            chrome=chrome,
-            badges=chrome.badges,
-            update=update,
-            lang=update.lang,
-            canonical=update.url,
-            feeds=feed_links(root),
-            feed_title=site_feeds,
-            root=root,
-            body=Markup(relative_html(update.html, base, update.path)),
-            toc=Markup(relative_html(update.toc_html, base, update.path)),
-        )
-        return html.encode("utf-8")
+        values = {
+            **shared,
+            "_": chrome.gettext,
+            "chrome": chrome,
+            "badges": chrome.badges,
+            "update": update,
+            "lang": update.lang,
+            "canonical": update.url,
+            "feeds": feed_links(root),
+            "root": root,
+            "body": Markup(relative_html(update.html, base, update.path)),
+            "toc": Markup(relative_html(update.toc_html, base, update.path)),
+        }
+        return render(update_tpl, values).encode("utf-8")
 
     files: dict[str, Output] = {}
     prefix = digest(context, "update page")  # the context once, not once per page

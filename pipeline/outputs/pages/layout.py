@@ -38,8 +38,11 @@ FEED_FORMATS = (
 )
 
 
+@cache
 def feed_links(root: str, prefix: str = urls.FEEDS) -> tuple[FeedLink, ...]:
-    """The feeds under ``prefix`` (rel=alternate and the footer's links), from a page at ``root``."""
+    """The feeds under ``prefix`` (rel=alternate and the footer's links), from a page at ``root``.
+
+    Remembered (a tuple of tuples, never changed): 12,000 pages ask for a handful of them."""
     return tuple(FeedLink(kind, f"{root}{prefix}{name}", label) for kind, name, label in FEED_FORMATS)
 
 
@@ -98,6 +101,7 @@ class Layout:
         self.header: Callable[..., Markup] = cache(parts.header)
         self.footer: Callable[..., Markup] = cache(parts.footer)
         self.all_targets: Callable[..., Markup] = cache(parts.all_targets)
+        self.update_end: Callable[..., Markup] = cache(parts.update_end)
         items = self.module("pages/_item.html")
         self.badges: Callable[..., Markup] = cache(lambda ids, root: items.badge_list(tuple(ids), root))
         self.row: Callable[..., Markup] = items.row

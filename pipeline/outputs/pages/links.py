@@ -13,7 +13,7 @@ mail), so :func:`relative_html` rewrites its in-site ones, for its page only.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from markupsafe import Markup, escape
 
@@ -38,14 +38,24 @@ def relative_url(page_dir: str, target: str) -> str:
     path, rest = target[:cut], target[cut:]
     if path == page_dir:
         return rest or "./"
-    folder, up = page_dir, ""
-    while not path.startswith(folder):  # climb to the nearest folder both share ("" at worst)
+    if path.startswith(page_dir):
+        down = path[len(page_dir) :]
+        if down.startswith("/") or ":" in down.split("/", 1)[0]:
+            down = "./" + down  # "//host/x" or "a:b" would read as another host or a scheme
+        return down + rest
+    # Out of the page's folder: one level up, then the way from its parent folder, which every
+    # page in that folder shares (an update page's links to media and to other updates).
+    return "../" + _from_folder(page_dir[: page_dir.rfind("/", 0, -1) + 1], path) + rest
+
+
+@lru_cache(maxsize=1 << 14)
+def _from_folder(folder: str, path: str) -> str:
+    """``path`` from ``folder``: ``../`` up to the nearest folder both share, then down."""
+    up = ""
+    while not path.startswith(folder):  # "" at worst
         folder = folder[: folder.rfind("/", 0, -1) + 1]
         up += "../"
-    down = path[len(folder) :]
-    if not up and (down.startswith("/") or ":" in down.split("/", 1)[0]):
-        up = "./"  # "//host/x" or "a:b" would read as another host or a scheme
-    return (up + down or "./") + rest
+    return up + path[len(folder) :]
 
 
 def in_site(url: str, base_url: str, root: str) -> Markup:
@@ -79,22 +89,36 @@ def relative_html(html: str, base_url: str, page_dir: str) -> str:
     at = html.find(marker)
     if at == -1:
         return html
+    site = len(marker)  # from a marker to the site path it names
+    # A link to a place on this page (the table of contents, footnotes) is its fragment alone
+    # (what relative_url gives, when the page's folder holds no "?" or "#" of its own).
+    here = page_dir + "#" if "?" not in page_dir and "#" not in page_dir else None
     parts: list[str] = []
     done = 0
     while at != -1:
-        value = at + 2
-        end = html.find('"', value)
+        end = html.find('"', at + 2)
         if end == -1:
             break
-        tag = html.rfind("<", 0, at)
-        # nh3 writes one space before each attribute: the value belongs to an href or a src
-        if (
-            (html.endswith(" href", tag, at) or html.endswith(" src", tag, at))
-            and html.rfind(">", 0, at) < tag
-            and html.count('"', tag, at) % 2 == 0
-        ):
-            parts += (html[done:value], relative_url(page_dir, html[value + len(base) : end]))
+        # ``<a href="…`` (most links) is a link's value by the tests of _in_href_or_src at once:
+        # the tag starts right there, with no ">" and no quote before the value.
+        if (at >= 7 and html.startswith("<a href", at - 7)) or _in_href_or_src(html, at):
+            if here is not None and html.startswith(here, at + site):
+                relative = html[at + site + len(page_dir) : end]
+            else:
+                relative = relative_url(page_dir, html[at + site : end])
+            parts += (html[done : at + 2], relative)
             done = end
         at = html.find(marker, end)
     parts.append(html[done:])
     return "".join(parts)
+
+
+def _in_href_or_src(html: str, at: int) -> bool:
+    """Whether ``="`` at ``at`` opens the value of an ``href`` or ``src`` attribute."""
+    tag = html.rfind("<", 0, at)
+    # nh3 writes one space before each attribute: the value belongs to an href or a src
+    return (
+        (html.endswith(" href", tag, at) or html.endswith(" src", tag, at))
+        and html.rfind(">", 0, at) < tag
+        and html.count('"', tag, at) % 2 == 0
+    )
