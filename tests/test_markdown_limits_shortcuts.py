@@ -60,6 +60,7 @@ def test_the_shortcuts_change_no_answer(body: str) -> None:
             patch.setattr(markdown_limits, name, value)
         quick = said(body)
         patch.setattr(markdown_limits, "_within_limits_for_sure", lambda paragraphs: False)
+        patch.setattr(markdown_limits, "_surely_within_limits", lambda body: False)
         patch.setattr(markdown_limits, "_DEEP_INDENT", re.compile(""))  # every body: check its rows
         exact = said(body)
     assert quick == exact
