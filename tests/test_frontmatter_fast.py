@@ -167,6 +167,22 @@ HOSTILE_FRONT_MATTER = st.lists(
 ).map("\n".join)
 
 
+@st.composite
+def ragged_block_sequences(draw: st.DrawFn) -> str:
+    """Block sequences whose items are indented differently, with continuation lines between."""
+    lines = [f"{draw(KEYS)}:"]
+    for _ in range(draw(st.integers(1, 4))):
+        indent = " " * draw(st.integers(0, 3))
+        kind = draw(st.sampled_from(["item", "item", "continued", "blank", "key"]))
+        if kind == "key":
+            lines.append(f"{draw(KEYS)}: {draw(SCALAR)}")
+        elif kind == "blank":
+            lines.append("")
+        else:
+            lines.append(f"{indent}{'- ' if kind == 'item' else ''}{draw(SCALAR)}")
+    return "\n".join(lines)
+
+
 @settings(max_examples=600, deadline=None)
 @given(yaml_text=valid_front_matter())
 def test_valid_front_matter_takes_the_fast_path_and_reads_the_same(yaml_text: str) -> None:
@@ -182,6 +198,12 @@ def test_near_valid_front_matter_reads_the_same_or_declines(yaml_text: str) -> N
 @settings(max_examples=800, deadline=None)
 @given(yaml_text=HOSTILE_FRONT_MATTER)
 def test_hostile_front_matter_reads_the_same_or_declines(yaml_text: str) -> None:
+    same_or_declined(yaml_text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(yaml_text=ragged_block_sequences())
+def test_ragged_block_sequences_read_the_same_or_decline(yaml_text: str) -> None:
     same_or_declined(yaml_text)
 
 
@@ -204,6 +226,12 @@ def test_any_text_of_yaml_characters_reads_the_same_or_declines(yaml_text: str) 
         "title: a # a comment",
         'title: "a \\" b"',
         "title: multi\n  line",
+        "title: a\t",  # YAML drops a trailing tab, keeps one inside; tabs are declined
+        "title: a\tb",
+        "tags: [a,\tb]",
+        "tags:\n\t- a",
+        "tags:\n  - a\n   - b",  # more indented: a continuation of 'a'
+        "tags:\n  - a\n - b",
         "- a\n- b",
         "just text",
         "",
