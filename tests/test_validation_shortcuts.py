@@ -59,6 +59,7 @@ def _general_only() -> Iterator[None]:
         patch.setattr(frontmatter, "split", reference_split)
         patch.setattr(validation, "_xml_illegal", lambda data, body: validation._XML_ILLEGAL.search(body))
         patch.setattr(validation, "_surely_no_controls", lambda meta: False)
+        patch.setattr(validation, "_sorted_if_all_known", lambda values: None)
         patch.setattr(
             validation,
             "decode_text",
@@ -126,6 +127,11 @@ VALUE = st.one_of(
     st.lists(TEXT, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
     TEXT.map(lambda text: "|\n  " + text + "\n  more"),
 )
+# Targets known and unknown (quoted twice, blank-padded, repeated), and ids short, URI and neither.
+TARGETS = st.lists(
+    st.sampled_from(["17.1", "17.9", " 17.17", "17.99", "x", "'\"17.2\"'", "17.1"]), max_size=4
+)
+IDS = st.sampled_from(["tag:example.se,2026:a", "sdg17-2024-015", "a.b_c", "-bad", "urn:x:y", "x" * 101])
 KEY = st.sampled_from(
     ["title", "id", "date", "summary", "tags", "targets", "author", "x", "a\x01", '"k\\x01"', '"k\\t"']
 )
@@ -135,8 +141,9 @@ KEY = st.sampled_from(
 def files(draw: st.DrawFn) -> bytes:
     fields = {
         "title": '"A title"',
-        "id": "tag:example.se,2026:a",
+        "id": draw(IDS),
         "date": "2026-03-14",
+        "targets": "[" + ", ".join(draw(TARGETS)) + "]",
     }
     for key in draw(st.lists(KEY, max_size=4)):
         fields[key] = draw(VALUE)
@@ -176,3 +183,13 @@ def test_the_generated_files_reach_every_check() -> None:
     assert all(problems and problems[0].severity == "error" for problems in said.values()), said
     for problems in said.values():
         assert "control character" in problems[0].message
+
+
+@pytest.mark.parametrize("update_id", ["tag:example.se,2026:a", "sdg17-2024-015", "a.b_c", "-bad", "urn:x:y"])
+@pytest.mark.parametrize("targets", ["[]", '["17.9", " 17.1", "17.9"]', "['\"17.2\"']", '["17.99", "17.1"]'])
+def test_ids_and_targets_of_otherwise_valid_files_read_the_same(update_id: str, targets: str) -> None:
+    data = f"---\ntitle: T\nid: {update_id}\ndate: 2026-03-14\ntargets: {targets}\n---\nText.\n".encode()
+    source, problems = same_reading(data)
+    assert (source is not None) == (update_id != "-bad" and "17.99" not in targets), problems
+    if source is not None:  # the id is worked out without the authority only when it is a URI
+        assert source.id == ids.canonical_id(update_id, SETTINGS.tag_authority)

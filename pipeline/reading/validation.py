@@ -11,6 +11,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -137,7 +138,11 @@ def read_source(rel: str, data: bytes, settings: Settings, problems: list[Proble
                 suggestion=suggestion,
             ),
         )
-    elif (mapped := ids.canonical_id(update_id, settings.tag_authority)) is None:
+    elif (
+        mapped := update_id  # a URI stays as written: no need to work out the authority (a URL parse)
+        if ids.is_valid_id(update_id)
+        else ids.canonical_id(update_id, settings.tag_authority)
+    ) is None:
         problem(
             meta["id"].line,
             tr(
@@ -308,10 +313,26 @@ def _text_list(fld: Field | None, key: str, problem) -> list[str]:
     return []
 
 
+@lru_cache(maxsize=4096)
+def _sorted_if_all_known(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The targets in taxonomy order when every value names one, else None (then the values are
+    checked one by one for their messages). Updates name the same few combinations again and
+    again, and the taxonomy never changes in a process, so the answer is remembered."""
+    taxonomy = load_taxonomy()
+    targets = [value.strip().strip('"') for value in values]
+    if all(taxonomy.has_target(target) for target in targets):
+        return taxonomy.sort_targets(targets)
+    return None
+
+
 def _targets(fld: Field | None, problem) -> tuple[str, ...]:
+    values = _text_list(fld, "targets", problem)
+    known = _sorted_if_all_known(tuple(values))
+    if known is not None:
+        return known
     taxonomy = load_taxonomy()
     found: list[str] = []
-    for value in _text_list(fld, "targets", problem):
+    for value in values:
         target = value.strip().strip('"')
         if taxonomy.has_target(target):
             found.append(target)
