@@ -233,6 +233,12 @@ def test_any_text_of_yaml_characters_reads_the_same_or_declines(yaml_text: str) 
         "tags:\n  - a\n   - b",  # more indented: a continuation of 'a'
         "tags:\n  - a\n - b",
         "- a\n- b",
+        # Long lines that almost match: read in linear time (each took hours with backtracking).
+        "title: a" + " " * 30_000 + "#",
+        "tags: [a" + " " * 30_000 + "#]",
+        "tags: [" + "a, " * 10_000 + "#]",
+        "x: " + "a:b " * 10_000 + ":",
+        "tags:\n  - a" + " " * 30_000 + "#",
         "just text",
         "",
     ],

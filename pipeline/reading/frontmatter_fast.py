@@ -18,6 +18,9 @@ import re
 
 from pipeline.reading.frontmatter_tree import Field
 
+# Every repetition below is possessive (*+): a token is read the one way YAML's scanner reads
+# it, and a line that does not match fails in linear time (with backtracking, 4,000 blanks
+# before a '#' took seconds, and the 64 KiB front matter allowed would take hours).
 # A key: a short word. Longer or stranger keys (libyaml refuses simple keys over 1,024
 # characters, YAML allows quoted and complex keys) go to the general path.
 _KEY = r"[A-Za-z_][A-Za-z0-9_]{0,63}"
@@ -27,19 +30,19 @@ _NOT_START = r" \-?:,\[\]{}#&*!|>'\"%@`"
 # A plain scalar in block context: no '#' at all (no comments, nor '#' inside a value), and a
 # ':' only when a character other than a blank, '#' or ':' follows it (': ' or a final ':'
 # would start a mapping). Matched with its trailing blanks, which are not part of the value.
-_PLAIN = rf"[^{_NOT_START}][^#:]*(?::[^ #:][^#:]*)*"
+_PLAIN = rf"[^{_NOT_START}][^#:]*+(?::[^ #:][^#:]*+)*+"
 # A double-quoted scalar without escapes and a single-quoted one ('' is a quote).
-_DOUBLE = r'"[^"\\]*"'
-_SINGLE = r"'[^']*(?:''[^']*)*'"
+_DOUBLE = r'"[^"\\]*+"'
+_SINGLE = r"'[^']*+(?:''[^']*+)*+'"
 # A plain scalar inside [ ]: none of the flow indicators, no ':' and no quotes anywhere.
-_FLOW_PLAIN = rf"[^{_NOT_START}][^#:,\[\]{{}}'\"]*"
+_FLOW_PLAIN = rf"[^{_NOT_START}][^#:,\[\]{{}}'\"]*+"
 _FLOW_ITEM = rf"(?:{_DOUBLE}|{_SINGLE}|{_FLOW_PLAIN})"
-_FLOW = rf"\[ *(?:{_FLOW_ITEM} *(?:, *{_FLOW_ITEM} *)*)?\]"
+_FLOW = rf"\[ *+(?:{_FLOW_ITEM} *+(?:, *+{_FLOW_ITEM} *+)*+)?\]"
 
 # key: value, key: [a, b], or key: (with nothing after it: an empty value or a block sequence).
-_KEY_LINE = re.compile(rf"({_KEY}):(?: +({_DOUBLE}|{_SINGLE}|{_FLOW}|{_PLAIN}))? *")
-_ITEM_LINE = re.compile(rf"( *)- +({_DOUBLE}|{_SINGLE}|{_PLAIN}) *")
-_FLOW_ITEMS = re.compile(rf"({_FLOW_ITEM}) *(?:,|\]$)")
+_KEY_LINE = re.compile(rf"({_KEY}):(?: ++({_DOUBLE}|{_SINGLE}|{_FLOW}|{_PLAIN}))? *+")
+_ITEM_LINE = re.compile(rf"( *+)- ++({_DOUBLE}|{_SINGLE}|{_PLAIN}) *+")
+_FLOW_ITEMS = re.compile(rf"({_FLOW_ITEM}) *+(?:,|\]$)")
 # Anything outside what the expressions above may meet: tabs, other line breaks, a BOM,
 # control characters, noncharacters and surrogates that YAML's reader refuses.
 _UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
