@@ -60,6 +60,7 @@ def test_the_shortcuts_change_no_answer(body: str) -> None:
             patch.setattr(markdown_limits, name, value)
         quick = said(body)
         patch.setattr(markdown_limits, "_within_limits_for_sure", lambda paragraphs: False)
+        patch.setattr(markdown_limits, "_surely_within_limits", lambda body: False)
         patch.setattr(markdown_limits, "_DEEP_INDENT", re.compile(""))  # every body: check its rows
         exact = said(body)
     assert quick == exact
@@ -75,3 +76,42 @@ def test_the_generated_bodies_reach_every_limit(low_limits: pytest.MonkeyPatch) 
     }
     assert all(refused.values()), refused
     assert said("a\n" + "\t" * 16 + "not too deep") == []
+
+
+# Bodies of mostly words, with an occasional opener, footnote or deep indent: what makes the
+# counting shortcut (_surely_within_limits) answer, and only limits other than the opener one
+# can refuse. The second set of limits makes footnotes matter before the scan limit does.
+WORDY_LINES = st.builds(
+    lambda indent, parts: indent + " ".join(parts),
+    st.sampled_from(["", "", " ", "\t" * 16, " " * 17]),
+    st.lists(st.sampled_from(["word", "ordinary", "text" * 12, "[^1]: note", "(", "a]"]), max_size=40),
+)
+WORDY_BODIES = st.lists(st.one_of(WORDY_LINES, st.just("")), max_size=20).map("\n".join)
+FOOTNOTE_FIRST = {
+    **LOW_LIMITS,
+    "PARAGRAPH_SCAN_LIMIT": 10**6,
+    "UPDATE_SCAN_LIMIT": 10**6,
+    "FOOTNOTE_LIMIT": 1,
+}
+
+
+@pytest.mark.parametrize("limits", [LOW_LIMITS, FOOTNOTE_FIRST])
+@settings(max_examples=300, deadline=None)
+@given(body=WORDY_BODIES)
+def test_the_counting_shortcut_changes_no_answer_on_wordy_bodies(limits: dict[str, int], body: str) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in limits.items():
+            patch.setattr(markdown_limits, name, value)
+        quick = said(body)
+        patch.setattr(markdown_limits, "_surely_within_limits", lambda body: False)
+        exact = said(body)
+    assert quick == exact
+
+
+def test_the_counting_shortcut_answers_for_ordinary_updates() -> None:
+    """Not vacuous: an ordinary update is settled by the counts, a long one is not."""
+    ordinary = "## Rubrik\n\nText med [en länk](annan.md) och (parentes).\n\n- a\n- b\n" * 20
+    assert markdown_limits._surely_within_limits(ordinary)
+    assert not markdown_limits._surely_within_limits("word " * 5000)
+    assert not markdown_limits._surely_within_limits("line\n" * 400)
+    assert not markdown_limits._surely_within_limits("[a](b) " * 1000)

@@ -15,14 +15,10 @@ from dataclasses import dataclass
 import yaml
 
 from pipeline.locale.cli import tr
+from pipeline.reading import frontmatter_fast
+from pipeline.reading.frontmatter_tree import Field, Value
 
-Value = str | list["Field"] | dict[str, "Field"] | None
-
-
-@dataclass(frozen=True)
-class Field:
-    value: Value
-    line: int  # 1-based line in the file
+__all__ = ["Document", "Field", "FrontMatterError", "Value", "split"]
 
 
 @dataclass(frozen=True)
@@ -41,20 +37,25 @@ class FrontMatterError(ValueError):
 
 
 def split(text: str) -> Document:
-    """Parse ``---``-delimited front matter at the top of ``text`` (already LF-normalised)."""
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+    """Parse ``---``-delimited front matter at the top of ``text`` (already LF-normalised).
+
+    The lines are found with ``str.find`` rather than by splitting the whole file: only the
+    front matter's few lines are looked at, and the body is one slice of ``text``.
+    """
+    opening = start = text.find("\n") + 1  # where line 2 starts; 0 when there is none
+    if (text[: start - 1] if start else text).strip() != "---":
         raise FrontMatterError(1, tr("missing front matter: the file must start with a line '---'"))
-    for index in range(1, len(lines)):
-        if lines[index].strip() in ("---", "..."):
-            end = index
-            break
-    else:
-        raise FrontMatterError(1, tr("front matter is not closed: add a line '---' after it"))
-    yaml_text = "\n".join(lines[1:end])
-    meta = _parse_yaml(yaml_text, first_line=2)
-    body = "\n".join(lines[end + 1 :])
-    return Document(meta=meta, body=body, body_line=end + 2, meta_line=1)
+    index = 0  # of the line starting at ``start``, counted from 0 like lines of text.split("\n")
+    while start:
+        index += 1
+        newline = text.find("\n", start)
+        line = text[start:newline] if newline >= 0 else text[start:]
+        if line.strip() in ("---", "..."):
+            meta = _parse_yaml(text[opening : max(start - 1, opening)], first_line=2)
+            body = text[newline + 1 :] if newline >= 0 else ""
+            return Document(meta=meta, body=body, body_line=index + 2, meta_line=1)
+        start = newline + 1
+    raise FrontMatterError(1, tr("front matter is not closed: add a line '---' after it"))
 
 
 # Front matter is a handful of short lines; anything near this size is a mistake or an attack.
@@ -105,6 +106,9 @@ def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
                 code=ord(control.group()),
             ),
         )
+    fast = frontmatter_fast.parse(yaml_text, first_line)
+    if fast is not None:
+        return fast
     try:
         converted = _tree(yaml_text, offset)
     except yaml.MarkedYAMLError as exc:

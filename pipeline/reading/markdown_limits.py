@@ -30,7 +30,10 @@ PARAGRAPH_LINE_LIMIT = 300
 PARAGRAPH_CHAR_LIMIT = 20_000
 FOOTNOTE_LIMIT = 500
 INDENT_LIMIT = 64  # columns of leading blanks: lists nested 16 deep
-_DEEP_INDENT = re.compile(rf"^[ \t]{{{INDENT_LIMIT // 4 + 1},}}", re.MULTILINE)
+# A line starting with more blanks than INDENT_LIMIT allows tabs (4 columns each), searched for in
+# "\n" + body: a literal first character lets the regex engine skip ahead, about ten times faster
+# than ^ in MULTILINE mode.
+_DEEP_INDENT = re.compile(rf"\n[ \t]{{{INDENT_LIMIT // 4 + 1}}}")
 
 
 def _paragraphs(body: str, first_line: int) -> Iterable[tuple[int, str]]:
@@ -86,13 +89,35 @@ def _within_limits_for_sure(paragraphs: list[tuple[int, str]]) -> bool:
     return total <= UPDATE_SCAN_LIMIT
 
 
+def _surely_within_limits(body: str) -> bool:
+    """True when no paragraph-level check can refuse ``body``, shown by counts made in C.
+
+    Every paragraph is a run of the body's lines, and every table row one line: none is longer
+    than the body or has more lines than it. A paragraph's opener cost is at most all of the
+    body's openers times the body's length, and so is the sum over paragraphs. An ordinary
+    update (a few thousand characters, dozens of lines, a few dozen brackets) is proved safe
+    without being cut into paragraphs at all.
+    """
+    size = len(body)
+    if size > PARAGRAPH_CHAR_LIMIT or body.count("\n") + 1 > PARAGRAPH_LINE_LIMIT:
+        return False
+    openers = body.count("[") + body.count("(") + body.count("<")
+    return openers * size <= min(PARAGRAPH_SCAN_LIMIT, UPDATE_SCAN_LIMIT)
+
+
 def check_unclosed(body: str, body_line: int, problem: Callable[..., None]) -> None:
     """Refuse text that would make Markdown take minutes or overflow its stack (see
     PARAGRAPH_SCAN_LIMIT and PARAGRAPH_LINE_LIMIT): a build must never hang on what an author wrote."""
     footnotes = 0
     # The per-row checks below look for deep indents and footnote definitions; most bodies have
     # neither, which two C-speed searches can tell (17 blanks: 16 tabs are only 64 columns).
-    check_rows = "[^" in body or _DEEP_INDENT.search(body) is not None
+    footnote_marks = body.count("[^")
+    deep = _DEEP_INDENT.search("\n" + body) is not None
+    # Rows can only be refused for a deep indent or for more footnote definitions (rows starting
+    # with "[^") than FOOTNOTE_LIMIT; with neither possible, the counts above may settle it all.
+    if not deep and footnote_marks <= FOOTNOTE_LIMIT and _surely_within_limits(body):
+        return
+    check_rows = footnote_marks > 0 or deep
     paragraphs = list(_paragraphs(body, body_line))
     for line, text in paragraphs:
         rows = text.split("\n")

