@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import compileall
 import os
-import shutil
-import sys
-import tempfile
 import textwrap
 from collections.abc import Callable
 from datetime import datetime
@@ -23,24 +19,6 @@ REPO = Path(__file__).resolve().parent.parent
 if cli_language() not in ("", "en"):
     os.environ["LANGUAGE"] = "en"
 NOW = datetime.fromisoformat("2026-11-27T12:00:00+01:00")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Bytecode of the package for the ~600 ``python -m pipeline`` processes the tests start.
-
-    Where ``PYTHONDONTWRITEBYTECODE`` is set (these machines set it), each of them compiled every
-    module it imports afresh, about 0.1 s of CPU per process and a tenth of the whole suite. The
-    bytecode is written once, by the controller, into a temporary ``PYTHONPYCACHEPREFIX`` that
-    the workers and their processes inherit, never into the tree: the benchmark and users see
-    the tree exactly as a fresh clone has it.
-    """
-    if hasattr(config, "workerinput") or not sys.dont_write_bytecode or os.environ.get("PYTHONPYCACHEPREFIX"):
-        return
-    prefix = tempfile.mkdtemp(prefix="goal17-test-bytecode-")
-    config.add_cleanup(lambda: shutil.rmtree(prefix, ignore_errors=True))
-    sys.pycache_prefix = prefix
-    compileall.compile_dir(REPO / "pipeline", quiet=2)
-    os.environ["PYTHONPYCACHEPREFIX"] = prefix
 
 
 def front_matter(**fields: object) -> str:
