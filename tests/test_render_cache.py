@@ -146,3 +146,18 @@ def test_threads_render_concurrently_without_mixing_documents():
     expected = [render_markdown(body) for body in bodies]
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(render_markdown, bodies)) == expected
+
+
+def test_a_rendering_with_characters_beyond_latin_1_comes_back_from_the_store_unchanged(tmp_path):
+    # The store keeps UTF-8 bytes (half the memory of such a str): every character must survive.
+    bodies = [
+        "## Samarbete – nästa steg\n\n”Citat” och Gdańsk, 2026–2027 … 🌍\n\n- a\n- b\n",
+        "Bara latin-1: åäö.\n",
+        "## Ett\n\n## Två\n\n## Tre – med tankstreck\n\nText.\n",  # a table of contents
+    ]
+    first = CachedRenderer(tmp_path / GENERATION)
+    assert first(bodies) == [render_markdown(b) for b in bodies]
+    again = CachedRenderer(tmp_path / GENERATION)
+    assert again(bodies) == [render_markdown(b) for b in bodies]
+    assert again.stats.hits == len(bodies) and again.stats.misses == 0
+    assert again(bodies)[2].toc_html and again(bodies)[2].heading_count == 3
