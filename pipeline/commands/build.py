@@ -9,7 +9,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
@@ -28,6 +27,7 @@ from pipeline.commands._options import (
     settings_from,
 )
 from pipeline.locale.cli import tr
+from pipeline.progress import Progress
 from pipeline.publishing.output_folder import PublishError
 from pipeline.publishing.site_build import BuildError, run_build
 from pipeline.reading.model import ContentError
@@ -58,7 +58,11 @@ def run(args: argparse.Namespace) -> int:
             tr("--out {out}: {reason}; nothing was built", out=args.out, reason=not_a_folder(blocker))
         )
     try:
-        with _bar(tr("rendering"), args.quiet) as bar, _bar(tr("writing"), args.quiet) as writing:
+        shown = False if args.quiet else None  # None: on a terminal only
+        with (
+            Progress(tr("rendering"), 0, enabled=shown) as bar,
+            Progress(tr("writing"), 0, enabled=shown) as writing,
+        ):
             renderer = cached_renderer(
                 settings, use_cache=not args.no_cache, progress=bar, direct_below=DIRECT_BELOW
             )
@@ -137,35 +141,6 @@ def run(args: argparse.Namespace) -> int:
         )
         print(tr("to look at it with working links, run: python -m pipeline serve"))
     return 0
-
-
-class _NoBar:
-    """What ``--quiet`` shows: nothing (a progress callback and context manager that does nothing)."""
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def __call__(self, done: int, total: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _bar(label: str, quiet: bool) -> Any:
-    """A progress bar (drawn on a terminal only), or none at all with ``--quiet``.
-
-    :mod:`pipeline.progress` is imported only when a bar may be drawn: it imports rich, 28 ms of
-    a 1 s edit build that cron or a deploy script runs with ``--quiet``.
-    """
-    if quiet:
-        return _NoBar()
-    from pipeline.progress import Progress
-
-    return Progress(label, 0, enabled=None)  # None: on a terminal only
 
 
 def _beside_out(exc: OSError, out: str) -> bool:
