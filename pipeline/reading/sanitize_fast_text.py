@@ -10,9 +10,9 @@ tag, a comment, a misnested element, CR, NUL …) gives None and the caller asks
 
 from __future__ import annotations
 
-from pipeline.reading.sanitize_fast import _SPLIT, _START, Decline, _decode, _encodable
+from pipeline.reading.sanitize_fast import _PHRASING, _SPLIT, _START, Decline, _decode, _encodable
 
-_INLINE = frozenset({"a", "em", "strong", "code", "sup", "img", "br"})
+_INLINE = _PHRASING  # the cleaner's phrasing elements: what a cleaned paragraph holds
 _VOID = frozenset({"img", "br"})
 _CACHE_LIMIT = 1 << 12
 _known: dict[str, tuple[str, bool]] = {}  # tag → (name, is an end tag), for tags seen valid
