@@ -257,12 +257,12 @@ def test_skip_is_never_taken_while_a_publish_is_unfinished(tmp_path, monkeypatch
     from datetime import datetime
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    assert _skip_if_unchanged(manifest, out, "x", now) is not None
+    assert _skip_if_unchanged(read_manifest(manifest), out, "x", now) is not None
     with monkeypatch.context() as patch:
         interrupt_after(patch, 0)
         with pytest.raises(Killed):
             publish(out, B, manifest_path=manifest)
-    assert _skip_if_unchanged(manifest, out, "x", now) is None
+    assert _skip_if_unchanged(read_manifest(manifest), out, "x", now) is None
 
 
 def test_refused_output_folder_gets_no_lock_file(tmp_path):

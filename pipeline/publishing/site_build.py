@@ -164,7 +164,7 @@ def run_build(
     manifest: Manifest | None = None
     if inputs is not None:
         manifest = read_manifest(manifest_path)
-        skipped = _skip_if_unchanged(manifest_path, out, inputs, now, manifest)
+        skipped = _skip_if_unchanged(manifest, out, inputs, now)
         if skipped is not None:
             return skipped
     try:
@@ -246,16 +246,15 @@ def _stamp(inputs: str, content: ContentSet, summary: BuildSummary) -> dict[str,
 
 
 def _skip_if_unchanged(
-    manifest_path: Path, out: Path, inputs: str, now: datetime, manifest: Manifest | None = None
+    manifest: Manifest | None, out: Path, inputs: str, now: datetime
 ) -> SiteBuildOutcome | None:
     """The skipped build's outcome when nothing it reads changed, else None (build).
 
-    ``manifest``: the one at ``manifest_path``, when the caller has read it already.
+    ``manifest``: the output folder's manifest as read before the build (None: there is none);
+    publishing gets the same one, so it is parsed once.
     """
     if interrupted(out):
         return None  # the last publish was killed half-way: publishing again completes it
-    if manifest is None:
-        manifest = read_manifest(manifest_path)
     stamp = manifest.stamp if manifest is not None else None
     if not stamp or stamp.get("inputs") != inputs:
         return None
