@@ -41,9 +41,8 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
         ]
     size = settings.feed_items
     newest = scope.updates[:size]
-    # Oldest first by (date, id), each update's timestamp taken once (kept by sort_key): sorting
-    # (timestamp, id, position) tuples is the stable sort by (date, id).
-    oldest_first = sorted([(-sort_key(u)[0], u.id, n) for n, u in enumerate(scope.updates)])
+    # Oldest first by (date, id); sort_key keeps each update's timestamp, so it is taken once.
+    oldest_first = sorted(scope.updates, key=lambda u: (-sort_key(u)[0], u.id))
     full = len(oldest_first) // size
     result = [
         FeedPage(
@@ -55,13 +54,11 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
     ]
     for number in range(full, 0, -1):
         chunk = oldest_first[(number - 1) * size : number * size]
-        # Newest first (sort_key's order: -timestamp, then id), stable as sorted(chunk, key=sort_key).
-        newest_first = sorted([(-moment, uid, n) for moment, uid, n in chunk])
         result.append(
             FeedPage(
                 scope=scope,
                 folder=archive_folder(number),
-                entries=tuple(scope.updates[n] for _, _, n in newest_first),
+                entries=tuple(sorted(chunk, key=sort_key)),
                 archive_number=number,
                 prev_archive=archive_folder(number - 1) if number > 1 else None,
                 current=scope.folder,
