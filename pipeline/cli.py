@@ -32,6 +32,7 @@ from pipeline import __version__, commands
 from pipeline.commands._options import CommandFailed, describe_os_error, report_failure
 from pipeline.config.site import SettingsError
 from pipeline.program_exit import end_process
+from pipeline.stores.errors import DatabaseUnavailable, SchemaError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -180,31 +181,17 @@ def _run(argv: list[str]) -> int:
         return _say(f"error: {describe_os_error(exc)}")
     except sqlite3.Error as exc:
         return _say(f"error: state database: {exc}")
+    except (SchemaError, DatabaseUnavailable) as exc:
+        return _say(f"error: {exc}")
     except SettingsError as exc:  # e.g. a bad GOAL17_DATABASE_URL found when a store is opened
         return report_failure(CommandFailed("invalid settings", details=exc.problems))
     except Exception as exc:
-        if isinstance(exc, _store_errors()):
-            return _say(f"error: {exc}")
         if os.environ.get("GOAL17_DEBUG"):
             traceback.print_exc()
         return _say(
             f"error: internal error: {type(exc).__name__}: {exc} (a bug; GOAL17_DEBUG=1 shows where)",
             EXIT_BUG,
         )
-
-
-# The stores' failures a user can meet (a schema from another version, PostgreSQL not reachable):
-# (module, class). Looked up only in modules already imported: one that was never imported
-# raised nothing, and importing the stores costs a build that uses none 6 ms.
-STORE_ERRORS = (
-    ("pipeline.stores.migrations", "SchemaError"),
-    ("pipeline.stores.postgres", "DatabaseUnavailable"),
-)
-
-
-def _store_errors() -> tuple[type[BaseException], ...]:
-    found = (getattr(sys.modules.get(module), name, None) for module, name in STORE_ERRORS)
-    return tuple(kind for kind in found if isinstance(kind, type))
 
 
 def _say(message: str, code: int = EXIT_FAILED) -> int:

@@ -22,14 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipeline.stores.errors import SchemaError as SchemaError  # where it has always been importable
+
 if TYPE_CHECKING:
     from pipeline.stores.backend import Backend
 
 MIGRATE_HINT = "run python -m pipeline db migrate"
-
-
-class SchemaError(Exception):
-    """The database's schema does not match this program; the message says what to do (one line)."""
 
 
 @dataclass(frozen=True)

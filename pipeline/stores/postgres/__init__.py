@@ -19,16 +19,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from pipeline.stores.errors import (
+    DatabaseUnavailable as DatabaseUnavailable,
+)  # where it has always been importable
+
 if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
 _pools: dict[tuple[int, str], ConnectionPool] = {}
 _guard = threading.Lock()
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached; the message names it (without its password)."""
 
 
 def pool(url: str, *, max_size: int = 8) -> ConnectionPool:
