@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -389,6 +389,7 @@ _BODY_END = _POST.index(b"]]></content:encoded>", _BODY_START)
         max_size=12,
     )
 )
+@example(edits=[(_POST.index(b"javascript:alert(2)") + 3, ord("<"))])  # href="jav<script:alert(2)"
 def test_mangled_wordpress_html_still_gives_a_valid_update_without_script(tmp_path_factory, edits):
     import contextlib
     import io
@@ -412,3 +413,16 @@ def test_mangled_wordpress_html_still_gives_a_valid_update_without_script(tmp_pa
     # parsed, not searched: a mangled tag becomes harmless text such as '&lt;a href="javascript:…'
     assert live_parts(post.html) == []
     assert "<script" not in (content / "vanorten-i-tanzania.md").read_text(encoding="utf-8").lower()
+
+
+def test_angle_brackets_in_an_address_are_percent_encoded_not_copied_into_the_markdown():
+    from pipeline.importing.convert import to_markdown
+
+    converted = to_markdown(
+        '<p><a href="https://evil.example/<script>alert(1)</script>">rapporten</a>'
+        ' <img src="https://evil.example/<script>.png" alt="bild"></p>',
+        "https://gammal.example.se/2020/01/inlagg/",
+    )
+    assert "<script" not in converted.markdown.lower()
+    assert "https://evil.example/%3Cscript%3Ealert(1)%3C/script%3E" in converted.markdown
+    assert converted.images == ("https://evil.example/%3Cscript%3E.png",)

@@ -121,6 +121,10 @@ def to_markdown(
             f"relative links without a known base address removed: {', '.join(sorted(set(dropped)))}"
         )
     soup = BeautifulSoup(clean, "html.parser")
+    for tag in soup.find_all(href=True):
+        tag["href"] = _markdown_safe_url(tag["href"])
+    for tag in soup.find_all(src=True):
+        tag["src"] = _markdown_safe_url(tag["src"])
     images = []
     for img in soup.find_all("img"):
         src = img.get("src")
@@ -135,6 +139,17 @@ def to_markdown(
     converter = _Converter(heading_style=ATX, bullets="-", newline_style="backslash", autolinks=True)
     markdown = _tidy(converter.convert_soup(soup))
     return Converted(markdown + "\n" if markdown else "", tuple(dict.fromkeys(images)), tuple(notes))
+
+
+def _markdown_safe_url(url: str) -> str:
+    """``url`` with ``<`` and ``>`` percent-encoded, as a browser sends them.
+
+    No valid URL holds them raw (RFC 3986), but HTML serialises them raw inside an attribute,
+    and markdownify copies the attribute into ``[text](url)``: a mangled
+    ``href="jav<script:…"`` would put ``<script`` into the content folder, where an author
+    reads it as a script and a renderer that allows raw HTML might too.
+    """
+    return url.replace("<", "%3C").replace(">", "%3E")
 
 
 def _tidy(markdown: str) -> str:
