@@ -118,10 +118,21 @@ def read_content(
     warnings = [p for p in problems if p.severity == "warning"]
 
     targets = LinkTargets({s.rel: settings.url(update_path(s.slug)) for s in sources}, assets, sizes)
-    published = [s for s in sources if not s.draft and s.date <= now]
+    # One pass and one date comparison per source (two passes compared each date twice, and
+    # comparing dates in different zones asks each zone for its offset: 0.02 s at 10,000).
+    published: list[Source] = []
+    later: list[tuple[datetime, str]] = []
+    drafts = 0
+    for s in sources:
+        if s.draft:
+            drafts += 1
+        elif s.date <= now:
+            published.append(s)
+        else:
+            later.append((s.date, s.rel))
     result = ContentSet(updates=[], assets=assets, warnings=warnings)
-    result.drafts = sum(1 for s in sources if s.draft)
-    result.scheduled = sorted((s.date, s.rel) for s in sources if not s.draft and s.date > now)
+    result.drafts = drafts
+    result.scheduled = sorted(later)
     todo: list[Source] = []
     for source in published:
         key, entry = cached.get(source.rel, ("", None))
