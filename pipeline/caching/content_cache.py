@@ -45,14 +45,21 @@ class ContentCache:
 
     def get(self, key: str) -> CachedSource | None:
         """The entry for ``key``; one whose HTML record is gone counts as parsed, not rendered."""
-        entry: CachedSource | None = self.store.get(key)
+        return self._checked(self.store.get(key))
+
+    def get_many(self, keys: list[str]) -> list[CachedSource | None]:
+        """:meth:`get` of each key (a build asks for every content file's at once)."""
+        return [self._checked(entry) for entry in self.store.get_many(keys)]
+
+    def _checked(self, entry: CachedSource | None) -> CachedSource | None:
         if entry is None or entry.finished is None:
             return entry
         body = entry.finished.update.__dict__.get("_body")
-        if isinstance(body, html_store.HtmlRef):
-            if body.path not in self._sizes:
-                self._sizes[body.path] = html_store.open_files([body.path]).get(body.path, -1)
-            if body.offset + body.length > self._sizes[body.path]:
+        if type(body) is html_store.HtmlRef:
+            size = self._sizes.get(body.path)
+            if size is None:
+                size = self._sizes[body.path] = html_store.open_files([body.path]).get(body.path, -1)
+            if body.offset + body.length > size:
                 return replace(entry, finished=None)
         return entry
 

@@ -81,7 +81,7 @@ def read_content(
         if cache is not None
         else [""] * len(markdown_files)
     )
-    hits = [cache.get(key) if cache is not None else None for key in keys]
+    hits = cache.get_many(keys) if cache is not None else [None] * len(keys)
     misses = [index for index, hit in enumerate(hits) if hit is None]
     parsed = dict(
         zip(
@@ -110,17 +110,29 @@ def read_content(
     check_unique(sources, "id", problems)
     check_unique(sources, "slug", problems)
     for source in sources:
-        check_image(root, source, assets, problems)
+        if source.image:  # check_image returns at once for the others (10,000 calls)
+            check_image(root, source, assets, problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ContentError(problems)
     warnings = [p for p in problems if p.severity == "warning"]
 
     targets = LinkTargets({s.rel: settings.url(update_path(s.slug)) for s in sources}, assets, sizes)
-    published = [s for s in sources if not s.draft and s.date <= now]
+    # One pass and one date comparison per source (two passes compared each date twice, and
+    # comparing dates in different zones asks each zone for its offset: 0.02 s at 10,000).
+    published: list[Source] = []
+    later: list[tuple[datetime, str]] = []
+    drafts = 0
+    for s in sources:
+        if s.draft:
+            drafts += 1
+        elif s.date <= now:
+            published.append(s)
+        else:
+            later.append((s.date, s.rel))
     result = ContentSet(updates=[], assets=assets, warnings=warnings)
-    result.drafts = sum(1 for s in sources if s.draft)
-    result.scheduled = sorted((s.date, s.rel) for s in sources if not s.draft and s.date > now)
+    result.drafts = drafts
+    result.scheduled = sorted(later)
     todo: list[Source] = []
     for source in published:
         key, entry = cached.get(source.rel, ("", None))

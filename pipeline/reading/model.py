@@ -206,6 +206,10 @@ class SourceCache(Protocol):
 
     def get(self, key: str) -> CachedSource | None: ...
 
+    def get_many(self, keys: list[str]) -> list[CachedSource | None]:
+        """``get`` of each key, in order."""
+        ...
+
     def put(self, key: str, entry: CachedSource) -> None: ...
 
     def repair_with(self, make: Callable[[str], tuple[str, str, str] | None]) -> None:

@@ -46,7 +46,7 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     context = settings.context_digest
     pages = [page for scope in scopes(updates, settings) for page in feed_pages(scope, settings)]
     for page in pages:
-        inputs = page_inputs(page)
+        inputs = repr(page_inputs(page))  # once per page, not once per format: 50 fingerprints
         for name in page.formats:
             render = RENDERERS[name]
             files[page.folder + name] = Deferred(

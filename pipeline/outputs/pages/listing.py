@@ -114,9 +114,11 @@ class Listings:
         self, files: dict[str, Deferred], items: Sequence[Update], base_path: str, kind: str, key: str = ""
     ) -> None:
         for page in paginate(items, self.settings.page_size, base_path):
-            # The page's own facts by digest(), the items' fingerprints joined: 2,400 pages at 10k.
-            facts = digest(
-                kind, key, page.path, page.number, page.position, page.count, page.newer, page.older
+            # The page's own facts as one repr (it never holds a NUL, so quick_digest keeps it
+            # apart from the fingerprints; digest() tagged and hashed the eight one by one, six
+            # times the cost), the items' fingerprints joined: 1,000 pages at 10k.
+            facts = repr(
+                (kind, key, page.path, page.number, page.position, page.count, page.newer, page.older)
             )
             files[f"{page.path}index.html"] = Deferred(
                 quick_digest(self._key_prefix, facts, *map(_fingerprint, page.items)),

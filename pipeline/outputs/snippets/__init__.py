@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 from itertools import islice
+from typing import Any
 
 from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import digest
@@ -34,6 +35,7 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     files: dict[str, Output] = {}
     context = settings.context_digest
     all_scopes = scopes(updates, settings)
+    items: dict[str, dict[str, Any]] = {}  # each update's item, shared by the snippets showing it
     for scope in all_scopes:
         chosen = [u.fingerprint for u in islice(filter(scope.accepts, updates), settings.snippet_items)]
         inputs = (
@@ -46,7 +48,8 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
             scope.extra,
         )
         files[scope.path] = Deferred(
-            digest(context, "snippet", inputs, chosen), partial(_snippet_file, scope, updates, settings)
+            digest(context, "snippet", inputs, chosen),
+            partial(_snippet_file, scope, updates, settings, items),
         )
     schema = encode(schema_document(settings))
     files["snippets/schema.json"] = schema
@@ -56,5 +59,7 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     return files
 
 
-def _snippet_file(scope: Scope, updates: Sequence[Update], settings: Settings) -> bytes:
-    return encode(snippet_document(scope, updates, settings))
+def _snippet_file(
+    scope: Scope, updates: Sequence[Update], settings: Settings, items: dict[str, dict[str, Any]]
+) -> bytes:
+    return encode(snippet_document(scope, updates, settings, items))
