@@ -84,7 +84,7 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
         body,
         resolved,
         (len(html), len(toc), len(feed_html), rendered.heading_count),
-        tuple(shown.items()),
+        tuple(shown.values()),  # in the fixed order of the dict above
     )
     update = Update(**shown, html=html, toc_html=toc, feed_html=feed_html, fingerprint=fingerprint)
     return Finished(
