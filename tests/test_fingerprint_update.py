@@ -225,3 +225,41 @@ def test_a_corpus_has_one_fingerprint_per_distinct_update(tmp_path: Path, seed: 
     for update in updates:
         assert by_fingerprint.setdefault(update.fingerprint, _shown(update)) == _shown(update)
     assert len({_shown(u) for u in updates}) == len(by_fingerprint) > 250
+
+
+@pytest.mark.parametrize("seed", [17, 5])
+def test_the_render_caches_key_gives_the_fingerprint_of_a_direct_rendering(tmp_path: Path, seed: int) -> None:
+    """Finishing with the key the render cache computed (a miss, then a hit) == hashing the body.
+
+    A wrong key on a rendering (another body's) would give another fingerprint here."""
+    from pipeline import forkpool
+    from pipeline.caching.render_cache import CachedRenderer
+    from pipeline.reading.content import read_content
+    from pipeline.reading.markdown_render import cache_key
+
+    folder = write_corpus(tmp_path / "c", 200, seed=seed)
+    now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    seen: list[tuple[str, str]] = []
+
+    class Noting(CachedRenderer):
+        def __call__(self, bodies: list[str], then=None):  # type: ignore[no-untyped-def]
+            def noted(index: int, rendering):  # type: ignore[no-untyped-def]
+                seen.append((rendering.body_key, cache_key(bodies[index])))
+                return then(index, rendering)
+
+            return super().__call__(bodies, noted)
+
+    workers = forkpool.WORKERS
+    forkpool.WORKERS = 1
+    try:
+        direct = read_content(folder, default_settings(), now).updates
+        # The first renders and stores, the second is served by the store.
+        renderers = [Noting(tmp_path / "rc", workers=1) for _ in range(2)]
+        runs = [read_content(folder, default_settings(), now, renderer=r).updates for r in renderers]
+    finally:
+        forkpool.WORKERS = workers
+    assert renderers[0].stats.misses == renderers[1].stats.hits == len(direct)
+    assert len(seen) == 2 * len(direct) and all(given == made for given, made in seen)
+    for updates in runs:
+        assert [u.fingerprint for u in updates] == [u.fingerprint for u in direct]
+        assert [_shown(u) for u in updates] == [_shown(u) for u in direct]

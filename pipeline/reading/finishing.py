@@ -14,7 +14,7 @@ from pipeline.locale.cli import tr
 from pipeline.outputs.urls import update_path
 from pipeline.reading import imagesize, sanitize
 from pipeline.reading.links import content_path, make_resolver
-from pipeline.reading.markdown_render import Rendered
+from pipeline.reading.markdown_render import Rendered, cache_key
 from pipeline.reading.model import Finished, Image, LinkTargets, Lookup, Problem, Source, Update
 
 SUMMARY_LIMIT = 300
@@ -77,11 +77,11 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
         "url": page_url,
     }
     feed_html = sanitize.stable_html(html, body)
-    # Made from the body, the context and the links' answers instead of the three HTML texts
+    # Made from the body's key, the context and the links' answers instead of the three HTML texts
     # (pipeline.caching.fingerprint.update_fingerprint says why that is the same key).
     fingerprint = update_fingerprint(
         settings.context_digest,
-        body,
+        rendered.body_key or cache_key(body),
         resolved,
         (len(html), len(toc), len(feed_html), rendered.heading_count),
         tuple(shown.values()),  # in the fixed order of the dict above
