@@ -25,6 +25,7 @@ from pipeline.reading.finishing import finish_update
 from pipeline.reading.markdown_render import render_markdown
 from pipeline.reading.model import LinkTargets, Source, Update
 
+WIDER = Path(__file__).parent / "data" / "markdown_wider"
 SHOWN = [f.name for f in fields(Update) if f.name != "fingerprint"]
 WORDS = st.sampled_from(["ord", "Å", "mål", "x", "17", "&", "<b>", "*", "_", "`k`", "\\", "'", '"', ""])
 LINKS = st.sampled_from(
@@ -208,8 +209,19 @@ def test_every_kind_of_change_shows_somewhere(assets: dict[str, Path]) -> None:
         assert other.fingerprint != base.fingerprint, kind
 
 
-@pytest.mark.parametrize("seed", [17, 5])
-def test_a_corpus_has_one_fingerprint_per_distinct_update(tmp_path: Path, seed: int) -> None:
+def _corpus(kind: str, folder: Path) -> Path:
+    """Real content: the bench corpus (two seeds), the structure-dense one, the example content."""
+    if kind == "dense":
+        from bench.dense_corpus import write_dense_corpus
+
+        return write_dense_corpus(folder, 150)
+    if kind == "example":
+        return Path(__file__).parent.parent / "content"
+    return write_corpus(folder, 300, seed=int(kind.removeprefix("bench")))
+
+
+@pytest.mark.parametrize("kind", ["bench17", "bench5", "dense", "example"])
+def test_a_corpus_has_one_fingerprint_per_distinct_update(tmp_path: Path, kind: str) -> None:
     """Real updates: equal fingerprints only for equal updates, distinct updates never collide."""
     from pipeline import forkpool
     from pipeline.reading.content import read_content
@@ -217,14 +229,27 @@ def test_a_corpus_has_one_fingerprint_per_distinct_update(tmp_path: Path, seed: 
     forkpool_workers = forkpool.WORKERS
     forkpool.WORKERS = 1
     try:
-        folder = write_corpus(tmp_path / "c", 300, seed=seed)
+        folder = _corpus(kind, tmp_path / "c")
         updates = read_content(folder, default_settings(), datetime(2026, 11, 27, 12, tzinfo=UTC)).updates
     finally:
         forkpool.WORKERS = forkpool_workers
     by_fingerprint: dict[str, tuple] = {}
     for update in updates:
         assert by_fingerprint.setdefault(update.fingerprint, _shown(update)) == _shown(update)
-    assert len({_shown(u) for u in updates}) == len(by_fingerprint) > 250
+    assert len({_shown(u) for u in updates}) == len(by_fingerprint) >= min(len(updates), 10)
+
+
+def test_wider_markdown_bodies_have_distinct_fingerprints(assets: dict[str, Path]) -> None:
+    """tests/data/markdown_wider: the same update with each body, a fingerprint per distinct HTML."""
+    bodies = [path.read_text(encoding="utf-8") for path in sorted(WIDER.glob("*.md"))]
+    finished = [
+        finish_update(_source(body, None), render_markdown(body), default_settings(), _targets(assets)).update
+        for body in bodies
+    ]
+    by_fingerprint: dict[str, tuple] = {}
+    for update in finished:
+        assert by_fingerprint.setdefault(update.fingerprint, _shown(update)) == _shown(update)
+    assert len(by_fingerprint) == len({_shown(u) for u in finished}) == len(bodies) > 20
 
 
 @pytest.mark.parametrize("seed", [17, 5])
