@@ -9,6 +9,7 @@ depends on it, which is always correct and, for edits of code, rare enough not t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import fields
 from functools import cache
 from importlib import metadata
@@ -50,6 +51,36 @@ def quick_digest(*parts: str) -> str:
     more on the 10,000 cache keys and 12,000 output keys of every build.
     """
     return hashlib.blake2b("\0".join(parts).encode("utf-8"), digest_size=16).hexdigest()
+
+
+# Bump when update_fingerprint hashes something else or in another way: its values then change,
+# and with them every output key, so nothing made under the old meaning can be reused.
+UPDATE_FINGERPRINT = "update-fingerprint 2"
+
+
+def update_fingerprint(
+    context: str,
+    body_key: str,
+    resolved: Sequence[str | None],
+    rendered: tuple[int, ...],
+    shown: tuple[object, ...],
+) -> str:
+    """An update's fingerprint from what its HTML is made of, not from the HTML itself.
+
+    An update's three HTML texts are a function of its Markdown body, the code that renders and
+    cleans it and the settings (``context``: :attr:`Settings.context_digest`), and what each of
+    its links resolved to (``resolved``, in call order: this is where the other updates and the
+    assets enter). Hashing those is the same key as hashing the HTML, without its bytes: the body
+    enters as ``body_key``, its SHA-256 (:func:`pipeline.reading.markdown_render.cache_key`), which
+    the render cache has computed already to look the body up; the HTML was three texts of about
+    the body's size each (page, table of contents, feed copy). ``rendered`` holds cheap facts of
+    the rendering itself (its lengths, its heading count), a guard against a rendering that is not
+    this body's. ``shown`` is every other field an output shows (title, dates, summary, image with
+    its size, URL, …), compared by ``repr`` as :func:`digest` does. SHA-256, not BLAKE2b: this CPU
+    has SHA instructions, which make it 2.5 times faster.
+    """
+    head = repr((UPDATE_FINGERPRINT, context, body_key, resolved, rendered, shown))
+    return hashlib.sha256(head.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @cache

@@ -114,11 +114,13 @@ class CachedRenderer:
         def work(index: int) -> tuple[Entry | None, Any]:
             entry = known[index]
             fresh = None
+            # The key (when there is one) goes with the rendering: finishing hashes it, not the body.
+            key = keys[index] if keys else ""
             if entry is None:
-                rendering = render_markdown(bodies[index])
+                rendering = render_markdown(bodies[index], key)
                 fresh = _pack(rendering) if store is not None else None
             else:
-                rendering = _unpack(entry)
+                rendering = _unpack(entry, key)
             return fresh, follow(index, rendering)
 
         if self.progress:
@@ -154,12 +156,13 @@ def _pack(rendering: Rendered) -> Entry:
     )
 
 
-def _unpack(entry: Entry) -> Rendered:
+def _unpack(entry: Entry, body_key: str = "") -> Rendered:
     html, toc, headings = entry
     return Rendered(
         html=html.decode("utf-8", "surrogatepass"),
         toc_html=toc.decode("utf-8", "surrogatepass"),
         heading_count=headings,
+        body_key=body_key,
     )
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import mimetypes
 from urllib.parse import quote, urlsplit
 
-from pipeline.caching.fingerprint import digest
+from pipeline.caching.fingerprint import update_fingerprint
 from pipeline.config.site import Settings
 from pipeline.locale.cli import tr
 from pipeline.outputs.urls import update_path
 from pipeline.reading import imagesize, sanitize
 from pipeline.reading.links import content_path, make_resolver
-from pipeline.reading.markdown_render import Rendered
+from pipeline.reading.markdown_render import Rendered, cache_key
 from pipeline.reading.model import Finished, Image, LinkTargets, Lookup, Problem, Source, Update
 
 SUMMARY_LIMIT = 300
@@ -32,7 +32,14 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
         line = source.body_line + offset
         warnings.append(Problem(source.rel, line, tr("link to a missing file: {path}", path=path), "warning"))
 
-    resolve = make_resolver(source.rel, page_url, settings, targets, on_missing, lookups)
+    resolver = make_resolver(source.rel, page_url, settings, targets, on_missing, lookups)
+    resolved: list[str | None] = []  # every answer, in order: part of the fingerprint
+
+    def resolve(url: str) -> str | None:
+        answer = resolver(url)
+        resolved.append(answer)
+        return answer
+
     html = sanitize.clean_html(rendered.html, resolve)
     toc = sanitize.clean_html(rendered.toc_html, resolve) if rendered.toc_html else ""
     summary = source.summary or sanitize.shorten(sanitize.first_paragraph_text(html), SUMMARY_LIMIT)
@@ -54,7 +61,7 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
                 width=width,
                 height=height,
             )
-    values = {
+    shown = {
         "id": source.id,
         "slug": source.slug,
         "title": source.title,
@@ -65,14 +72,21 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
         "tags": source.tags,
         "author": source.author,
         "summary": summary,
-        "html": html,
-        "toc_html": toc,
-        "feed_html": sanitize.stable_html(html, body),
         "image": image,
         "source": source.rel,
         "url": page_url,
     }
-    update = Update(**values, fingerprint=digest(*(part for item in values.items() for part in item)))
+    feed_html = sanitize.stable_html(html, body)
+    # Made from the body's key, the context and the links' answers instead of the three HTML texts
+    # (pipeline.caching.fingerprint.update_fingerprint says why that is the same key).
+    fingerprint = update_fingerprint(
+        settings.context_digest,
+        rendered.body_key or cache_key(body),
+        resolved,
+        (len(html), len(toc), len(feed_html), rendered.heading_count),
+        tuple(shown.values()),  # in the fixed order of the dict above
+    )
+    update = Update(**shown, html=html, toc_html=toc, feed_html=feed_html, fingerprint=fingerprint)
     return Finished(
         update=update, lookups=tuple(dict.fromkeys(lookups)), image_size=image_size, warnings=tuple(warnings)
     )

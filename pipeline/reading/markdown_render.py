@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import markdown
@@ -38,6 +38,9 @@ class Rendered:
     html: str
     toc_html: str  # empty when the update is too short to need one
     heading_count: int
+    # The body's cache_key when the renderer computed it already (the render cache does, to
+    # look the body up), so finishing need not hash the body again; "" when nobody did.
+    body_key: str = field(default="", compare=False)
 
 
 _local = threading.local()  # a Markdown converter keeps per-document state: one per thread
@@ -57,13 +60,18 @@ def _converter() -> markdown.Markdown:
     return md
 
 
-def render_markdown(body: str) -> Rendered:
-    """Convert one update's Markdown body; same input, same output."""
+def render_markdown(body: str, body_key: str = "") -> Rendered:
+    """Convert one update's Markdown body; same input, same output.
+
+    ``body_key``: ``cache_key(body)`` if the caller has it, kept on the result (see Rendered)."""
     fast = markdown_fast.render_fast(body)
     if fast is None:
-        return render_with_library(body)
+        library = render_with_library(body)
+        return (
+            Rendered(library.html, library.toc_html, library.heading_count, body_key) if body_key else library
+        )
     html, toc, headings = fast
-    return Rendered(html=html, toc_html=toc if headings >= TOC_MIN_HEADINGS else "", heading_count=headings)
+    return Rendered(html, toc if headings >= TOC_MIN_HEADINGS else "", headings, body_key)
 
 
 def render_with_library(body: str) -> Rendered:

@@ -68,7 +68,7 @@ class Update:
     image: Image | None
     source: str  # path relative to the content folder, posix style
     url: str  # absolute URL of the update's page
-    fingerprint: str = ""  # digest of every field above: equal fingerprints, equal outputs
+    fingerprint: str = ""  # digest of what every field above is made of: equal fingerprints, equal outputs
 
     @property
     def path(self) -> str:
