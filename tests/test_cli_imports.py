@@ -11,6 +11,7 @@ the fast cleaner declines) must build exactly as an in-process build, libraries 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 
 from bench.corpus import edit_one, write_corpus
 from pipeline.cli import main
+from pipeline.reading.frontmatter_fast import _UNUSUAL
 from tests.conftest import REPO
 
 NOW = "2026-11-27T12:00:00+01:00"
@@ -184,3 +186,15 @@ def test_a_damaged_state_database_is_still_one_line_when_sqlite_is_imported_late
     assert done.returncode == 1
     assert done.stderr == "error: state database: file is not a database\n"
     assert "sqlite3" in modules
+
+
+def test_the_fast_front_matter_readers_unusual_characters_are_the_same_set_as_before():
+    """``_UNUSUAL`` is written as the characters it matches (cheap to compile at import) instead
+    of as the negation of those it allows: the same set, for every code point."""
+    allowed = re.compile(
+        "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    )
+    differ = [
+        c for c in range(sys.maxunicode + 1) if bool(allowed.match(chr(c))) != bool(_UNUSUAL.match(chr(c)))
+    ]
+    assert differ == []
