@@ -61,7 +61,7 @@ HEADER_LINES = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     lines=st.lists(HEADER_LINES, max_size=8),
     ending=st.sampled_from(["\n", "\r\n", "\r"]),
@@ -88,6 +88,26 @@ def test_hostile_metadata_gives_importlibs_answer_or_declines(
     if fast is not None:
         assert fast == expected
     assert library_versions.version(asked) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Version: 1.0\n folded\n",  # a folded value (found by the property test above)
+        "version:1.0\n\tfolded\n",
+        "Name: lib\nVersion: 1.0 \n",
+        "Name: lib\n\nVersion: 1.0\n",  # after the headers: the body
+        "Metadata-Version: 2.1\nVersion: 2.0\nVersion: 3.0\n",
+        "Version: 1.0\r\nName: lib\r\n",
+    ],
+)
+def test_chosen_metadata_gives_importlibs_answer_or_declines(on_path, tmp_path, text):
+    (tmp_path / "lib-1.dist-info").mkdir()
+    (tmp_path / "lib-1.dist-info" / "METADATA").write_bytes(text.encode("utf-8"))
+    on_path(tmp_path)
+    fast = library_versions._from_dist_info("lib")
+    assert fast is None or fast == metadata.version("lib")
+    assert library_versions.version("lib") == metadata.version("lib")
 
 
 def test_names_are_matched_as_importlib_normalizes_them(on_path, tmp_path):

@@ -108,7 +108,8 @@ def _version_header(path: str) -> str | None:
             text = file.read()
     except (OSError, UnicodeDecodeError):
         return None
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
         line = line.removesuffix("\r")
         if not line.strip():
             return None  # the headers ended without a Version: importlib's answer differs
@@ -118,6 +119,9 @@ def _version_header(path: str) -> str | None:
         if header is None:
             return None
         if header.group(1).lower() == "version":
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            if following[:1] in (" ", "\t"):
+                return None  # the value goes on on the next line (folded)
             value = header.group(2)
             return value if value and value.isprintable() and value == value.strip() else None
     return None
