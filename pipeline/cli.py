@@ -22,9 +22,7 @@ import importlib
 import os
 import pkgutil
 import re
-import sqlite3
 import sys
-import traceback
 from types import ModuleType
 from typing import Any
 
@@ -179,7 +177,7 @@ def _run(argv: list[str]) -> int:
         if isinstance(exc, BrokenPipeError) and exc.filename is None and _stdout_reader_gone():
             raise StdoutFailed(exc) from None  # e.g. written through sys.stdout.buffer
         return _say(f"error: {describe_os_error(exc)}")
-    except sqlite3.Error as exc:
+    except _sqlite_errors() as exc:
         return _say(f"error: state database: {exc}")
     except (SchemaError, DatabaseUnavailable) as exc:
         return _say(f"error: {exc}")
@@ -187,11 +185,21 @@ def _run(argv: list[str]) -> int:
         return report_failure(CommandFailed("invalid settings", details=exc.problems))
     except Exception as exc:
         if os.environ.get("GOAL17_DEBUG"):
+            import traceback  # 9 ms to import (tokenize, linecache): only for GOAL17_DEBUG
+
             traceback.print_exc()
         return _say(
             f"error: internal error: {type(exc).__name__}: {exc} (a bug; GOAL17_DEBUG=1 shows where)",
             EXIT_BUG,
         )
+
+
+def _sqlite_errors() -> type[Exception] | tuple[()]:
+    """What the ``state database:`` clause catches: ``sqlite3.Error`` once a command has imported
+    sqlite3 (a site build never does); before that no exception can be one, and ``()`` matches
+    nothing. Evaluated only when an exception reaches the clause."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3.Error if sqlite3 is not None else ()
 
 
 def _say(message: str, code: int = EXIT_FAILED) -> int:

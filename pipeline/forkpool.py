@@ -14,9 +14,7 @@ thread holds, and two builds at once would share the one inherited function.
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
 import gc
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -38,6 +36,9 @@ def map_forked(
         for index in range(count):
             yield function(index)
         return
+    import concurrent.futures  # with multiprocessing, 12 ms to import: only when a pool starts
+    import multiprocessing
+
     _FUNCTION = function
     thawed = _freeze()
     try:
@@ -52,12 +53,11 @@ def map_forked(
 
 def can_fork(count: int, min_items: int) -> bool:
     """Is a forked pool both worth it and safe here?"""
-    return (
-        count >= min_items
-        and WORKERS >= 2
-        and threading.active_count() == 1
-        and "fork" in multiprocessing.get_all_start_methods()
-    )
+    if count < min_items or WORKERS < 2 or threading.active_count() != 1:
+        return False
+    import multiprocessing  # 8 ms to import: only once a pool would be worth it
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _freeze() -> bool:

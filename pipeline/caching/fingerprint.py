@@ -12,9 +12,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import fields
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
+from pipeline.caching import library_versions as metadata  # importlib.metadata's answers, cheaper
 from pipeline.config.site import Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent  # pipeline/
@@ -106,7 +106,7 @@ def settings_digest(settings: Settings) -> str:
 
 def templates_digest(templates_dir: Path) -> str:
     """The templates an environment reads (read afresh: edits count)."""
-    from pipeline.outputs.templating import template_fingerprint
+    from pipeline.outputs.template_files import template_fingerprint
 
     return digest(template_fingerprint(templates_dir))
 

@@ -22,9 +22,14 @@ from __future__ import annotations
 import gettext as gettext_module
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel import Locale
-from babel.support import NullTranslations, Translations
+if TYPE_CHECKING:
+    from babel import Locale
+    from babel.support import NullTranslations
+
+# Babel (30 ms to import) is imported where a locale or a catalogue is first needed: a build
+# skipped because nothing changed reads neither.
 
 DOMAIN = "goal17"
 LOCALE_DIR = Path(__file__).parent
@@ -36,12 +41,16 @@ BABEL_LOCALES = {"sv": "sv_SE", "en": "en_GB"}
 
 def babel_locale(lang: str) -> Locale:
     """The CLDR locale of a reader's language; an unknown language gets its own plain CLDR data."""
+    from babel import Locale
+
     return Locale.parse(BABEL_LOCALES.get(lang, lang))
 
 
 @cache
 def translations(lang: str) -> NullTranslations:
     """The catalogue of ``lang``; a language without one shows the Swedish source text."""
+    from babel.support import NullTranslations, Translations
+
     try:
         return Translations.load(str(LOCALE_DIR), [lang], DOMAIN)
     except (OSError, gettext_module.error):  # a damaged .mo: the source text, never a crash

@@ -16,6 +16,7 @@ from pipeline.config.site import TEMPLATES_DIR
 from pipeline.config.taxonomy import load_taxonomy
 from pipeline.locale import SOURCE_LANGUAGE, translations
 from pipeline.outputs.labels import format_number
+from pipeline.outputs.template_files import template_fingerprint as template_fingerprint
 from pipeline.reading.dates import display_date, rfc3339
 
 
@@ -84,15 +85,3 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
         return jinja2.FileSystemBytecodeCache()
     except (OSError, RuntimeError):  # no usable private temporary folder: compile every time
         return None
-
-
-def template_fingerprint(templates_dir: Path = TEMPLATES_DIR) -> str:
-    """A hash of every template file: a cache of built output is stale when it changes."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in sorted(templates_dir.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(templates_dir).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()

@@ -25,12 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import forkpool
-from pipeline.caching.content_cache import read_cached
 from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import digest, quick_digest
 from pipeline.config.site import Settings
-from pipeline.outputs import feeds, pages, signup_form, snippets, urls
-from pipeline.publishing.effects import run_after_publish
+from pipeline.outputs import urls
 from pipeline.publishing.journal import interrupted
 from pipeline.publishing.manifest import Manifest, manifest_intact, read_manifest
 from pipeline.publishing.publish import PublishReport, publish
@@ -39,12 +37,27 @@ from pipeline.reading.model import ContentSet, Renderer, Update
 
 Builder = Callable[[Sequence[Update], Settings], Mapping[str, Output]]
 
-BUILDERS: list[Builder] = [
-    pages.build,
-    snippets.build,
-    feeds.build,
-    signup_form.build,
-]
+BUILDERS: list[Builder]  # declared only: made by _builders() on first use
+
+
+def _builders() -> list[Builder]:
+    """``BUILDERS``, made on first use: the builders' modules (Jinja, the templates, the feeds,
+    ≈ 0.1 s to import) are imported by a build that makes outputs, not by one that is skipped
+    because nothing changed. A test's replacement of ``BUILDERS`` is what builds use."""
+    found = globals().get("BUILDERS")
+    if found is None:
+        from pipeline.outputs import feeds, pages, signup_form, snippets
+
+        found = globals()["BUILDERS"] = [pages.build, snippets.build, feeds.build, signup_form.build]
+    return found
+
+
+def __getattr__(name: str) -> Any:
+    """``site_build.BUILDERS`` (the list of builders, in order) before any build made it."""
+    if name == "BUILDERS":
+        return _builders()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Paths another job publishes into the same folder; a site build carries them over untouched.
 NEWSLETTER_PREFIX = urls.NEWSLETTERS
@@ -103,6 +116,8 @@ def build_files(
     unless ``use_cache`` is off (``build --no-cache``). ``found``: the content folder's walk,
     when the caller made it already.
     """
+    from pipeline.caching.content_cache import read_cached  # not needed by a skipped build
+
     # The content cache is written while pages and feeds are made; run_build joins the writer.
     content = read_cached(content_dir, settings, now, renderer=renderer, use_cache=use_cache, found=found)
     files: dict[str, Output] = {}
@@ -117,7 +132,7 @@ def build_files(
             files[path] = data
             owner[path] = name
 
-    for builder in BUILDERS:
+    for builder in _builders():
         add(builder.__module__, builder(content.updates, settings))
     root = Path(content_dir)
     add("content assets", {rel: _asset(root, rel, path) for rel, path in content.assets.items()})
@@ -183,6 +198,8 @@ def run_build(
         )
     finally:
         forkpool.join_background()  # the caches are on disk before the build says it is done
+    from pipeline.publishing.effects import run_after_publish  # not needed by a skipped build
+
     run_after_publish(report, settings)  # effects.AFTER_PUBLISH: WebSub's pending list, …
     return SiteBuildOutcome(summary=summary, report=report, result=result)
 

@@ -24,8 +24,6 @@ from pipeline import __version__
 from pipeline.config.site import Settings
 from pipeline.outputs.urls import FEED_FILES, FEEDS
 from pipeline.publishing.publish import PublishReport
-from pipeline.stores.sqlite.websub_pending import PENDING_FILE as PENDING_FILE
-from pipeline.stores.sqlite.websub_pending import PendingListDamaged
 
 if TYPE_CHECKING:  # the stores' protocols import the send log and e-mail validation: 0.1 s a build
     import urllib.request
@@ -38,6 +36,16 @@ if TYPE_CHECKING:  # the stores' protocols import the send log and e-mail valida
 
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = f"goal17-syndication/{__version__} (WebSub publisher)"
+
+
+def __getattr__(name: str) -> Any:
+    """``PENDING_FILE``, the SQLite backend's pending list's name, without importing the store
+    into every build (this module is an after-publish effect; without a hub it needs no store)."""
+    if name == "PENDING_FILE":
+        from pipeline.stores.sqlite.websub_pending import PENDING_FILE
+
+        return PENDING_FILE
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class PingError(Exception):
@@ -189,6 +197,7 @@ def _opener(hub: str) -> urllib.request.OpenerDirector:
 def _pending_list(settings: Settings) -> Iterator[WebSubPendingStore]:
     """The configured backend's pending list; a damaged one is a :class:`PingError`."""
     from pipeline.stores.backend import open_backend
+    from pipeline.stores.sqlite.websub_pending import PendingListDamaged
 
     try:
         with open_backend(settings).websub_pending() as store:

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from email.utils import format_datetime
 from zoneinfo import ZoneInfo
-
-from babel import dates as babel_dates
 
 from pipeline.locale import babel_locale
 from pipeline.locale.cli import tr
@@ -72,6 +69,8 @@ def rfc3339(moment: datetime) -> str:
 
 def rfc822(moment: datetime) -> str:
     """RFC 822 date as RSS 2.0 and email headers want it (always in UTC for stability)."""
+    from email.utils import format_datetime  # 13 ms to import: only feeds and mail need it
+
     return format_datetime(moment.astimezone(UTC))
 
 
@@ -81,5 +80,7 @@ def display_date(moment: datetime, lang: str, tz: ZoneInfo) -> str:
     ``d MMMM y`` for both sv_SE ("27 november 2026") and en_GB ("27 November 2026"), the way the
     site wrote dates before Babel; a new language gets its own CLDR pattern without code.
     """
+    from babel import dates as babel_dates  # Babel only where a page shows a date
+
     local = moment.astimezone(tz)
     return babel_dates.format_date(local.date(), format="long", locale=babel_locale(lang))

@@ -11,14 +11,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import yaml
+from typing import TYPE_CHECKING
 
 from pipeline.locale.cli import tr
 from pipeline.reading import frontmatter_fast
 from pipeline.reading.frontmatter_tree import Field, Value
 
+if TYPE_CHECKING:
+    import yaml
+
 __all__ = ["Document", "Field", "FrontMatterError", "Value", "split"]
+
+# PyYAML (25 ms to import) is imported by the functions of the general path, which reads only
+# what the fast reader (pipeline.reading.frontmatter_fast) declines: an edit build's files
+# usually never need it.
 
 
 @dataclass(frozen=True)
@@ -66,18 +72,19 @@ _CONTROL = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
 # title: …, targets: [ … ] needs two levels; unknown keys may nest a little deeper.
 MAX_DEPTH = 8
 
-# libyaml's parser makes the same events (with the same line marks) about 8x faster than the
-# pure-Python one. Its error messages are worded differently, so invalid YAML is parsed again by
-# the pure-Python parser, whose messages are the ones reported.
-_C_LOADER = getattr(yaml, "CBaseLoader", None)
-
 
 def _tree(yaml_text: str, offset: int) -> Field | None:
     """Events are consumed as they are parsed, so a refusal (an alias, the depth limit) stops
     the parser at once: 5,000 nested brackets cost microseconds, not a full parse."""
-    if _C_LOADER is not None:
+    import yaml
+
+    # libyaml's parser makes the same events (with the same line marks) about 8x faster than
+    # the pure-Python one. Its error messages are worded differently, so invalid YAML is parsed
+    # again by the pure-Python parser, whose messages are the ones reported.
+    c_loader = getattr(yaml, "CBaseLoader", None)
+    if c_loader is not None:
         try:
-            return _compose(yaml.parse(yaml_text, Loader=_C_LOADER), offset)
+            return _compose(yaml.parse(yaml_text, Loader=c_loader), offset)
         except yaml.YAMLError:
             pass
     return _compose(yaml.parse(yaml_text, Loader=yaml.BaseLoader), offset)
@@ -109,6 +116,8 @@ def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
     fast = frontmatter_fast.parse(yaml_text, first_line)
     if fast is not None:
         return fast
+    import yaml
+
     try:
         converted = _tree(yaml_text, offset)
     except yaml.MarkedYAMLError as exc:
@@ -141,6 +150,8 @@ def _compose(events: Iterable[yaml.Event], offset: int) -> Field | None:
     never larger than the text. Iterative, with a depth limit, so deep nesting cannot
     overflow the stack either.
     """
+    import yaml
+
     # Each open collection: [line, list of Field] or [line, dict, pending key or None, key line].
     stack: list[list] = []
     root: Field | None = None

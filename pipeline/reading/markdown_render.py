@@ -19,7 +19,7 @@ from functools import cache
 
 import markdown
 
-from pipeline.reading import markdown_fast, markdown_prefilter
+from pipeline.reading import markdown_fast
 from pipeline.reading.slugs import slugify
 
 # Bump when the output of render_markdown changes for the same input (cache key ingredient).
@@ -50,6 +50,8 @@ _HEADING = re.compile(r"<h[23][\s>]")
 def _converter() -> markdown.Markdown:
     md = getattr(_local, "md", None)
     if md is None:
+        from pipeline.reading import markdown_prefilter  # only for bodies the fast path declines
+
         # The library's own converter with its pattern work made cheaper, never different
         # (pipeline.reading.markdown_prefilter).
         md = _local.md = markdown_prefilter.install(

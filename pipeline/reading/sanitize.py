@@ -13,11 +13,13 @@ import re
 import threading
 from collections.abc import Callable
 from functools import cache
-
-import nh3
+from typing import TYPE_CHECKING
 
 from pipeline.reading.sanitize_fast import FastCleaner
 from pipeline.reading.sanitize_fast_text import text_of
+
+if TYPE_CHECKING:
+    import nh3  # imported by the cleaners below, each made once, when first needed
 
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 CLEAN_CONTENT = {"script", "style", "iframe", "noscript", "template", "svg", "math", "object"}
@@ -105,6 +107,8 @@ def _resolve_relative(url: str) -> str | None:
 
 @cache
 def _content_cleaner(url_relative: str | Callable[[str], str | None]) -> nh3.Cleaner:
+    import nh3
+
     return nh3.Cleaner(
         tags=CONTENT_TAGS,
         clean_content_tags=CLEAN_CONTENT,
@@ -118,6 +122,8 @@ def _content_cleaner(url_relative: str | Callable[[str], str | None]) -> nh3.Cle
 
 @cache
 def _excerpt_cleaner() -> nh3.Cleaner:
+    import nh3
+
     return nh3.Cleaner(
         tags=EXCERPT_TAGS,
         clean_content_tags=CLEAN_CONTENT,
@@ -130,6 +136,8 @@ def _excerpt_cleaner() -> nh3.Cleaner:
 
 @cache
 def _text_cleaner() -> nh3.Cleaner:
+    import nh3
+
     return nh3.Cleaner(tags=set(), clean_content_tags=CLEAN_CONTENT)
 
 
