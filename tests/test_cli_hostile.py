@@ -6,6 +6,13 @@ early or on a full device, and a full disk under --out (a 64 KiB tmpfs, when mou
 
 The promise (README, docs/operations.md): never a traceback; a one-line ``error: …`` with exit
 code 1 (2 for a wrong command line); a closed stdout pipe ends the command quietly with 141.
+
+Every hostile path is run in-process (:func:`pipeline.cli.main`, stdout and stderr captured at
+the file descriptors, the exit code it returns or raises): some 260 runs that as processes cost
+about a third of a second each just to start Python. Real processes stay for what depends on
+the process: every command with its stdout closed and on a full device, and, for each of its
+path options, one hostile value (the kinds taken in turn), whose exit code and stderr must be
+the in-process run's, so the in-process runs are checked to say what a user would see.
 """
 
 from __future__ import annotations
@@ -16,14 +23,17 @@ import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from pipeline import cli
 from pipeline.cli import build_parser
 
 REPO = Path(__file__).resolve().parent.parent
@@ -140,6 +150,21 @@ def hostile_argv(leaf: Leaf, dest: str, kind: str) -> list[str]:
     return leaf.argv({dest: hostile_values(action, leaf)[kind]})
 
 
+def real_process_cases() -> list[pytest.param]:
+    """For every path option of every command, one hostile value also run as a real process:
+    the kinds in turn (the n-th option gets its n-th kind), so each kind is seen by some."""
+    chosen = []
+    pairs = [(leaf, action) for leaf in LEAVES for action in leaf.path_actions()]
+    for number, (leaf, action) in enumerate(pairs):
+        kinds = list(hostile_values(action))
+        kind = kinds[number % len(kinds)]
+        chosen.append(pytest.param(leaf, action.dest, kind, id=f"{leaf.name}-{action.dest}-{kind}"))
+    return chosen
+
+
+REAL_CASES = real_process_cases()
+
+
 def make_project(root: Path) -> Path:
     """A real project: the example content and schedule, default settings, a built site and
     one subscriber, so every command has something to work on."""
@@ -193,31 +218,95 @@ def run(root: Path, argv: list[str], stdout: str = "pipe") -> subprocess.Complet
             os.close(fd)
 
 
+class Hung(BaseException):
+    """Raised in an in-process run still going after TIMEOUT (a BaseException: no command catches it)."""
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What an in-process run gave: the fields of a CompletedProcess the assertions read."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_in_process(root: Path, argv: list[str], capfd: pytest.CaptureFixture[str]) -> Ran:
+    """:func:`pipeline.cli.main` in ``root``, as :func:`run` runs the program: no GOAL17_CONFIG,
+    stdin empty, stdout and stderr captured at the file descriptors; a SystemExit (argparse) is
+    its exit code. Fails, instead of hanging, after TIMEOUT seconds."""
+    from pipeline.stores import postgres
+    from pipeline.stores.backend import forget_backends
+
+    def hung(signum: int, frame: object) -> None:
+        raise Hung(f"{' '.join(argv)}: still running after {TIMEOUT} s (hung, or serving)")
+
+    threads = threading.active_count()
+    saved = {k: os.environ.pop(k) for k in ("GOAL17_CONFIG", "PYTHONUNBUFFERED") if k in os.environ}
+    here, stdin = os.getcwd(), sys.stdin
+    capfd.readouterr()
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(TIMEOUT)
+    try:
+        with open(os.devnull, encoding="utf-8") as sys.stdin:
+            os.chdir(root)
+            try:
+                code = cli.main(list(argv))
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        sys.stdin = stdin
+        os.chdir(here)
+        os.environ.update(saved)
+        forget_backends()  # as the postgres_url fixture does: no cached store outlives the run
+        postgres.close_all()
+    captured = capfd.readouterr()
+    # A thread left running would stop later tests' builds from forking (pipeline/forkpool.py).
+    assert threading.active_count() == threads, f"{' '.join(argv)} left a thread running"
+    return Ran(code, captured.out, captured.err)
+
+
 JOBS = (
-    [(f"path:{p.id}", hostile_argv(*p.values), "pipe") for p in CASES]
+    [(f"path:{p.id}", hostile_argv(*p.values), "pipe") for p in REAL_CASES]
     + [(f"closed:{leaf.name}", leaf.argv(), "closed") for leaf in LEAVES]
     + [(f"full:{leaf.name}", leaf.argv(), "full") for leaf in LEAVES]
 )
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess | None]:
-    """Every run of this module at once, a few at a time, each worker in its own copy of the
-    project (so two commands never share a state database): some 300 processes, which one
-    after the other would take minutes."""
+def base_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project every process and in-process run of a hostile path starts from (a copy of it)."""
+    return make_project(tmp_path_factory.mktemp("hostile-base"))
+
+
+def copy_project(base: Path, root: Path) -> Path:
+    shutil.copytree(base, root, dirs_exist_ok=True, symlinks=True)
+    return root
+
+
+Results = dict[str, tuple[Path, subprocess.CompletedProcess | None]]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory, base_project: Path) -> Results:
+    """Every real process of this module at once, a few at a time, each worker in its own copy
+    of the project (so two commands never share a state database): some 90 processes, which one
+    after the other would take a minute. Key -> (the copy it ran in, what it gave)."""
     workers = max(2, min(4, os.cpu_count() or 2))
-    base = make_project(tmp_path_factory.mktemp("hostile-base"))
+    base = base_project
     copies: queue.Queue[Path] = queue.Queue()
     for number in range(workers):
         copy = tmp_path_factory.mktemp(f"hostile-{number}")
         shutil.copytree(base, copy, dirs_exist_ok=True, symlinks=True)
         copies.put(copy)
 
-    def one(job: tuple[str, list[str], str]) -> tuple[str, subprocess.CompletedProcess | None]:
+    def one(job: tuple[str, list[str], str]) -> tuple[str, tuple[Path, subprocess.CompletedProcess | None]]:
         key, argv, stdout = job
         root = copies.get()
         try:
-            return key, run(root, argv, stdout)
+            return key, (root, run(root, argv, stdout))
         finally:
             copies.put(root)
 
@@ -260,19 +349,55 @@ def test_every_required_argument_has_a_value(leaf: Leaf) -> None:
     leaf.argv()  # a KeyError names the positional to add to VALUES
 
 
+@pytest.fixture(scope="module")
+def in_process_project(tmp_path_factory: pytest.TempPathFactory, base_project: Path) -> Path:
+    """The project the in-process runs share (the real processes have their own copies)."""
+    return copy_project(base_project, tmp_path_factory.mktemp("hostile-in-process"))
+
+
 @pytest.mark.parametrize(("leaf", "dest", "kind"), CASES)
-def test_a_hostile_path_gives_one_line_and_exit_1(results: dict, leaf: Leaf, dest: str, kind: str) -> None:
+def test_a_hostile_path_gives_one_line_and_exit_1(
+    in_process_project: Path, capfd: pytest.CaptureFixture[str], leaf: Leaf, dest: str, kind: str
+) -> None:
     """Exit 0 is allowed too: a command may not use that option for this action (``newsletter
     preview`` writes no --out), or the path is fine for it (a missing --out folder is made)."""
     argv = hostile_argv(leaf, dest, kind)
-    assert_clean_failure(results[f"path:{leaf.name}-{dest}-{kind}"], argv, allow_ok=True)
+    assert_clean_failure(run_in_process(in_process_project, argv, capfd), argv, allow_ok=True)
+
+
+@pytest.mark.parametrize(("leaf", "dest", "kind"), REAL_CASES)
+def test_a_hostile_path_run_as_a_process_says_what_the_in_process_run_says(
+    results: Results,
+    base_project: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    leaf: Leaf,
+    dest: str,
+    kind: str,
+) -> None:
+    """The real process: the same promise, and the same exit code as :func:`run_in_process` gives
+    in a fresh copy of the project, and for a refusal the same stderr (the copy's own path aside),
+    so the in-process runs stand for the real ones. A command that ran (exit 0) may say other
+    things: the copy the process ran in has seen other commands (``newsletter build``) first."""
+    argv = hostile_argv(leaf, dest, kind)
+    where, done = results[f"path:{leaf.name}-{dest}-{kind}"]
+    assert_clean_failure(done, argv, allow_ok=True)
+    assert done is not None
+    root = copy_project(base_project, tmp_path / "project")
+    ran = run_in_process(root, argv, capfd)
+    shown = f"{' '.join(argv)}: in-process {ran}, as a process {done.returncode}: {done.stderr}"
+    assert ran.returncode == done.returncode, shown
+    if done.returncode != 0:
+        assert ran.stderr.replace(str(root), "<project>") == done.stderr.replace(str(where), "<project>"), (
+            shown
+        )
 
 
 @pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: leaf.name)
-def test_a_closed_stdout_pipe_ends_quietly(results: dict, leaf: Leaf) -> None:
+def test_a_closed_stdout_pipe_ends_quietly(results: Results, leaf: Leaf) -> None:
     """stdout is a pipe whose reader is gone before the command writes (``… | head -0``)."""
     argv = leaf.argv()
-    done = results[f"closed:{leaf.name}"]
+    _, done = results[f"closed:{leaf.name}"]
     assert done is not None, f"{' '.join(argv)}: still running after {TIMEOUT} s"
     shown = f"{' '.join(argv)} → exit {done.returncode}\n{done.stderr}"
     if done.returncode == 141:  # quiet: the command's own notes on stderr, nothing about the pipe
@@ -283,9 +408,9 @@ def test_a_closed_stdout_pipe_ends_quietly(results: dict, leaf: Leaf) -> None:
 
 
 @pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: leaf.name)
-def test_stdout_on_a_full_device_is_one_line(results: dict, leaf: Leaf) -> None:
+def test_stdout_on_a_full_device_is_one_line(results: Results, leaf: Leaf) -> None:
     argv = leaf.argv()
-    done = results[f"full:{leaf.name}"]
+    _, done = results[f"full:{leaf.name}"]
     assert_clean_failure(done, argv, allow_ok=True)
     assert done is not None
     if done.returncode == 1 and "standard output" in done.stderr:
