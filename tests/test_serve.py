@@ -16,9 +16,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
+from pipeline.config.site import default_settings
 from pipeline.preview.http_headers import is_not_modified, media_type, strong_etag
 from pipeline.publishing.site_build import run_build
-from tests.conftest import NOW, REPO
+from tests.conftest import NOW, REPO, front_matter
 from tests.static_server import make_server
 
 
@@ -30,14 +31,36 @@ def site(content_dir, write_update, settings, tmp_path) -> Path:
     return out
 
 
-@pytest.fixture
-def server(site) -> Iterator[tuple[str, int]]:
-    httpd = make_server(site, "127.0.0.1", 0, quiet=True)
+def serving(out: Path) -> Iterator[tuple[str, int]]:
+    httpd = make_server(out, "127.0.0.1", 0, quiet=True)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield httpd.server_address[:2]
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def server(site) -> Iterator[tuple[str, int]]:
+    """The server of a site of this test's own: for tests that rebuild it."""
+    yield from serving(site)
+
+
+@pytest.fixture(scope="module")
+def shared_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``site`` fixture's site (the same update, settings and build) made once for the tests
+    that only read it, in a folder of its own: content/, state/ and out/ side by side."""
+    root = tmp_path_factory.mktemp("serve")
+    (root / "content").mkdir()
+    fields = {"title": "A", "id": "tag:test.example,2026:a", "date": "2026-11-01T10:00", "targets": ["17.9"]}
+    (root / "content" / "a.md").write_text(front_matter(**fields) + "Text.\n", encoding="utf-8")
+    run_build(root / "content", root / "out", default_settings(state_dir=str(root / "state")), NOW)
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def shared_server(shared_site: Path) -> Iterator[tuple[str, int]]:
+    yield from serving(shared_site)
 
 
 def request(address, path: str, method: str = "GET", headers: dict[str, str] | None = None):
@@ -65,17 +88,17 @@ def request(address, path: str, method: str = "GET", headers: dict[str, str] | N
         ("/feeds/icon.png", "image/png"),
     ],
 )
-def test_media_types(server, path, expected):
-    status, headers, body = request(server, path)
+def test_media_types(shared_server, path, expected):
+    status, headers, body = request(shared_server, path)
     assert status == 200 and body
     assert headers["content-type"] == expected
     assert headers["x-content-type-options"] == "nosniff"
 
 
-def test_strong_etag_from_the_content_and_last_modified_from_the_file(server, site):
-    status, headers, body = request(server, "/feeds/atom.xml")
+def test_strong_etag_from_the_content_and_last_modified_from_the_file(shared_server, shared_site):
+    status, headers, body = request(shared_server, "/feeds/atom.xml")
     assert headers["etag"] == strong_etag(body) and not headers["etag"].startswith("W/")
-    mtime = (site / "feeds/atom.xml").stat().st_mtime
+    mtime = (shared_site / "feeds/atom.xml").stat().st_mtime
     assert parsedate_to_datetime(headers["last-modified"]).timestamp() == int(mtime)
     assert headers["cache-control"] == "public, max-age=300"
     assert headers["content-length"] == str(len(body))
@@ -120,32 +143,34 @@ def test_if_none_match_wins_over_if_modified_since():
     assert not is_not_modified({"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}, etag, 100)
 
 
-def test_cors_only_on_feeds_and_snippets_and_never_with_credentials(server):
+def test_cors_only_on_feeds_and_snippets_and_never_with_credentials(shared_server):
     for path in ("/feeds/atom.xml", "/feeds/index.opml", "/snippets/latest.json"):
-        _, headers, _ = request(server, path)
+        _, headers, _ = request(shared_server, path)
         assert headers["access-control-allow-origin"] == "*"
         assert "access-control-allow-credentials" not in headers
         assert "ETag" in headers["access-control-expose-headers"]
-    _, headers, _ = request(server, "/")
+    _, headers, _ = request(shared_server, "/")
     assert "access-control-allow-origin" not in headers
-    status, headers, _ = request(server, "/feeds/atom.xml", "OPTIONS", {"Origin": "https://kommun.example"})
+    status, headers, _ = request(
+        shared_server, "/feeds/atom.xml", "OPTIONS", {"Origin": "https://kommun.example"}
+    )
     assert status == 204 and headers["access-control-allow-origin"] == "*"
     assert "If-None-Match" in headers["access-control-allow-headers"]
 
 
-def test_head_sends_headers_only(server):
-    status, headers, body = request(server, "/feeds/feed.json", "HEAD")
-    _, get_headers, get_body = request(server, "/feeds/feed.json")
+def test_head_sends_headers_only(shared_server):
+    status, headers, body = request(shared_server, "/feeds/feed.json", "HEAD")
+    _, get_headers, get_body = request(shared_server, "/feeds/feed.json")
     assert status == 200 and body == b""
     assert headers["content-length"] == str(len(get_body)) and headers["etag"] == get_headers["etag"]
 
 
-def test_folders_serve_their_index_and_redirect_without_slash(server):
-    status, headers, body = request(server, "/targets/17.9/")
+def test_folders_serve_their_index_and_redirect_without_slash(shared_server):
+    status, headers, body = request(shared_server, "/targets/17.9/")
     assert status == 200 and b"<html" in body
-    status, headers, _ = request(server, "/targets/17.9")
+    status, headers, _ = request(shared_server, "/targets/17.9")
     assert status == 301 and headers["location"] == "/targets/17.9/"
-    assert request(server, "/feeds/")[0] == 404  # no index.html there, and no directory listing
+    assert request(shared_server, "/feeds/")[0] == 404  # no index.html there, and no directory listing
 
 
 @pytest.mark.parametrize(
@@ -162,18 +187,19 @@ def test_folders_serve_their_index_and_redirect_without_slash(server):
         "//etc/passwd",
     ],
 )
-def test_nothing_outside_the_output_folder_or_hidden_is_served(server, site, tmp_path, path):
-    (tmp_path / "secret").mkdir(exist_ok=True)
-    (tmp_path / "secret" / "secret.txt").write_text("secret")
-    link = site / "outside-link"
+def test_nothing_outside_the_output_folder_or_hidden_is_served(shared_server, shared_site, path):
+    root = shared_site.parent  # content/ with a.md is next to out/, as in the site fixture
+    (root / "secret").mkdir(exist_ok=True)
+    (root / "secret" / "secret.txt").write_text("secret")
+    link = shared_site / "outside-link"
     if not link.exists():
-        os.symlink(tmp_path / "secret", link)
-    status, _, body = request(server, path)
+        os.symlink(root / "secret", link)
+    status, _, body = request(shared_server, path)
     assert status in (400, 404) and b"secret" not in body and b"root:" not in body
 
 
-def test_other_methods_are_refused(server):
-    status, headers, _ = request(server, "/feeds/atom.xml", "POST")
+def test_other_methods_are_refused(shared_server):
+    status, headers, _ = request(shared_server, "/feeds/atom.xml", "POST")
     assert status == 405 and "GET" in headers["allow"]
 
 
