@@ -166,16 +166,24 @@ def test_bad_now_is_a_clear_error(small_site, tmp_path, capsys):
     assert "--now: not an ISO 8601 date" in capsys.readouterr().err
 
 
-def test_every_command_has_help():
+def test_every_command_has_help(capsys):
+    """In-process for every command (``main`` as the program runs it: argparse's exit is its
+    exit code), and as a real ``python -m pipeline`` process for the first one; every command
+    also starts in a process of its own in tests/test_cli_hostile.py."""
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse has no public API
     assert {"build", "new", "check"} <= set(commands)
     for name in commands:
-        result = subprocess.run(
-            [sys.executable, "-m", "pipeline", name, "--help"], capture_output=True, text=True
-        )
-        assert result.returncode == 0, name
-        assert "usage:" in result.stdout
+        with pytest.raises(SystemExit) as exit_:
+            main([name, "--help"])
+        assert exit_.value.code in (0, None), name
+        assert "usage:" in capsys.readouterr().out, name
+    first = next(iter(commands))
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", first, "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, first
+    assert "usage:" in result.stdout
 
 
 def test_unknown_command_is_a_usage_error():

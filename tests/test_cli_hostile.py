@@ -6,6 +6,13 @@ early or on a full device, and a full disk under --out (a 64 KiB tmpfs, when mou
 
 The promise (README, docs/operations.md): never a traceback; a one-line ``error: …`` with exit
 code 1 (2 for a wrong command line); a closed stdout pipe ends the command quietly with 141.
+
+Every hostile path is run in-process (:func:`pipeline.cli.main`, stdout and stderr captured at
+the file descriptors, the exit code it returns or raises): some 260 runs that as processes cost
+about a third of a second each just to start Python. Real processes stay for what depends on
+the process: every command with its stdout closed and on a full device, and, for each of its
+path options, one hostile value (the kinds taken in turn), whose exit code and stderr must be
+the in-process run's, so the in-process runs are checked to say what a user would see.
 """
 
 from __future__ import annotations
@@ -14,117 +21,30 @@ import argparse
 import concurrent.futures
 import os
 import queue
-import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from pipeline.cli import build_parser
-
-REPO = Path(__file__).resolve().parent.parent
-ERROR_LINE = re.compile(r"^(\S[^ ]*: )?error: \S")
-TIMEOUT = 90  # seconds per command: generous for a busy machine; a hang fails the test
-
-# Values for required positionals that are not paths, by dest. A new command with another
-# required positional fails test_every_required_argument_has_a_value until it is added here.
-VALUES = {
-    "title": "Hostile titel",
-    "address": "reader@example.org",
-    "job": "build",
-    "file": "people.csv",
-    "source": "export.xml",
-}
-# Extra arguments so that a server, when it does start, listens on a free port.
-EXTRA = {("serve",): ["--port", "0"], ("web",): ["--port", "0"]}
-
-
-@dataclass(frozen=True)
-class Leaf:
-    """One runnable command line: the words that select it and its parser."""
-
-    words: tuple[str, ...]
-    parser: argparse.ArgumentParser
-
-    @property
-    def name(self) -> str:
-        return " ".join(self.words)
-
-    def positionals(self) -> list[argparse.Action]:
-        return [a for a in self.parser._actions if not a.option_strings and a.nargs != 0]
-
-    def path_actions(self) -> list[argparse.Action]:
-        return [a for a in self.parser._actions if is_path(a)]
-
-    def argv(self, replace: dict[str, str] | None = None) -> list[str]:
-        """The words, a value for every required positional, then the options in ``replace``."""
-        replace = replace or {}
-        argv = list(self.words)
-        for action in self.positionals():
-            if isinstance(action, argparse._SubParsersAction) or action.choices:
-                continue
-            if action.dest in replace:
-                argv.append(replace[action.dest])
-            elif action.nargs not in ("?", "*"):
-                argv.append(VALUES[action.dest])
-        for action in self.parser._actions:
-            if action.option_strings and action.dest in replace:
-                argv += [action.option_strings[-1], replace[action.dest]]
-        return argv + EXTRA.get(self.words[:1], [])
-
-
-def is_path(action: argparse.Action) -> bool:
-    """A path argument: its metavar says FILE or DIR (``--config FILE``, ``FILE.csv``, ``--out DIR``)."""
-    metavar = action.metavar if isinstance(action.metavar, str) else ""
-    return "FILE" in metavar or "DIR" in metavar
-
-
-def is_dir(action: argparse.Action) -> bool:
-    return "DIR" in str(action.metavar)
-
-
-def leaves(parser: argparse.ArgumentParser, words: tuple[str, ...] = ()) -> Iterator[Leaf]:
-    """Every command line the parser accepts: subparsers and choice positionals expanded."""
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if subs:
-        for name, sub in subs[0].choices.items():
-            yield from leaves(sub, (*words, name))
-        return
-    choices = [a for a in parser._actions if not a.option_strings and a.choices]
-    if choices:
-        for choice in choices[0].choices:
-            yield Leaf((*words, choice), parser)
-        return
-    yield Leaf(words, parser)
-
+from tests.cli_runs import (
+    TIMEOUT,
+    VALUES,
+    Leaf,
+    assert_clean_failure,
+    copy_project,
+    hostile_argv,
+    hostile_values,
+    leaves,
+    make_project,
+    run,
+    run_in_process,
+)
 
 LEAVES = list(leaves(build_parser()))
-
-
-def hostile_values(action: argparse.Action, leaf: Leaf | None = None) -> dict[str, str]:
-    """Name -> value, relative to the project folder the command runs in. The missing folder
-    is one of its own for each command, as another command may create its own (build --out)."""
-    common = {"under a file": "afile.txt/sub", "under /sys": "/sys/kernel/x"}
-    if is_dir(action):
-        missing = f"missing/{'-'.join(leaf.words) if leaf else 'x'}-{action.dest}/dir"
-        return {
-            **common,
-            "a file": "afile.txt",
-            "under /proc": "/proc/forbidden",
-            "missing dir": missing,
-        }
-    return {
-        **common,
-        "a folder": "afolder",
-        "missing file": "missing/x.toml",
-        "unreadable": "/proc/1/mem",
-        "endless device": "/dev/zero",
-        "full device": "/dev/full",
-    }
 
 
 CASES = [
@@ -135,23 +55,19 @@ CASES = [
 ]
 
 
-def hostile_argv(leaf: Leaf, dest: str, kind: str) -> list[str]:
-    action = next(a for a in leaf.path_actions() if a.dest == dest)
-    return leaf.argv({dest: hostile_values(action, leaf)[kind]})
+def real_process_cases() -> list[pytest.param]:
+    """For every path option of every command, one hostile value also run as a real process:
+    the kinds in turn (the n-th option gets its n-th kind), so each kind is seen by some."""
+    chosen = []
+    pairs = [(leaf, action) for leaf in LEAVES for action in leaf.path_actions()]
+    for number, (leaf, action) in enumerate(pairs):
+        kinds = list(hostile_values(action))
+        kind = kinds[number % len(kinds)]
+        chosen.append(pytest.param(leaf, action.dest, kind, id=f"{leaf.name}-{action.dest}-{kind}"))
+    return chosen
 
 
-def make_project(root: Path) -> Path:
-    """A real project: the example content and schedule, default settings, a built site and
-    one subscriber, so every command has something to work on."""
-    shutil.copytree(REPO / "content", root / "content")
-    shutil.copy(REPO / "schedule.toml", root / "schedule.toml")
-    (root / "afile.txt").write_text("a regular file\n", encoding="utf-8")
-    (root / "afolder").mkdir()
-    (root / "people.csv").write_text("email\nanother@example.org\n", encoding="utf-8")
-    for argv in (["build", "-q"], ["subscribers", "add", VALUES["address"]]):
-        done = run(root, argv)
-        assert done is not None and done.returncode == 0, done and done.stderr
-    return root
+REAL_CASES = real_process_cases()
 
 
 @pytest.fixture(scope="module")
@@ -159,93 +75,45 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_project(tmp_path_factory.mktemp("hostile"))
 
 
-def run(root: Path, argv: list[str], stdout: str = "pipe") -> subprocess.CompletedProcess | None:
-    """Run the command; ``stdout`` is "pipe" (read), "closed" (a pipe without reader) or
-    "full" (/dev/full). None if it was still running after TIMEOUT (then killed)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("GOAL17_CONFIG", "PYTHONUNBUFFERED")}
-    command = [sys.executable, "-m", "pipeline", *argv]
-    opened: list[int] = []
-    if stdout == "closed":
-        read_end, write_end = os.pipe()
-        os.close(read_end)
-        target: int = write_end
-        opened.append(write_end)
-    elif stdout == "full":
-        target = os.open("/dev/full", os.O_WRONLY)
-        opened.append(target)
-    else:
-        target = subprocess.PIPE
-    try:
-        return subprocess.run(
-            command,
-            cwd=root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=target,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=TIMEOUT,
-        )
-    except subprocess.TimeoutExpired:
-        return None
-    finally:
-        for fd in opened:
-            os.close(fd)
-
-
 JOBS = (
-    [(f"path:{p.id}", hostile_argv(*p.values), "pipe") for p in CASES]
+    [(f"path:{p.id}", hostile_argv(*p.values), "pipe") for p in REAL_CASES]
     + [(f"closed:{leaf.name}", leaf.argv(), "closed") for leaf in LEAVES]
     + [(f"full:{leaf.name}", leaf.argv(), "full") for leaf in LEAVES]
 )
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess | None]:
-    """Every run of this module at once, a few at a time, each worker in its own copy of the
-    project (so two commands never share a state database): some 300 processes, which one
-    after the other would take minutes."""
+def base_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project every process and in-process run of a hostile path starts from (a copy of it)."""
+    return make_project(tmp_path_factory.mktemp("hostile-base"))
+
+
+Results = dict[str, tuple[Path, subprocess.CompletedProcess | None]]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory, base_project: Path) -> Results:
+    """Every real process of this module at once, a few at a time, each worker in its own copy
+    of the project (so two commands never share a state database): some 90 processes, which one
+    after the other would take a minute. Key -> (the copy it ran in, what it gave)."""
     workers = max(2, min(4, os.cpu_count() or 2))
-    base = make_project(tmp_path_factory.mktemp("hostile-base"))
+    base = base_project
     copies: queue.Queue[Path] = queue.Queue()
     for number in range(workers):
         copy = tmp_path_factory.mktemp(f"hostile-{number}")
         shutil.copytree(base, copy, dirs_exist_ok=True, symlinks=True)
         copies.put(copy)
 
-    def one(job: tuple[str, list[str], str]) -> tuple[str, subprocess.CompletedProcess | None]:
+    def one(job: tuple[str, list[str], str]) -> tuple[str, tuple[Path, subprocess.CompletedProcess | None]]:
         key, argv, stdout = job
         root = copies.get()
         try:
-            return key, run(root, argv, stdout)
+            return key, (root, run(root, argv, stdout))
         finally:
             copies.put(root)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         return dict(pool.map(one, JOBS))
-
-
-def assert_clean_failure(
-    done: subprocess.CompletedProcess | None, argv: list[str], allow_ok: bool = False
-) -> None:
-    """No traceback; exit 1 with ``error:`` lines (and notes), or 2 with argparse's usage."""
-    assert done is not None, f"{' '.join(argv)}: still running after {TIMEOUT} s (hung, or serving)"
-    shown = f"{' '.join(argv)} → exit {done.returncode}\n{done.stderr}"
-    assert "Traceback" not in done.stderr, shown
-    assert "Exception ignored" not in done.stderr, shown
-    assert "internal error" not in done.stderr, shown
-    if allow_ok and done.returncode == 0:
-        return
-    assert done.returncode in (1, 2), shown
-    lines = done.stderr.strip().splitlines()
-    if done.returncode == 2:
-        assert lines[0].startswith("usage:") and "error:" in lines[-1], shown
-    else:
-        # Ends with the one-line ``error: …``; before it, other problems and the command's own
-        # notes, one line each: nothing indented like a dump or a trace.
-        assert lines and lines[-1].startswith("error: "), shown
-        assert not any(line[:1].isspace() for line in lines), shown
-        assert all(ERROR_LINE.match(line) for line in lines if "error" in line), shown
 
 
 def test_the_parser_is_walked_into_every_command_and_subcommand() -> None:
@@ -260,19 +128,55 @@ def test_every_required_argument_has_a_value(leaf: Leaf) -> None:
     leaf.argv()  # a KeyError names the positional to add to VALUES
 
 
+@pytest.fixture(scope="module")
+def in_process_project(tmp_path_factory: pytest.TempPathFactory, base_project: Path) -> Path:
+    """The project the in-process runs share (the real processes have their own copies)."""
+    return copy_project(base_project, tmp_path_factory.mktemp("hostile-in-process"))
+
+
 @pytest.mark.parametrize(("leaf", "dest", "kind"), CASES)
-def test_a_hostile_path_gives_one_line_and_exit_1(results: dict, leaf: Leaf, dest: str, kind: str) -> None:
+def test_a_hostile_path_gives_one_line_and_exit_1(
+    in_process_project: Path, capfd: pytest.CaptureFixture[str], leaf: Leaf, dest: str, kind: str
+) -> None:
     """Exit 0 is allowed too: a command may not use that option for this action (``newsletter
     preview`` writes no --out), or the path is fine for it (a missing --out folder is made)."""
     argv = hostile_argv(leaf, dest, kind)
-    assert_clean_failure(results[f"path:{leaf.name}-{dest}-{kind}"], argv, allow_ok=True)
+    assert_clean_failure(run_in_process(in_process_project, argv, capfd), argv, allow_ok=True)
+
+
+@pytest.mark.parametrize(("leaf", "dest", "kind"), REAL_CASES)
+def test_a_hostile_path_run_as_a_process_says_what_the_in_process_run_says(
+    results: Results,
+    base_project: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    leaf: Leaf,
+    dest: str,
+    kind: str,
+) -> None:
+    """The real process: the same promise, and the same exit code as :func:`run_in_process` gives
+    in a fresh copy of the project, and for a refusal the same stderr (the copy's own path aside),
+    so the in-process runs stand for the real ones. A command that ran (exit 0) may say other
+    things: the copy the process ran in has seen other commands (``newsletter build``) first."""
+    argv = hostile_argv(leaf, dest, kind)
+    where, done = results[f"path:{leaf.name}-{dest}-{kind}"]
+    assert_clean_failure(done, argv, allow_ok=True)
+    assert done is not None
+    root = copy_project(base_project, tmp_path / "project")
+    ran = run_in_process(root, argv, capfd)
+    shown = f"{' '.join(argv)}: in-process {ran}, as a process {done.returncode}: {done.stderr}"
+    assert ran.returncode == done.returncode, shown
+    if done.returncode != 0:
+        assert ran.stderr.replace(str(root), "<project>") == done.stderr.replace(str(where), "<project>"), (
+            shown
+        )
 
 
 @pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: leaf.name)
-def test_a_closed_stdout_pipe_ends_quietly(results: dict, leaf: Leaf) -> None:
+def test_a_closed_stdout_pipe_ends_quietly(results: Results, leaf: Leaf) -> None:
     """stdout is a pipe whose reader is gone before the command writes (``… | head -0``)."""
     argv = leaf.argv()
-    done = results[f"closed:{leaf.name}"]
+    _, done = results[f"closed:{leaf.name}"]
     assert done is not None, f"{' '.join(argv)}: still running after {TIMEOUT} s"
     shown = f"{' '.join(argv)} → exit {done.returncode}\n{done.stderr}"
     if done.returncode == 141:  # quiet: the command's own notes on stderr, nothing about the pipe
@@ -283,9 +187,9 @@ def test_a_closed_stdout_pipe_ends_quietly(results: dict, leaf: Leaf) -> None:
 
 
 @pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: leaf.name)
-def test_stdout_on_a_full_device_is_one_line(results: dict, leaf: Leaf) -> None:
+def test_stdout_on_a_full_device_is_one_line(results: Results, leaf: Leaf) -> None:
     argv = leaf.argv()
-    done = results[f"full:{leaf.name}"]
+    _, done = results[f"full:{leaf.name}"]
     assert_clean_failure(done, argv, allow_ok=True)
     assert done is not None
     if done.returncode == 1 and "standard output" in done.stderr:

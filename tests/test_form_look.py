@@ -12,6 +12,8 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -220,28 +222,34 @@ MEASURE_JS = """() => {
 }"""
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One chromium for the file: each ``new_page`` is a new browser context (no shared state)."""
+    require_chromium()
+    with launched_chromium() as chromium:
+        yield chromium
+
+
 @pytest.mark.parametrize("form", ["service", "partner"])
 @pytest.mark.parametrize("width", [390, 1280])
 def test_choices_are_touch_sized_and_labels_line_up(
-    service: Service, tmp_path, width: int, form: str
+    service: Service, browser: Any, tmp_path, width: int, form: str
 ) -> None:
-    require_chromium()
     if form == "partner":  # the copy-paste form partners put on their own pages
         snippet = tmp_path / "subscribe.html"
         snippet.write_bytes(signup_form.build([], service.settings)["snippets/subscribe.html"])
         url = snippet.as_uri()
     else:
         url = service.url + "subscribe?lang=sv"
-    with launched_chromium() as browser:
-        page = browser.new_page(viewport={"width": width, "height": 900})
-        try:
-            page.goto(url)
-            artifacts = REPO / "tests" / "artifacts"
-            artifacts.mkdir(exist_ok=True)
-            page.screenshot(path=str(artifacts / f"subscribe-{form}-{width}.png"), full_page=True)
-            measured = page.evaluate(MEASURE_JS)
-        finally:
-            page.close()
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(url)
+        artifacts = REPO / "tests" / "artifacts"
+        artifacts.mkdir(exist_ok=True)
+        page.screenshot(path=str(artifacts / f"subscribe-{form}-{width}.png"), full_page=True)
+        measured = page.evaluate(MEASURE_JS)
+    finally:
+        page.close()
     rows = measured["rows"]
     assert len(rows) == 19 + 2  # the targets and the two languages
     assert measured["scroll"] <= measured["width"]  # nothing scrolls sideways

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -12,13 +11,13 @@ import time
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
+from pipeline.config.site import default_settings
 from pipeline.preview.http_headers import is_not_modified, media_type, strong_etag
 from pipeline.publishing.site_build import run_build
-from tests.conftest import NOW, REPO
+from tests.conftest import NOW, REPO, front_matter
 from tests.static_server import make_server
 
 
@@ -30,14 +29,36 @@ def site(content_dir, write_update, settings, tmp_path) -> Path:
     return out
 
 
-@pytest.fixture
-def server(site) -> Iterator[tuple[str, int]]:
-    httpd = make_server(site, "127.0.0.1", 0, quiet=True)
+def serving(out: Path) -> Iterator[tuple[str, int]]:
+    httpd = make_server(out, "127.0.0.1", 0, quiet=True)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield httpd.server_address[:2]
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def server(site) -> Iterator[tuple[str, int]]:
+    """The server of a site of this test's own: for tests that rebuild it."""
+    yield from serving(site)
+
+
+@pytest.fixture(scope="module")
+def shared_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``site`` fixture's site (the same update, settings and build) made once for the tests
+    that only read it, in a folder of its own: content/, state/ and out/ side by side."""
+    root = tmp_path_factory.mktemp("serve")
+    (root / "content").mkdir()
+    fields = {"title": "A", "id": "tag:test.example,2026:a", "date": "2026-11-01T10:00", "targets": ["17.9"]}
+    (root / "content" / "a.md").write_text(front_matter(**fields) + "Text.\n", encoding="utf-8")
+    run_build(root / "content", root / "out", default_settings(state_dir=str(root / "state")), NOW)
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def shared_server(shared_site: Path) -> Iterator[tuple[str, int]]:
+    yield from serving(shared_site)
 
 
 def request(address, path: str, method: str = "GET", headers: dict[str, str] | None = None):
@@ -65,17 +86,17 @@ def request(address, path: str, method: str = "GET", headers: dict[str, str] | N
         ("/feeds/icon.png", "image/png"),
     ],
 )
-def test_media_types(server, path, expected):
-    status, headers, body = request(server, path)
+def test_media_types(shared_server, path, expected):
+    status, headers, body = request(shared_server, path)
     assert status == 200 and body
     assert headers["content-type"] == expected
     assert headers["x-content-type-options"] == "nosniff"
 
 
-def test_strong_etag_from_the_content_and_last_modified_from_the_file(server, site):
-    status, headers, body = request(server, "/feeds/atom.xml")
+def test_strong_etag_from_the_content_and_last_modified_from_the_file(shared_server, shared_site):
+    status, headers, body = request(shared_server, "/feeds/atom.xml")
     assert headers["etag"] == strong_etag(body) and not headers["etag"].startswith("W/")
-    mtime = (site / "feeds/atom.xml").stat().st_mtime
+    mtime = (shared_site / "feeds/atom.xml").stat().st_mtime
     assert parsedate_to_datetime(headers["last-modified"]).timestamp() == int(mtime)
     assert headers["cache-control"] == "public, max-age=300"
     assert headers["content-length"] == str(len(body))
@@ -120,32 +141,34 @@ def test_if_none_match_wins_over_if_modified_since():
     assert not is_not_modified({"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}, etag, 100)
 
 
-def test_cors_only_on_feeds_and_snippets_and_never_with_credentials(server):
+def test_cors_only_on_feeds_and_snippets_and_never_with_credentials(shared_server):
     for path in ("/feeds/atom.xml", "/feeds/index.opml", "/snippets/latest.json"):
-        _, headers, _ = request(server, path)
+        _, headers, _ = request(shared_server, path)
         assert headers["access-control-allow-origin"] == "*"
         assert "access-control-allow-credentials" not in headers
         assert "ETag" in headers["access-control-expose-headers"]
-    _, headers, _ = request(server, "/")
+    _, headers, _ = request(shared_server, "/")
     assert "access-control-allow-origin" not in headers
-    status, headers, _ = request(server, "/feeds/atom.xml", "OPTIONS", {"Origin": "https://kommun.example"})
+    status, headers, _ = request(
+        shared_server, "/feeds/atom.xml", "OPTIONS", {"Origin": "https://kommun.example"}
+    )
     assert status == 204 and headers["access-control-allow-origin"] == "*"
     assert "If-None-Match" in headers["access-control-allow-headers"]
 
 
-def test_head_sends_headers_only(server):
-    status, headers, body = request(server, "/feeds/feed.json", "HEAD")
-    _, get_headers, get_body = request(server, "/feeds/feed.json")
+def test_head_sends_headers_only(shared_server):
+    status, headers, body = request(shared_server, "/feeds/feed.json", "HEAD")
+    _, get_headers, get_body = request(shared_server, "/feeds/feed.json")
     assert status == 200 and body == b""
     assert headers["content-length"] == str(len(get_body)) and headers["etag"] == get_headers["etag"]
 
 
-def test_folders_serve_their_index_and_redirect_without_slash(server):
-    status, headers, body = request(server, "/targets/17.9/")
+def test_folders_serve_their_index_and_redirect_without_slash(shared_server):
+    status, headers, body = request(shared_server, "/targets/17.9/")
     assert status == 200 and b"<html" in body
-    status, headers, _ = request(server, "/targets/17.9")
+    status, headers, _ = request(shared_server, "/targets/17.9")
     assert status == 301 and headers["location"] == "/targets/17.9/"
-    assert request(server, "/feeds/")[0] == 404  # no index.html there, and no directory listing
+    assert request(shared_server, "/feeds/")[0] == 404  # no index.html there, and no directory listing
 
 
 @pytest.mark.parametrize(
@@ -162,18 +185,19 @@ def test_folders_serve_their_index_and_redirect_without_slash(server):
         "//etc/passwd",
     ],
 )
-def test_nothing_outside_the_output_folder_or_hidden_is_served(server, site, tmp_path, path):
-    (tmp_path / "secret").mkdir(exist_ok=True)
-    (tmp_path / "secret" / "secret.txt").write_text("secret")
-    link = site / "outside-link"
+def test_nothing_outside_the_output_folder_or_hidden_is_served(shared_server, shared_site, path):
+    root = shared_site.parent  # content/ with a.md is next to out/, as in the site fixture
+    (root / "secret").mkdir(exist_ok=True)
+    (root / "secret" / "secret.txt").write_text("secret")
+    link = shared_site / "outside-link"
     if not link.exists():
-        os.symlink(tmp_path / "secret", link)
-    status, _, body = request(server, path)
+        os.symlink(root / "secret", link)
+    status, _, body = request(shared_server, path)
     assert status in (400, 404) and b"secret" not in body and b"root:" not in body
 
 
-def test_other_methods_are_refused(server):
-    status, headers, _ = request(server, "/feeds/atom.xml", "POST")
+def test_other_methods_are_refused(shared_server):
+    status, headers, _ = request(shared_server, "/feeds/atom.xml", "POST")
     assert status == 405 and "GET" in headers["allow"]
 
 
@@ -212,212 +236,3 @@ def test_serve_command_explains_a_missing_folder(tmp_path):
         timeout=60,
     )
     assert result.returncode == 1 and "is not a folder: build first" in result.stderr
-
-
-# -- hostile output folders and request paths (issue 17, defects 6 and 11) ------------------------
-
-
-def raw_request(address, target: bytes, host: bytes = b"127.0.0.1") -> tuple[int, dict[str, str], bytes]:
-    """A request with the target sent byte for byte (http.client would refuse or re-encode it)."""
-    with socket.create_connection(address, timeout=10) as conn:
-        conn.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
-        chunks = []
-        while chunk := conn.recv(65536):
-            chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, body
-
-
-SECRET_TEXT = "root:$6$not-for-your-eyes"
-
-
-def hostile_site(root: Path) -> Path:
-    """An output folder with folders whose names invite an off-site redirect, and links out."""
-    out = root / "out"
-    for folder in ("updates", "evil.example", "a b", "ü", "x:y", "@evil.example", "17.9"):
-        (out / folder).mkdir(parents=True, exist_ok=True)
-        (out / folder / "index.html").write_text(f"<!doctype html><title>{folder}</title>", encoding="utf-8")
-    (out / "index.html").write_text("<!doctype html><title>home</title>", encoding="utf-8")
-    (out / ".goal17-output").write_text("")
-    (out / "media").mkdir(exist_ok=True)
-    (out / "media" / "photo.png").write_bytes(b"\x89PNG real")
-    secret = root / "shadow"
-    secret.write_text(SECRET_TEXT)
-    os.symlink(secret, out / "media" / "shadow.png")  # out of the folder
-    os.symlink(out / "media" / "photo.png", out / "media" / "alias.png")  # a link inside the folder
-    os.symlink("photo.png", out / "media" / "relative.png")
-    os.symlink(root, out / "linked-folder")  # a folder link: everything under it
-    os.symlink(out / "updates", out / "updates-link")
-    os.link(secret, out / "media" / "hard.png")  # same inode as a file elsewhere
-    return out
-
-
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory) -> Iterator[dict[str, tuple[str, int]]]:
-    """The same hostile folder behind both servers: ``make_server`` and ``python -m pipeline serve``."""
-    root = tmp_path_factory.mktemp("hostile")
-    out = hostile_site(root)
-    httpd = make_server(out, "127.0.0.1", 0, quiet=True)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    (root / "site.toml").write_text(
-        f'[site]\nbase_url = "http://127.0.0.1/"\nstate_dir = "{root / "state"}"\n', encoding="utf-8"
-    )
-    env = {**os.environ, "GOAL17_SECRET": "serve-test-secret-0123456789abcdef-0123"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "serve", "--config", str(root / "site.toml")]
-        + ["--out", str(out), "--port", "0", "-q"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
-        line = process.stdout.readline()
-        assert "127.0.0.1:" in line, line
-        port = int(line.split("127.0.0.1:")[1].split("/")[0])
-        yield {"stdlib": httpd.server_address[:2], "serve": ("127.0.0.1", port), "out": out}
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        httpd.shutdown()
-        httpd.server_close()
-
-
-SERVERS = ["stdlib", "serve"]
-
-
-@pytest.mark.parametrize("which", SERVERS)
-@pytest.mark.parametrize(
-    "target, location",
-    [
-        (b"/%2fupdates", "/updates/"),
-        (b"/%2Fevil.example", "/evil.example/"),
-        (b"//evil.example", "/evil.example/"),
-        (b"/%5cevil.example", None),
-        (b"/.%2fevil.example", "/evil.example/"),
-        (b"/%2f%2f@evil.example", "/@evil.example/"),
-        (b"/a%20b", "/a%20b/"),
-        (b"/%C3%BC", "/%C3%BC/"),
-        (b"/x:y", "/x:y/"),
-        (b"/updates?a=1&b=%0d%0aSet-Cookie:x", "/updates/?a=1&b=%0d%0aSet-Cookie:x"),
-    ],
-)
-def test_folder_redirects_stay_on_this_site(hostile, which, target, location):
-    status, headers, _ = raw_request(hostile[which], target)
-    if location is None:
-        assert status in (400, 404) and "location" not in headers
-    else:
-        assert (status, headers["location"]) == (301, location)
-
-
-@pytest.mark.parametrize("which", SERVERS)
-@pytest.mark.parametrize(
-    "target",
-    [
-        b"/media/shadow.png",
-        b"/media/alias.png",
-        b"/media/relative.png",
-        b"/media/hard.png",
-        b"/linked-folder/shadow",
-        b"/updates-link/",
-        b"/updates-link",
-        b"/media/%73hadow.png",
-    ],
-)
-def test_no_symbolic_or_hard_link_is_served(hostile, which, target):
-    status, headers, body = raw_request(hostile[which], target)
-    assert status == 404 and "location" not in headers
-    assert b"root:" not in body and b"PNG" not in body
-
-
-@pytest.mark.parametrize("which", SERVERS)
-def test_real_files_next_to_the_links_are_still_served(hostile, which):
-    assert raw_request(hostile[which], b"/media/photo.png")[::2] == (200, b"\x89PNG real")
-    assert raw_request(hostile[which], b"/evil.example/")[0] == 200
-
-
-def test_a_file_swapped_for_a_link_after_the_check_is_not_read(tmp_path):
-    from pipeline.preview.static_host import StaticSite, resolve_path
-
-    out = tmp_path / "out"
-    (out / "media").mkdir(parents=True)
-    (out / "media" / "x.png").write_bytes(b"image")
-    (tmp_path / "secret").write_text(SECRET_TEXT)
-    found = resolve_path(out, "/media/x.png")
-    assert found is not None
-    site = StaticSite(out)
-    assert site.read(found[0])[0] == b"image"
-    (out / "media" / "x.png").unlink()
-    os.symlink(tmp_path / "secret", out / "media" / "x.png")  # the race a check-then-open loses
-    with pytest.raises(OSError):
-        site.read(found[0])
-    (out / "media" / "x.png").unlink()
-    (out / "media" / "x.png").write_bytes(b"image")
-    os.rename(out / "media", out / "elsewhere")
-    os.symlink(out / "elsewhere", out / "media")  # a folder on the way swapped for a link
-    with pytest.raises(OSError):
-        site.read(found[0])
-
-
-# Pieces of request paths a client may send: encoded and raw slashes and backslashes, dots,
-# folder names that look like hosts, unicode, NUL and other control bytes, and the links.
-PIECES = [
-    "/", "//", "%2f", "%2F", "%5c", "%5C", "\\", ".", "..", "%2e", "%2e%2e", "%00", "%0d%0a", "%09",
-    "updates", "evil.example", "@evil.example", "a%20b", "%C3%BC", "ü", "17.9", "x:y", "media",
-    "photo.png", "index.html", "?", "#", "%3f", "%23", "http:", "%252f", "%ff", "~", ";",
-    "shadow.png", "hard.png", "alias.png", "linked-folder", "shadow", "updates-link",
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("which", SERVERS)
-def test_property_every_redirect_is_a_same_origin_path_to_a_real_folder(hostile, which):
-    from hypothesis import HealthCheck, given
-    from hypothesis import settings as hsettings
-    from hypothesis import strategies as st
-
-    pieces = st.lists(st.sampled_from(PIECES) | st.text(min_size=1, max_size=3), min_size=1, max_size=8)
-
-    @hsettings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(pieces)
-    def check(parts: list[str]) -> None:
-        target = ("/" + "".join(parts)).encode("utf-8")
-        target = bytes(b for b in target if b > 0x20 and b != 0x7F)  # the request line itself must parse
-        status, headers, body = raw_request(hostile[which], target)
-        assert status in (200, 301, 304, 400, 404), (target, status)
-        assert SECRET_TEXT.encode() not in body, target
-        if status != 301:
-            assert "location" not in headers
-            return
-        location = headers["location"]
-        assert location.startswith("/") and location[1:2] not in ("/", "\\"), (target, location)
-        assert all(0x20 < ord(c) < 0x7F for c in location), (target, location)
-        joined = urlsplit(urljoin("http://127.0.0.1:1/base/", location))
-        assert (joined.scheme, joined.netloc) == ("http", "127.0.0.1:1"), (target, location)
-        # It names a folder that exists, and following it serves that folder's page.
-        folder = unquote(joined.path)
-        named = hostile["out"] / folder.strip("/")
-        assert named.is_dir() and not named.is_symlink(), (target, location)
-        followed = raw_request(hostile[which], location.encode("ascii"))
-        expected = 200 if (named / "index.html").is_file() else 404
-        assert followed[0] == expected, (target, location, followed[0])
-
-    check()
-
-
-def test_reading_a_path_outside_the_folder_is_an_os_error(tmp_path):
-    from pipeline.preview.static_host import StaticSite
-
-    (tmp_path / "out").mkdir()
-    (tmp_path / "secret").write_text(SECRET_TEXT)
-    site = StaticSite(tmp_path / "out")
-    for path in (tmp_path / "secret", tmp_path / "out", Path("/etc/passwd")):
-        with pytest.raises(OSError):
-            site.read(path)

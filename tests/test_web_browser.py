@@ -35,8 +35,9 @@ def partner(tmp_path) -> Iterator[tuple[Path, str]]:
     server.server_close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One chromium for the file: each ``new_page`` is a new browser context (no shared cookies)."""
     with launched_chromium() as chromium:
         yield chromium
 
