@@ -100,16 +100,18 @@ class Update:
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the HTML when it lives in the HTML store (loaded again on use)."""
         state = self.__dict__
-        if "_body" in state:
+        if "_body" in state and not state.keys().isdisjoint(LAZY_FIELDS):  # loaded since
             return {key: value for key, value in state.items() if key not in LAZY_FIELDS}
         return state
 
     def with_body(self, body: HtmlBody) -> Update:
         """This update without its HTML in memory, read from ``body`` when it is used."""
         lazy = object.__new__(Update)
-        state = {key: value for key, value in self.__dict__.items() if key not in LAZY_FIELDS}
+        state = lazy.__dict__
+        state.update(self.__dict__)  # a copy and three deletions: cheaper than a filtered copy
+        for name in LAZY_FIELDS:
+            state.pop(name, None)
         state["_body"] = body
-        lazy.__dict__.update(state)
         return lazy
 
 
