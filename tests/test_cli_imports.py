@@ -198,3 +198,17 @@ def test_the_fast_front_matter_readers_unusual_characters_are_the_same_set_as_be
         c for c in range(sys.maxunicode + 1) if bool(allowed.match(chr(c))) != bool(_UNUSUAL.match(chr(c)))
     ]
     assert differ == []
+
+
+# Building the next issue renders and publishes it; it never signs or checks an address.
+NOT_FOR_A_NEWSLETTER = {"dkim", "cryptography", "dns", "email_validator", "pipeline.delivery.dkim"}
+
+
+def test_building_a_newsletter_issue_imports_neither_dkim_nor_the_address_checker(site):
+    done, modules = run_cli(
+        site, "newsletter", "--config", "site.toml", "--content", "content", "--out", "out", "--now", NOW
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert any((site / "out" / "newsletters").rglob("index.html")), done.stdout
+    assert sorted(NOT_FOR_A_NEWSLETTER & modules) == []
+    assert "pipeline.outputs.newsletter.render" in modules  # it did build the issue

@@ -34,13 +34,11 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from dkim.canonicalization import CanonicalizationPolicy, correct_empty_body, strip_trailing_lines
 
+from pipeline.delivery.dkim_error import DkimError
+
 RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
 SHARED_MIN = 128  # shorter shared prefixes (and pieces) are not worth remembering
 _LINE_END = re.compile(rb"\r?\n")
-
-
-class DkimError(Exception):
-    pass
 
 
 class OpenSslDkim:

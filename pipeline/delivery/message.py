@@ -34,7 +34,7 @@ from pathlib import Path
 
 from pipeline.config.mail import NewsletterConfig
 from pipeline.config.site import Settings
-from pipeline.delivery.dkim import DkimError, OpenSslDkim
+from pipeline.delivery.dkim_error import DkimError
 from pipeline.delivery.tokens import preferences_token, unsubscribe_token
 from pipeline.outputs.newsletter.render import SLOTS, Edition, RenderError
 
@@ -316,6 +316,8 @@ class DkimSigner:
             key = key_file.read_bytes()
         except OSError as exc:
             raise DkimError(f"cannot read the DKIM key {key_file}: {exc.strerror}") from None
+        from pipeline.delivery.dkim import OpenSslDkim  # dkimpy and cryptography: only to sign
+
         self._signer = OpenSslDkim(selector.encode("ascii"), domain.encode("ascii"), key, SIGNED_HEADERS)
         self.algorithm = self._signer.algorithm
 

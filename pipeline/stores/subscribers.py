@@ -26,8 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from email_validator import EmailNotValidError, validate_email
-
 from pipeline.config.taxonomy import load_taxonomy
 
 STATUSES = ("pending", "active", "unsubscribed")
@@ -112,6 +110,8 @@ def normalize_email(address: str) -> str:
     text = (address or "").strip()
     if not text:
         raise SubscriberError("empty email address")
+    from email_validator import EmailNotValidError, validate_email  # with dnspython: 40 ms to import
+
     try:
         result = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
