@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from pipeline import __version__, commands
-from pipeline.commands._options import CommandFailed, describe_os_error, report_failure
+from pipeline.commands._options import CommandFailed, describe_os_error, loaded_error, report_failure
 from pipeline.config.site import SettingsError
 from pipeline.program_exit import end_process
 from pipeline.stores.errors import DatabaseUnavailable, SchemaError
@@ -177,7 +177,7 @@ def _run(argv: list[str]) -> int:
         if isinstance(exc, BrokenPipeError) and exc.filename is None and _stdout_reader_gone():
             raise StdoutFailed(exc) from None  # e.g. written through sys.stdout.buffer
         return _say(f"error: {describe_os_error(exc)}")
-    except _sqlite_errors() as exc:
+    except loaded_error("sqlite3", "Error") as exc:
         return _say(f"error: state database: {exc}")
     except (SchemaError, DatabaseUnavailable) as exc:
         return _say(f"error: {exc}")
@@ -192,14 +192,6 @@ def _run(argv: list[str]) -> int:
             f"error: internal error: {type(exc).__name__}: {exc} (a bug; GOAL17_DEBUG=1 shows where)",
             EXIT_BUG,
         )
-
-
-def _sqlite_errors() -> type[Exception] | tuple[()]:
-    """What the ``state database:`` clause catches: ``sqlite3.Error`` once a command has imported
-    sqlite3 (a site build never does); before that no exception can be one, and ``()`` matches
-    nothing. Evaluated only when an exception reaches the clause."""
-    sqlite3 = sys.modules.get("sqlite3")
-    return sqlite3.Error if sqlite3 is not None else ()
 
 
 def _say(message: str, code: int = EXIT_FAILED) -> int:

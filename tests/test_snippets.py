@@ -15,7 +15,7 @@ from pipeline.caching.deferred import materialize, materialize_all
 from pipeline.config.site import default_settings
 from pipeline.config.taxonomy import load_taxonomy
 from pipeline.outputs import snippets
-from pipeline.publishing.site_build import BUILDERS, build_files, run_build
+from pipeline.publishing.site_build import build_files, builders, run_build
 from pipeline.reading.content import read_content
 from tests.conftest import NOW, REPO
 from tests.snippets_helpers import (
@@ -35,7 +35,7 @@ def normal_files(content_dir, write_update, settings) -> dict[str, bytes]:
 
 
 def test_snippets_builder_is_registered():
-    assert snippets.build in BUILDERS
+    assert snippets.build in builders()
 
 
 def test_build_writes_every_snippet_file(normal_files):

@@ -17,6 +17,7 @@ from pipeline.config.site import default_settings
 from pipeline.config.taxonomy import load_taxonomy
 from pipeline.publishing import websub
 from pipeline.publishing.site_build import run_build
+from pipeline.stores.sqlite.websub_pending import PENDING_FILE
 from tests.conftest import NOW
 
 BASE = "https://mal17.example.se/"
@@ -112,7 +113,7 @@ def test_builds_without_a_hub_record_nothing(content_dir, write_update, tmp_path
     settings = default_settings(state_dir=str(tmp_path / "state"))
     write_update("a", targets=["17.9"])
     run_build(content_dir, tmp_path / "out", settings, NOW)
-    assert not (tmp_path / "state" / websub.PENDING_FILE).exists()
+    assert not (tmp_path / "state" / PENDING_FILE).exists()
     with pytest.raises(websub.PingError, match="no WebSub hub configured"):
         websub.ping(settings)
 

@@ -114,3 +114,15 @@ def unexpected(exc: BaseException, what: str) -> CommandFailed:
 
         traceback.print_exc()
     return CommandFailed(f"{what} failed: {type(exc).__name__}: {exc}")
+
+
+def loaded_error(module: str, name: str) -> type[Exception] | tuple[()]:
+    """``module.name`` (an exception class) if ``module`` is imported, else ``()``, which an
+    ``except`` clause or ``isinstance`` matches with nothing.
+
+    For clauses that report a library's errors (sqlite3, Jinja) in commands that import the
+    library only when they use it: an exception of a library nobody imported cannot reach the
+    clause, and the clause must not import it just to name the class. Evaluated only when an
+    exception reaches the clause."""
+    found = sys.modules.get(module)
+    return getattr(found, name) if found is not None else ()

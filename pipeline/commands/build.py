@@ -20,6 +20,7 @@ from pipeline.commands._options import (
     content_failed,
     describe_os_error,
     file_in_the_way,
+    loaded_error,
     not_a_folder,
     now_from,
     settings_from,
@@ -96,9 +97,9 @@ def run(args: argparse.Namespace) -> int:
                 tr("--out {out}: cannot write {reason}", out=args.out, reason=reason)
             ) from None
         raise CommandFailed(tr("cannot write {reason}", reason=reason)) from None
-    except _template_errors() as exc:
-        jinja2 = sys.modules["jinja2"]
-        where = f"{exc.filename}:{exc.lineno}: " if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+    except loaded_error("jinja2", "TemplateError") as exc:
+        syntax = isinstance(exc, loaded_error("jinja2", "TemplateSyntaxError"))
+        where = f"{exc.filename}:{exc.lineno}: " if syntax else ""
         raise CommandFailed(
             tr(
                 "template error: {where}{reason}; {out} was not changed",
@@ -169,11 +170,3 @@ class _RendererOnFirstUse:
                 self._settings, use_cache=self._use_cache, progress=self._progress, direct_below=DIRECT_BELOW
             )
         return self._renderer(bodies, then)
-
-
-def _template_errors() -> type[Exception] | tuple[()]:
-    """What the ``template error:`` clause catches: Jinja's TemplateError once Jinja is imported
-    (only a build that renders imports it); before that no exception can be one, and ``()``
-    matches nothing. Evaluated only when an exception reaches the clause."""
-    jinja2 = sys.modules.get("jinja2")
-    return jinja2.TemplateError if jinja2 is not None else ()

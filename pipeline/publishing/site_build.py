@@ -2,7 +2,7 @@
 
 ``build_files`` is the pure part (content folder → ``{path: bytes | Deferred}``); ``run_build`` is
 the job the CLI and the scheduler share. Each output kind is one builder with the same
-signature, listed in ``BUILDERS``; their outputs must not overlap.
+signature, listed in :func:`builders`; their outputs must not overlap.
 
 Builds are incremental without ever being allowed to differ from a cold build:
 
@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,26 +38,15 @@ from pipeline.reading.model import ContentSet, Renderer, Update
 
 Builder = Callable[[Sequence[Update], Settings], Mapping[str, Output]]
 
-BUILDERS: list[Builder]  # declared only: made by _builders() on first use
 
+@cache
+def builders() -> tuple[Builder, ...]:
+    """The output builders, in order. Their modules (Jinja, the templates, the feeds: ≈ 0.1 s to
+    import) are imported by the first build that makes outputs, not by one skipped because
+    nothing changed."""
+    from pipeline.outputs import feeds, pages, signup_form, snippets
 
-def _builders() -> list[Builder]:
-    """``BUILDERS``, made on first use: the builders' modules (Jinja, the templates, the feeds,
-    ≈ 0.1 s to import) are imported by a build that makes outputs, not by one that is skipped
-    because nothing changed. A test's replacement of ``BUILDERS`` is what builds use."""
-    found = globals().get("BUILDERS")
-    if found is None:
-        from pipeline.outputs import feeds, pages, signup_form, snippets
-
-        found = globals()["BUILDERS"] = [pages.build, snippets.build, feeds.build, signup_form.build]
-    return found
-
-
-def __getattr__(name: str) -> Any:
-    """``site_build.BUILDERS`` (the list of builders, in order) before any build made it."""
-    if name == "BUILDERS":
-        return _builders()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return (pages.build, snippets.build, feeds.build, signup_form.build)
 
 
 # Paths another job publishes into the same folder; a site build carries them over untouched.
@@ -132,7 +122,7 @@ def build_files(
             files[path] = data
             owner[path] = name
 
-    for builder in _builders():
+    for builder in builders():
         add(builder.__module__, builder(content.updates, settings))
     root = Path(content_dir)
     add("content assets", {rel: _asset(root, rel, path) for rel, path in content.assets.items()})

@@ -38,16 +38,6 @@ DEFAULT_TIMEOUT = 10.0
 USER_AGENT = f"goal17-syndication/{__version__} (WebSub publisher)"
 
 
-def __getattr__(name: str) -> Any:
-    """``PENDING_FILE``, the SQLite backend's pending list's name, without importing the store
-    into every build (this module is an after-publish effect; without a hub it needs no store)."""
-    if name == "PENDING_FILE":
-        from pipeline.stores.sqlite.websub_pending import PENDING_FILE
-
-        return PENDING_FILE
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 class PingError(Exception):
     """The hub could not be told; the message says which hub, which URL and why."""
 

@@ -1,6 +1,6 @@
 """Partner snippets: static JSON for other sites, its JSON Schema, and a tiny embed script.
 
-``build(updates, settings)`` is a pure builder like the others in ``pipeline.publishing.site_build.BUILDERS``:
+``build(updates, settings)`` is a pure builder like the others in ``pipeline.publishing.site_build.builders()``:
 it writes ``snippets/latest.json``, one file per target, group and (when there are several)
 language, ``snippets/schema.json`` (+ the versioned copy), ``snippets/embed.js`` and a demo page.
 """
