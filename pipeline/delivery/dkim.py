@@ -39,6 +39,9 @@ from pipeline.delivery.dkim_error import DkimError
 RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
 SHARED_MIN = 128  # shorter shared prefixes (and pieces) are not worth remembering
 _LINE_END = re.compile(rb"\r?\n")
+_BOUNDARY = re.compile(rb"\r\n--")  # finditer: a third faster than a loop of bytes.find here
+_NAME = re.compile(rb"([\x21-\x7e]+?):")  # dkimpy.rfc822_parse's field name
+_NAME_CHARS = bytes(range(0x21, 0x7F))
 
 
 class OpenSslDkim:
@@ -54,6 +57,7 @@ class OpenSslDkim:
         # The previous body's pieces and, per piece, its remembered shared lines (see module doc).
         self._memory: tuple[list[bytes], list[tuple[bytes, bytes] | None]] = ([], [])
         self._headers: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+        self._selections: dict[tuple[bytes, ...], tuple[int, ...]] = {}
 
     def sign(self, data: bytes, now: float | None = None) -> bytes:
         try:
@@ -63,9 +67,7 @@ class OpenSslDkim:
 
     def _sign(self, data: bytes, now: float | None) -> bytes:
         head, body = _split(data)
-        headers = [
-            self._canonical_header(name, value) for name, value in dkimpy.rfc822_parse(head + b"\r\n\r\n")[0]
-        ]
+        headers = [self._canonical_header(name, value) for name, value in _parse_headers(head)]
         body_hash = base64.b64encode(self._body_digest(body))
         fields = [
             (b"v", b"1"),
@@ -83,27 +85,44 @@ class OpenSslDkim:
         name = b"DKIM-Signature"
         value = dkimpy.fold(b"; ".join(b"=".join(f) for f in fields), namelen=len(name), linesep=b"\r\n")
         value = dkimpy.RE_BTAG.sub(b"\\1", value)
+        # dkimpy.hash_headers, with the selection made once per sequence of header names and
+        # without its second RE_BTAG pass (the value is stripped above; stripping is idempotent).
         hasher = hashlib.sha256()
-        dkimpy.hash_headers(
-            hasher,
-            RELAXED,
-            headers,
-            self.include_headers,
-            (name, b" " + value),
-            {},
-        )
+        for index in self._selection(tuple(field[0] for field in headers)):
+            field_name, field_value = headers[index]
+            hasher.update(field_name)
+            hasher.update(b":")
+            hasher.update(field_value)
+        sig_name, sig_value = _relaxed_header(name, b" " + value)
+        hasher.update(sig_name)
+        hasher.update(b":")
+        hasher.update(sig_value.rstrip())
         fields[-1] = (b"b", base64.b64encode(self._sign_digest(hasher.digest())))
         value = dkimpy.fold(
             b"; ".join(b"=".join(f) for f in fields) + b"\r\n", namelen=len(name), linesep=b"\r\n"
         )
         return name + b": " + value
 
+    def _selection(self, names: tuple[bytes, ...]) -> tuple[int, ...]:
+        """Which header fields dkimpy's ``select_headers`` signs, by position, in signing order.
+
+        It depends only on the names (every message of an edition has the same ones), so it is
+        asked of dkimpy once per sequence of names; the positions are read off its answer.
+        """
+        found = self._selections.get(names)
+        if found is None:
+            positions = [(name, i) for i, name in enumerate(names)]
+            found = tuple(i for _name, i in dkimpy.select_headers(positions, self.include_headers))
+            if len(self._selections) < 16:
+                self._selections[names] = found
+        return found
+
     def _canonical_header(self, name: bytes, value: bytes) -> tuple[bytes, bytes]:
         """dkimpy's relaxed form of one header; most are the same in every message of an edition."""
         key = (name, value)
         found = self._headers.get(key)
         if found is None:
-            found = RELAXED.canonicalize_headers([key])[0]
+            found = _relaxed_header(name, value)
             if len(self._headers) < 64:
                 self._headers[key] = found
         return found
@@ -137,12 +156,7 @@ class OpenSslDkim:
 
 def _pieces(body: bytes) -> list[bytes]:
     """``body`` cut before every line that starts with ``--`` (MIME boundaries, among others)."""
-    cuts = [0]
-    position = body.find(b"\r\n--")
-    while position != -1:
-        cuts.append(position + 2)
-        position = body.find(b"\r\n--", position + 2)
-    cuts.append(len(body))
+    cuts = [0, *(match.start() + 2 for match in _BOUNDARY.finditer(body)), len(body)]
     return [body[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
@@ -178,12 +192,65 @@ def _relaxed_lines(body: bytes) -> bytes:
     return body.replace(b" \r\n", b"\r\n")
 
 
+def _relaxed_header(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    """dkimpy's relaxed header canonicalisation (``Relaxed.canonicalize_headers``) by bytes
+    operations instead of its three regex substitutions, a tenth of a signature's overhead.
+
+    Unfold (every LF goes, with a CR right before it), whitespace runs as one space, strip.
+    """
+    value = value.replace(b"\r\n", b"").replace(b"\n", b"")
+    if b"\t" in value:
+        value = value.replace(b"\t", b" ")
+    while b"  " in value:
+        value = value.replace(b"  ", b" ")
+    return name.lower().rstrip(), value.strip() + b"\r\n"
+
+
 def _split(data: bytes) -> tuple[bytes, bytes]:
-    """Header block and body (the body as sent: :meth:`OpenSslDkim._body_digest` fixes line ends)."""
-    match = re.search(rb"\r?\n\r?\n", data)
-    if match is None:
+    """Header block and body (the body as sent: :meth:`OpenSslDkim._body_digest` fixes line ends).
+
+    The first match of ``\\r?\\n\\r?\\n``, found with two ``bytes.find``: the match's first LF
+    is the first LF followed by LF or CRLF, and the match starts at the CR before it, if any.
+    """
+    first = data.find(b"\n\r\n")
+    bare = data.find(b"\n\n", 0, len(data) if first == -1 else first + 1)  # not through a CRLF body
+    if bare != -1:
+        first = bare
+    if first == -1:
         return data.rstrip(b"\r\n"), b""
-    return data[: match.start()], data[match.end() :]  # the body's line ends: see _crlf
+    start = first - 1 if first and data[first - 1] == 0x0D else first
+    end = first + 3 if data[first + 1] == 0x0D else first + 2
+    return data[:start], data[end:]  # the body's line ends: see _crlf
+
+
+def _parse_headers(head: bytes) -> list[list[bytes]]:
+    """dkimpy's ``rfc822_parse`` of ``head + CRLF CRLF``, its header list only.
+
+    The same lines and rules; a field name is taken by ``partition`` where that gives what
+    dkimpy's name pattern would (a non-empty run of printable non-space bytes before the first
+    colon), else by that pattern itself. A continuation line before any field is dkimpy's
+    IndexError; here it is the format error it is.
+    """
+    lines = head.split(b"\r\n") if head.count(b"\n") == head.count(b"\r\n") else _LINE_END.split(head)
+    headers: list[list[bytes]] = []
+    for line in lines:
+        if not line:
+            break
+        if line[0] in (0x09, 0x20):
+            if not headers:
+                raise dkimpy.MessageFormatError(f"Unexpected continuation line: {line!r}")
+            headers[-1][1] += line + b"\r\n"
+            continue
+        name, colon, rest = line.partition(b":")
+        if colon and name and not name.translate(None, _NAME_CHARS):
+            headers.append([name, rest + b"\r\n"])
+            continue
+        match = _NAME.match(line)
+        if match is not None:
+            headers.append([match.group(1), line[match.end(0) :] + b"\r\n"])
+        elif not line.startswith(b"From "):
+            raise dkimpy.MessageFormatError(f"Unexpected characters in RFC822 header: {line!r}")
+    return headers
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
