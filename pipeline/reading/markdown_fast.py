@@ -47,6 +47,19 @@ _FENCE_PLACEHOLDER = re.compile("<p>\x02f([0-9]+)\x03</p>|\x02f([0-9]+)\x03")
 
 def render_fast(body: str) -> tuple[str, str, int] | None:
     """(html, toc html, h2+h3 count) as Python-Markdown would make them, or None to decline."""
+    made = render_fast_vouched(body)
+    return None if made is None else made[:3]
+
+
+def render_fast_vouched(body: str) -> tuple[str, str, int, bool] | None:
+    """:func:`render_fast`, and whether the HTML is nested as the fast cleaner's grammar wants.
+
+    This module writes a closed set of elements, each where the grammar of
+    :mod:`pipeline.reading.sanitize_fast` allows it, with text and attribute values escaped by
+    itself; the one exception is a fenced code block that the library's placeholder swap puts
+    inside phrasing (a heading, a table cell, a paragraph with other text), where html5ever
+    would move it. The flag is False then (see :meth:`FastCleaner.clean_vouched`).
+    """
     if not ENABLED or not body.strip():
         return None
     text = body + "\n\n"
@@ -75,10 +88,18 @@ def render_fast(body: str) -> tuple[str, str, int] | None:
         html = "\n".join(_render(node) for node in nodes).strip()
     except Decline:
         return None
+    vouched = True
     if codes:  # RawHtmlPostprocessor: "<p>placeholder</p>" (or a bare one) becomes the code
-        html = _FENCE_PLACEHOLDER.sub(lambda m: codes[int(m.group(1) or m.group(2))], html)
+
+        def swap(match: re.Match[str]) -> str:
+            nonlocal vouched
+            if match.group(2) is not None:
+                vouched = False  # a <pre> inside phrasing: html5ever would close or move it
+            return codes[int(match.group(1) or match.group(2))]
+
+        html = _FENCE_PLACEHOLDER.sub(swap, html)
     count = len(tokens)
-    return html, _toc(tokens), count
+    return html, _toc(tokens), count, vouched
 
 
 def _unsupported_anywhere(text: str) -> bool:
