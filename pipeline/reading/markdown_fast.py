@@ -20,19 +20,17 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-import markdown
-from markdown.extensions import toc as toc_extension  # its helpers, looked up only when ENABLED
-
 from pipeline.reading import markdown_fast_fences
 from pipeline.reading.markdown_fast_blocks import Heading, Item, ListBlock, Quote, parse_chunk
 from pipeline.reading.markdown_fast_inline import UNSUPPORTED_CHARS, UNSUPPORTED_PAIRS, Decline
+from pipeline.reading.markdown_fast_library import MARKDOWN_VERSION, nest_toc_tokens, strip_tags, unique
 from pipeline.reading.slugs import slugify
 
 # The Python-Markdown release whose behaviour this module reproduces (its DelimiterProcessor
 # emphasis rules, pattern order, toc ids). With any other release the fast path stays off, all
 # bodies go through the library, and tests/test_markdown_fast.py says so, for a review.
 VERIFIED_WITH = "3.11.3"
-ENABLED = markdown.__version__ == VERIFIED_WITH
+ENABLED = MARKDOWN_VERSION == VERIFIED_WITH
 TOC_TOP, TOC_BOTTOM = 2, 3  # the toc extension's toc_depth "2-3"
 _BLANK_LINE = re.compile(r"(?<=\n) +\n")
 # The raw-HTML extractor (Python's html.parser) completes a character reference that lacks its
@@ -130,12 +128,8 @@ def _name_headings(nodes: list) -> list[dict]:
     counters: dict[str, int] = {}
     for heading in _headings(nodes):
         # strip_tags without a "<" only collapses white space
-        name = (
-            toc_extension.strip_tags(heading.inner)
-            if "<" in heading.inner
-            else " ".join(heading.inner.split())
-        )
-        heading.id = toc_extension.unique(slugify(html_lib.unescape(name), "-"), used, counters)
+        name = strip_tags(heading.inner) if "<" in heading.inner else " ".join(heading.inner.split())
+        heading.id = unique(slugify(html_lib.unescape(name), "-"), used, counters)
         if TOC_TOP <= heading.level <= TOC_BOTTOM:
             tokens.append({"level": heading.level, "id": heading.id, "name": name})
     return tokens
@@ -189,4 +183,4 @@ def _toc(tokens: list[dict]) -> str:
         out.append("</ul>\n")
         return "".join(out)
 
-    return '<div class="toc">\n' + items(toc_extension.nest_toc_tokens(list(tokens))) + "</div>\n"
+    return '<div class="toc">\n' + items(nest_toc_tokens(list(tokens))) + "</div>\n"

@@ -16,11 +16,14 @@ import re
 import threading
 from dataclasses import dataclass, field
 from functools import cache
-
-import markdown
+from typing import TYPE_CHECKING
 
 from pipeline.reading import markdown_fast
+from pipeline.reading.markdown_fast_library import MARKDOWN_VERSION
 from pipeline.reading.slugs import slugify
+
+if TYPE_CHECKING:
+    import markdown  # imported by _converter, for the bodies the fast path declines
 
 # Bump when the output of render_markdown changes for the same input (cache key ingredient).
 RENDERER_VERSION = "1"
@@ -54,6 +57,8 @@ _HEADING = re.compile(r"<h[23][\s>]")
 def _converter() -> markdown.Markdown:
     md = getattr(_local, "md", None)
     if md is None:
+        import markdown
+
         from pipeline.reading import markdown_prefilter  # only for bodies the fast path declines
 
         # The library's own converter with its pattern work made cheaper, never different
@@ -104,7 +109,7 @@ def _key_prefix() -> hashlib._Hash:
     digest = hashlib.sha256()
     for part in (
         RENDERER_VERSION,
-        markdown.__version__,
+        MARKDOWN_VERSION,  # markdown.__version__, without importing the library
         repr(EXTENSIONS),
         repr(
             sorted(
