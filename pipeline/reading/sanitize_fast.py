@@ -21,6 +21,11 @@ table outside a cell, a link inside a link, a newline right after ``<pre>``), a 
 not complete (``&name;`` from the HTML5 table, ``&#…;`` of an ordinary character), a URL whose
 parse by ammonia's ``url`` crate is not certain, CR, NUL, lone surrogates. The caller then runs
 nh3 itself. ``tests/test_sanitize_fast*.py`` hold the differential tests against nh3.
+
+HTML that :mod:`pipeline.reading.markdown_fast` wrote is nested within the grammar by
+construction, and that path says so (``Rendered.vouched``): :meth:`FastCleaner.clean_vouched`
+then cleans only its tags with attributes and its references, without walking every tag
+(``tests/test_sanitize_vouched.py`` compares it with :meth:`FastCleaner.clean` and nh3).
 """
 
 from __future__ import annotations
