@@ -64,6 +64,10 @@ NOT_FOR_AN_EDIT = {
     "pipeline.reading.markdown_prefilter",
     "markdown.extensions.tables",  # Python-Markdown's converter was never made
     "markdown.extensions.footnotes",
+    "markdown",  # nor the library at all: the fast path carries the few helpers it needs
+    "markdown.extensions.toc",
+    "markdown.extensions.fenced_code",
+    "pygments",  # which fenced_code's codehilite imports
     "importlib.metadata",
     "sqlite3",
     "pipeline.stores.sqlite.websub_pending",

@@ -23,17 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import markdown
-
 from pipeline.caching.shard_store import ShardStore
 from pipeline.config.site import Settings
 from pipeline.forkpool import can_fork, map_forked
+from pipeline.reading.markdown_fast_library import MARKDOWN_VERSION
 from pipeline.reading.markdown_render import RENDERER_VERSION, Rendered, cache_key, render_markdown
 from pipeline.reading.model import AfterRender
 
 FORMAT = b"goal17-markdown-cache 3\n"  # 3: entries are UTF-8 bytes (Entry)
 # Folder per renderer generation: a version bump abandons the old folder, which is then removed.
-GENERATION = f"markdown-r{RENDERER_VERSION}-md{markdown.__version__}-s3"  # s2: sharded, s3: bytes
+GENERATION = f"markdown-r{RENDERER_VERSION}-md{MARKDOWN_VERSION}-s3"  # s2: sharded, s3: bytes
 CACHE_PREFIX = "markdown-"
 POOL_THRESHOLD = 50  # fewer misses than this render faster in-process than a pool starts
 # A build asks for fewer bodies than this only when the content cache had everything else (an

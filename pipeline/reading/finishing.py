@@ -40,8 +40,8 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
         resolved.append(answer)
         return answer
 
-    html = sanitize.clean_html(rendered.html, resolve)
-    toc = sanitize.clean_html(rendered.toc_html, resolve) if rendered.toc_html else ""
+    html = sanitize.clean_html(rendered.html, resolve, rendered.vouched)
+    toc = sanitize.clean_html(rendered.toc_html, resolve, rendered.vouched) if rendered.toc_html else ""
     summary = source.summary or sanitize.shorten(sanitize.first_paragraph_text(html), SUMMARY_LIMIT)
     image = None
     image_size: tuple[str, int] | None = None

@@ -20,19 +20,17 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-import markdown
-from markdown.extensions import toc as toc_extension  # its helpers, looked up only when ENABLED
-
 from pipeline.reading import markdown_fast_fences
 from pipeline.reading.markdown_fast_blocks import Heading, Item, ListBlock, Quote, parse_chunk
 from pipeline.reading.markdown_fast_inline import UNSUPPORTED_CHARS, UNSUPPORTED_PAIRS, Decline
+from pipeline.reading.markdown_fast_library import MARKDOWN_VERSION, nest_toc_tokens, strip_tags, unique
 from pipeline.reading.slugs import slugify
 
 # The Python-Markdown release whose behaviour this module reproduces (its DelimiterProcessor
 # emphasis rules, pattern order, toc ids). With any other release the fast path stays off, all
 # bodies go through the library, and tests/test_markdown_fast.py says so, for a review.
 VERIFIED_WITH = "3.11.3"
-ENABLED = markdown.__version__ == VERIFIED_WITH
+ENABLED = MARKDOWN_VERSION == VERIFIED_WITH
 TOC_TOP, TOC_BOTTOM = 2, 3  # the toc extension's toc_depth "2-3"
 _BLANK_LINE = re.compile(r"(?<=\n) +\n")
 # The raw-HTML extractor (Python's html.parser) completes a character reference that lacks its
@@ -47,6 +45,19 @@ _FENCE_PLACEHOLDER = re.compile("<p>\x02f([0-9]+)\x03</p>|\x02f([0-9]+)\x03")
 
 def render_fast(body: str) -> tuple[str, str, int] | None:
     """(html, toc html, h2+h3 count) as Python-Markdown would make them, or None to decline."""
+    made = render_fast_vouched(body)
+    return None if made is None else made[:3]
+
+
+def render_fast_vouched(body: str) -> tuple[str, str, int, bool] | None:
+    """:func:`render_fast`, and whether the HTML is nested as the fast cleaner's grammar wants.
+
+    This module writes a closed set of elements, each where the grammar of
+    :mod:`pipeline.reading.sanitize_fast` allows it, with text and attribute values escaped by
+    itself; the one exception is a fenced code block that the library's placeholder swap puts
+    inside phrasing (a heading, a table cell, a paragraph with other text), where html5ever
+    would move it. The flag is False then (see :meth:`FastCleaner.clean_vouched`).
+    """
     if not ENABLED or not body.strip():
         return None
     text = body + "\n\n"
@@ -75,10 +86,18 @@ def render_fast(body: str) -> tuple[str, str, int] | None:
         html = "\n".join(_render(node) for node in nodes).strip()
     except Decline:
         return None
+    vouched = True
     if codes:  # RawHtmlPostprocessor: "<p>placeholder</p>" (or a bare one) becomes the code
-        html = _FENCE_PLACEHOLDER.sub(lambda m: codes[int(m.group(1) or m.group(2))], html)
+
+        def swap(match: re.Match[str]) -> str:
+            nonlocal vouched
+            if match.group(2) is not None:
+                vouched = False  # a <pre> inside phrasing: html5ever would close or move it
+            return codes[int(match.group(1) or match.group(2))]
+
+        html = _FENCE_PLACEHOLDER.sub(swap, html)
     count = len(tokens)
-    return html, _toc(tokens), count
+    return html, _toc(tokens), count, vouched
 
 
 def _unsupported_anywhere(text: str) -> bool:
@@ -109,12 +128,8 @@ def _name_headings(nodes: list) -> list[dict]:
     counters: dict[str, int] = {}
     for heading in _headings(nodes):
         # strip_tags without a "<" only collapses white space
-        name = (
-            toc_extension.strip_tags(heading.inner)
-            if "<" in heading.inner
-            else " ".join(heading.inner.split())
-        )
-        heading.id = toc_extension.unique(slugify(html_lib.unescape(name), "-"), used, counters)
+        name = strip_tags(heading.inner) if "<" in heading.inner else " ".join(heading.inner.split())
+        heading.id = unique(slugify(html_lib.unescape(name), "-"), used, counters)
         if TOC_TOP <= heading.level <= TOC_BOTTOM:
             tokens.append({"level": heading.level, "id": heading.id, "name": name})
     return tokens
@@ -168,4 +183,4 @@ def _toc(tokens: list[dict]) -> str:
         out.append("</ul>\n")
         return "".join(out)
 
-    return '<div class="toc">\n' + items(toc_extension.nest_toc_tokens(list(tokens))) + "</div>\n"
+    return '<div class="toc">\n' + items(nest_toc_tokens(list(tokens))) + "</div>\n"

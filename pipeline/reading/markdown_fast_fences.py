@@ -10,12 +10,10 @@ the HTML of each fence. Fences with ``{attributes}`` or ``hl_lines`` raise :clas
 
 from __future__ import annotations
 
-from markdown.extensions.fenced_code import FencedBlockPreprocessor
-from markdown.serializers import _escape_attrib_html  # the extension's own attribute escaping
-
 from pipeline.reading.markdown_fast_inline import ETX, STX, Decline
+from pipeline.reading.markdown_fast_library import FENCED_BLOCK_RE as FENCED_BLOCK
+from pipeline.reading.markdown_fast_library import escape_attrib_html  # the extension's own escaping
 
-FENCED_BLOCK = FencedBlockPreprocessor.FENCED_BLOCK_RE
 PREFIX = STX + "f"
 
 
@@ -29,7 +27,7 @@ def extract(text: str) -> tuple[str, list[str], list[str]]:
         if match.group("attrs") is not None or match.group("hl_lines") is not None:
             raise Decline  # attribute lists and highlighted lines: the library's handle_attrs
         lang = match.group("lang")
-        lang_attr = f' class="language-{_escape_attrib_html(lang)}"' if lang else ""
+        lang_attr = f' class="language-{escape_attrib_html(lang)}"' if lang else ""
         codes.append(f"<pre><code{lang_attr}>{_escape(match.group('code'))}</code></pre>")
         before = text[position : match.start()]
         outside.append(before)

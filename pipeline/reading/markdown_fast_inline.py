@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from markdown.serializers import RE_AMP
+from pipeline.reading.markdown_fast_library import RE_AMP
 
 
 class Decline(Exception):

@@ -16,11 +16,14 @@ import re
 import threading
 from dataclasses import dataclass, field
 from functools import cache
-
-import markdown
+from typing import TYPE_CHECKING
 
 from pipeline.reading import markdown_fast
+from pipeline.reading.markdown_fast_library import MARKDOWN_VERSION
 from pipeline.reading.slugs import slugify
+
+if TYPE_CHECKING:
+    import markdown  # imported by _converter, for the bodies the fast path declines
 
 # Bump when the output of render_markdown changes for the same input (cache key ingredient).
 RENDERER_VERSION = "1"
@@ -41,6 +44,10 @@ class Rendered:
     # The body's cache_key when the renderer computed it already (the render cache does, to
     # look the body up), so finishing need not hash the body again; "" when nobody did.
     body_key: str = field(default="", compare=False)
+    # True when the fast Markdown path wrote the HTML and vouches for its nesting, so the fast
+    # cleaner need not check it again (sanitize.clean_html); False for the library's HTML and
+    # for renderings read back from the render cache.
+    vouched: bool = field(default=False, compare=False)
 
 
 _local = threading.local()  # a Markdown converter keeps per-document state: one per thread
@@ -50,6 +57,8 @@ _HEADING = re.compile(r"<h[23][\s>]")
 def _converter() -> markdown.Markdown:
     md = getattr(_local, "md", None)
     if md is None:
+        import markdown
+
         from pipeline.reading import markdown_prefilter  # only for bodies the fast path declines
 
         # The library's own converter with its pattern work made cheaper, never different
@@ -66,14 +75,14 @@ def render_markdown(body: str, body_key: str = "") -> Rendered:
     """Convert one update's Markdown body; same input, same output.
 
     ``body_key``: ``cache_key(body)`` if the caller has it, kept on the result (see Rendered)."""
-    fast = markdown_fast.render_fast(body)
+    fast = markdown_fast.render_fast_vouched(body)
     if fast is None:
         library = render_with_library(body)
         return (
             Rendered(library.html, library.toc_html, library.heading_count, body_key) if body_key else library
         )
-    html, toc, headings = fast
-    return Rendered(html, toc if headings >= TOC_MIN_HEADINGS else "", headings, body_key)
+    html, toc, headings, vouched = fast
+    return Rendered(html, toc if headings >= TOC_MIN_HEADINGS else "", headings, body_key, vouched)
 
 
 def render_with_library(body: str) -> Rendered:
@@ -100,7 +109,7 @@ def _key_prefix() -> hashlib._Hash:
     digest = hashlib.sha256()
     for part in (
         RENDERER_VERSION,
-        markdown.__version__,
+        MARKDOWN_VERSION,  # markdown.__version__, without importing the library
         repr(EXTENSIONS),
         repr(
             sorted(

@@ -21,14 +21,27 @@ table outside a cell, a link inside a link, a newline right after ``<pre>``), a 
 not complete (``&name;`` from the HTML5 table, ``&#…;`` of an ordinary character), a URL whose
 parse by ammonia's ``url`` crate is not certain, CR, NUL, lone surrogates. The caller then runs
 nh3 itself. ``tests/test_sanitize_fast*.py`` hold the differential tests against nh3.
+
+HTML that :mod:`pipeline.reading.markdown_fast` wrote is nested within the grammar by
+construction, and that path says so (``Rendered.vouched``): :meth:`FastCleaner.clean_vouched`
+then cleans only its tags with attributes and its references, without walking every tag
+(``tests/test_sanitize_vouched.py`` compares it with :meth:`FastCleaner.clean` and nh3).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from html.entities import html5 as _NAMED
 
+from pipeline.reading.sanitize_fast_escapes import (
+    REFERENCE,
+    Decline,
+    decode,
+    encodable,
+    escape_attribute,
+    escape_text,
+    reference_escaped,
+)
 from pipeline.reading.sanitize_fast_urls import url_kind
 
 # Element → the elements it may hold here. "#" is the fragment's root (ammonia parses in a
@@ -69,11 +82,15 @@ _SPLIT = re.compile(r"(<[^<>]*>)").split
 _START = re.compile(r'([a-z][a-z0-9]*)((?: [a-z][a-z-]*="[^"]*")*)( /)?')
 _NAME = re.compile(r"[a-z][a-z-]*").fullmatch  # an attribute name as Markdown writes them
 _ATTRIBUTE = re.compile(r' ([a-z][a-z-]*)="([^"]*)"')
-# A complete character reference, a bare "&" that starts none, or (last group) anything else.
-_REFERENCE = re.compile(
-    r"&(?:([A-Za-z][A-Za-z0-9]*;)|#([0-9]{1,7});|#[xX]([0-9A-Fa-f]{1,6});|(?![A-Za-z0-9#])|())"
-)
 _CACHE_LIMIT = 1 << 14
+# For the vouched path: the tags that carry attributes, the only ones it may have to change.
+_WITH_ATTRIBUTES = re.compile(r"(<[a-z][a-z0-9]* [^<>]*>)").split
+# Every element pipeline.reading.markdown_fast writes (its blocks, inline markup, fenced code
+# and table of contents).
+_RENDERER_ELEMENTS = frozenset(
+    {"p", *_HEADINGS, "hr", "ul", "ol", "li", "blockquote", "table", "thead", "tbody", "tr", "th", "td"}
+    | {"pre", "code", "em", "strong", "br", "a", "img", "div"}
+)
 
 Resolver = Callable[[str], "str | None"]
 # A tag's attributes as ammonia keeps them: (name, escaped value, the URL to resolve or None).
@@ -86,10 +103,6 @@ Tag = tuple[str, int, "str | None", Attributes]
 _START_KIND, _END_KIND, _VOID_KIND, _START_CHECKED, _END_CHECKED = range(5)
 _CHECKED_STARTS = frozenset({"a", "pre"}) | _TABLE_PARTS
 _CHECKED_ENDS = frozenset({"thead", "tbody", "tr", "th", "td"})  # they leave a table part on top
-
-
-class Decline(Exception):
-    """The input is outside what this module reproduces: nh3 must clean it."""
 
 
 class FastCleaner:
@@ -115,6 +128,9 @@ class FastCleaner:
             for name in self._elements
         }
         self._tags: dict[str, Tag] = {}
+        # The vouched path trusts the fast Markdown path's nesting only while the allow-list
+        # keeps every element that path writes (one it dropped would be unwrapped by nh3).
+        self._vouchable = self._elements >= _RENDERER_ELEMENTS
 
     def clean(self, raw: str, resolve: Resolver) -> str | None:
         """``raw`` as nh3 would clean it with ``resolve`` for relative URLs, or None to decline.
@@ -122,7 +138,7 @@ class FastCleaner:
         Declining happens before ``resolve`` is first called, so a caller that falls back to
         nh3 sees each resolver call exactly once.
         """
-        if "\x00" in raw or "\r" in raw or not _encodable(raw):
+        if "\x00" in raw or "\r" in raw or not encodable(raw):
             return None  # html5ever drops NUL and turns CR into LF; nh3 refuses lone surrogates
         parts = _SPLIT(raw)  # text, tag, text, …, text
         if raw.count("<") * 2 + 1 != len(parts):
@@ -133,7 +149,40 @@ class FastCleaner:
                 for k in range(0, len(parts), 2):
                     text = parts[k]
                     if "&" in text or ">" in text:
-                        parts[k] = _escape_text(_decode(text))
+                        parts[k] = escape_text(decode(text))
+        except Decline:
+            return None
+        for k, entry in pending:
+            parts[k] = _resolved(entry, resolve)
+        out = "".join(parts)
+        return out.replace("\xa0", "&nbsp;") if "\xa0" in out else out
+
+    def clean_vouched(self, raw: str, resolve: Resolver) -> str | None:
+        """:meth:`clean` for HTML the fast Markdown path wrote and vouches for, or None.
+
+        That HTML is nested within :data:`GRAMMAR` by construction (``Rendered.vouched``), so
+        the nesting walk over every tag is skipped: only tags with attributes are cleaned, by
+        the same :meth:`_parse` as :meth:`clean`, and the text only where it holds a
+        reference. Every other refusal of :meth:`clean` stays, before the resolver's first call.
+        """
+        if not self._vouchable or "\x00" in raw or "\r" in raw or not encodable(raw):
+            return None
+        parts = _WITH_ATTRIBUTES(raw)  # text and attribute-free tags, a tag with attributes, …
+        get, parse = self._tags.get, self._parse
+        pending: list[tuple[int, Tag]] = []
+        try:
+            for k in range(1, len(parts), 2):
+                tag = parts[k]
+                entry = get(tag) or parse(tag)
+                out = entry[2]
+                if out is None:
+                    pending.append((k, entry))
+                elif out is not tag:
+                    parts[k] = out
+            if "&" in raw:
+                for k in range(0, len(parts), 2):
+                    if "&" in parts[k]:  # text between plain tags, which hold no "&"
+                        parts[k] = REFERENCE.sub(reference_escaped, parts[k])
         except Decline:
             return None
         for k, entry in pending:
@@ -227,7 +276,7 @@ class FastCleaner:
         if attribute not in self._attributes[name]:
             return (name, kind, "<" + name + ">", ())
         if "&" in value:
-            value = _decode(value)
+            value = decode(value)
         if attribute in _URL_ATTRIBUTES:
             verdict = url_kind(value, self._schemes)
             if verdict is None:
@@ -238,7 +287,7 @@ class FastCleaner:
                 return (name, kind, None, ((attribute, "", value),))
         elif attribute not in _PLAIN_ATTRIBUTES:
             raise Decline
-        out = f'<{name} {attribute}="{_escape_attribute(value)}">'
+        out = f'<{name} {attribute}="{escape_attribute(value)}">'
         return (name, kind, tag if out == tag else out, ())
 
     def _start_tag(self, name: str, written: Iterable[tuple[str, str]], tag: str) -> Tag:
@@ -254,7 +303,7 @@ class FastCleaner:
             if attribute not in allowed:
                 continue
             if "&" in value:
-                value = _decode(value)
+                value = decode(value)
             if attribute in _URL_ATTRIBUTES:
                 kind = url_kind(value, self._schemes)
                 if kind is None:
@@ -262,9 +311,9 @@ class FastCleaner:
                 if kind == "drop":
                     continue
                 bound = bound or kind == "relative"
-                kept.append((attribute, _escape_attribute(value), value if kind == "relative" else None))
+                kept.append((attribute, escape_attribute(value), value if kind == "relative" else None))
             elif attribute in _PLAIN_ATTRIBUTES:
-                kept.append((attribute, _escape_attribute(value), None))
+                kept.append((attribute, escape_attribute(value), None))
             else:
                 raise Decline
         kind = self._kinds[name]
@@ -281,7 +330,7 @@ def _resolved(entry: Tag, resolve: Resolver) -> str:
         answer = resolve(url)  # type: ignore[arg-type]  # a resolver-bound tag has its URL
         if answer is None:
             return "<" + entry[0] + ">"
-        return "<" + entry[0] + " " + attribute + '="' + _escape_attribute(answer) + '">'
+        return "<" + entry[0] + " " + attribute + '="' + escape_attribute(answer) + '">'
     attributes = [(a, v) for a, v, _ in entry[3]]
     dropped: list[int] = []
     for index, (_, _, url) in enumerate(entry[3]):
@@ -290,7 +339,7 @@ def _resolved(entry: Tag, resolve: Resolver) -> str:
             if answer is None:
                 dropped.append(index)
             else:
-                attributes[index] = (attributes[index][0], _escape_attribute(answer))
+                attributes[index] = (attributes[index][0], escape_attribute(answer))
     for index in reversed(dropped):  # Vec::swap_remove: the last attribute takes the place
         last = attributes.pop()
         if index < len(attributes):
@@ -301,53 +350,3 @@ def _resolved(entry: Tag, resolve: Resolver) -> str:
 def _serialize(name: str, attributes: list[tuple[str, str]]) -> str:
     """A start tag as html5ever writes it."""
     return "<" + name + "".join(f' {a}="{v}"' for a, v in attributes) + ">"
-
-
-def _encodable(text: str) -> bool:
-    """No lone surrogates (which nh3 cannot take): a copy for ASCII and one-byte strings."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("latin-1")
-        return True
-    except UnicodeEncodeError:
-        try:
-            text.encode("utf-8")
-            return True
-        except UnicodeEncodeError:
-            return False
-
-
-def _reference(match: re.Match[str]) -> str:
-    named, decimal, hexadecimal, other = match.groups()
-    if other is not None:
-        raise Decline  # "&x" without ";", "&#;" …: html5ever's legacy rules, not reproduced
-    if named is not None:
-        value = _NAMED.get(named)
-        if value is None:
-            raise Decline
-        return value
-    if decimal is None and hexadecimal is None:
-        return "&"  # a bare ampersand: text as it is
-    code = int(decimal, 10) if decimal is not None else int(hexadecimal, 16)
-    # Ordinary characters only: html5ever maps NUL, C1 controls (as windows-1252), surrogates and
-    # out-of-range numbers to other characters.
-    if code < 0x20 and code not in (0x09, 0x0A) or 0x7F <= code <= 0x9F:
-        raise Decline
-    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF or 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE:
-        raise Decline
-    return chr(code)
-
-
-def _decode(text: str) -> str:
-    return _REFERENCE.sub(_reference, text) if "&" in text else text
-
-
-def _escape_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _escape_attribute(value: str) -> str:
-    if "&" in value or '"' in value or "<" in value or ">" in value:
-        return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
-    return value

@@ -10,7 +10,8 @@ tag, a comment, a misnested element, CR, NUL …) gives None and the caller asks
 
 from __future__ import annotations
 
-from pipeline.reading.sanitize_fast import _PHRASING, _SPLIT, _START, Decline, _decode, _encodable
+from pipeline.reading.sanitize_fast import _PHRASING, _SPLIT, _START
+from pipeline.reading.sanitize_fast_escapes import Decline, decode, encodable
 
 _INLINE = _PHRASING  # the cleaner's phrasing elements: what a cleaned paragraph holds
 _VOID = frozenset({"img", "br"})
@@ -20,7 +21,7 @@ _known: dict[str, tuple[str, bool]] = {}  # tag → (name, is an end tag), for t
 
 def text_of(fragment: str) -> str | None:
     """``fragment``'s text, references decoded, or None when nh3 must say what it is."""
-    if "\x00" in fragment or "\r" in fragment or not _encodable(fragment):
+    if "\x00" in fragment or "\r" in fragment or not encodable(fragment):
         return None
     if "<" in fragment:
         parts = _SPLIT(fragment)
@@ -30,7 +31,7 @@ def text_of(fragment: str) -> str | None:
     else:
         text = fragment
     try:
-        return _decode(text)
+        return decode(text)
     except Decline:
         return None
 
