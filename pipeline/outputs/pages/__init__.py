@@ -19,6 +19,7 @@ from pipeline.caching.deferred import Deferred, Output
 from pipeline.caching.fingerprint import digest, quick_digest
 from pipeline.config.site import TEMPLATES_DIR, Settings
 from pipeline.outputs.feeds.icons import png_icon, static_icons
+from pipeline.outputs.pages.frames import Frames
 from pipeline.outputs.pages.layout import Layout, cached_display_date, feed_links, subscribe_url
 from pipeline.outputs.pages.links import in_site, relative_html, relative_root
 from pipeline.outputs.pages.listing import Listings, ListPage, paginate
@@ -49,6 +50,7 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
 
     common = {**helpers, "settings": settings, "site_lang": lang, "subscribe_url": subscribe_url(settings)}
     update_tpl = env.get_template("pages/update.html")
+    frames = Frames(update_tpl)  # the layout around the blocks, rendered once per language and depth
     site_feeds = ""  # the site feeds are named by their format alone (RSS, Atom, JSON Feed)
 
     # The template's globals and what every page shares, in one dict that each page copies and
@@ -72,7 +74,7 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
             "body": Markup(relative_html(update.html, base, update.path)),
             "toc": Markup(relative_html(update.toc_html, base, update.path)),
         }
-        return render(update_tpl, values).encode("utf-8")
+        return frames.render(values).encode("utf-8")
 
     files: dict[str, Output] = {}
     prefix = digest(context, "update page")  # the context once, not once per page
