@@ -23,7 +23,6 @@ from pipeline.outputs.pages.frames import Frames
 from pipeline.outputs.pages.layout import Layout, cached_display_date, feed_links, subscribe_url
 from pipeline.outputs.pages.links import in_site, relative_html, relative_root
 from pipeline.outputs.pages.listing import Listings, ListPage, paginate
-from pipeline.outputs.templating import render
 from pipeline.reading.model import Update
 
 __all__ = ["ListPage", "build", "favicon_ico", "feed_links", "paginate", "relative_root", "subscribe_url"]

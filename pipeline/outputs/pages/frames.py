@@ -29,7 +29,6 @@ from functools import partial
 from typing import Any
 
 import jinja2
-
 from jinja2.runtime import Context, missing
 from markupsafe import Markup
 
