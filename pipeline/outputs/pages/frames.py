@@ -24,11 +24,12 @@ the first page's context). It assumes what Jinja templates assume: the functions
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.runtime import Context, missing
 from markupsafe import Markup
 
@@ -114,7 +115,9 @@ class _Blocks(dict):  # type: ignore[type-arg]
 class _Frame:
     """The frame's text around its blocks, and what each block saw when the frame reached it."""
 
-    def __init__(self, template: jinja2.Template, values: dict[str, Any]) -> None:
+    def __init__(
+        self, template: jinja2.Template, values: dict[str, Any], plain: Callable[[Any], bool]
+    ) -> None:
         env = template.environment
         recorder = _Recorder(values)
         context = template.new_context(recorder, shared=True)
@@ -127,6 +130,8 @@ class _Frame:
             # Only the layout's own ``{% block %}`` may stand here: ``self.title()`` or a block
             # of another context (an import) is a value the frame would compute once.
             if caller.f_code.co_name != "root" or caller.f_globals.get("environment") is not env:
+                raise _Declined
+            if not plain(caller.f_globals.get("name")):  # written where its text is a value
                 raise _Declined
             if ctx is not context or (ctx.eval_ctx.autoescape, ctx.eval_ctx.volatile) != start:
                 raise _Declined
@@ -171,6 +176,7 @@ class Frames:
         self._frames: dict[tuple[str, ...], dict[tuple[Any, ...], _Frame]] = {}
         self._count = 0
         self._off = False  # declined once, or too many variants: every page rendered whole
+        self._plain_blocks: dict[str, bool] = {}
 
     def render(self, values: dict[str, Any]) -> str:
         """What ``render(self.template, values)`` gives (the dict becomes the page's context)."""
@@ -183,6 +189,25 @@ class Frames:
                     self.template.environment.handle_exception()
         return render(self.template, values)
 
+    def _plain(self, name: Any) -> bool:
+        """Whether every ``{% block %}`` of template ``name`` is written out where it stands.
+
+        A block inside ``{% set %}…{% endset %}``, ``{% filter %}``, a macro or a call block is
+        rendered into a value that the code goes on to use (``| trim`` would change the page's
+        block and keep the marker): such a layout is not rendered through a frame."""
+        if not isinstance(name, str):
+            return False
+        known = self._plain_blocks.get(name)
+        if known is None:
+            env = self.template.environment
+            try:
+                source = env.loader.get_source(env, name)[0] if env.loader is not None else None
+            except jinja2.TemplateNotFound:
+                source = None
+            known = source is not None and _blocks_written_out(env.parse(source))
+            self._plain_blocks[name] = known
+        return known
+
     def _frame(self, values: dict[str, Any]) -> _Frame | None:
         get = values.get
         for names, frames in self._frames.items():
@@ -193,7 +218,7 @@ class Frames:
             self._off = True
             return None
         try:
-            frame = _Frame(self.template, values)
+            frame = _Frame(self.template, values, self._plain)
         except Exception:  # _Declined, or an error the whole render reports as Jinja does
             self._off = True
             return None
@@ -202,3 +227,15 @@ class Frames:
         key = tuple([_key(value) for value in frame.reads.values()])
         self._frames.setdefault(names, {})[key] = frame
         return frame
+
+
+# Statements a block may stand in and still be written out as it is rendered.
+_OPEN = (nodes.Template, nodes.If, nodes.For, nodes.With, nodes.Scope, nodes.Block)
+
+
+def _blocks_written_out(node: nodes.Node, inside_open: bool = True) -> bool:
+    """No ``{% block %}`` under ``node`` is inside a statement that makes its text a value."""
+    if isinstance(node, nodes.Block) and not inside_open:
+        return False
+    here = inside_open and isinstance(node, _OPEN)
+    return all(_blocks_written_out(child, here) for child in node.iter_child_nodes())
