@@ -207,3 +207,40 @@ def test_errors_in_blocks_are_reported_as_jinja_reports_them(site):
             framed.render({"lang": "sv", "update": update})
         assert str(through.value) == str(whole.value)
     assert framed._count == 1
+
+
+class Named:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def test_a_frame_is_reused_only_for_the_same_values():
+    """Plain values by type and value (``1``, ``True`` and ``1.0`` render differently, so do
+    ``"<"`` and ``Markup("<")``), other objects by identity (two objects with equal names are
+    two frames); names the layout did not read do not matter."""
+    from markupsafe import Markup
+
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader(
+            {
+                "base.html": "{{ obj.name }}|{{ flag }}|{% block main %}{% endblock %}|{{ mark }}",
+                "page.html": '{% extends "base.html" %}{% block main %}{{ text }}{% endblock %}',
+            }
+        ),
+        autoescape=True,
+    )
+    template = env.get_template("page.html")
+    framed = Frames(template)
+    first, second = Named("a"), Named("a")
+    values = [
+        {"obj": first, "flag": 1, "mark": "<", "text": "x"},
+        {"obj": first, "flag": 1, "mark": "<", "text": "y"},  # the same frame
+        {"obj": second, "flag": 1, "mark": "<", "text": "x"},
+        {"obj": first, "flag": True, "mark": "<", "text": "x"},
+        {"obj": first, "flag": 1.0, "mark": "<", "text": "x"},
+        {"obj": first, "flag": 1, "mark": Markup("<"), "text": "x"},
+    ]
+    second.name = "b"  # equal objects would do as well; these differ to show a shared frame
+    for value in values:
+        assert framed.render(dict(value)) == render(template, dict(value))
+    assert framed._count == 5
