@@ -9,7 +9,7 @@ variant (:mod:`.layout`), and each listing row once (:mod:`.listing`).
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -76,10 +76,9 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         return frames.render(values).encode("utf-8")
 
     files: dict[str, Output] = {}
-    prefix = digest(context, "update page")  # the context once, not once per page
+    key_of = page_keys(digest(context, "update page"))  # the context once, not once per page
     for update in updates:
-        key = quick_digest(prefix, update.fingerprint)
-        files[f"{update.path}index.html"] = Deferred(key, partial(update_page, update))
+        files[f"{update.path}index.html"] = Deferred(key_of(update.fingerprint), partial(update_page, update))
 
     site_layout = layout(lang)
     listing_context = {**common, "_": site_layout.gettext, "chrome": site_layout}
@@ -103,6 +102,25 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         digest(context, "favicon.ico"), partial(favicon_ico, templates_dir=settings.templates_dir)
     )
     return files
+
+
+def page_keys(prefix: str) -> Callable[[str], str]:
+    """An update page's key from the update's fingerprint, for pages whose context is ``prefix``.
+
+    Both are 128-bit BLAKE2b digests, so the key is their XOR: for one context that maps distinct
+    fingerprints to distinct keys, and two contexts' keys meet only where one digest equals
+    another XOR a third, which is no likelier than a collision. It is what hashing the two
+    again gave (``quick_digest``), at a tenth of the cost: 10,000 keys in every build, an edit
+    build's included. A fingerprint that is not such a digest is hashed with the prefix.
+    """
+    context = int(prefix, 16)
+
+    def key(fingerprint: str) -> str:
+        if len(fingerprint) == 32 and not fingerprint.strip("0123456789abcdef"):  # lowercase hex only
+            return f"{context ^ int(fingerprint, 16):032x}"
+        return quick_digest(prefix, fingerprint)
+
+    return key
 
 
 def favicon_ico(size: int = 64, templates_dir: Path = TEMPLATES_DIR) -> bytes:
