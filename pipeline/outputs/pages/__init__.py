@@ -3,7 +3,8 @@ and each area (``groups/<id>/``), plus ``404.html``. Listing rules: docs/archite
 
 Pure: ``build(updates, settings)`` returns ``{relative path: bytes}`` and reads only templates.
 In-site links are relative (:mod:`.links`); what every page repeats is rendered once per
-variant (:mod:`.layout`), and each listing row once (:mod:`.listing`).
+variant (:mod:`.layout`), an update page's layout around its blocks once per language and depth
+(:mod:`.frames`), and each listing row once (:mod:`.listing`).
 """
 
 from __future__ import annotations
