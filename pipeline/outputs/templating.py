@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from pipeline.config.site import TEMPLATES_DIR
 from pipeline.config.taxonomy import load_taxonomy
@@ -38,12 +39,45 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         keep_trailing_newline=True,
         extensions=["jinja2.ext.i18n"],
     )
+    env.template_class = _Template
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     env.filters["rfc3339"] = rfc3339
     env.globals["taxonomy"] = load_taxonomy()
     env.globals["display_date"] = display_date
     env.globals["format_number"] = format_number
     return env
+
+
+def quick_escape(value: Any) -> markupsafe.Markup:
+    """:func:`markupsafe.escape`, without its round trip for text already escaped.
+
+    ``escape(Markup)`` calls ``__html__`` and builds a new ``Markup`` from it (two Python calls
+    and a copy); a template writes a dozen such values per page (the translated words, the
+    cached layout parts, the body). An exact ``Markup`` is returned as it is, an exact ``str``
+    escaped straight into a ``Markup``; anything else goes to ``escape``.
+    """
+    kind = type(value)
+    if kind is markupsafe.Markup:
+        return value
+    if kind is str and _escape_inner is not None:
+        return _new_str(markupsafe.Markup, _escape_inner(value))
+    return markupsafe.escape(value)
+
+
+_escape_inner = getattr(markupsafe, "_escape_inner", None)  # markupsafe's own C escaping
+_new_str = str.__new__
+
+
+class _Template(jinja2.Template):
+    """Templates whose ``{{ … }}`` escape through :func:`quick_escape` (the same text and type)."""
+
+    @classmethod
+    def _from_namespace(
+        cls, environment: jinja2.Environment, namespace: Any, globals: Any
+    ) -> jinja2.Template:
+        if namespace.get("escape") is markupsafe.escape:  # what the compiled module imported
+            namespace["escape"] = quick_escape
+        return super()._from_namespace(environment, namespace, globals)
 
 
 def render(template: jinja2.Template, values: dict[str, Any]) -> str:

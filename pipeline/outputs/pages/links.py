@@ -90,17 +90,90 @@ def relative_html(html: str, base_url: str, page_dir: str) -> str:
     if at == -1:
         return html
     site = len(marker)  # from a marker to the site path it names
+    folders = _folders(page_dir)
+    if folders is None:
+        return _relative_html_each(html, at, marker, page_dir)
+    own, own_len, up_from = folders
+    find, startswith = html.find, html.startswith
+    parts: list[str] = []
+    done = 0
+    while at != -1:
+        end = find('"', at + 2)
+        if end == -1:
+            break
+        # ``<a href="…`` (most links) is a link's value by the tests of _in_href_or_src at once:
+        # the tag starts right there, with no ">" and no quote before the value.
+        if (at >= 7 and startswith("<a href", at - 7)) or _in_href_or_src(html, at):
+            start = at + site
+            if startswith(own, start):  # the page's own folder: relative_url's first two cases
+                relative = _down(html[start + own_len : end])
+            else:  # the way out of the folder: one prefix per folder above it (relative_url)
+                for folder, up in up_from:
+                    if startswith(folder, start):
+                        relative = up + html[start + len(folder) : end]
+                        break
+            parts += (html[done : at + 2], relative)
+            done = end
+        at = find(marker, end)
+    parts.append(html[done:])
+    return "".join(parts)
+
+
+@lru_cache(maxsize=256)
+def _up_from(parent: str) -> tuple[tuple[str, str], ...]:
+    """The folders above a page in ``parent`` (it included), each with the way up to it."""
+    chain, up = [], "../"
+    folder = parent
+    while True:
+        chain.append((folder, up))
+        if not folder:
+            return tuple(chain)
+        folder = folder[: folder.rfind("/", 0, -1) + 1]
+        up += "../"
+
+
+def _folders(page_dir: str) -> tuple[str, int, tuple[tuple[str, str], ...]] | None:
+    """The page's folder and the folders above it, for :func:`relative_html`'s one pass; None
+    where :func:`relative_url` is taken link by link: a folder holding ``?`` or ``#`` (its own
+    path would be cut there) or the site root (every target is below it)."""
+    if not page_dir or not page_dir.endswith("/") or "?" in page_dir or "#" in page_dir:
+        return None
+    return page_dir, len(page_dir), _up_from(page_dir[: page_dir.rfind("/", 0, -1) + 1])
+
+
+def _down(down: str) -> str:
+    """A target below the page's own folder, as :func:`relative_url` writes it from there."""
+    if not down:
+        return "./"
+    first = down[0]
+    if first == "?" or first == "#":
+        return down
+    if first == "/":
+        return "./" + down
+    colon = down.find(":")
+    if colon != -1:  # "a:b" would read as a scheme: is the colon in the first segment?
+        cut = len(down)
+        for mark in ("/", "?", "#"):
+            at = down.find(mark, 0, cut)
+            if at != -1:
+                cut = at
+        if colon < cut:
+            return "./" + down
+    return down
+
+
+def _relative_html_each(html: str, at: int, marker: str, page_dir: str) -> str:
+    """:func:`relative_html` with :func:`relative_url` asked for each link (any page folder)."""
     # A link to a place on this page (the table of contents, footnotes) is its fragment alone
     # (what relative_url gives, when the page's folder holds no "?" or "#" of its own).
     here = page_dir + "#" if "?" not in page_dir and "#" not in page_dir else None
+    site = len(marker)
     parts: list[str] = []
     done = 0
     while at != -1:
         end = html.find('"', at + 2)
         if end == -1:
             break
-        # ``<a href="…`` (most links) is a link's value by the tests of _in_href_or_src at once:
-        # the tag starts right there, with no ">" and no quote before the value.
         if (at >= 7 and html.startswith("<a href", at - 7)) or _in_href_or_src(html, at):
             if here is not None and html.startswith(here, at + site):
                 relative = html[at + site + len(page_dir) : end]

@@ -95,15 +95,17 @@ class Listings:
         by_group: dict[str, list[Update]] = {g.id: [] for g in self.taxonomy.groups}
         # One pass, not one per target or area (10,000 × 26 adds up), and the listings an update
         # joins worked out once per set of targets: a few hundred sets for 10,000 updates.
-        joins: dict[tuple[str, ...], list[list[Update]]] = {}
+        # Each set's lists as their bound ``append``: 40,000 appends without looking one up.
+        joins: dict[tuple[str, ...], list[Any]] = {}
         for update in updates:
-            lists = joins.get(update.targets)
-            if lists is None:
+            adds = joins.get(update.targets)
+            if adds is None:
                 ids = update.targets
                 groups = dict.fromkeys(group_of[target_id] for target_id in ids)
-                lists = joins[ids] = [by_target[t] for t in ids] + [by_group[g] for g in groups]
-            for listing in lists:
-                listing.append(update)
+                lists = [by_target[t] for t in ids] + [by_group[g] for g in groups]
+                adds = joins[ids] = [listing.append for listing in lists]
+            for add in adds:
+                add(update)
         for target in self.taxonomy.targets:
             self._listing(files, by_target[target.id], urls.target_path(target.id), "target", target.id)
         for group in self.taxonomy.groups:
