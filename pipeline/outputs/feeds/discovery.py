@@ -93,8 +93,7 @@ def _shown(page: FeedPage) -> tuple:
         page.formats,
         scope.kind,
         scope.key,
-        scope.title,
-        scope.description,
+        scope.words,  # what the title and description are made of: made only with the files
         scope.language,
         scope.home_url,
         len(page.entries),
