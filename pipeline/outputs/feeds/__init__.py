@@ -47,6 +47,7 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     pages = [page for scope in scopes(updates, settings) for page in feed_pages(scope, settings)]
     for page in pages:
         inputs = page_inputs(page)  # once per page, not once per format
+        page.updated  # noqa: B018 (kept on the page while its entries are in the CPU's cache)
         for name in page.formats:
             render = RENDERERS[name]
             files[page.folder + name] = Deferred(

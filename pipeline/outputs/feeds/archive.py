@@ -43,7 +43,7 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
         ]
     size = settings.feed_items
     newest = scope.updates[:size]
-    oldest_first, newest_first = _oldest_first(scope.updates)
+    oldest_first, newest_first = _oldest_first(scope.updates, scope.distinct_instants)
     full = len(oldest_first) // size
     result = [
         FeedPage(
@@ -70,7 +70,7 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
 
 
 def _oldest_first(
-    updates: Sequence[Update],
+    updates: Sequence[Update], distinct: bool | None = None
 ) -> tuple[Sequence[Update], Callable[[Sequence[Update]], tuple[Update, ...]]]:
     """``updates`` (newest first) oldest first by (date, id), and how to put a slice of that
     back newest first.
@@ -78,8 +78,10 @@ def _oldest_first(
     When no two updates share an instant, both are reversals: the order is total on the date
     alone. Otherwise equal dates keep their ids ascending both ways, and both are sorted.
     """
-    stamps = [sort_key(u)[0] for u in updates]
-    if len(set(stamps)) == len(stamps):
+    if distinct is None:  # ``distinct``: whether no two share an instant, when known
+        stamps = [sort_key(u)[0] for u in updates]
+        distinct = len(set(stamps)) == len(stamps)
+    if distinct:
         return updates[::-1], _reversed
     # sort_key keeps each update's timestamp, so it is taken once.
     return sorted(updates, key=lambda u: (-sort_key(u)[0], u.id)), _newest_first

@@ -27,15 +27,10 @@ Lists = tuple[dict[str, list[Update]], dict[str, list[Update]], dict[str, list[U
 
 
 class Members:
-    """The scopes' updates, newest first, from ``ordered`` (every update, site-wide order).
+    """The scopes' updates, newest first, from ``ordered`` (every update, site-wide order)."""
 
-    ``languages``: whether language scopes exist (more than one language). ``limit``: how many
-    of each scope's newest updates :meth:`newest` must hold (negative: all of them).
-    """
-
-    def __init__(self, ordered: Sequence[Update], taxonomy: Taxonomy, languages: bool) -> None:
+    def __init__(self, ordered: Sequence[Update], taxonomy: Taxonomy) -> None:
         self.ordered = ordered
-        self.languages = languages
         self.target_ids = [t.id for t in taxonomy.targets]
         self.group_ids = [g.id for g in taxonomy.groups]
         self._groups_of = {t: [g.id for g in taxonomy.groups if t in g.targets] for t in self.target_ids}
@@ -68,21 +63,22 @@ class Members:
                 groups[group_id] += count
         return languages, targets, groups
 
-    def newest(self, limit: int) -> tuple[Lists, bool]:
+    def newest(self, limit: int, languages: bool) -> tuple[Lists, bool]:
         """Lists holding at least each scope's newest ``limit`` updates (or all it has), and
-        whether they are complete (the scan reached the oldest update)."""
+        whether they are complete (the scan reached the oldest update). ``languages``: whether
+        language scopes exist (more than one language)."""
         if limit < 0:
             return self.everything, True
-        languages, targets, groups = self.totals
+        counts, targets, groups = self.totals
         lists = _empty(self)
         by_language, by_target, by_group = lists
-        if self.languages:  # every language gets its list now, so the scan appends to these
-            for code in languages:
+        if languages:  # every language gets its list now, so the scan appends to these
+            for code in counts:
                 by_language[code] = []
         wanted = [(by_target[t], min(limit, targets[t])) for t in self.target_ids]
         wanted += [(by_group[g], min(limit, groups[g])) for g in self.group_ids]
-        if self.languages:
-            wanted += [(by_language[code], min(limit, count)) for code, count in languages.items()]
+        if languages:
+            wanted += [(by_language[code], min(limit, count)) for code, count in counts.items()]
         ordered = self.ordered
         for start in range(0, len(ordered), _STRIDE):
             if all(len(found) >= need for found, need in wanted):

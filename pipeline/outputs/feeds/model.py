@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, partial
+from operator import itemgetter
 
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import Group, Target, load_taxonomy
@@ -72,6 +73,9 @@ class FeedScope:
     # What title and description are made of besides the settings and the code, for keys.
     words: tuple[str, ...]
     _texts: Callable[[], tuple[str, str]] = field(repr=False, compare=False)
+    # The site scope: whether no two updates share an instant (its archive pages are then
+    # reversals, :func:`~.archive.feed_pages`), known from the sort; None: not known.
+    distinct_instants: bool | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -116,9 +120,13 @@ class FeedPage:
         """Whether this page's ``filename`` links to archive pages (they exist in that format)."""
         return self.prev_archive is not None and filename in ARCHIVE_FORMATS
 
-    @property
+    @cached_property
     def updated(self) -> datetime:
-        """The newest ``updated`` among the entries: changes only when an entry does."""
+        """The newest ``updated`` among the entries: changes only when an entry does.
+
+        Kept: the builder asks for it right after reading the entries' fingerprints, while
+        they are in the CPU's cache, and the index, the OPML files and the shells ask again.
+        """
         return max((u.updated for u in self.entries), default=EMPTY_FEED_UPDATED)
 
     def title(self) -> str:
@@ -159,7 +167,11 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
     taxonomy = load_taxonomy()
     lang = settings.language
     _ = translations(lang).gettext
-    ordered = tuple(sorted(updates, key=sort_key))
+    # One pass over the updates for their keys (each a dict lookup in a different object, the
+    # cost of every pass over 10,000 updates), then the sort and the archive's check on them.
+    keys = list(map(sort_key, updates))
+    ordered = tuple([updates[i] for i in sorted(range(len(keys)), key=keys.__getitem__)])
+    distinct = len(set(map(itemgetter(0), keys))) == len(keys)
     found: list[FeedScope] = [
         FeedScope(
             kind="site",
@@ -170,12 +182,14 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
             updates=ordered,
             words=(settings.title, settings.description),
             _texts=partial(tuple, (settings.title, settings.description)),
+            distinct_instants=distinct,
         )
     ]
-    languages = sorted({u.lang for u in ordered})
-    members = Members(ordered, taxonomy, languages=len(languages) > 1)
-    (by_language, by_target, by_group), complete = members.newest(settings.scope_feed_items)
+    members = Members(ordered, taxonomy)
     language_totals, target_totals, group_totals = members.totals
+    languages = sorted(language_totals)
+    lists, complete = members.newest(settings.scope_feed_items, languages=len(languages) > 1)
+    by_language, by_target, by_group = lists
 
     def scope(kind: str, key: str, lists: dict[str, list[Update]], total: int, **rest) -> FeedScope:
         newest = lists[key]
