@@ -216,3 +216,28 @@ def test_building_a_newsletter_issue_imports_neither_dkim_nor_the_address_checke
     assert any((site / "out" / "newsletters").rglob("index.html")), done.stdout
     assert sorted(NOT_FOR_A_NEWSLETTER & modules) == []
     assert "pipeline.outputs.newsletter.render" in modules  # it did build the issue
+
+
+# What only making a feed document in the general way (feedgen's shell, lxml's OPML) or a
+# sign-up form needs: an edit whose feeds have plain words needs none of it.
+NOT_FOR_AN_EDITS_OUTPUTS = {"feedgen", "lxml", "dateutil", "pipeline.web.texts"}
+
+
+def test_an_edit_build_makes_its_feeds_without_feedgen_unless_their_words_need_it(site, tmp_path):
+    assert build(site)[0].returncode == 0
+    edit_one(site / "content", CORPUS)
+    edited, modules = build(site)
+    assert edited.returncode == 0, edited.stderr
+    assert "pipeline.outputs.feeds.rss_atom" in modules  # it made feed documents
+    assert sorted(NOT_FOR_AN_EDITS_OUTPUTS & modules) == []
+    # A title that looks like markup: Atom's shell is feedgen's again, imported on demand, and
+    # the whole site is what a build in this process (everything imported up front) makes.
+    settings = f'[site]\nstate_dir = "{site / "state"}"\ntitle = "Mål <b>17</b> &amp; mer"\n'
+    (site / "site.toml").write_text(settings, encoding="utf-8")
+    done, modules = build(site)
+    assert done.returncode == 0, done.stderr
+    assert {"feedgen", "lxml"} <= modules
+    (tmp_path / "inproc.toml").write_text(settings.replace(str(site / "state"), str(tmp_path / "s2")))
+    argv = ["build", "--config", str(tmp_path / "inproc.toml"), "--content", str(site / "content")]
+    assert main([*argv, "--out", str(tmp_path / "inproc"), "--now", NOW, "-q"]) == 0
+    assert files(tmp_path / "inproc") == files(site / "out")

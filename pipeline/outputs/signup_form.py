@@ -9,15 +9,19 @@ with ``fetch`` instead and shows the answer in place (CORS: ``[web] allowed_orig
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
+from pipeline.caching.deferred import Deferred, Output
+from pipeline.caching.fingerprint import digest
 from pipeline.config.site import LANGUAGES, Settings
 from pipeline.reading.model import Update
-from pipeline.web.texts import texts
 
 PATH = "snippets/subscribe.html"
 
 
 def render(settings: Settings, lang: str) -> bytes:
+    from pipeline.web.texts import texts  # the service's words: only when a form is made
+
     template = settings.env.get_template("web/partner_form.html")
     html = template.render(lang=lang, T=texts(lang), settings=settings, web=settings.web, chosen=(), error="")
     return html.encode("utf-8")
@@ -25,7 +29,21 @@ def render(settings: Settings, lang: str) -> bytes:
 
 def build(updates: Sequence[Update], settings: Settings) -> dict[str, bytes]:
     """The form in the site's language and in each supported language; ``updates`` is unused."""
-    files = {PATH: render(settings, settings.language)}
-    for lang in LANGUAGES:
-        files[f"snippets/subscribe.{lang}.html"] = render(settings, lang)
-    return files
+    return {path: render(settings, lang) for path, lang in _forms(settings)}
+
+
+def describe(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
+    """:func:`build` deferred, the site build's builder: a form shows no update, only the
+    settings, the templates and the code (all in the context digest), so a build whose
+    settings did not change neither renders nor compares it (three Jinja templates compiled
+    and rendered on every build before)."""
+    context = settings.context_digest
+    return {
+        path: Deferred(digest(context, "signup form", path, lang), partial(render, settings, lang))
+        for path, lang in _forms(settings)
+    }
+
+
+def _forms(settings: Settings) -> list[tuple[str, str]]:
+    """(path, language) of each form: the site's language first, then each supported one."""
+    return [(PATH, settings.language), *((f"snippets/subscribe.{lang}.html", lang) for lang in LANGUAGES)]

@@ -102,22 +102,7 @@ def publish(
         keep: list[str] = []
         entries: dict[str, list] = {}
         try:
-            todo: list[str] = []
-            for rel in sorted(wanted):
-                item, old_path = wanted[rel], old.get(rel)
-                key = item.key if isinstance(item, Deferred) else None
-                record = known.get(rel)
-                if key is not None and old_path is not None and record and record[0] == key:
-                    # stat_or_none(old_path, key) == record, without building the list (12,000 files)
-                    try:
-                        st = os.stat(old_path)
-                    except OSError:
-                        st = None
-                    if st is not None and st.st_size == record[1] and st.st_mtime_ns == record[2]:
-                        keep.append(rel)
-                        entries[rel] = record
-                        continue
-                todo.append(rel)
+            todo = _unchanged(wanted, old, known, out, keep, entries)
             if todo:
                 staging = _new_staging(out)
                 for done, (rel, written, record) in enumerate(_make_all(todo, wanted, old, staging), 1):
@@ -172,6 +157,47 @@ def publish(
                 shutil.rmtree(staging, ignore_errors=True)
             raise
         return report
+
+
+def _unchanged(
+    wanted: Mapping[str, Output],
+    old: Mapping[str, str],
+    known: Mapping[str, list],
+    out: Path,
+    keep: list[str],
+    entries: dict[str, list],
+) -> list[str]:
+    """Sort ``wanted`` into files kept as they are (added to ``keep`` and ``entries``) and the
+    files to make, which are returned in path order.
+
+    A file is kept when it is :class:`Deferred` with the key the manifest recorded and is
+    still there with the size and mtime recorded (what ``stat_or_none(path, key) == record``
+    says, without building a list per file). Only the files to make are sorted (12,000 paths
+    were), and the files are looked up relative to the folder (``dir_fd``), so the kernel walks
+    three path components per file instead of the folder's whole path again.
+    """
+    todo: list[str] = []
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY) if old else None  # old: out is a folder
+    stat = os.stat
+    try:
+        for rel, item in wanted.items():
+            record = known.get(rel)
+            if record is not None and isinstance(item, Deferred) and record[0] == item.key and rel in old:
+                try:
+                    st = stat(rel, dir_fd=fd)  # old[rel] is always f"{out}/{rel}"
+                except OSError:
+                    todo.append(rel)
+                    continue
+                if st.st_size == record[1] and st.st_mtime_ns == record[2]:
+                    keep.append(rel)
+                    entries[rel] = record
+                    continue
+            todo.append(rel)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    todo.sort()
+    return todo
 
 
 def _make_all(

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from pipeline.caching.deferred import Deferred, Output
-from pipeline.caching.fingerprint import digest
+from pipeline.caching.fingerprint import digest, quick_digest
 from pipeline.config.site import Settings
 from pipeline.outputs.feeds.archive import feed_pages
 from pipeline.outputs.feeds.discovery import build_discovery
@@ -46,11 +46,12 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     context = settings.context_digest
     pages = [page for scope in scopes(updates, settings) for page in feed_pages(scope, settings)]
     for page in pages:
-        inputs = repr(page_inputs(page))  # once per page, not once per format: 50 fingerprints
+        inputs = page_inputs(page)  # once per page, not once per format
+        page.updated  # noqa: B018 (kept on the page while its entries are in the CPU's cache)
         for name in page.formats:
             render = RENDERERS[name]
             files[page.folder + name] = Deferred(
-                digest(context, name, inputs), partial(render, page, settings)
+                quick_digest(context, name, inputs), partial(render, page, settings)
             )
     files.update(build_discovery(pages, settings))
     files[ICON_PATH] = Deferred(digest(context, ICON_PATH), partial(png_icon, 512, settings.templates_dir))
@@ -60,18 +61,25 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
     return dict(sorted(files.items()))
 
 
-def page_inputs(page: FeedPage) -> tuple:
-    """Everything a feed document is made of: its place, its scope's words, its entries."""
+def page_inputs(page: FeedPage) -> str:
+    """A digest of everything a feed document is made of: its place, its scope's words, its
+    entries (by fingerprint: each a digest of every field of its update).
+
+    ``repr`` never holds a NUL and fingerprints are hex, so one NUL-joined text keeps the parts
+    apart (:func:`~pipeline.caching.fingerprint.quick_digest`): the 10,000 fingerprints of the
+    archive pages are hashed as they are, not through the ``repr`` of a list of them.
+    """
     scope = page.scope
-    return (
+    head = (
         page.folder,
         page.archive_number,
         page.prev_archive,
         page.current,
         page.full_content,
-        (scope.kind, scope.key, scope.folder, scope.title, scope.description, scope.language, scope.home_url),
-        [u.fingerprint for u in page.entries],
+        (scope.kind, scope.key, scope.folder, scope.words, scope.language, scope.home_url),
+        len(page.entries),
     )
+    return quick_digest(repr(head), *[u.fingerprint for u in page.entries])
 
 
 __all__ = ["build"]

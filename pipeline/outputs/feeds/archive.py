@@ -24,9 +24,11 @@ build and uploaded on every deploy. The subscription documents keep the whole te
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from pipeline.config.site import Settings
 from pipeline.outputs.feeds.model import ARCHIVE_DIR, FeedPage, FeedScope
-from pipeline.reading.model import sort_key
+from pipeline.reading.model import Update, sort_key
 
 
 def archive_folder(number: int) -> str:
@@ -41,8 +43,7 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
         ]
     size = settings.feed_items
     newest = scope.updates[:size]
-    # Oldest first by (date, id); sort_key keeps each update's timestamp, so it is taken once.
-    oldest_first = sorted(scope.updates, key=lambda u: (-sort_key(u)[0], u.id))
+    oldest_first, newest_first = _oldest_first(scope.updates, scope.distinct_instants)
     full = len(oldest_first) // size
     result = [
         FeedPage(
@@ -58,7 +59,7 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
             FeedPage(
                 scope=scope,
                 folder=archive_folder(number),
-                entries=tuple(sorted(chunk, key=sort_key)),
+                entries=newest_first(chunk),
                 archive_number=number,
                 prev_archive=archive_folder(number - 1) if number > 1 else None,
                 current=scope.folder,
@@ -66,3 +67,29 @@ def feed_pages(scope: FeedScope, settings: Settings) -> list[FeedPage]:
             )
         )
     return result
+
+
+def _oldest_first(
+    updates: Sequence[Update], distinct: bool | None = None
+) -> tuple[Sequence[Update], Callable[[Sequence[Update]], tuple[Update, ...]]]:
+    """``updates`` (newest first) oldest first by (date, id), and how to put a slice of that
+    back newest first.
+
+    When no two updates share an instant, both are reversals: the order is total on the date
+    alone. Otherwise equal dates keep their ids ascending both ways, and both are sorted.
+    """
+    if distinct is None:  # ``distinct``: whether no two share an instant, when known
+        stamps = [sort_key(u)[0] for u in updates]
+        distinct = len(set(stamps)) == len(stamps)
+    if distinct:
+        return updates[::-1], _reversed
+    # sort_key keeps each update's timestamp, so it is taken once.
+    return sorted(updates, key=lambda u: (-sort_key(u)[0], u.id)), _newest_first
+
+
+def _reversed(chunk: Sequence[Update]) -> tuple[Update, ...]:
+    return tuple(chunk[::-1])
+
+
+def _newest_first(chunk: Sequence[Update]) -> tuple[Update, ...]:
+    return tuple(sorted(chunk, key=sort_key))

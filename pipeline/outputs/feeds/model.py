@@ -11,14 +11,17 @@ same pages: no clock, and every ordering is total (date, then id).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property, partial
+from operator import itemgetter
 
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import Group, Target, load_taxonomy
 from pipeline.locale import babel_locale, translations
 from pipeline.outputs import urls
+from pipeline.outputs.feeds.members import Members, ScopeUpdates
 from pipeline.outputs.labels import format_number
 from pipeline.reading.model import Update, sort_key
 from pipeline.reading.sanitize import clean_text
@@ -52,18 +55,44 @@ class Category:
 
 @dataclass(frozen=True)
 class FeedScope:
+    """One feed scope: where it lives, what it is called, and the updates in it.
+
+    Describing the feeds happens on every build, making a document only when its inputs
+    changed, so a scope carries what the keys need and computes the rest on first use: its
+    ``title`` and ``description`` (a language's name comes from Babel's locale data: 0.05 s of
+    CPU to load for two languages), and, for a language, group or target, the updates beyond
+    the newest few (:class:`~pipeline.outputs.feeds.members.ScopeUpdates`).
+    """
+
     kind: str  # "site", "lang", "group" or "target"
     key: str  # "" for site, else the language, group id or target id
     folder: str  # "feeds/", "feeds/targets/17.9/", …
-    title: str
-    description: str
     language: str
     home_url: str  # the HTML page this feed mirrors (rel=alternate)
-    updates: tuple[Update, ...]  # every update in scope, newest first
+    updates: Sequence[Update]  # every update in scope, newest first
+    # What title and description are made of besides the settings and the code, for keys.
+    words: tuple[str, ...]
+    _texts: Callable[[], tuple[str, str]] = field(repr=False, compare=False)
+    # The site scope: whether no two updates share an instant (its archive pages are then
+    # reversals, :func:`~.archive.feed_pages`), known from the sort; None: not known.
+    distinct_instants: bool | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return self.kind if not self.key else f"{self.kind}:{self.key}"
+
+    @cached_property
+    def texts(self) -> tuple[str, str]:
+        """(title, description), made on first use."""
+        return self._texts()
+
+    @property
+    def title(self) -> str:
+        return self.texts[0]
+
+    @property
+    def description(self) -> str:
+        return self.texts[1]
 
 
 @dataclass(frozen=True)
@@ -91,9 +120,13 @@ class FeedPage:
         """Whether this page's ``filename`` links to archive pages (they exist in that format)."""
         return self.prev_archive is not None and filename in ARCHIVE_FORMATS
 
-    @property
+    @cached_property
     def updated(self) -> datetime:
-        """The newest ``updated`` among the entries: changes only when an entry does."""
+        """The newest ``updated`` among the entries: changes only when an entry does.
+
+        Kept: the builder asks for it right after reading the entries' fingerprints, while
+        they are in the CPU's cache, and the index, the OPML files and the shells ask again.
+        """
         return max((u.updated for u in self.entries), default=EMPTY_FEED_UPDATED)
 
     def title(self) -> str:
@@ -105,11 +138,23 @@ class FeedPage:
 
 
 def language_name(code: str) -> str:
-    """A language's own name for itself from CLDR ("svenska", "English"), for the language feeds."""
+    """A language's own name for itself from CLDR ("svenska", "English"), for the language feeds.
+
+    Babel loads the locale's whole data file to answer: asked only when a document or list that
+    shows the name is made (:attr:`FeedScope.title`), and keyed by :func:`babel_version`.
+    """
     try:
         return babel_locale(code).get_language_name() or code
     except ValueError:  # not a language CLDR knows
         return code
+
+
+def babel_version() -> str:
+    """Babel's version, part of the key of every text that holds a name from its locale data
+    (Babel is not among the libraries of the code digest)."""
+    import babel
+
+    return babel.__version__
 
 
 def target_range(group: Group) -> str:
@@ -122,93 +167,115 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[FeedScope]:
     taxonomy = load_taxonomy()
     lang = settings.language
     _ = translations(lang).gettext
-    ordered = tuple(sorted(updates, key=sort_key))
+    # One pass over the updates for their keys (each a dict lookup in a different object, the
+    # cost of every pass over 10,000 updates), then the sort and the archive's check on them.
+    keys = list(map(sort_key, updates))
+    ordered = tuple([updates[i] for i in sorted(range(len(keys)), key=keys.__getitem__)])
+    distinct = len(set(map(itemgetter(0), keys))) == len(keys)
     found: list[FeedScope] = [
         FeedScope(
             kind="site",
             key="",
             folder=FEEDS_DIR,
-            title=settings.title,
-            description=settings.description,
             language=lang,
             home_url=settings.url(),
             updates=ordered,
+            words=(settings.title, settings.description),
+            _texts=partial(tuple, (settings.title, settings.description)),
+            distinct_instants=distinct,
         )
     ]
-    by_language: dict[str, list[Update]] = {}
-    for update in ordered:  # one pass, not one per language
-        by_language.setdefault(update.lang, []).append(update)
-    languages = sorted(by_language)
+    members = Members(ordered, taxonomy)
+    language_totals, target_totals, group_totals = members.totals
+    languages = sorted(language_totals)
+    lists, complete = members.newest(settings.scope_feed_items, languages=len(languages) > 1)
+    by_language, by_target, by_group = lists
+
+    def scope(kind: str, key: str, lists: dict[str, list[Update]], total: int, **rest) -> FeedScope:
+        newest = lists[key]
+        if complete:
+            return FeedScope(kind=kind, key=key, updates=tuple(newest), **rest)
+        every = partial(_every, members, _LISTS[kind], key)
+        return FeedScope(kind=kind, key=key, updates=ScopeUpdates(newest, total, every), **rest)
+
     if len(languages) > 1:
         for code in languages:
             found.append(
-                FeedScope(
-                    kind="lang",
-                    key=code,
+                scope(
+                    "lang",
+                    code,
+                    by_language,
+                    language_totals[code],
                     folder=urls.feed_folder(urls.language_path(code)),
-                    title=f"{settings.title} – {language_name(code)}",
-                    description=translations(code)
-                    .gettext("{description} Endast nyheter på {language}.")
-                    .format(description=settings.description, language=language_name(code)),
                     language=code,
                     home_url=settings.url(),
-                    updates=tuple(by_language[code]),
+                    words=("babel", babel_version()),
+                    _texts=partial(_language_texts, code, settings),
                 )
             )
-    by_target: dict[str, list[Update]] = {t.id: [] for t in taxonomy.targets}
-    by_group: dict[str, list[Update]] = {g.id: [] for g in taxonomy.groups}
-    groups_of = {t.id: [g.id for g in taxonomy.groups if t.id in g.targets] for t in taxonomy.targets}
-    # An update's groups, each once, per distinct tuple of targets (a few hundred at most).
-    groups_of_targets: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for update in ordered:  # one pass over the updates, not one per target or group
-        for target_id in update.targets:
-            by_target[target_id].append(update)
-        # The updates of a group's targets, each once, in the site-wide order.
-        targets = update.targets if type(update.targets) is tuple else tuple(update.targets)
-        groups = groups_of_targets.get(targets)
-        if groups is None:
-            groups = groups_of_targets[targets] = tuple(
-                dict.fromkeys(g for t in update.targets for g in groups_of[t])
-            )
-        for group_id in groups:
-            by_group[group_id].append(update)
     for group in taxonomy.groups:
-        in_group = by_group[group.id]
+        title = _("Mål 17 — {area}").format(area=group.title(lang))
+        description = _("Nyheter om mål 17, {title} ({targets}).").format(
+            title=group.title(lang), targets=_("delmål {range}").format(range=target_range(group))
+        )
         found.append(
-            FeedScope(
-                kind="group",
-                key=group.id,
+            scope(
+                "group",
+                group.id,
+                by_group,
+                group_totals[group.id],
                 folder=urls.feed_folder(urls.group_path(group.id)),
-                title=_("Mål 17 — {area}").format(area=group.title(lang)),
-                description=_("Nyheter om mål 17, {title} ({targets}).").format(
-                    title=group.title(lang), targets=_("delmål {range}").format(range=target_range(group))
-                ),
                 language=lang,
                 home_url=settings.url(urls.group_path(group.id)),  # the area's page
-                updates=tuple(in_group),
+                words=(title, description),
+                _texts=partial(tuple, (title, description)),
             )
         )
     for target in taxonomy.targets:
-        found.append(target_scope(target, by_target[target.id], settings))
+        title, description = target_texts(target, settings)
+        found.append(
+            scope(
+                "target",
+                target.id,
+                by_target,
+                target_totals[target.id],
+                folder=urls.feed_folder(urls.target_path(target.id)),
+                language=lang,
+                home_url=settings.url(urls.target_path(target.id)),
+                words=(title, description),
+                _texts=partial(tuple, (title, description)),
+            )
+        )
     return found
 
 
-def target_scope(target: Target, in_scope: Sequence[Update], settings: Settings) -> FeedScope:
-    """The feed of one target; ``in_scope`` are the updates about it, newest first."""
+_LISTS = {"lang": 0, "target": 1, "group": 2}
+
+
+def _every(members: Members, which: int, key: str) -> list[Update]:
+    return members.everything[which][key]
+
+
+def _language_texts(code: str, settings: Settings) -> tuple[str, str]:
+    """A language feed's title and description, in that language, with its CLDR name."""
+    name = language_name(code)
+    description = (
+        translations(code)
+        .gettext("{description} Endast nyheter på {language}.")
+        .format(description=settings.description, language=name)
+    )
+    return f"{settings.title} – {name}", description
+
+
+def target_texts(target: Target, settings: Settings) -> tuple[str, str]:
+    """The title and description of one target's feed, in the site's language."""
     lang = settings.language
     _ = translations(lang).gettext
-    return FeedScope(
-        kind="target",
-        key=target.id,
-        folder=urls.feed_folder(urls.target_path(target.id)),
-        title=_("Mål 17 — delmål {id}: {title}").format(id=target.id, title=target.title(lang)),
-        description=_("Nyheter om delmål {id} i Agenda 2030, mål 17: {title}.").format(
-            id=target.id, title=target.title(lang)
-        ),
-        language=lang,
-        home_url=settings.url(urls.target_path(target.id)),
-        updates=tuple(in_scope),
+    title = _("Mål 17 — delmål {id}: {title}").format(id=target.id, title=target.title(lang))
+    description = _("Nyheter om delmål {id} i Agenda 2030, mål 17: {title}.").format(
+        id=target.id, title=target.title(lang)
     )
+    return title, description
 
 
 def categories(update: Update) -> list[Category]:

@@ -24,17 +24,20 @@ reader mistakes escaped text for markup; CDATA sections are left as they are.
 from __future__ import annotations
 
 import html
-
-from feedgen.ext.base import BaseExtension
-from feedgen.feed import FeedGenerator
-from lxml import etree
+from functools import cache
+from typing import TYPE_CHECKING
 
 from pipeline import __version__
 from pipeline.config.site import Settings
 from pipeline.outputs.feeds.entries import WRITERS, cached_entry
 from pipeline.outputs.feeds.markup import defuse_tags, looks_like_markup
 from pipeline.outputs.feeds.model import ATOM_FILE, FAVICON_PATH, GENERATOR, ICON_PATH, RSS_FILE, FeedPage
+from pipeline.outputs.feeds.shells import atom_shell, rss_shell
 from pipeline.reading.sanitize import clean_text
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
+    from lxml import etree
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -48,17 +51,31 @@ RSS_TYPE = "application/rss+xml"
 
 
 def render_rss(page: FeedPage, settings: Settings) -> bytes:
-    fg = _generator(page, settings, RSS_FILE, RSS_TYPE)
-    fg.image(url=settings.url(FAVICON_PATH), width="64", height="64")  # feedgen: also Atom's logo
-    shell = hex_references(fg.rss_str(pretty=not page.is_archive))
+    shell = rss_shell(page, settings)  # the plain case without feedgen (:mod:`.shells`)
+    if shell is None:
+        shell = feedgen_rss_shell(page, settings)
     return _splice(shell, b"</channel>", 1, _entries("rss", page))
 
 
 def render_atom(page: FeedPage, settings: Settings) -> bytes:
+    shell = atom_shell(page, settings)
+    if shell is None:
+        shell = feedgen_atom_shell(page, settings)
+    return _splice(shell, b"</feed>", 0, _entries("atom", page))
+
+
+def feedgen_rss_shell(page: FeedPage, settings: Settings) -> bytes:
+    """The RSS shell as feedgen writes it (with hexadecimal references)."""
+    fg = _generator(page, settings, RSS_FILE, RSS_TYPE)
+    fg.image(url=settings.url(FAVICON_PATH), width="64", height="64")  # feedgen: also Atom's logo
+    return hex_references(fg.rss_str(pretty=not page.is_archive))
+
+
+def feedgen_atom_shell(page: FeedPage, settings: Settings) -> bytes:
+    """The Atom shell as feedgen writes it."""
     fg = _generator(page, settings, ATOM_FILE, ATOM_TYPE)
     fg.logo(settings.url(ICON_PATH))  # feedgen: also RSS's image
-    shell = fg.atom_str(pretty=not page.is_archive)
-    return _splice(shell, b"</feed>", 0, _entries("atom", page))
+    return fg.atom_str(pretty=not page.is_archive)
 
 
 def _entries(kind: str, page: FeedPage) -> list[bytes]:
@@ -84,9 +101,11 @@ def _splice(shell: bytes, closing: bytes, depth: int, entries: list[bytes]) -> b
 def _generator(page: FeedPage, settings: Settings, filename: str, media_type: str) -> FeedGenerator:
     """The page's shell generator (no entries), addressed as ``filename``: its own id, self and
     RFC 5005 links."""
+    from feedgen.feed import FeedGenerator  # with lxml and dateutil: only when feedgen writes
+
     scope = page.scope
     fg = FeedGenerator()
-    fg.register_extension(EXT, _FeedLinks)
+    fg.register_extension(EXT, _feed_links_extension())
     fg.title(clean_text(page.title()))
     fg.subtitle(clean_text(scope.description))
     fg.author(name=defuse_tags(clean_text(settings.organisation)), uri=settings.url())
@@ -122,7 +141,7 @@ def _feed_links(page: FeedPage, settings: Settings, filename: str, media_type: s
     return links
 
 
-def _set_text_construct(element: etree._Element | None) -> None:
+def _set_text_construct(element: etree._Element | None) -> None:  # feedgen's tree
     """Atom text that looks like markup is sent as escaped HTML, which reads back the same."""
     if element is None or element.get("type") or not element.text:
         return
@@ -131,45 +150,53 @@ def _set_text_construct(element: etree._Element | None) -> None:
         element.text = html.escape(element.text, quote=False)
 
 
-class _FeedLinks(BaseExtension):
-    """Feed-level additions feedgen lacks (see module docstring)."""
+@cache
+def _feed_links_extension() -> type:
+    """The feedgen extension class, made when feedgen is first used (it imports feedgen)."""
+    from feedgen.ext.base import BaseExtension
+    from lxml import etree
 
-    def __init__(self) -> None:
-        self.links: list[Link] = []
-        self.archive = False
-        self.rss = False
+    class _FeedLinks(BaseExtension):
+        """Feed-level additions feedgen lacks (see module docstring)."""
 
-    def configure(self, links: list[Link], archive: bool, rss: bool) -> None:
-        self.links = links
-        self.archive = archive
-        self.rss = rss
+        def __init__(self) -> None:
+            self.links: list[Link] = []
+            self.archive = False
+            self.rss = False
 
-    def extend_ns(self) -> dict[str, str]:
-        if self.rss:
-            return {"dc": DC_NS}
-        return {"fh": FH_NS} if self.archive else {}
+        def configure(self, links: list[Link], archive: bool, rss: bool) -> None:
+            self.links = links
+            self.archive = archive
+            self.rss = rss
 
-    def extend_atom(self, feed: etree._Element) -> etree._Element:
-        _set_text_construct(feed.find("title"))
-        _set_text_construct(feed.find("subtitle"))
-        if self.archive:
-            etree.SubElement(feed, f"{{{FH_NS}}}archive")
-        return feed
+        def extend_ns(self) -> dict[str, str]:
+            if self.rss:
+                return {"dc": DC_NS}
+            return {"fh": FH_NS} if self.archive else {}
 
-    def extend_rss(self, rss: etree._Element) -> etree._Element:
-        channel = rss.find("channel")
-        for tag in ("title", "description"):
-            element = channel.find(tag)
-            if element is not None and element.text:
-                element.text = defuse_tags(element.text)
-        image_title = channel.find("image/title")
-        if image_title is not None and image_title.text:
-            image_title.text = defuse_tags(image_title.text)
-        for rel, href, link_type in self.links:
-            link = etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=href, rel=rel)
-            if link_type:
-                link.set("type", link_type)
-        return rss
+        def extend_atom(self, feed: etree._Element) -> etree._Element:
+            _set_text_construct(feed.find("title"))
+            _set_text_construct(feed.find("subtitle"))
+            if self.archive:
+                etree.SubElement(feed, f"{{{FH_NS}}}archive")
+            return feed
+
+        def extend_rss(self, rss: etree._Element) -> etree._Element:
+            channel = rss.find("channel")
+            for tag in ("title", "description"):
+                element = channel.find(tag)
+                if element is not None and element.text:
+                    element.text = defuse_tags(element.text)
+            image_title = channel.find("image/title")
+            if image_title is not None and image_title.text:
+                image_title.text = defuse_tags(image_title.text)
+            for rel, href, link_type in self.links:
+                link = etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=href, rel=rel)
+                if link_type:
+                    link.set("type", link_type)
+            return rss
+
+    return _FeedLinks
 
 
 def hex_references(document: bytes) -> bytes:

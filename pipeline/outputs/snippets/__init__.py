@@ -24,7 +24,7 @@ from pipeline.outputs.snippets.documents import (
     scopes,
     snippet_document,
 )
-from pipeline.outputs.snippets.embed import demo_page, embed_script
+from pipeline.outputs.snippets.embed import EMBED_SOURCE, demo_inputs, demo_page, embed_script
 from pipeline.outputs.snippets.schema import schema_document
 from pipeline.reading.model import Update
 
@@ -51,12 +51,24 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
             digest(context, "snippet", inputs, chosen),
             partial(_snippet_file, scope, updates, settings, items),
         )
-    schema = encode(schema_document(settings))
-    files["snippets/schema.json"] = schema
-    files[schema_path()] = schema
-    files["snippets/embed.js"] = embed_script()
-    files["snippets/demo.html"] = demo_page(updates, settings, all_scopes)
+    # The files below show no update (the demo page: which languages and which target it
+    # shows): deferred like the rest, so an edit build neither renders nor compares them.
+    for path in ("snippets/schema.json", schema_path()):
+        files[path] = Deferred(digest(context, path), partial(_schema_file, settings))
+    # The script's source is not under the settings' templates folder: its bytes are in its key.
+    source = EMBED_SOURCE.read_bytes()
+    files["snippets/embed.js"] = Deferred(
+        digest(context, "snippets/embed.js", source), partial(embed_script, source)
+    )
+    shown = demo_inputs(updates, settings, all_scopes)
+    files["snippets/demo.html"] = Deferred(
+        digest(context, "snippets/demo.html", shown), partial(demo_page, settings, shown)
+    )
     return files
+
+
+def _schema_file(settings: Settings) -> bytes:
+    return encode(schema_document(settings))
 
 
 def _snippet_file(

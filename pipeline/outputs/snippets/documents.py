@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
+from operator import attrgetter
 from typing import Any
 
 from pipeline.config.site import Settings
@@ -87,7 +88,7 @@ def scopes(updates: Sequence[Update], settings: Settings) -> list[Scope]:
                 },
             )
         )
-    languages = sorted({u.lang for u in updates})
+    languages = sorted(set(map(attrgetter("lang"), updates)))  # at C speed: 10,000 updates
     if len(languages) > 1:
         for lang in languages:
             result.append(
