@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.caching.fingerprint import quick_digest
 from pipeline.config.site import Settings, SettingsError
 from pipeline.forkpool import map_forked
 from pipeline.locale.cli import cli_language, tr
@@ -164,13 +163,16 @@ def read_content(
 
 
 def file_keys(context: str, files: list[tuple[str, Any]]) -> list[str]:
-    """The content cache's key of each file: the context and the file's path and stats.
+    """The content cache's key of each file: its path, its stats and the context, NUL-joined.
 
-    One :func:`~pipeline.caching.fingerprint.quick_digest` per file (the generic ``digest``
-    cost 0.1 s at 10,000 files).
+    The cache finds a record by the path and reuses it only while the stats and the context are
+    the ones it was made with (:func:`pipeline.caching.content_cache.split_key`); no digest per
+    file (10,000 of them cost 0.07 s). A path cannot hold NUL, the numbers do not.
     """
+    # What identifies a file's version without reading it (as make and git's index do): any
+    # write changes its size or mtime and ctime, a replacement its inode.
     return [
-        quick_digest(context, rel, str(st.st_size), str(st.st_mtime_ns), str(st.st_ctime_ns), str(st.st_ino))
+        f"{rel}\0{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}\0{context}"
         for rel, st in files
     ]
 
