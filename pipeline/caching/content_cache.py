@@ -189,18 +189,25 @@ class ContentCache:
             else:
                 _encode_into(changes, rel, stats, context, entry, tzs)
         made_here = [entry.finished.update for *_, entry in fresh if entry.finished is not None]
+        # Records kept from earlier builds: only those a lookup decoded (so of the right shape).
         kept = [
-            (rel, record, ref)
-            for rel, record in records.items()
-            if rel in self._used and rel not in self._new and (ref := _ref_of(record)) is not None
+            (rel, record) for rel, record in records.items() if rel in self._used and rel not in self._new
         ]
+        live = 0
+        for _rel, record in kept:
+            done = record[2][2]
+            if done is not None:
+                live += done[7]
         files = html_store.generations(self.folder)
-        compact = not files or _mostly_dead(files, [ref[2] for *_, ref in kept], made_here)
+        compact = not files or _mostly_dead(files, live, made_here)
         target = html_store.new_generation(self.folder) if compact else files[-1]
         copied: list[bytes] = []
         copied_rels: list[tuple[str, Any]] = []
         if compact:
-            for rel, record, ref in kept:
+            for rel, record in kept:
+                ref = _ref_of(record)
+                if ref is None:
+                    continue
                 try:
                     copied.append(html_store.read_raw(html_store.HtmlRef(*ref)))
                     copied_rels.append((rel, record))
@@ -277,10 +284,13 @@ class _paused_collector:
             gc.enable()
 
 
-def _mostly_dead(files: list[Path], lengths: list[int], made_here: list[Update]) -> bool:
-    """Would the generation files, with this build's records appended, be mostly dead records?"""
+def _mostly_dead(files: list[Path], kept: int, made_here: list[Update]) -> bool:
+    """Would the generation files, with this build's records appended, be mostly dead records?
+
+    ``kept``: the bytes of the HTML records of the entries kept from earlier builds.
+    """
     written = sum(html_store.encoded_length(u.html, u.toc_html, u.feed_html) for u in made_here)
-    live = sum(lengths) + written
+    live = kept + written
     return sum(_size(path) for path in files) + written > 2 * live + COMPACT_SLACK
 
 
