@@ -95,12 +95,13 @@ class ContentCache:
                 elif (hit := decoded.get(rel)) is None:
                     try:
                         hit = decode(record[2])
-                        done = record[2][2]  # the rendered part: its HTML record's file, offset, length
+                        done = record[2][2]  # the rendered part: its HTML record's (file, offset, length)
                         if done is not None:
-                            size = sizes.get(done[5])
+                            path, offset, length = done[5]
+                            size = sizes.get(path)
                             if size is None:
-                                size = sizes[done[5]] = html_store.open_files([done[5]]).get(done[5], -1)
-                            if done[6] + done[7] > size:  # the record is gone: parsed, not rendered
+                                size = sizes[path] = html_store.open_files([path]).get(path, -1)
+                            if offset + length > size:  # the record is gone: parsed, not rendered
                                 hit = replace(hit, finished=None)
                         decoded[rel] = hit
                     except Exception:  # noqa: BLE001 - a record that does not decode is a miss
@@ -197,7 +198,7 @@ class ContentCache:
         for _rel, record in kept:
             done = record[2][2]
             if done is not None:
-                live += done[7]
+                live += done[5][2]
         files = html_store.generations(self.folder)
         compact = not files or _mostly_dead(files, live, made_here)
         target = html_store.new_generation(self.folder) if compact else files[-1]

@@ -83,7 +83,6 @@ _shared_of = operator.itemgetter(*SHARED)
 _UPDATE_KEYS = frozenset(UPDATE_NAMES)
 _UPDATE_EXTRA = frozenset(("_sort_key", "_body", *LAZY_FIELDS))
 _new = object.__new__
-_set = object.__setattr__  # past a frozen dataclass's __setattr__: the instance's dict, not a copy
 
 
 class Unencodable(Exception):
@@ -112,7 +111,8 @@ class Encoder:
         return self._strings.setdefault(value, value)
 
     def strings(self, value: tuple[Any, ...]) -> tuple[Any, ...]:
-        """A tuple of str, None and bool (already checked), its strings and itself shared."""
+        """A checked tuple of str, None, bool and int, its strings and itself shared (tuples of
+        one length never mix bools and ints in one position, so equal means identical)."""
         shared = tuple(self._strings.setdefault(v, v) if type(v) is str else v for v in value)
         return self._tuples.setdefault(shared, shared)
 
@@ -177,8 +177,8 @@ def _finished(finished: Finished, source: dict[str, Any], encoder: Encoder) -> t
             raise Unencodable("an unexpected image size")
         size = (encoder.string(size[0]), size[1])
     warnings = _problems(finished.warnings)
-    path = encoder.string(body.path)
-    return (shared, values, lookups, size, warnings, path, body.offset, body.length, sort_key)
+    ref = (encoder.string(body.path), body.offset, body.length)
+    return (shared, values, lookups, size, warnings, ref, sort_key)
 
 
 def _same(value: Any, other: Any) -> bool:
@@ -204,7 +204,9 @@ def _value(value: Any, kind: Any, encoder: Encoder) -> Any:
             return None
         if type(value) is not Image or value.__dict__.keys() != set(IMAGE_NAMES):
             raise Unencodable(f"not an Image: {value!r}")
-        return tuple(_value(value.__dict__[name], inner, encoder) for name, inner in IMAGE_FIELDS)
+        return encoder.strings(
+            tuple(_value(value.__dict__[name], inner, encoder) for name, inner in IMAGE_FIELDS)
+        )
     if type(value) not in kind:
         raise Unencodable(f"unexpected {type(value).__name__}: {value!r}")
     return encoder.string(value) if type(value) is str else value
@@ -229,65 +231,77 @@ class Decoder:
 
     def __init__(self) -> None:
         self._zones: dict[bytes, Any] = {}
+        self._images: dict[tuple[Any, ...], Image] = {}
 
     def decode(self, flat: tuple[Any, ...]) -> CachedSource:
         """The entry :func:`encode` made ``flat`` from (raises on a malformed tuple).
 
-        Written for speed (10,000 calls per edit build): one ``dict(zip(...))`` per object,
-        ``object.__new__`` and one ``__dict__`` update instead of ``__init__``.
+        Written for speed (10,000 calls per edit build): tuples unpacked into dict displays,
+        ``object.__new__`` and the instance's own dict instead of ``__init__``, equal images
+        made once.
         """
         source_t, warnings_t, finished_t = flat
-        state = dict(zip(SOURCE_NAMES, source_t, strict=True))  # ValueError if of another shape
+        (rel, body, body_line, id_, slug, title, date, updated, lang, targets, tags, author, summary,
+         image, image_alt, image_line, draft) = source_t  # fmt: skip
         zones = self._zones
-        day, tz = state["date"]
-        state["date"] = datetime(day, zones.get(tz) or self._zone(tz))  # type: ignore[call-overload]
-        day, tz = state["updated"]
-        state["updated"] = datetime(day, zones.get(tz) or self._zone(tz))  # type: ignore[call-overload]
+        date = datetime(date[0], zones.get(date[1]) or self._zone(date[1]))  # type: ignore[call-overload]
+        updated = datetime(updated[0], zones.get(updated[1]) or self._zone(updated[1]))  # type: ignore[call-overload]
         source = _new(Source)
-        source.__dict__ = state
+        source.__dict__ = {
+            "rel": rel, "body": body, "body_line": body_line, "id": id_, "slug": slug, "title": title,
+            "date": date, "updated": updated, "lang": lang, "targets": targets, "tags": tags,
+            "author": author, "summary": summary, "image": image, "image_alt": image_alt,
+            "image_line": image_line, "draft": draft,
+        }  # fmt: skip
         finished = None
         if finished_t is not None:
-            shared, values, lookups, size, warnings, path, offset, length, sort_key = finished_t
+            shared, values, lookups, size, warnings, ref, sort_key = finished_t
             if shared:
-                fields = dict(zip(SHARED, _shared_of(state), strict=True))
-                fields.update(zip(OWN_NAMES, values, strict=True))
+                summary, picture, rel, url, fingerprint = values
             else:
-                fields = dict(zip(UPDATE_NAMES, values, strict=True))
-                for name in ("date", "updated"):
-                    day, tz = fields[name]
-                    fields[name] = datetime(day, zones.get(tz) or self._zone(tz))  # type: ignore[call-overload]
-            image = fields["image"]
-            if image is not None:
-                fields["image"] = made = _new(Image)
-                _set(made, "__dict__", dict(zip(IMAGE_NAMES, image, strict=True)))
-            if sort_key is not None:
-                fields["_sort_key"] = sort_key
-            fields["_body"] = body = _new(HtmlRef)
-            _set(body, "__dict__", {"path": path, "offset": offset, "length": length})
+                (id_, slug, title, date, updated, lang, targets, tags, author, summary, picture, rel, url,
+                 fingerprint) = values  # fmt: skip
+                date = datetime(date[0], zones.get(date[1]) or self._zone(date[1]))  # type: ignore[call-overload]
+                updated = datetime(updated[0], zones.get(updated[1]) or self._zone(updated[1]))  # type: ignore[call-overload]
+            if picture is not None:
+                picture = self._image(picture)
             update = _new(Update)
-            _set(update, "__dict__", fields)
+            update.__dict__.update(
+                {
+                    "id": id_, "slug": slug, "title": title, "date": date, "updated": updated, "lang": lang,
+                    "targets": targets, "tags": tags, "author": author, "summary": summary, "image": picture,
+                    "source": rel, "url": url, "fingerprint": fingerprint,
+                    "_body": tuple.__new__(HtmlRef, ref),
+                }
+            )  # fmt: skip
+            if sort_key is not None:
+                update.__dict__["_sort_key"] = sort_key
             finished = _new(Finished)
-            _set(
-                finished,
-                "__dict__",
+            finished.__dict__.update(
                 {
                     "update": update,
                     "lookups": lookups,
                     "image_size": size,
                     "warnings": _problem_objects(warnings) if warnings else (),
-                },
+                }
             )
         entry = _new(CachedSource)
-        _set(
-            entry,
-            "__dict__",
+        entry.__dict__.update(
             {
                 "source": source,
                 "warnings": _problem_objects(warnings_t) if warnings_t else (),
                 "finished": finished,
-            },
+            }
         )
         return entry
+
+    def _image(self, values: tuple[Any, ...]) -> Image:
+        """One Image per distinct value (they are frozen: updates showing the same picture share it)."""
+        image = self._images.get(values)
+        if image is None:
+            image = self._images[values] = _new(Image)
+            image.__dict__.update(zip(IMAGE_NAMES, values, strict=True))
+        return image
 
     def _zone(self, tz: bytes | None) -> Any:
         if tz is None:
@@ -303,13 +317,13 @@ def _problem_objects(values: tuple[tuple[Any, ...], ...]) -> tuple[Problem, ...]
 def html_ref(flat: tuple[Any, ...]) -> tuple[str, int, int] | None:
     """The (path, offset, length) of an encoded entry's HTML record, or None when not rendered."""
     finished = flat[2]
-    return None if finished is None else (finished[5], finished[6], finished[7])
+    return None if finished is None else finished[5]
 
 
 def with_html_ref(flat: tuple[Any, ...], ref: tuple[str, int, int]) -> tuple[Any, ...]:
     """An encoded rendered entry whose HTML record is now at ``ref``."""
     source_t, warnings_t, finished = flat
-    return (source_t, warnings_t, (*finished[:5], *ref, finished[8]))
+    return (source_t, warnings_t, (*finished[:5], ref, finished[6]))
 
 
 def without_finished(flat: tuple[Any, ...]) -> tuple[Any, ...]:
