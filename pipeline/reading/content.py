@@ -91,12 +91,15 @@ def read_content(
             strict=True,
         )
     )
+    page_urls: dict[str, str] = {}  # a rendered update's page URL, made with these very settings
     for index, (rel, _) in enumerate(markdown_files):
         key, hit = keys[index], hits[index]
         if hit is not None:
             sources.append(hit.source)
             problems.extend(hit.warnings)
             cached[rel] = (key, hit)
+            if hit.finished is not None:
+                page_urls[rel] = hit.finished.update.url
             continue
         source, file_problems = parsed[index]
         problems.extend(file_problems)
@@ -116,7 +119,9 @@ def read_content(
         raise ContentError(problems)
     warnings = [p for p in problems if p.severity == "warning"]
 
-    targets = LinkTargets({s.rel: settings.url(update_path(s.slug)) for s in sources}, assets, sizes)
+    get_url = page_urls.get
+    pages = {s.rel: get_url(s.rel) or settings.url(update_path(s.slug)) for s in sources}
+    targets = LinkTargets(pages, assets, sizes)
     # One pass and one date comparison per source (two passes compared each date twice, and
     # comparing dates in different zones asks each zone for its offset: 0.02 s at 10,000).
     published: list[Source] = []
@@ -133,10 +138,11 @@ def read_content(
     result.drafts = drafts
     result.scheduled = sorted(later)
     todo: list[Source] = []
+    known: dict[Any, bool] = {}  # lookup -> still answered the same (shared by every update)
     for source in published:
         key, entry = cached.get(source.rel, ("", None))
         finished = entry.finished if entry is not None else None
-        if finished is not None and finished.still_valid(targets):
+        if finished is not None and finished.still_valid(targets, known):
             result.updates.append(finished.update)
             warnings.extend(finished.warnings)
         else:
