@@ -230,10 +230,7 @@ class ContentCache:
             location = (ref.path, ref.offset, ref.length)
             changes[rel] = (record[0], record[1], content_records.with_html_ref(record[2], location))
         for (rel, stats, context, entry), ref in zip(fresh, made[len(copied_rels) :], strict=True):
-            finished = entry.finished
-            assert finished is not None
-            lazy = replace(finished, update=finished.update.with_body(ref))
-            _encode_into(changes, rel, stats, context, CachedSource(entry.source, entry.warnings, lazy), tzs)
+            _encode_into(changes, rel, stats, context, entry, tzs, ref)  # its HTML now at ref
         if compact:
             self._keep = str(target)
         return changes, compact
@@ -245,10 +242,11 @@ def _encode_into(
     stats: str,
     context: str,
     entry: CachedSource,
-    tzs: content_records.Encoder,
+    encoder: content_records.Encoder,
+    html: html_store.HtmlRef | None = None,
 ) -> None:
     try:
-        changes[rel] = (stats, context, content_records.encode(entry, tzs))
+        changes[rel] = (stats, context, content_records.encode(entry, encoder, html))
     except content_records.Unencodable:
         changes[rel] = None  # not stored: parsed and rendered again next time
 

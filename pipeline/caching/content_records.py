@@ -136,8 +136,12 @@ class Encoder:
         self._tuples: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._lookups: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # each checked (equal means equivalent)
 
-    def encode(self, entry: CachedSource) -> tuple[Any, ...]:
-        """``entry`` as nested tuples of marshal's exact types; raises :class:`Unencodable`."""
+    def encode(self, entry: CachedSource, html: HtmlRef | None = None) -> tuple[Any, ...]:
+        """``entry`` as nested tuples of marshal's exact types; raises :class:`Unencodable`.
+
+        ``html``: where the update's HTML has just been put, for an update that still holds it
+        in memory (no lazy copy of the update only to encode it: 10,000 of them cold).
+        """
         if type(entry) is not CachedSource or type(entry.source) is not Source:
             raise Unencodable("not a CachedSource of a Source")
         source = entry.source.__dict__
@@ -158,10 +162,10 @@ class Encoder:
         return (
             source_t,
             self._problems(entry.warnings),
-            None if finished is None else self._finished(finished, source),
+            None if finished is None else self._finished(finished, source, html),
         )
 
-    def _finished(self, finished: Finished, source: dict[str, Any]) -> tuple[Any, ...]:
+    def _finished(self, finished: Finished, source: dict[str, Any], html: HtmlRef | None) -> tuple[Any, ...]:
         update = finished.update
         if type(finished) is not Finished or type(update) is not Update:
             raise Unencodable("not a Finished Update")
@@ -174,7 +178,7 @@ class Encoder:
             raise Unencodable("an Update field of an unexpected type")
         (id_, slug, title, date, updated, lang, targets, tags, author, summary, image, rel, url,
          fingerprint) = values  # fmt: skip
-        body = state.get("_body")
+        body = state.get("_body") if html is None else html
         if type(body) is not HtmlRef or tuple(map(type, body)) != (str, int, int):
             raise Unencodable("the Update's HTML is not in the HTML store")
         word = self._strings.setdefault
@@ -262,10 +266,10 @@ class Encoder:
         return tuple(out)
 
 
-def encode(entry: CachedSource, encoder: Encoder) -> tuple[Any, ...]:
+def encode(entry: CachedSource, encoder: Encoder, html: HtmlRef | None = None) -> tuple[Any, ...]:
     """``entry`` as nested tuples of marshal's exact types; raises :class:`Unencodable`."""
     try:
-        return encoder.encode(entry)
+        return encoder.encode(entry, html)
     except (AttributeError, KeyError, TypeError) as exc:
         raise Unencodable(str(exc)) from None
 
