@@ -63,9 +63,10 @@ def can_fork(count: int, min_items: int) -> bool:
 def _freeze() -> bool:
     """``gc.freeze()``; True when nothing was frozen before (so :func:`_unfreeze` may thaw all).
 
-    The caches freeze what they load for the whole build (:mod:`pipeline.caching.shard_store`);
-    a fork in the middle of the build must not hand those objects back to the collector, which
-    would then walk them all in its next full collection (0.12 s at 10,000 updates).
+    The caches freeze what they load for the whole build (:mod:`pipeline.caching.content_cache`,
+    :mod:`pipeline.caching.shard_store`); a fork in the middle of the build must not hand those
+    objects back to the collector, which would then walk them all in its next full collection
+    (0.12 s at 10,000 updates).
     """
     thawed = gc.get_freeze_count() == 0
     gc.freeze()
@@ -130,7 +131,7 @@ def join_background() -> bool:
     """Wait for every background child; False if any of them failed.
 
     Called when a build ends, so it also hands the objects frozen while loading the caches
-    (:mod:`pipeline.caching.shard_store`) back to the garbage collector: a long-running process
+    (:mod:`pipeline.caching.content_cache`, :mod:`pipeline.caching.shard_store`) back to the garbage collector: a long-running process
     (the scheduler) must not keep frozen whatever cyclic garbage existed when they were loaded.
     """
     ok = True

@@ -92,14 +92,15 @@ def test_a_corrupt_content_cache_is_ignored_and_rewritten(site, capsys, tmp_path
     build(site, capsys)
     reference = {p: (site[2] / p).read_bytes() for p in stats(site[2])}
     settings = default_settings(state_dir=str(tmp_path / "state"))
-    shards = list(cache_path(settings, site[0]).glob("shard-*.pickle"))
+    shards = list(cache_path(settings, site[0]).glob("base-*.rec"))
     assert shards
     for shard in shards:
         shard.write_bytes(shard.read_bytes()[:-7] + b"garbage")
     shutil.rmtree(tmp_path / "state" / "outputs")  # forget the last build too: everything is made again
     build(site, capsys)
     assert {p: (site[2] / p).read_bytes() for p in stats(site[2])} == reference
-    assert not any(shard.read_bytes().endswith(b"garbage") for shard in shards)  # rewritten whole
+    assert not any(shard.exists() for shard in shards)  # a new base written whole, the damaged one gone
+    assert len(list(cache_path(settings, site[0]).glob("base-*.rec"))) == 1
 
 
 def test_a_lost_manifest_only_costs_time(site, capsys, tmp_path):

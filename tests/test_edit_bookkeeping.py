@@ -11,6 +11,7 @@ import json
 import os
 import pickle
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -348,6 +349,12 @@ def test_input_digest_sees_every_change_of_a_file(tmp_path, settings):
     changed()
     os.chmod(content / "a.md", 0o600)  # mode
     changed()
+    st = os.stat(content / "a.md")
+    time.sleep(0.01)
+    (content / "a.md").write_text("---\ntitle: B\n---\nText.\n")  # the same size, in place ...
+    os.utime(content / "a.md", ns=(st.st_atime_ns, st.st_mtime_ns))  # ... and the same mtime
+    assert os.stat(content / "a.md")[6:9] == st[6:9] and os.stat(content / "a.md").st_ino == st.st_ino
+    changed()  # only the ctime tells
     (content / "a.md").write_text("---\ntitle: A\n---\nText!!\n")  # size
     changed()
     shutil.copy2(content / "a.md", content / "b.md")

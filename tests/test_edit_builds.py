@@ -196,3 +196,48 @@ def test_a_killed_build_then_a_normal_build_matches_cold(tmp_path: Path) -> None
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         site.cached_equals_cold()
+
+
+def test_touch_mv_and_a_same_size_same_mtime_rewrite_are_seen(site: Site) -> None:
+    """A file is known by its stats: a rewrite that keeps size and mtime still moves its ctime."""
+    path = update_file(site, 9)
+    os.utime(path)  # touch: same bytes, new mtime
+    site.cached_equals_cold()
+    moved = path.with_name("flyttad.md")
+    path.rename(moved)  # mv: a new path, the same inode
+    site.cached_equals_cold()
+    moved.rename(path)
+    site.cached_equals_cold()
+    st = path.stat()
+    text = path.read_text(encoding="utf-8")
+    at = text.rindex("e")
+    time.sleep(0.01)  # a ctime the clock can tell apart
+    path.write_text(text[:at] + "a" + text[at + 1 :], encoding="utf-8")  # same size, in place
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns, path.stat().st_ino) == (
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ino,
+    )
+    site.cached_equals_cold()
+
+
+def test_damaged_cut_and_foreign_content_cache_files_are_ignored(site: Site) -> None:
+    folder = next(site.state.glob(f"cache/{content_cache.FOLDER_NAME}/*"))
+    corpus.edit_one(site.content, SIZE)
+    site.cached_equals_cold()  # one frame on the log
+    (log,) = folder.glob("log-*.rec")
+    with open(log, "r+b") as handle:
+        handle.truncate(log.stat().st_size - 5)  # a writer killed mid-frame
+    corpus.edit_one(site.content, SIZE)
+    site.cached_equals_cold()
+    (folder / "base-99999999999999999999-00000000.rec").write_bytes(os.urandom(500))  # foreign, newest
+    corpus.add_one(site.content, SIZE)
+    site.cached_equals_cold()
+    assert not (folder / "base-99999999999999999999-00000000.rec").exists()  # a new base replaced it
+    (base,) = folder.glob("base-*.rec")
+    data = bytearray(base.read_bytes())
+    data[len(data) // 2] ^= 1
+    base.write_bytes(bytes(data))
+    update_file(site, 11).write_text(update_file(site, 11).read_text(encoding="utf-8") + "\nMer.\n", "utf-8")
+    site.cached_equals_cold()

@@ -1,34 +1,47 @@
 """The persistent content cache: parsed sources and finished updates, in the state folder.
 
-Keyed by a digest of a file's stats, its path, the settings and the code (see
-:func:`pipeline.reading.content.read_content`), so a hit is exactly what parsing and rendering again
-would give. Stored in a :class:`~pipeline.caching.shard_store.ShardStore`; entries a build did not use
-are dropped when it saves, so the cache does not grow with every edit. The updates' HTML is kept
-apart (:mod:`pipeline.caching.html_store`) and read only for the outputs a build remakes.
+One record per content file, found by its path and reused only while the file's stats (size,
+mtime, ctime, inode, mode) and the context (settings, code, the terminal's language) are what
+they were (see :func:`pipeline.reading.content.read_content`), so a hit is exactly what parsing
+and rendering again would give. Records are plain tuples (:mod:`pipeline.caching.content_records`)
+in a base file and an append-only log (:mod:`pipeline.caching.record_store`): an edit build
+appends the few records it changed. Records a build did not use are dropped when it saves, so
+the cache does not grow with every edit. The updates' HTML is kept apart
+(:mod:`pipeline.caching.html_store`) and read only for the outputs a build remakes.
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 import shutil
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from pipeline.caching import html_store
+from pipeline import forkpool
+from pipeline.caching import content_records, html_store
 from pipeline.caching.fingerprint import digest
-from pipeline.caching.shard_store import ShardStore
+from pipeline.caching.record_store import RecordStore
 from pipeline.config.site import Settings
 from pipeline.reading.content import read_content
 from pipeline.reading.files import Found
-from pipeline.reading.model import CachedSource, ContentSet, Finished, Renderer, Update
+from pipeline.reading.model import CachedSource, ContentSet, Renderer, Update
 
-FORMAT = b"goal17-content-cache 4\n"
-FOLDER_NAME = "content-v4"  # v4: a feed_html equal to html is stored once in the HTML store
-EARLIER_FORMATS = ("content-v2", "content-v3")
+FORMAT = b"goal17-content-cache 5\n"
+FOLDER_NAME = "content-v5"  # v5: marshalled records in a base and a log, found by path and stats
+EARLIER_FORMATS = ("content-v2", "content-v3", "content-v4")
 # A generation file is copied afresh when its dead records outweigh the live ones by this much.
 COMPACT_SLACK = 4 << 20
+# The log is folded into a new base once it is larger than a quarter of the base or this.
+LOG_SLACK = 256 << 10
+# Saves of fewer new entries take milliseconds: not worth a child process (forking a 10k build
+# costs 0.03 s).
+BACKGROUND_MIN_ENTRIES = 3000
+_WRITERS: dict[Path, int | None] = {}  # folder -> background child still writing
 
 
 def cache_path(settings: Settings, content_dir: str | Path) -> Path:
@@ -36,120 +49,247 @@ def cache_path(settings: Settings, content_dir: str | Path) -> Path:
     return Path(settings.state_dir) / "cache" / FOLDER_NAME / digest(str(Path(content_dir).absolute()))
 
 
+def split_key(key: str) -> tuple[str, str, str] | None:
+    """A key of :func:`pipeline.reading.content.file_keys`: (path, stats, context); None if not one."""
+    parts = key.split("\0", 2)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
+
+
 class ContentCache:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
-        self.store = ShardStore(folder, FORMAT, accepts=lambda value: isinstance(value, CachedSource))
+        self.store = RecordStore(folder, FORMAT)
+        self._records: dict[str, Any] | None = None  # path -> (stats, context, flat), once loaded
+        self._decoded: dict[str, CachedSource] = {}
+        self._new: dict[str, tuple[str, str, CachedSource]] = {}  # put by this build
+        self._used: set[str] = set()
         self._sizes: dict[str, int] = {}  # HTML store file -> its size (-1: gone), once opened
         self._keep: str | None = None  # the new generation a save made: the others go after it
 
     def get(self, key: str) -> CachedSource | None:
         """The entry for ``key``; one whose HTML record is gone counts as parsed, not rendered."""
-        return self._checked(self.store.get(key))
+        return self.get_many([key])[0]
 
     def get_many(self, keys: list[str]) -> list[CachedSource | None]:
-        """:meth:`get` of each key (a build asks for every content file's at once)."""
-        return [self._checked(entry) for entry in self.store.get_many(keys)]
+        """:meth:`get` of each key, in one loop: a build asks for every content file's at once.
 
-    def _checked(self, entry: CachedSource | None) -> CachedSource | None:
-        if entry is None or entry.finished is None:
-            return entry
-        body = entry.finished.update.__dict__.get("_body")
-        if type(body) is html_store.HtmlRef:
-            size = self._sizes.get(body.path)
-            if size is None:
-                size = self._sizes[body.path] = html_store.open_files([body.path]).get(body.path, -1)
-            if body.offset + body.length > size:
-                return replace(entry, finished=None)
-        return entry
+        The objects are made with the garbage collector paused and then frozen (see
+        :class:`_paused_collector`): they live until the build ends and hold no cycles.
+        """
+        with _paused_collector():
+            records = self._load()
+            decoded, new, used, sizes = self._decoded, self._new, self._used, self._sizes
+            decode = content_records.Decoder().decode
+            found: list[CachedSource | None] = []
+            for key in keys:
+                parts = key.split("\0", 2)
+                if len(parts) != 3:
+                    found.append(None)
+                    continue
+                rel, stats, context = parts
+                mine = new.get(rel)
+                if mine is not None:
+                    hit = mine[2] if mine[0] == stats and mine[1] == context else None
+                elif (record := records.get(rel)) is None or record[0] != stats or record[1] != context:
+                    hit = None
+                elif (hit := decoded.get(rel)) is None:
+                    try:
+                        hit = decode(record[2])
+                        done = record[2][2]  # the rendered part: its HTML record's (file, offset, length)
+                        if done is not None:
+                            path, offset, length = done[5]
+                            size = sizes.get(path)
+                            if size is None:
+                                size = sizes[path] = html_store.open_files([path]).get(path, -1)
+                            if offset + length > size:  # the record is gone: parsed, not rendered
+                                hit = replace(hit, finished=None)
+                        decoded[rel] = hit
+                    except Exception:  # noqa: BLE001 - a record that does not decode is a miss
+                        hit = None
+                if hit is not None:
+                    used.add(rel)
+                found.append(hit)
+        return found
+
+    def _load(self) -> dict[str, Any]:
+        if self._records is None:
+            forkpool.join(_WRITERS.pop(self.folder, None))  # a save still being written lands first
+            self._records = self.store.load()
+        return self._records
 
     def put(self, key: str, entry: CachedSource) -> None:
-        self.store.put(key, entry)
+        parts = split_key(key)
+        if parts is None:
+            return
+        rel, stats, context = parts
+        self._new[rel] = (stats, context, entry)
+        self._used.add(rel)
+        self._decoded.pop(rel, None)
 
     def repair_with(self, make: html_store.Repair) -> None:
         html_store.register_repair(self.folder, make)
 
     def save(self, background: bool = False) -> None:
+        """Write what changed: a frame on the log, or a new base when much changed.
+
+        With ``background`` and many new entries (a cold build) the encoding and writing happen
+        in a forked child while the build goes on (:func:`pipeline.forkpool.join_background`).
+        """
+        forkpool.join(_WRITERS.pop(self.folder, None))  # an earlier save of this folder lands first
+        records = self._load()
+        dropped = [rel for rel in records if rel not in self._used]
+        if not self._new and not dropped and not self.store.damaged:
+            return
         self._keep = None
-        self.store.save(prune=True, background=background, prepare=self._move_html, finish=self._tidy)
+        if background and len(self._new) >= BACKGROUND_MIN_ENTRIES:
+            _WRITERS[self.folder] = forkpool.in_background(lambda: self._write(records, dropped))
+        else:
+            self._write(records, dropped)
 
     @property
     def rejected(self) -> list[str]:
         return self.store.rejected
 
-    def _move_html(self) -> set[str]:
-        """Put the fresh updates' HTML in the HTML store and keep references in their entries.
+    def _write(self, records: dict[str, Any], dropped: list[str]) -> None:
+        changes, compact = self._move_html(records)
+        for rel in dropped:
+            changes[rel] = None
+        live = len(records) - len(dropped) + sum(1 for rel in changes if rel not in records)
+        if (
+            compact
+            or self.store.damaged
+            or self.store.generation is None
+            or len(changes) * 8 > live
+            or self.store.log_bytes > max(self.store.base_bytes // 4, LOG_SLACK)
+            or not self.store.append(changes)
+        ):
+            merged = {rel: record for rel, record in records.items() if rel in self._used}
+            for rel, record in changes.items():
+                if record is None:
+                    merged.pop(rel, None)
+                else:
+                    merged[rel] = record
+            self.store.rewrite(merged)
+        if self._keep is not None:
+            html_store.remove_unused(self.folder, {self._keep})  # the older files are named no more
 
-        Runs where the shards are written (a forked child for a big save). When the store's
-        files hold more dead records than live ones, every live record is copied into a new
-        generation, every shard rewritten and the older files removed.
+    def _move_html(self, records: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """This build's entries as records, their fresh HTML moved into the HTML store.
+
+        Returns the records and whether every record was moved into a new generation (when the
+        store's files hold more dead records than live ones): then every kept record changed
+        too, and the caller writes a new base. An entry that cannot be encoded is not stored.
         """
-        shards = self.store.all_shards()
-        fresh: list[tuple[str, str, CachedSource]] = []  # HTML in memory: made by this build
-        kept: list[tuple[str, str, CachedSource]] = []  # HTML in the store already
-        refs: list[html_store.HtmlRef] = []
-        for name, entries in shards.items():
-            for key, entry in entries.items():
-                if entry.finished is None:
-                    continue
-                body = entry.finished.update.__dict__.get("_body")
-                if body is None:
-                    fresh.append((name, key, entry))
-                elif isinstance(body, html_store.HtmlRef):
-                    kept.append((name, key, entry))
-                    refs.append(body)
-        made_here = [entry.finished.update for _, _, entry in fresh if entry.finished is not None]
+        tzs = content_records.Encoder()
+        fresh: list[tuple[str, str, str, CachedSource]] = []  # HTML in memory: made by this build
+        changes: dict[str, Any] = {}
+        for rel, (stats, context, entry) in self._new.items():
+            body = entry.finished.update.__dict__.get("_body") if entry.finished is not None else None
+            if entry.finished is not None and body is None:
+                fresh.append((rel, stats, context, entry))
+            else:
+                _encode_into(changes, rel, stats, context, entry, tzs)
+        made_here = [entry.finished.update for *_, entry in fresh if entry.finished is not None]
+        # Records kept from earlier builds: only those a lookup decoded (so of the right shape).
+        kept = [
+            (rel, record) for rel, record in records.items() if rel in self._used and rel not in self._new
+        ]
+        live = 0
+        for _rel, record in kept:
+            done = record[2][2]
+            if done is not None:
+                live += done[5][2]
         files = html_store.generations(self.folder)
-        records: Iterable[bytes] = (_record(update) for update in made_here)  # encoded as written
-        dirty = {name for name, _, _ in fresh}
-        compact = not files or _mostly_dead(files, refs, made_here)
+        compact = not files or _mostly_dead(files, live, made_here)
+        target = html_store.new_generation(self.folder) if compact else files[-1]
         copied: list[bytes] = []
+        copied_rels: list[tuple[str, Any]] = []
         if compact:
-            target = html_store.new_generation(self.folder)
-            for (name, key, entry), ref in zip(kept, refs, strict=True):
-                try:
-                    copied.append(html_store.read_raw(ref))
-                except OSError:  # its file is gone: the update is rendered again next time
-                    shards[name][key] = replace(entry, finished=None)
+            for rel, record in kept:
+                ref = _ref_of(record)
+                if ref is None:
                     continue
-                fresh.insert(len(copied) - 1, (name, key, entry))
-            records = itertools.chain(copied, records)
-            dirty |= {name for name, _, _ in kept}
-        else:
-            target = files[-1]
+                try:
+                    copied.append(html_store.read_raw(html_store.HtmlRef(*ref)))
+                    copied_rels.append((rel, record))
+                except OSError:  # its file is gone: the update is rendered again next time
+                    changes[rel] = (record[0], record[1], content_records.without_finished(record[2]))
         if not made_here and not copied:
-            return dirty
+            return changes, compact
+        records_out: Iterable[bytes] = itertools.chain(copied, (_record(u) for u in made_here))
         try:
-            made = html_store.append(target, records)
+            made = html_store.append(target, records_out)
         except OSError:
             # Without its HTML an entry cannot be reused: keep only the parsed sources.
-            for name, key, entry in fresh:
-                shards[name][key] = replace(entry, finished=None)
-            return dirty
-        for (name, key, entry), ref in zip(fresh, made, strict=True):
-            finished = entry.finished
-            if finished is not None:  # the constructors, not replace(): 10,000 entries cold
-                lazy = Finished(
-                    finished.update.with_body(ref), finished.lookups, finished.image_size, finished.warnings
-                )
-                shards[name][key] = CachedSource(entry.source, entry.warnings, lazy)
+            for rel, stats, context, entry in fresh:
+                _encode_into(changes, rel, stats, context, replace(entry, finished=None), tzs)
+            for rel, record in copied_rels:
+                changes[rel] = (record[0], record[1], content_records.without_finished(record[2]))
+            return changes, compact
+        for (rel, record), ref in zip(copied_rels, made, strict=False):
+            location = (ref.path, ref.offset, ref.length)
+            changes[rel] = (record[0], record[1], content_records.with_html_ref(record[2], location))
+        for (rel, stats, context, entry), ref in zip(fresh, made[len(copied_rels) :], strict=True):
+            _encode_into(changes, rel, stats, context, entry, tzs, ref)  # its HTML now at ref
         if compact:
             self._keep = str(target)
-        return dirty
-
-    def _tidy(self) -> None:
-        """After a new generation's shards are written: the older files are no longer named.
-
-        Readers that loaded the older files keep them open (:func:`html_store.open_files`).
-        """
-        if self._keep is not None:
-            html_store.remove_unused(self.folder, {self._keep})
+        return changes, compact
 
 
-def _mostly_dead(files: list[Path], refs: list[html_store.HtmlRef], made_here: list[Update]) -> bool:
-    """Would the generation files, with this build's records appended, be mostly dead records?"""
+def _encode_into(
+    changes: dict[str, Any],
+    rel: str,
+    stats: str,
+    context: str,
+    entry: CachedSource,
+    encoder: content_records.Encoder,
+    html: html_store.HtmlRef | None = None,
+) -> None:
+    try:
+        changes[rel] = (stats, context, content_records.encode(entry, encoder, html))
+    except content_records.Unencodable:
+        changes[rel] = None  # not stored: parsed and rendered again next time
+
+
+def _ref_of(record: Any) -> tuple[str, int, int] | None:
+    try:
+        ref = content_records.html_ref(record[2])
+    except (TypeError, IndexError):
+        return None
+    return ref if type(ref) is tuple and len(ref) == 3 and type(ref[0]) is str else None
+
+
+class _paused_collector:
+    """The cyclic garbage collector off while cache entries are made, what was made then frozen.
+
+    Ten thousand entries are a hundred thousand small objects, none garbage and none in a
+    cycle, that live until the build ends: with the collector running, making them triggered
+    collection after collection over everything made so far, and every later full collection
+    walked them all again. Frozen objects are still freed by reference counting;
+    :func:`pipeline.forkpool.join_background`, which every build calls at its end, hands them
+    back to the collector. Only a single-threaded process (a command) freezes: in the
+    scheduler or a server, where jobs run in threads, whatever cyclic garbage existed at that
+    moment would stay frozen until the next site build.
+    """
+
+    def __enter__(self) -> None:
+        self.enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if threading.active_count() == 1:
+            gc.freeze()
+        if self.enabled:
+            gc.enable()
+
+
+def _mostly_dead(files: list[Path], kept: int, made_here: list[Update]) -> bool:
+    """Would the generation files, with this build's records appended, be mostly dead records?
+
+    ``kept``: the bytes of the HTML records of the entries kept from earlier builds.
+    """
     written = sum(html_store.encoded_length(u.html, u.toc_html, u.feed_html) for u in made_here)
-    live = sum(ref.length for ref in refs) + written
+    live = kept + written
     return sum(_size(path) for path in files) + written > 2 * live + COMPACT_SLACK
 
 

@@ -214,8 +214,10 @@ def _walk(content_dir: str | Path) -> Found | None:
 def input_digest(content_dir: str | Path, settings: Settings, found: Found | None = None) -> str:
     """Everything a build reads besides the clock: code, templates, settings, the content files.
 
-    Content files are taken by their stats (path, mode, size, mtime, inode), not their bytes:
-    10,000 stats cost milliseconds, and any write to a file changes its mtime. The files are
+    Content files are taken by their stats (path, mode, size, mtime, ctime, inode), not their
+    bytes: 10,000 stats cost milliseconds. Any write changes a file's ctime, even one that keeps
+    its size and sets its mtime back (an editor, ``rsync -t``, ``touch -r``); without the ctime
+    such a rewrite skipped the build and left every output as it was. The files are
     those the build reads (:func:`pipeline.reading.files.discover`: names starting with ``.``
     or ``_`` are skipped by both), and what it refuses, with the reason.
     """
@@ -230,7 +232,10 @@ def input_digest(content_dir: str | Path, settings: Settings, found: Found | Non
         # One NUL-joined text (a path cannot hold NUL, numbers do not): the repr of 10,000
         # tuples that digest() hashed cost three times as much.
         stats = quick_digest(
-            *(f"{rel}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}" for rel, st in entries)
+            *(
+                f"{rel}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
+                for rel, st in entries
+            )
         )
         refused = [(r.rel, r.reason) for r in found.refused]
     return digest(settings.context_digest, root, stats, refused)

@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.caching.fingerprint import quick_digest
 from pipeline.config.site import Settings, SettingsError
 from pipeline.forkpool import map_forked
 from pipeline.locale.cli import cli_language, tr
@@ -92,12 +91,15 @@ def read_content(
             strict=True,
         )
     )
+    page_urls: dict[str, str] = {}  # a rendered update's page URL, made with these very settings
     for index, (rel, _) in enumerate(markdown_files):
         key, hit = keys[index], hits[index]
         if hit is not None:
             sources.append(hit.source)
             problems.extend(hit.warnings)
             cached[rel] = (key, hit)
+            if hit.finished is not None:
+                page_urls[rel] = hit.finished.update.url
             continue
         source, file_problems = parsed[index]
         problems.extend(file_problems)
@@ -117,7 +119,9 @@ def read_content(
         raise ContentError(problems)
     warnings = [p for p in problems if p.severity == "warning"]
 
-    targets = LinkTargets({s.rel: settings.url(update_path(s.slug)) for s in sources}, assets, sizes)
+    get_url = page_urls.get
+    pages = {s.rel: get_url(s.rel) or settings.url(update_path(s.slug)) for s in sources}
+    targets = LinkTargets(pages, assets, sizes)
     # One pass and one date comparison per source (two passes compared each date twice, and
     # comparing dates in different zones asks each zone for its offset: 0.02 s at 10,000).
     published: list[Source] = []
@@ -134,10 +138,11 @@ def read_content(
     result.drafts = drafts
     result.scheduled = sorted(later)
     todo: list[Source] = []
+    known: dict[Any, bool] = {}  # lookup -> still answered the same (shared by every update)
     for source in published:
         key, entry = cached.get(source.rel, ("", None))
         finished = entry.finished if entry is not None else None
-        if finished is not None and finished.still_valid(targets):
+        if finished is not None and finished.still_valid(targets, known):
             result.updates.append(finished.update)
             warnings.extend(finished.warnings)
         else:
@@ -164,13 +169,16 @@ def read_content(
 
 
 def file_keys(context: str, files: list[tuple[str, Any]]) -> list[str]:
-    """The content cache's key of each file: the context and the file's path and stats.
+    """The content cache's key of each file: its path, its stats and the context, NUL-joined.
 
-    One :func:`~pipeline.caching.fingerprint.quick_digest` per file (the generic ``digest``
-    cost 0.1 s at 10,000 files).
+    The cache finds a record by the path and reuses it only while the stats and the context are
+    the ones it was made with (:func:`pipeline.caching.content_cache.split_key`); no digest per
+    file (10,000 of them cost 0.07 s). A path cannot hold NUL, the numbers do not.
     """
+    # What identifies a file's version without reading it (as make and git's index do): any
+    # write changes its size or mtime and ctime, a replacement its inode.
     return [
-        quick_digest(context, rel, str(st.st_size), str(st.st_mtime_ns), str(st.st_ctime_ns), str(st.st_ino))
+        f"{rel}\0{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}\0{context}"
         for rel, st in files
     ]
 

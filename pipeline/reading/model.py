@@ -177,11 +177,22 @@ class Finished:
     image_size: tuple[str, int] | None  # (content path, bytes) of a local front-matter image
     warnings: tuple[Problem, ...]
 
-    def still_valid(self, targets: LinkTargets) -> bool:
-        """Would rendering again resolve every link and the image exactly as before?"""
+    def still_valid(self, targets: LinkTargets, known: dict[Lookup, bool] | None = None) -> bool:
+        """Would rendering again resolve every link and the image exactly as before?
+
+        ``known``: answers for lookups already checked against the same ``targets`` (a build
+        checks 10,000 updates; most of their links point at pages other updates link to, and the
+        content cache keeps equal lookups as one tuple).
+        """
         md_links, assets = targets.pages, targets.assets
-        for rel, url, is_asset in self.lookups:
-            if md_links.get(rel) != url or (rel in assets) != is_asset:
+        if known is None:
+            known = {}
+        for lookup in self.lookups:
+            ok = known.get(lookup)
+            if ok is None:
+                rel, url, is_asset = lookup
+                ok = known[lookup] = md_links.get(rel) == url and (rel in assets) == is_asset
+            if not ok:
                 return False
         if self.image_size is not None:
             rel, size = self.image_size
