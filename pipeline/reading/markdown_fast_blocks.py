@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.reading.markdown_fast_inline import Decline, InlineRenderer
+from pipeline.reading.markdown_fast_inline import STX, Decline, InlineRenderer, escape_text
 
 # The library's regexes, verbatim (tab_length 4), from markdown.blockprocessors / sane_lists.
 HASH_HEADER = re.compile(r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)")
@@ -36,6 +36,10 @@ INDENT = " " * 4  # tab_length
 _ITEM_MARKUP = frozenset("#> \n")  # first characters a block processor may act on
 _TABLE_SEPARATOR = frozenset("|:- ")
 _TICKS = re.compile("`+")
+# First characters of a one-line block that a processor before the paragraph may act on: a
+# hash heading "#", a rule "-_*", a bullet "*+-", an ordered item (a digit: re's \d is any
+# Unicode decimal, so str.isdigit is asked too), a quote ">".
+_LINE_MARKUP = frozenset("#-_*+>0123456789")
 
 
 @dataclass
@@ -93,12 +97,20 @@ def parse_block(block: str, out: list, blocks: list[str], detabbed: bool = False
             _indented_continuation(block, out[-1])
             return
         raise Decline  # indented code, a deeper continuation or a stripped paragraph
+    first = block[0]
+    if "\n" not in block and first not in _LINE_MARKUP and not first.isspace() and not first.isdigit():
+        # One line that only the paragraph can take: a table needs two lines, a setext heading
+        # its underline, a list, rule, quote or hash heading its first character (not white
+        # space, so the block is not blank and lstrip keeps it whole).
+        if "[" in block and "]:" in block:
+            raise Decline  # a reference or footnote definition
+        out.append(f"<p>{inline(block)}</p>")
+        return
     if not block.strip():
         return  # (Unicode) white space only: no processor takes it, the paragraph drops it
     lines = block.split("\n")
     # What the later lines start with: the line-anchored regexes below can only match there
     # (or at the block's start), so one pass over the lines saves a scan per regex.
-    first = block[0]
     heads = {line[:1] for line in lines[1:]} if len(lines) > 1 else set()
     if "|" in block and _is_table(lines):
         out.append(_table(lines))
@@ -142,7 +154,24 @@ def parse_block(block: str, out: list, blocks: list[str], detabbed: bool = False
 
 
 def inline(text: str) -> str:
-    return InlineRenderer().render(text)
+    """One element's inline Markdown as HTML (or :class:`Decline`).
+
+    Text holding none of the characters an inline phase acts on (code, escapes, links,
+    emphasis, breaks, placeholders) only gets the serializer's escaping: the phases would
+    each find nothing and hand it back unchanged.
+    """
+    if (
+        "`" in text
+        or "\\" in text
+        or "[" in text
+        or "]" in text
+        or "*" in text
+        or "_" in text
+        or "  \n" in text
+        or STX in text
+    ):
+        return InlineRenderer().render(text)
+    return escape_text(text)
 
 
 def _plain_item(text: str) -> str:

@@ -180,16 +180,14 @@ class InlineRenderer:
     def _finish(self, text: str) -> str:
         """Placeholders swapped for their HTML; the text between them escaped like the serializer."""
         if STX not in text:
-            return _escape_text(text)
-        pieces = _STASHED.split(text)
-        for index in range(0, len(pieces), 2):
-            pieces[index] = _escape_text(pieces[index])
-        for index in range(1, len(pieces), 2):
-            pieces[index] = self.stash[int(pieces[index])]
-        return "".join(pieces)
+            return escape_text(text)
+        # Escaping the whole text equals escaping each piece between placeholders: they hold
+        # no "&", ">" or digits-only escape, and no entity or escape can span one.
+        stash = self.stash
+        return _STASHED.sub(lambda match: stash[int(match.group(1))], escape_text(text))
 
 
-def _escape_text(text: str) -> str:
+def escape_text(text: str) -> str:
     """A text node as Python-Markdown serializes it, after unescaping backslash escapes."""
     if STX in text:
         text = _ESCAPED.sub(lambda m: chr(int(m.group(1))), text)
