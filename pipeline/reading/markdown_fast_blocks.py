@@ -106,6 +106,12 @@ def parse_block(block: str, out: list, blocks: list[str], detabbed: bool = False
             raise Decline  # a reference or footnote definition
         out.append(f"<p>{inline(block)}</p>")
         return
+    parse_general(block, out, blocks, detabbed)
+
+
+def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = False) -> None:
+    """:func:`parse_block` for a block that is not one plain line (and, in tests, for any)."""
+    first = block[0]
     if not block.strip():
         return  # (Unicode) white space only: no processor takes it, the paragraph drops it
     lines = block.split("\n")
