@@ -57,13 +57,16 @@ def make_resolver(
     """
 
     md_links, assets = targets.pages, targets.assets
-    memo = _plans_for(settings, targets)
     folder = posixpath.dirname(source_rel)
+    plans = _plans_for(settings, targets)
+    memo = plans.get(folder)  # keyed by folder, then URL: no key tuple to build per call
+    if memo is None:
+        memo = plans[folder] = {}
 
     def resolve(url: str) -> str | None:
-        plan = memo.get((folder, url))
+        plan = memo.get(url)
         if plan is None:
-            plan = memo[(folder, url)] = _plan(url, folder, settings, md_links, assets)
+            plan = memo[url] = _plan(url, folder, settings, md_links, assets)
         kind, value, lookup = plan
         if lookup is not None and lookups is not None:
             lookups.append(lookup)
@@ -94,8 +97,8 @@ Plan = tuple[int, str, "Lookup | None"]
 _latest: list[tuple] = [(None, None, None, {})]
 
 
-def _plans_for(settings: Settings, targets: LinkTargets) -> dict[tuple[str, str], Plan]:
-    """The plan memo for this build's settings and link targets (the latest build's is kept)."""
+def _plans_for(settings: Settings, targets: LinkTargets) -> dict[str, dict[str, Plan]]:
+    """The plan memo (folder → URL → plan) for this build's settings and link targets (the latest build's is kept)."""
     memo = _latest[0]
     if memo[0] is not settings or memo[1] is not targets.pages or memo[2] is not targets.assets:
         memo = _latest[0] = (settings, targets.pages, targets.assets, {})
