@@ -123,6 +123,9 @@ def test_the_memoized_resolver_answers_records_and_warns_as_the_reference() -> N
                 results.append(([resolve(url) for url in urls + urls], lookups, missing))
             assert results[0] == results[1], (source, urls)
             answers, lookups, missing = results[0]
+            recorded: list[str | None] = []  # the fingerprint's record: every answer, in call order
+            recording = make_resolver(source, page, settings, targets, [].append, [], recorded)
+            assert [recording(url) for url in urls + urls] == answers == recorded
             seen.update({"warned"} if missing else set())
             seen.update({"looked up"} if lookups else set())
             seen.update({"refused"} if None in answers else set())
