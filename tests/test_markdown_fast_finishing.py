@@ -139,3 +139,7 @@ def test_clean_text_removes_exactly_the_characters_the_pattern_names() -> None:
     for code in range(0x110000):
         char = chr(code)
         assert (sanitize.clean_text(f"a{char}b") == "ab") == bool(sanitize._UNSAFE_CHARS.match(char))
+        assert (sanitize.clean_text(char) == "") == bool(sanitize._UNSAFE_CHARS.match(char))  # at the edge
+    long = "x" * sanitize._SHORT_TEXT  # the memchr path (the ones above take the short one)
+    for char in sanitize._UNSAFE_LIST:
+        assert sanitize.clean_text(long + char) == long
