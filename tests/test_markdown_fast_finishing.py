@@ -123,6 +123,9 @@ def test_the_memoized_resolver_answers_records_and_warns_as_the_reference() -> N
                 results.append(([resolve(url) for url in urls + urls], lookups, missing))
             assert results[0] == results[1], (source, urls)
             answers, lookups, missing = results[0]
+            recorded: list[str | None] = []  # the fingerprint's record: every answer, in call order
+            recording = make_resolver(source, page, settings, targets, [].append, [], recorded)
+            assert [recording(url) for url in urls + urls] == answers == recorded
             seen.update({"warned"} if missing else set())
             seen.update({"looked up"} if lookups else set())
             seen.update({"refused"} if None in answers else set())
@@ -136,3 +139,7 @@ def test_clean_text_removes_exactly_the_characters_the_pattern_names() -> None:
     for code in range(0x110000):
         char = chr(code)
         assert (sanitize.clean_text(f"a{char}b") == "ab") == bool(sanitize._UNSAFE_CHARS.match(char))
+        assert (sanitize.clean_text(char) == "") == bool(sanitize._UNSAFE_CHARS.match(char))  # at the edge
+    long = "x" * sanitize._SHORT_TEXT  # the memchr path (the ones above take the short one)
+    for char in sanitize._UNSAFE_LIST:
+        assert sanitize.clean_text(long + char) == long

@@ -32,14 +32,8 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
         line = source.body_line + offset
         warnings.append(Problem(source.rel, line, tr("link to a missing file: {path}", path=path), "warning"))
 
-    resolver = make_resolver(source.rel, page_url, settings, targets, on_missing, lookups)
     resolved: list[str | None] = []  # every answer, in order: part of the fingerprint
-
-    def resolve(url: str) -> str | None:
-        answer = resolver(url)
-        resolved.append(answer)
-        return answer
-
+    resolve = make_resolver(source.rel, page_url, settings, targets, on_missing, lookups, resolved)
     html = sanitize.clean_html(rendered.html, resolve, rendered.vouched)
     toc = sanitize.clean_html(rendered.toc_html, resolve, rendered.vouched) if rendered.toc_html else ""
     summary = source.summary or sanitize.shorten(sanitize.first_paragraph_text(html), SUMMARY_LIMIT)
