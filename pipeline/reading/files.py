@@ -229,10 +229,28 @@ def _read_all(fd: int, size: int, most: int | None) -> bytes:
 
 
 def _open_beneath(root: str, rel: str) -> int:
+    """A descriptor of ``root/rel`` opened one component at a time without following links.
+
+    The first component is opened by its path from the root (the root's own path is followed,
+    as the root's ``open`` always did; ``O_NOFOLLOW`` applies to that last component): one
+    ``open`` and ``close`` fewer per file, the root's, for 10,000 files a build. When that
+    fails, the walk from the root tells why, in the words it always used.
+    """
     parts = rel.split("/")
     if not rel or any(part in ("", ".", "..") for part in parts):
         raise UnsafeFile(rel, tr("is not a path inside the content folder"))
-    folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    if root:
+        try:
+            first = os.open(f"{root}/{parts[0]}", _DIR_FLAGS if len(parts) > 1 else _FILE_FLAGS)
+        except OSError:
+            pass
+        else:
+            return first if len(parts) == 1 else _walk(first, rel, parts[1:])
+    return _walk(os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), rel, parts)
+
+
+def _walk(folder: int, rel: str, parts: list[str]) -> int:
+    """Open ``parts`` one by one below the open ``folder`` (closed here); the last is the file."""
     try:
         for part in parts[:-1]:
             try:
