@@ -185,8 +185,10 @@ def read_beneath(root: str | Path, rel: str, limit: int | None = None) -> bytes:
     unreadable).
     """
     fd = _open_beneath(str(root), rel)
-    with os.fdopen(fd, "rb", closefd=True) as handle:
-        st = os.fstat(handle.fileno())
+    try:
+        st = os.fstat(fd)
+        if S_ISDIR(st.st_mode):  # what os.fdopen said of a folder, word for word
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         reason = refusal(st)
         if reason is None and not stat.S_ISREG(st.st_mode):
             reason = tr("is a folder, not a file")
@@ -196,17 +198,59 @@ def read_beneath(root: str | Path, rel: str, limit: int | None = None) -> bytes:
             raise UnsafeFile(
                 rel, tr("is {size} bytes, more than the {limit} allowed", size=st.st_size, limit=limit), True
             )
-        data = handle.read() if limit is None else handle.read(limit + 1)
+        data = _read_all(fd, st.st_size, None if limit is None else limit + 1)
+    finally:
+        os.close(fd)
     if limit is not None and len(data) > limit:  # grew while we were reading it
         raise UnsafeFile(rel, tr("is more than the {limit} bytes allowed", limit=limit), True)
     return data
 
 
+def _read_all(fd: int, size: int, most: int | None) -> bytes:
+    """The bytes from ``fd`` until its end, or its first ``most`` bytes.
+
+    Plain ``os.read`` calls, the first asking for the size ``fstat`` gave plus one: a
+    ``BufferedReader.read(limit + 1)`` allocated its ``limit``-sized buffer for every file
+    (35 µs of a file's 42, a third of a second of CPU in a 10,000-update build). Reading goes on
+    until the end of the file (an empty read), so a file that grew meanwhile is read whole, as
+    before; ``most`` stops it one byte past the limit, which the caller then refuses.
+    """
+    chunks: list[bytes] = []
+    total = 0
+    ask = size + 1
+    while most is None or total < most:
+        chunk = os.read(fd, ask if most is None else min(ask, most - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        ask = 1 << 16
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def _open_beneath(root: str, rel: str) -> int:
+    """A descriptor of ``root/rel`` opened one component at a time without following links.
+
+    The first component is opened by its path from the root (the root's own path is followed,
+    as the root's ``open`` always did; ``O_NOFOLLOW`` applies to that last component): one
+    ``open`` and ``close`` fewer per file, the root's, for 10,000 files a build. When that
+    fails, the walk from the root tells why, in the words it always used.
+    """
     parts = rel.split("/")
     if not rel or any(part in ("", ".", "..") for part in parts):
         raise UnsafeFile(rel, tr("is not a path inside the content folder"))
-    folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    if root:
+        try:
+            first = os.open(f"{root}/{parts[0]}", _DIR_FLAGS if len(parts) > 1 else _FILE_FLAGS)
+        except OSError:
+            pass
+        else:
+            return first if len(parts) == 1 else _walk(first, rel, parts[1:])
+    return _walk(os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), rel, parts)
+
+
+def _walk(folder: int, rel: str, parts: list[str]) -> int:
+    """Open ``parts`` one by one below the open ``folder`` (closed here); the last is the file."""
     try:
         for part in parts[:-1]:
             try:
