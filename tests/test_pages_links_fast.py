@@ -12,11 +12,11 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from bench.corpus import write_corpus
 from pipeline.config.site import load_settings
-from pipeline.outputs.pages.links import relative_html, relative_url
+from pipeline.outputs.pages.links import in_site, relative_html, relative_url
 from pipeline.reading.content import read_content
 from tests.conftest import NOW, REPO
 
@@ -152,3 +152,43 @@ def test_relative_html_agrees_on_random_markup_around_the_base(page_dir, html):
     base = BASES[0]
     html = html.replace("x", base)
     assert relative_html(html, base, page_dir) == reference_html(html, base, page_dir)
+
+
+def reference_in_site(url: str, base_url: str, root: str) -> Markup:
+    """``in_site`` as it was: Markup's own add (root as it is, the site path escaped)."""
+    if url.startswith(base_url):
+        return Markup(root) + url[len(base_url) :]
+    return escape(url)
+
+
+roots = st.sampled_from(["", "../", "../../", "../../../../"]) | st.text(alphabet='./a&<"', max_size=6)
+site_paths = st.text(alphabet="ab/.&<>\"'é \x00#?", max_size=12)
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(
+    base=st.sampled_from(BASES),
+    path=site_paths,
+    root=roots,
+    off_site=st.booleans(),
+    kind=st.sampled_from([str, Markup]),
+)
+def test_in_site_equals_markups_add(base, path, root, off_site, kind):
+    url = kind(("https://elsewhere.example/" if off_site else base) + path)
+    for page_root in (root, Markup(root)):
+        made, wanted = in_site(url, base, page_root), reference_in_site(url, base, page_root)
+        assert (type(made), made) == (type(wanted), wanted)
+
+
+def test_in_site_on_real_images():
+    settings = load_settings(REPO / "site.toml")
+    updates = list(read_content(REPO / "content", settings, NOW).updates)
+    images = [u.image.url for u in updates if u.image]
+    assert images
+    for url in images:
+        for root in ("", "../../", "../../../../"):
+            made, wanted = (
+                in_site(url, settings.base_url, root),
+                reference_in_site(url, settings.base_url, root),
+            )
+            assert (type(made), made) == (type(wanted), wanted)

@@ -6,12 +6,16 @@ the language of the render's ``lang`` from :mod:`pipeline.locale`.
 
 from __future__ import annotations
 
+import functools
+import types
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.runtime
 import markupsafe
+from jinja2.utils import internalcode
 
 from pipeline.config.site import TEMPLATES_DIR
 from pipeline.config.taxonomy import load_taxonomy
@@ -40,6 +44,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.template_class = _Template
+    env.context_class = _Context
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     env.filters["rfc3339"] = rfc3339
     env.globals["taxonomy"] = load_taxonomy()
@@ -78,6 +83,54 @@ class _Template(jinja2.Template):
         if namespace.get("escape") is markupsafe.escape:  # what the compiled module imported
             namespace["escape"] = quick_escape
         return super()._from_namespace(environment, namespace, globals)
+
+
+_FUNCTION, _METHOD, _BUILTIN = types.FunctionType, types.MethodType, types.BuiltinFunctionType
+_CACHED = functools._lru_cache_wrapper  # type: ignore[attr-defined]  # functools.cache's wrapper
+
+
+def _passes_nothing(obj: Any) -> bool:
+    """Whether Jinja's ``Context.call`` would call ``obj`` as it is, with no argument added.
+
+    It adds one where ``obj`` or its ``__call__`` has a ``jinja_pass_arg`` attribute. These types
+    have no such attribute of their own and take one only in their instance ``__dict__`` (a
+    method, from its function's); their ``__call__`` is a slot wrapper, which takes none. Any
+    other callable is left to Jinja's own test.
+    """
+    kind = type(obj)
+    if kind is _FUNCTION or kind is _CACHED:
+        return "jinja_pass_arg" not in obj.__dict__
+    if kind is _METHOD:
+        func = obj.__func__
+        return type(func) is _FUNCTION and "jinja_pass_arg" not in func.__dict__
+    return kind is _BUILTIN
+
+
+class _Context(jinja2.runtime.Context):
+    """Jinja's context, calling plain functions without its per-call tests.
+
+    Every ``{{ f(x) }}`` in a template is ``context.call(f, x)``, which looks for a
+    ``jinja_pass_arg`` on ``f`` and on ``f.__call__`` (two ``hasattr`` through an enum method)
+    before calling it: a tenth of an update page's cost, for its words, dates and badges. A
+    callable :func:`_passes_nothing` vouches for is called with the same arguments Jinja would
+    pass; any other goes through Jinja's ``call``.
+    """
+
+    @internalcode
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805  (Jinja's names)
+        if __debug__:
+            __traceback_hide__ = True  # noqa: F841  (Jinja hides this frame from tracebacks)
+        if not _passes_nothing(__obj):
+            return jinja2.runtime.Context.call(__self, __obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception"
+            )
 
 
 def render(template: jinja2.Template, values: dict[str, Any]) -> str:

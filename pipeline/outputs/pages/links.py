@@ -17,6 +17,8 @@ from functools import cache, lru_cache
 
 from markupsafe import Markup, escape
 
+from pipeline.outputs.templating import quick_escape
+
 
 def relative_root(page_path: str) -> str:
     """``../`` once per folder level of ``page_path``: the site root, seen from that page."""
@@ -65,8 +67,16 @@ def in_site(url: str, base_url: str, root: str) -> Markup:
     root (``../../``), so the result is ``root`` + the URL's site path, escaped for HTML.
     """
     if url.startswith(base_url):
-        return Markup(root) + url[len(base_url) :]
+        rest = url[len(base_url) :]
+        if type(root) is str and type(rest) is str:
+            # What ``Markup(root) + rest`` makes (root as it is, rest escaped), without Markup's
+            # add, its classmethod escape and two constructors: a thumbnail on 14,000 pages.
+            return _new_str(Markup, str.__add__(root, quick_escape(rest)))
+        return Markup(root) + rest
     return escape(url)
+
+
+_new_str = str.__new__
 
 
 @cache
