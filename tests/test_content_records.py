@@ -8,6 +8,7 @@ back equal and of the same exact type, every datetime in the same zone with the 
 from __future__ import annotations
 
 import marshal
+import struct
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -62,9 +63,12 @@ def round_trip(entry: CachedSource) -> CachedSource:
 
 
 def exactly(a: Any, b: Any) -> bool:
-    """Equal and of the same type, recursively through tuples; datetimes in the same zone and fold."""
+    """Equal and of the same type, recursively through tuples; datetimes in the same zone and fold;
+    floats bit for bit (a NaN comes back as the NaN it was, and -0.0 as -0.0)."""
     if type(a) is not type(b):
         return False
+    if type(a) is float:
+        return struct.pack("<d", a) == struct.pack("<d", b)
     if type(a) is tuple:
         return len(a) == len(b) and all(exactly(x, y) for x, y in zip(a, b, strict=True))
     if type(a) is datetime:
