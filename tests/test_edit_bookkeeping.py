@@ -33,6 +33,7 @@ from pipeline.reading.content import read_content
 from pipeline.reading.markdown_render import render_markdown
 from pipeline.reading.model import Update, sort_key
 from tests.conftest import NOW, REPO
+from tests.update_factory import plain_update
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 TARGETS = [t.id for t in load_taxonomy().targets]
@@ -197,25 +198,7 @@ def reference_key(update: Update) -> tuple:
 
 
 def make(number: int, date: datetime, targets=("17.1",), lang: str = "sv", uid: str | None = None) -> Update:
-    return Update(
-        id=uid if uid is not None else f"tag:t.example,2026:u{number}",
-        slug=f"u{number}",
-        title=f"U {number}",
-        date=date,
-        updated=date,
-        lang=lang,
-        targets=tuple(targets),
-        tags=(),
-        author=None,
-        summary="s",
-        html="<p>x</p>",
-        toc_html="",
-        feed_html="<p>x</p>",
-        image=None,
-        source=f"u{number}.md",
-        url=f"https://mal17.example.se/updates/u{number}/",
-        fingerprint=f"f{number}",
-    )
+    return plain_update(number, date, targets, lang, uid=uid)
 
 
 # The hour clocks go back in Stockholm: each wall time there twice (fold 0 and 1), an hour apart.

@@ -32,6 +32,7 @@ from pipeline.outputs.feeds.model import scopes
 from pipeline.reading.content import read_content
 from pipeline.reading.model import Update, sort_key
 from tests.conftest import NOW, REPO
+from tests.update_factory import plain_update
 
 TARGETS = [t.id for t in load_taxonomy().targets]
 FEW = hypothesis_settings(
@@ -134,24 +135,8 @@ def reference_pages(scope, settings) -> list[list[str]]:
 
 def make(n: int, minutes: int, targets, lang: str) -> Update:
     when = BASE + timedelta(minutes=minutes)
-    return Update(
-        id=f"tag:t.example,2026:u{n % 7}-{n}",
-        slug=f"u{n}",
-        title=f"U {n}",
-        date=when,
-        updated=when,
-        lang=lang,
-        targets=tuple(targets),
-        tags=(),
-        author=None,
-        summary="s",
-        html="<p>x</p>",
-        toc_html="",
-        feed_html="<p>x</p>",
-        image=None,
-        source=f"u{n}.md",
-        url=f"https://mal17.example.se/updates/u{n}/",
-        fingerprint=f"{n:032x}",
+    return plain_update(
+        n, when, targets, lang, uid=f"tag:t.example,2026:u{n % 7}-{n}", fingerprint=f"{n:032x}"
     )
 
 

@@ -27,6 +27,7 @@ from pipeline.outputs.snippets.schema import schema_document
 from pipeline.reading.content import read_content
 from pipeline.reading.model import Update
 from tests.conftest import NOW, REPO
+from tests.update_factory import plain_update
 
 TARGETS = [t.id for t in load_taxonomy().targets]
 FIXED = ("snippets/schema.json", schema_path(), "snippets/embed.js", "snippets/demo.html")
@@ -88,26 +89,7 @@ def test_fixed_snippet_keys_follow_what_they_show(real_content):
 
 
 def make(n: int, targets, lang: str) -> Update:
-    when = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=n)
-    return Update(
-        id=f"tag:t.example,2026:u{n}",
-        slug=f"u{n}",
-        title=f"U {n}",
-        date=when,
-        updated=when,
-        lang=lang,
-        targets=targets,
-        tags=(),
-        author=None,
-        summary="s",
-        html="<p>x</p>",
-        toc_html="",
-        feed_html="<p>x</p>",
-        image=None,
-        source=f"u{n}.md",
-        url=f"https://mal17.example.se/updates/u{n}/",
-        fingerprint=f"f{n}",
-    )
+    return plain_update(n, datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=n), targets, lang)
 
 
 @hypothesis_settings(max_examples=80, deadline=None)
