@@ -1,4 +1,6 @@
-"""A persistent key → value store as a few checksummed pickle shards, for the build caches.
+"""A persistent key → value store as a few checksummed pickle shards, for the render cache.
+
+(The content cache, which once used it too, has its own format: :mod:`.record_store`.)
 
 Thousands of small cache files cost more than the work they save on a slow file system (about
 1 ms to create each one here), so entries are grouped into 16 shard files by the first hex digit
@@ -27,7 +29,7 @@ from typing import Any
 from pipeline import forkpool
 
 # Smaller saves take milliseconds: not worth a child process (forking a 10k build costs 0.03 s and
-# the child 0.08 s; an edit build rewrites two content shards of ~600 entries, their HTML elsewhere).
+# the child 0.08 s).
 BACKGROUND_MIN_ENTRIES = 3000
 SHARDS = "0123456789abcdef"  # a key's first hex digit names its shard
 _WRITERS: dict[Path, int | None] = {}  # folder -> background child still writing its shards
@@ -49,40 +51,18 @@ class ShardStore:
             self._used.add(key)
         return value
 
-    def get_many(self, keys: list[str]) -> list[Any | None]:
-        """:meth:`get` of each key, in one loop: a build looks up every content file (10,000)."""
-        shards, used, found = self._shards, self._used, []
-        for key in keys:
-            shard = shards.get(key[0])
-            if shard is None:
-                shard = self._shard(key[0])
-            value = shard.get(key)
-            if value is not None:
-                used.add(key)
-            found.append(value)
-        return found
-
     def put(self, key: str, value: Any) -> None:
         self._shard(key[0])[key] = value
         self._used.add(key)
         self._dirty.add(key[0])
 
-    def save(
-        self,
-        prune: bool,
-        background: bool = False,
-        prepare: Callable[[], set[str]] | None = None,
-        finish: Callable[[], None] | None = None,
-    ) -> None:
+    def save(self, prune: bool, background: bool = False) -> None:
         """Write the shards that changed; with ``prune``, keep only entries used since loading.
 
         A store that cannot be written only costs speed next time; the build goes on. With
         ``background`` the writing (pickling, checksums, files: most of a second for a cold
         10,000-update build) happens in a forked child while the build goes on; the build joins
-        it before it finishes (:func:`pipeline.forkpool.join_background`). ``prepare()`` runs
-        where the shards are written, just before, and names further shards to write (the
-        content cache moves its HTML out of the entries there); ``finish()`` runs there after
-        the shards are written.
+        it before it finishes (:func:`pipeline.forkpool.join_background`).
         """
         forkpool.join(_WRITERS.pop(self.folder, None))  # an earlier save of this folder lands first
         todo: set[str] = set()
@@ -99,22 +79,13 @@ class ShardStore:
             return
 
         def write() -> None:
-            names = todo | (prepare() if prepare is not None else set())
-            for name in sorted(names):
+            for name in sorted(todo):
                 self._write(name, self._shards[name])
-            if finish is not None:
-                finish()
 
         if background and sum(len(self._shards[name]) for name in todo) >= BACKGROUND_MIN_ENTRIES:
             _WRITERS[self.folder] = forkpool.in_background(write)
         else:
             write()
-
-    def all_shards(self) -> dict[str, dict[str, Any]]:
-        """Every shard, loaded if it was not yet: name -> {key: value} (the store's own dicts)."""
-        for name in SHARDS:
-            self._shard(name)
-        return self._shards
 
     def _shard(self, name: str) -> dict[str, Any]:
         if name not in self._shards:
@@ -195,9 +166,9 @@ def _write_all(fd: int, header: bytes, payload: memoryview) -> None:
 def _unpickle(payload: memoryview) -> Any:
     """``pickle.loads``, the loaded objects then exempt from the cyclic garbage collector.
 
-    A content cache shard is tens of thousands of small objects (per update a source, an update,
-    tuples, datetimes), none of them garbage and none in a cycle, that live until the build
-    ends. With the collector running, unpickling triggered collection after collection over
+    A shard can hold thousands of small objects, none of them garbage and none in a cycle, that
+    live until the build ends (measured when the content cache's shards held, per update, a
+    source, an update, tuples and datetimes). With the collector running, unpickling triggered collection after collection over
     everything loaded so far, and every later full collection walked them all again: at 10,000
     updates, loading and then allocating as a build does took 0.75 s of CPU against 0.37 s with
     the collector paused while loading and the result frozen (``gc.freeze``; same process,
