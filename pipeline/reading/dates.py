@@ -58,10 +58,6 @@ def parse_datetime(value: str, tz: ZoneInfo) -> datetime:
     return parsed
 
 
-def to_local(moment: datetime, tz: ZoneInfo) -> datetime:
-    return moment.astimezone(tz)
-
-
 def rfc3339(moment: datetime) -> str:
     """RFC 3339 with seconds and the offset, as Atom and JSON Feed want it."""
     return moment.isoformat(timespec="seconds")
