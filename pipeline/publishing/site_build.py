@@ -33,7 +33,7 @@ from pipeline.outputs import urls
 from pipeline.publishing.journal import interrupted
 from pipeline.publishing.manifest import Manifest, manifest_intact, read_manifest
 from pipeline.publishing.publish import PublishReport, publish
-from pipeline.reading.files import Found, UnsafeFile, discover, read_beneath
+from pipeline.reading.files import Found, UnsafeFile, discover, read_beneath, version
 from pipeline.reading.model import ContentSet, Renderer, Update
 
 Builder = Callable[[Sequence[Update], Settings], Mapping[str, Output]]
@@ -231,12 +231,7 @@ def input_digest(content_dir: str | Path, settings: Settings, found: Found | Non
         entries.sort(key=lambda item: item[0])
         # One NUL-joined text (a path cannot hold NUL, numbers do not): the repr of 10,000
         # tuples that digest() hashed cost three times as much.
-        stats = quick_digest(
-            *(
-                f"{rel}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
-                for rel, st in entries
-            )
-        )
+        stats = quick_digest(*(f"{rel}\0{version(st)}" for rel, st in entries))
         refused = [(r.rel, r.reason) for r in found.refused]
     return digest(settings.context_digest, root, stats, refused)
 

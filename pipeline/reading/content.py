@@ -19,7 +19,7 @@ from pipeline.forkpool import map_forked
 from pipeline.locale.cli import cli_language, tr
 from pipeline.outputs.urls import update_path
 from pipeline.reading.discovery import body_of, discover_content, parse_file, read_again
-from pipeline.reading.files import Found
+from pipeline.reading.files import Found, version
 from pipeline.reading.finishing import finish_update
 from pipeline.reading.model import (
     AfterRender,
@@ -175,12 +175,7 @@ def file_keys(context: str, files: list[tuple[str, Any]]) -> list[str]:
     the ones it was made with (:func:`pipeline.caching.content_cache.split_key`); no digest per
     file (10,000 of them cost 0.07 s). A path cannot hold NUL, the numbers do not.
     """
-    # What identifies a file's version without reading it (as make and git's index do): any
-    # write changes its size or mtime and ctime, a replacement its inode.
-    return [
-        f"{rel}\0{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}\0{context}"
-        for rel, st in files
-    ]
+    return [f"{rel}\0{version(st)}\0{context}" for rel, st in files]
 
 
 def _repairer(

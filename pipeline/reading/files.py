@@ -111,6 +111,15 @@ ACTIVE_SUFFIXES = frozenset(
 )
 
 
+def version(st: os.stat_result) -> str:
+    """What identifies a file's version without reading it, as make and git's index do: any
+    write changes its size or mtime and its ctime (a rewrite that keeps size and mtime, as
+    ``rsync -t`` or ``touch -r`` leave it, still moves the ctime), a replacement its inode.
+    The build stamp and the content cache's keys both use it, so neither can miss what the
+    other sees."""
+    return f"{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
 def active_reason(name: str) -> str | None:
     """Why a file with this name is not published as an asset (see ACTIVE_SUFFIXES), or None."""
     suffix = os.path.splitext(name)[1].lower()
