@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.caching.deferred import Deferred, Output, materialize
+from pipeline.caching.deferred import Deferred, Output, materialize, prepare
 from pipeline.forkpool import map_forked
 from pipeline.publishing.journal import Journal, apply_order, journal_path, recover, remove_stale_staging
 from pipeline.publishing.manifest import Manifest, read_manifest, stat_or_none, stat_record
@@ -104,6 +104,7 @@ def publish(
         try:
             todo = _unchanged(wanted, old, known, out, keep, entries)
             if todo:
+                prepare([wanted[rel] for rel in todo], reuse)  # shared parts, before the pool forks
                 staging = _new_staging(out)
                 for done, (rel, written, record) in enumerate(_make_all(todo, wanted, old, staging), 1):
                     if progress is not None:

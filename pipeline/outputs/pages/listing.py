@@ -1,7 +1,8 @@
 """Listing pages: the site's, each target's and each area's, paginated without repeats.
 
 Listing rules: docs/architecture.md, "Pages". An update is in up to eight listings (the site, its
-targets, its areas); its row is rendered once per build process and joined into each of them.
+targets, its areas); its row is made once per build, before the pages are (or taken from the
+state folder: :mod:`.rows`), and joined into each of them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pipeline.outputs import urls
 from pipeline.outputs.labels import format_number
 from pipeline.outputs.pages.layout import Layout, feed_links, subscribe_url
 from pipeline.outputs.pages.links import relative_root, relative_url
+from pipeline.outputs.pages.rows import RowMaker, rows_folder
 from pipeline.reading.model import Update
 
 # Rows are rendered with this in place of the page's relative root, then it is replaced per page.
@@ -84,11 +86,17 @@ class Listings:
         self.template = settings.env.get_template("pages/list.html")
         self._ = translations(settings.language).gettext
         self._rows: dict[str, dict[str, str]] = {}  # update slug -> {root: its row}
+        self.rows = RowMaker(
+            self._render_row,
+            rows_folder(settings.state_dir, settings.context_digest),
+            settings.context_digest,
+        )
         self._key_prefix = digest(settings.context_digest, "list page")
 
     def describe(self, updates: Sequence[Update]) -> dict[str, Deferred]:
         """Every listing page of the site, its targets and its areas, not yet rendered."""
         files: dict[str, Deferred] = {}
+        self.rows.updates = updates
         self._listing(files, updates, "", "site")
         by_target: dict[str, list[Update]] = {t.id: [] for t in self.taxonomy.targets}
         group_of = {t.id: t.group for t in self.taxonomy.targets}
@@ -125,15 +133,19 @@ class Listings:
             files[f"{page.path}index.html"] = Deferred(
                 quick_digest(self._key_prefix, facts, *map(_fingerprint, page.items)),
                 partial(self.render, page, kind, key),
+                (self.rows, page.items),
             )
 
+    def _render_row(self, update: Update) -> str:
+        return str(self.layout.row(update, ROW_ROOT))
+
     def row(self, update: Update, root: str) -> str:
-        """The update's row on a page at ``root``: rendered once per build process, with ROW_ROOT
-        for the root, then copied once for each root it is shown at (two or three: ``""``,
-        ``../../`` and ``../../../../``)."""
+        """The update's row on a page at ``root``: made once per build (:mod:`.rows`), with
+        ROW_ROOT for the root, then copied once for each root it is shown at (two or three:
+        ``""``, ``../../`` and ``../../../../``)."""
         rows = self._rows.get(update.slug)
         if rows is None:
-            rows = self._rows[update.slug] = {ROW_ROOT: str(self.layout.row(update, ROW_ROOT))}
+            rows = self._rows[update.slug] = {ROW_ROOT: self.rows.row(update)}
         text = rows.get(root)
         if text is None:
             text = rows[root] = rows[ROW_ROOT].replace(ROW_ROOT, root)
