@@ -297,3 +297,18 @@ def test_publish_prepares_the_parts_of_the_files_it_makes_before_making_them(tmp
     files["b.html"] = Deferred("kb2", lambda: produce("b"), (maker, ["b2"]))
     publish(tmp_path / "out", files, manifest_path=manifest)
     assert maker.calls == [([["b2"]], True)]  # only the file that is made again
+
+
+def test_a_build_needing_few_rows_renders_them_without_reading_the_store(tmp_path: Path) -> None:
+    config = default_settings(state_dir=str(tmp_path / "state"), page_size=3)
+    updates = [made_update(i, f"Titel {i}", "Text", "sv", False, -i) for i in range(40)]
+    first = listing_pages(pages.build(updates, config))
+    deferred.prepare(first.values())  # every row: rendered and kept
+    fresh = listing_pages(pages.build(updates, config))
+    maker = fresh["index.html"].uses[0]
+    deferred.prepare([fresh["index.html"]])  # 3 rows of 40: below a tenth
+    assert maker._store is None and maker.rendered == 3
+    assert materialize(fresh["index.html"]) == materialize(first["index.html"])
+    deferred.prepare(list(fresh.values()))  # the rest: from the store
+    assert maker._store is not None and maker.rendered == 3
+    assert {p: materialize(f) for p, f in fresh.items()} == {p: materialize(f) for p, f in first.items()}
