@@ -24,6 +24,7 @@ from pipeline.outputs import pages
 from pipeline.outputs.pages import listing, rows
 from pipeline.publishing.publish import publish
 from pipeline.reading.model import Image, Update
+from tests.test_edit_builds import edit_front
 from tests.test_incremental import Site
 
 SIZE = 10  # with five a page: one front page and one full archive page, so an add opens a page
@@ -92,6 +93,18 @@ def counted_rebuild(site: RowSite) -> int:
 def test_edit_renders_only_the_edited_row(site: RowSite) -> None:
     corpus.edit_one(site.content, SIZE)
     assert counted_rebuild(site) == 1
+
+
+def test_a_new_title_summary_or_target_changes_the_row(site: RowSite) -> None:
+    path = site.content / f"{corpus.slug_of(3)}.md"
+    edit_front(path, "title", '"Ny rubrik <b>&"')
+    edit_front(path, "summary", '"Ny sammanfattning"')
+    edit_front(path, "targets", '["17.19"]')
+    assert counted_rebuild(site) == 1
+    listed = [
+        (site.root / "out" / p).read_text(encoding="utf-8") for p in ("index.html", "page/1/index.html")
+    ]
+    assert any("Ny rubrik &lt;b&gt;&amp;" in page and "Ny sammanfattning" in page for page in listed)
 
 
 def test_add_at_a_page_boundary_renders_only_the_new_row(site: RowSite) -> None:
