@@ -7,6 +7,7 @@ the row renders are counted, so a test also fails when the store serves nothing 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -252,20 +253,26 @@ def test_rows_without_a_fingerprint_are_never_kept(tmp_path: Path) -> None:
     assert next(iter(files.values())).uses[0].rendered == 1  # the fingerprint-less row, again
 
 
-def test_many_rows_are_rendered_on_both_cores_and_equal_serial(tmp_path: Path) -> None:
+def test_many_rows_are_rendered_on_both_cores_and_equal_serial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "POOL_MIN", 20)
     config = default_settings(state_dir=str(tmp_path / "state"))
-    updates = [
-        made_update(i, f"Titel {i}", "<b>x</b>", "sv", i % 3 == 0, -i) for i in range(rows.POOL_MIN + 50)
-    ]
+    updates = [made_update(i, f"Titel {i}", "<b>x</b>", "sv", i % 3 == 0, -i) for i in range(70)]
     files = listing_pages(pages.build(updates, config))
-    maker = next(iter(files.values())).uses[0]
-    forked = forkpool.can_fork(len(updates), rows.POOL_MIN)
+    maker = files["index.html"].uses[0]
+    render = maker._render
+    monkeypatch.setattr(maker, "_render", lambda update: f"{os.getpid()}|{render(update)}")
     deferred.prepare(files.values(), reuse=False)  # reuse=False: nothing read or written
     assert not (tmp_path / "state").exists()
     assert maker.rendered == len(updates)
-    serial = [str(maker._render(u)) for u in updates]
-    assert [maker.row(u) for u in updates] == serial
-    assert forked or not forkpool.can_fork(len(updates), rows.POOL_MIN)
+    made = [maker.row(u).split("|", 1) for u in updates]
+    assert [text for _, text in made] == [render(u) for u in updates]
+    pids = {int(pid) for pid, _ in made}
+    if forkpool.can_fork(len(updates), 0):
+        assert os.getpid() not in pids  # in the workers, not the main process
+    else:
+        assert pids == {os.getpid()}
 
 
 class Recorder:
