@@ -86,11 +86,7 @@ class Listings:
         self.template = settings.env.get_template("pages/list.html")
         self._ = translations(settings.language).gettext
         self._rows: dict[str, dict[str, str]] = {}  # update slug -> {root: its row}
-        self.rows = RowMaker(
-            self._render_row,
-            rows_folder(settings.state_dir, settings.context_digest),
-            settings.context_digest,
-        )
+        self.rows = RowMaker(self._render_row, rows_folder(settings.state_dir, settings.context_digest))
         self._key_prefix = digest(settings.context_digest, "list page")
 
     def describe(self, updates: Sequence[Update]) -> dict[str, Deferred]:
