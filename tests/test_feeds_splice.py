@@ -179,3 +179,33 @@ def test_an_edited_update_is_written_afresh(content_dir, settings):
 @given(MOMENTS)
 def test_rfc822_dates_are_feedgens(moment):
     assert feedgen_date(moment) == formatRFC2822(moment)
+
+
+def test_an_entry_writes_its_dates_apart_unless_they_are_written_the_same(content_dir, settings):
+    """Atom's ``published`` reuses ``updated``'s text only for the same fields, zone and fold:
+    one instant in two zones, or a repeated local hour (fold), is two texts."""
+    write_corpus(content_dir)
+    first = read_content(content_dir, settings, NOW).updates[0]
+    stockholm = ZoneInfo("Europe/Stockholm")
+    autumn = datetime(2026, 10, 25, 2, 30, tzinfo=stockholm)  # 02:30 happens twice that night
+    pairs = [
+        (autumn, autumn),
+        (autumn, autumn.replace(fold=1)),
+        (autumn, autumn.astimezone(UTC)),
+        (autumn, autumn.astimezone(timezone(timedelta(hours=2)))),
+        (autumn, autumn + timedelta(microseconds=7)),
+    ]
+    found = [
+        dataclasses.replace(first, id=f"{first.id}-{n}", slug=f"d{n}", date=date, updated=updated)
+        for n, (date, updated) in enumerate(pairs)
+    ]
+    small = dataclasses.replace(settings, feed_items=2)
+    pages = [page for scope in scopes(found, small) for page in feed_pages(scope, small)]
+    assert any(page.is_archive for page in pages)
+    written = b""
+    for page in pages:
+        for name in ARCHIVE_FORMATS:
+            document = RENDER[name](page, small)
+            assert document == whole_document(page, small, name), page.folder + name
+            written += document
+    assert b"<updated>2026-10-25T02:30:00+01:00</updated>" in written  # the fold: its own text

@@ -140,6 +140,8 @@ PIECES = [
 )
 @example(page_dir="x?y/", pieces=['<a href="BASEHERE#top">'], base=BASES[0])
 @example(page_dir="a/", pieces=['x<a href="BASEa/#top"'], base=BASES[0])
+# A value that runs into the next base URL: the step-by-step rewrite takes both as one link.
+@example(page_dir="updates/a/", pieces=['<a href="BASE', "x", '<a href="BASE', "b/", '"'], base=BASES[0])
 @hsettings(max_examples=3000, deadline=None)
 def test_relative_html_agrees_with_the_step_by_step_rewrite_on_hostile_text(page_dir, pieces, base):
     html = "".join(pieces).replace("BASE", str(escape(base))).replace("HERE", page_dir)

@@ -135,3 +135,17 @@ def test_render_reports_template_errors_as_template_render_does(settings):
     words = settings.env.from_string("{{ a }} {{ _('Publicerad') }} {{ lang }}")
     for lang in LANGUAGES:
         assert render(words, {**words.globals, "a": "<&>", "lang": lang}) == words.render(a="<&>", lang=lang)
+
+
+class _Html(str):
+    def __html__(self) -> str:
+        return "<i>own</i>"
+
+
+@given(text=st.text(alphabet="<&>\"'aé\x00\u202e", max_size=20), kind=st.sampled_from([str, Markup, _Html]))
+@hsettings(max_examples=300, deadline=None)
+def test_as_markup_is_markups_constructor(text, kind):
+    """The body and contents reach the page as ``Markup``: the same value and type either way."""
+    value = kind(text)
+    made, wanted = pages.as_markup(value), Markup(value)
+    assert (type(made), made) == (type(wanted), wanted)

@@ -22,6 +22,7 @@ import mimetypes
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from pipeline.outputs.feeds.markup import defuse_tags, looks_like_markup, prefer_cdata
@@ -131,11 +132,46 @@ def entry_categories(update: Update, full_content: bool) -> list[Term]:
     return [(term, None, term) for term in (*update.targets, *map(clean_text, update.tags))]
 
 
+class Facts(NamedTuple):
+    """What an update's RSS item and Atom entry both say, cleaned once for the two formats."""
+
+    title: str
+    summary: str  # the summary, or the title when there is none
+    author: str | None  # tag-defused; None when the update names no author
+    categories: list[Term]
+
+
+# An archive page is made as RSS and as Atom by the same process (its two files are next to
+# each other in the publish order) and a subscription document's entries in both formats too:
+# each update's cleaned texts are kept for the other format, by identity (the update is kept in
+# the value, so its id cannot be reused while it is here).
+_FACTS: dict[tuple[int, bool], tuple[Update, Facts]] = {}
+_MAX_FACTS = 4096
+
+
+def entry_facts(update: Update, full_content: bool) -> Facts:
+    """The cleaned title, summary, author and categories of ``update``'s entries."""
+    key = (id(update), full_content)
+    found = _FACTS.get(key)
+    if found is not None and found[0] is update:
+        return found[1]
+    title = clean_text(update.title)
+    facts = Facts(
+        title,
+        clean_text(update.summary) or title,
+        defuse_tags(clean_text(update.author)) if update.author else None,
+        entry_categories(update, full_content),
+    )
+    if len(_FACTS) >= _MAX_FACTS:
+        _FACTS.clear()
+    _FACTS[key] = (update, facts)
+    return facts
+
+
 def rss_item(update: Update, full_content: bool, pretty: bool, language: str) -> bytes:
     """One ``<item>``: title, link, description (and content:encoded), guid, categories,
     enclosure, pubDate, dc:creator, and dc:language unless it is the channel's ``language``."""
-    title = clean_text(update.title)
-    summary = clean_text(update.summary) or title
+    title, summary, author, terms = entry_facts(update, full_content)
     children = []
     if title:
         children.append(element("title", rss_text(defuse_tags(title))))
@@ -147,7 +183,7 @@ def rss_item(update: Update, full_content: bool, pretty: bool, language: str) ->
     if summary and body.strip():
         children.append(element("content:encoded", html_payload(body, RSS_ESCAPE_COST, rss_text)))
     children.append(element("guid", rss_text(update.id), ' isPermaLink="false"'))
-    for term, scheme, _label in entry_categories(update, full_content):
+    for term, scheme, _label in terms:
         domain = f' domain="{rss_attribute(scheme)}"' if scheme else ""
         children.append(element("category", rss_text(defuse_tags(term)), domain))
     enclosure = image_enclosure(update, full_content)
@@ -157,8 +193,8 @@ def rss_item(update: Update, full_content: bool, pretty: bool, language: str) ->
         media_type = rss_attribute(enclosure["type"])
         children.append(f'<enclosure url="{url}" length="{length}" type="{media_type}"/>')
     children.append(element("pubDate", rss_text(feedgen_date(seconds(update.date)))))
-    if update.author:
-        children.append(element("dc:creator", rss_text(defuse_tags(clean_text(update.author)))))
+    if author is not None:
+        children.append(element("dc:creator", rss_text(author)))
     if update.lang != language:  # an item is in its channel's language unless it says otherwise
         children.append(element("dc:language", rss_text(update.lang)))
     return layout("<item>", "</item>", children, RSS_DEPTH, pretty).encode("utf-8")
@@ -172,17 +208,23 @@ def atom_text_construct(tag: str, value: str) -> str:
     return element(tag, text(value)) if value else f"<{tag}/>"
 
 
+def same_moment_text(a: datetime, b: datetime) -> bool:
+    """Whether ``a`` and ``b`` are written the same by ``isoformat``: equal fields, the same
+    ``tzinfo`` object and fold (``==`` alone also holds for one instant in two zones)."""
+    return a == b and a.tzinfo is b.tzinfo and a.fold == b.fold
+
+
 def atom_entry(update: Update, full_content: bool, pretty: bool, language: str) -> bytes:
     """One ``<entry>``: id, title, updated, author, content, links, summary, categories,
     published; ``xml:lang`` unless it is the feed's ``language`` (XML inherits it)."""
-    title = clean_text(update.title)
-    summary = clean_text(update.summary) or title
+    title, summary, name, terms = entry_facts(update, full_content)
+    updated, published = seconds(update.updated), seconds(update.date)
+    updated_text = text(updated.isoformat())
     children = [
         element("id", text(update.id)),
         atom_text_construct("title", title),
-        element("updated", text(seconds(update.updated).isoformat())),
+        element("updated", updated_text),
     ]
-    name = defuse_tags(clean_text(update.author)) if update.author else ""
     if name:  # Atom names have no type: plain text
         author = [element("name", text(name))]
         children.append(layout("<author>", "</author>", author, ATOM_DEPTH + 1, pretty).strip())
@@ -195,14 +237,16 @@ def atom_entry(update: Update, full_content: bool, pretty: bool, language: str) 
     href, hreflang = attribute(update.url), attribute(update.lang)
     children.append(f'<link href="{href}" rel="alternate" type="text/html" hreflang="{hreflang}"/>')
     children.append(atom_text_construct("summary", summary))
-    for term, scheme, label in entry_categories(update, full_content):
+    for term, scheme, label in terms:
         attributes = f' term="{attribute(term)}"'
         if scheme:
             attributes += f' scheme="{attribute(scheme)}"'
         if label != term:
             attributes += f' label="{attribute(label)}"'
         children.append(f"<category{attributes}/>")
-    children.append(element("published", text(seconds(update.date).isoformat())))
+    # Most updates were never updated: their two dates are one text, written once.
+    same = same_moment_text(updated, published)
+    children.append(element("published", updated_text if same else text(published.isoformat())))
     start = "<entry>" if update.lang == language else f'<entry xml:lang="{attribute(update.lang)}">'
     return layout(start, "</entry>", children, ATOM_DEPTH, pretty).encode("utf-8")
 

@@ -71,8 +71,8 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
             "canonical": update.url,
             "feeds": feed_links(root),
             "root": root,
-            "body": Markup(relative_html(update.html, base, update.path)),
-            "toc": Markup(relative_html(update.toc_html, base, update.path)),
+            "body": as_markup(relative_html(update.html, base, update.path)),
+            "toc": as_markup(relative_html(update.toc_html, base, update.path)),
         }
         return frames.render(values).encode("utf-8")
 
@@ -103,6 +103,15 @@ def build(updates: Sequence[Update], settings: Settings) -> dict[str, Output]:
         digest(context, "favicon.ico"), partial(favicon_ico, templates_dir=settings.templates_dir)
     )
     return files
+
+
+def as_markup(html: str) -> Markup:
+    """``Markup(html)``: for an exact ``str`` (what :func:`relative_html` returns) the same value
+    made by ``str.__new__``, without Markup's Python constructor (twice per update page)."""
+    return _new_str(Markup, html) if type(html) is str else Markup(html)
+
+
+_new_str = str.__new__
 
 
 def page_keys(prefix: str) -> Callable[[str], str]:

@@ -14,6 +14,7 @@ mail), so :func:`relative_html` rewrites its in-site ones, for its page only.
 from __future__ import annotations
 
 from functools import cache, lru_cache
+from itertools import islice
 
 from markupsafe import Markup, escape
 
@@ -94,39 +95,46 @@ def relative_html(html: str, base_url: str, page_dir: str) -> str:
     text and attribute values alike (``tests/test_pages_links.py`` holds it to that), so a raw
     ``<`` opens a tag, ``>`` closes it, and inside a tag an even count of ``"`` means "between
     attributes".
+
+    The text is cut at every ``="`` + base URL in one C pass (``str.split``); each piece then
+    starts with a link's site path, and the piece before it ends with what precedes the link.
+    A piece holding no quote (a value that runs into the next base URL, which the link-by-link
+    rewrite would swallow) sends the whole text to :func:`_relative_html_each`.
     """
     base, marker = _marker(base_url)
-    at = html.find(marker)
-    if at == -1:
+    if marker not in html:
         return html
-    site = len(marker)  # from a marker to the site path it names
     folders = _folders(page_dir)
     if folders is None:
-        return _relative_html_each(html, at, marker, page_dir)
+        return _relative_html_each(html, html.find(marker), marker, page_dir)
     own, own_len, up_from = folders
-    find, startswith = html.find, html.startswith
-    parts: list[str] = []
-    done = 0
-    while at != -1:
-        end = find('"', at + 2)
+    pieces = html.split(marker)
+    previous = pieces[0]
+    out = [previous]
+    at = len(previous)  # where the piece's marker is in ``html``
+    site = len(marker)
+    for piece in islice(pieces, 1, None):
+        end = piece.find('"')
         if end == -1:
-            break
+            return _relative_html_each(html, html.find(marker), marker, page_dir)
         # ``<a href="…`` (most links) is a link's value by the tests of _in_href_or_src at once:
         # the tag starts right there, with no ">" and no quote before the value.
-        if (at >= 7 and startswith("<a href", at - 7)) or _in_href_or_src(html, at):
-            start = at + site
-            if startswith(own, start):  # the page's own folder: relative_url's first two cases
-                relative = _down(html[start + own_len : end])
+        if previous.endswith("<a href") or _in_href_or_src(html, at):
+            if piece.startswith(own):  # the page's own folder: relative_url's first two cases
+                if piece.startswith("#", own_len):  # a place on this page: its fragment alone
+                    out += ('="', piece[own_len:])
+                else:
+                    out += ('="', _down(piece[own_len:end]), piece[end:])
             else:  # the way out of the folder: one prefix per folder above it (relative_url)
                 for folder, up in up_from:
-                    if startswith(folder, start):
-                        relative = up + html[start + len(folder) : end]
+                    if piece.startswith(folder):
+                        out += ('="', up, piece[len(folder) :])
                         break
-            parts += (html[done : at + 2], relative)
-            done = end
-        at = find(marker, end)
-    parts.append(html[done:])
-    return "".join(parts)
+        else:
+            out += (marker, piece)
+        at += site + len(piece)
+        previous = piece
+    return "".join(out)
 
 
 @lru_cache(maxsize=256)
@@ -142,6 +150,7 @@ def _up_from(parent: str) -> tuple[tuple[str, str], ...]:
         up += "../"
 
 
+@lru_cache(maxsize=8)  # a page asks twice (its body, its table of contents)
 def _folders(page_dir: str) -> tuple[str, int, tuple[tuple[str, str], ...]] | None:
     """The page's folder and the folders above it, for :func:`relative_html`'s one pass; None
     where :func:`relative_url` is taken link by link: a folder holding ``?`` or ``#`` (its own
