@@ -121,6 +121,13 @@ def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = Fal
     if "|" in block and _is_table(lines):
         out.append(_table(lines))
         return
+    if first == "#" and "\n" not in block and "\\" not in block:
+        # HASH_HEADER on one line without escapes matches the whole line: at most six "#"
+        # for the level, the rest without its closing "#"s the header (a "#" run inside is
+        # always followed by other text).
+        level = min(6, len(block) - len(block.lstrip("#")))
+        out.append(Heading(level, inline(block[level:].rstrip("#").strip())))
+        return
     if first == "#" or "#" in heads:
         match = HASH_HEADER.search(block)
         if match:
@@ -131,13 +138,13 @@ def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = Fal
             if after:
                 blocks.insert(0, after)
             return
-    if len(lines) > 1 and SETEXT_UNDERLINE.match(lines[1]):
+    if len(lines) > 1 and lines[1][:1] in ("=", "-") and SETEXT_UNDERLINE.match(lines[1]):
         # SetextHeaderProcessor: the first line is the heading whatever it holds ("- a" too)
         out.append(Heading(1 if lines[1][0] == "=" else 2, inline(lines[0].strip())))
         if len(lines) > 2:
             blocks.insert(0, "\n".join(lines[2:]))
         return
-    if (first in "-_*" or not heads.isdisjoint("-_* ")) and (match := HR.search(block)):
+    if (first in "-_*" or not heads.isdisjoint("-_* ")) and (match := _rule(block, lines)):
         # HRProcessor: the lines before the rule parsed first, the lines after given back
         before = block[: match.start()].rstrip("\n")
         if before:
@@ -147,9 +154,9 @@ def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = Fal
         if after:
             blocks.insert(0, after)
         return
-    if OLIST.match(block):
+    if (first == " " or first.isdigit()) and OLIST.match(block):  # re's \d: a decimal, so a digit
         _list(block, "ol", OLIST_CHILD, out)
-    elif ULIST.match(block):
+    elif first in " *+-" and ULIST.match(block):
         _list(block, "ul", ULIST_CHILD, out)
     elif (first == ">" or not heads.isdisjoint("> ")) and (match := QUOTE.search(block)):
         _quote(block, match, out, detabbed)
@@ -157,6 +164,21 @@ def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = Fal
         raise Decline  # a reference or footnote definition
     else:
         out.append(f"<p>{inline(block.lstrip())}</p>")
+
+
+def _rule(block: str, lines: list[str]) -> re.Match[str] | None:
+    """``HR.search(block)``, tried only at the starts of lines made of spaces and "-_*" alone.
+
+    A rule's match is one whole line of them (the search tries every position of the block).
+    """
+    offset = 0
+    for line in lines:
+        if line and not line.strip(" -_*"):
+            match = HR.match(block, offset)
+            if match:
+                return match
+        offset += len(line) + 1
+    return None
 
 
 def inline(text: str) -> str:
