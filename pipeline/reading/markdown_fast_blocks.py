@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.reading.markdown_fast_inline import STX, Decline, InlineRenderer, escape_text
+from pipeline.reading.markdown_fast_inline import Decline, inline
+from pipeline.reading.markdown_fast_tables import is_table, table
 
 # The library's regexes, verbatim (tab_length 4), from markdown.blockprocessors / sane_lists.
 HASH_HEADER = re.compile(r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)")
@@ -34,8 +35,6 @@ QUOTE = re.compile(r"(^|\n)[ ]{0,3}>[ ]?(.*)")
 QUOTE_LINE = re.compile(r"[ ]{0,3}>[ ]?(.*)")
 INDENT = " " * 4  # tab_length
 _ITEM_MARKUP = frozenset("#> \n")  # first characters a block processor may act on
-_TABLE_SEPARATOR = frozenset("|:- ")
-_TICKS = re.compile("`+")
 # First characters of a one-line block that a processor before the paragraph may act on: a
 # hash heading "#", a rule "-_*", a bullet "*+-", an ordered item (a digit: re's \d is any
 # Unicode decimal, so str.isdigit is asked too), a quote ">".
@@ -118,15 +117,12 @@ def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = Fal
     # What the later lines start with: the line-anchored regexes below can only match there
     # (or at the block's start), so one pass over the lines saves a scan per regex.
     heads = {line[:1] for line in lines[1:]} if len(lines) > 1 else set()
-    if "|" in block and _is_table(lines):
-        out.append(_table(lines))
+    if "|" in block and is_table(lines):
+        out.append(table(lines))
         return
     if first == "#" and "\n" not in block and "\\" not in block:
-        # HASH_HEADER on one line without escapes matches the whole line: at most six "#"
-        # for the level, the rest without its closing "#"s the header (a "#" run inside is
-        # always followed by other text).
-        level = min(6, len(block) - len(block.lstrip("#")))
-        out.append(Heading(level, inline(block[level:].rstrip("#").strip())))
+        level, header = hash_heading(block)
+        out.append(Heading(level, inline(header.strip())))
         return
     if first == "#" or "#" in heads:
         match = HASH_HEADER.search(block)
@@ -166,6 +162,17 @@ def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = Fal
         out.append(f"<p>{inline(block.lstrip())}</p>")
 
 
+def hash_heading(line: str) -> tuple[int, str]:
+    """HASH_HEADER's level and header for one line that starts with "#" and holds no backslash.
+
+    The regex then matches the whole line (its search tries every position): at most six
+    "#" are the level, the rest without its closing "#"s is the header (each "#" run inside
+    it is followed by other text, as the header's ``#+(?=[^#\n])`` wants).
+    """
+    level = min(6, len(line) - len(line.lstrip("#")))
+    return level, line[level:].rstrip("#")
+
+
 def _rule(block: str, lines: list[str]) -> re.Match[str] | None:
     """``HR.search(block)``, tried only at the starts of lines made of spaces and "-_*" alone.
 
@@ -179,27 +186,6 @@ def _rule(block: str, lines: list[str]) -> re.Match[str] | None:
                 return match
         offset += len(line) + 1
     return None
-
-
-def inline(text: str) -> str:
-    """One element's inline Markdown as HTML (or :class:`Decline`).
-
-    Text holding none of the characters an inline phase acts on (code, escapes, links,
-    emphasis, breaks, placeholders) only gets the serializer's escaping: the phases would
-    each find nothing and hand it back unchanged.
-    """
-    if (
-        "`" in text
-        or "\\" in text
-        or "[" in text
-        or "]" in text
-        or "*" in text
-        or "_" in text
-        or "  \n" in text
-        or STX in text
-    ):
-        return InlineRenderer().render(text)
-    return escape_text(text)
 
 
 def _plain_item(text: str) -> str:
@@ -310,82 +296,3 @@ def _quote(block: str, match: re.Match[str], out: list, detabbed: bool) -> None:
     quote = Quote()
     parse_chunk("\n".join(lines), quote.children)  # the state is "blockquote" in there
     out.append(quote)
-
-
-def _is_table(lines: list[str]) -> bool:
-    """TableProcessor.test, for rows without backticks or backslashes (others decline)."""
-    rows = [row.strip(" ") for row in lines]
-    if len(rows) < 2:
-        return False
-    if any("\\" in row or ("`" in row and _code_hides_a_pipe(row)) for row in rows):
-        raise Decline  # escaped pipes, or a pipe inside code, splits cells the library's way
-    border = rows[0].startswith("|") or rows[0].endswith("|")
-    width = len(_split_row(rows[0], border))
-    is_table = width > 1
-    if width == 1 and border:
-        is_table = all(row.startswith("|") or row.endswith("|") for row in rows[1:])
-    if not is_table:
-        return False
-    separator = _split_row(rows[1], border)
-    return len(separator) == width and set("".join(separator)) <= _TABLE_SEPARATOR
-
-
-def _code_hides_a_pipe(row: str) -> bool:
-    """Would TableProcessor._split keep a pipe of this row (no backslashes) out of the split?
-
-    It pairs each backtick run with the next run of the same length and ignores the pipes
-    between them; with no pipe inside such a pair, its split is the plain one.
-    """
-    runs = [(run.start(), run.end(), run.end() - run.start()) for run in _TICKS.finditer(row)]
-    index = 0
-    while index < len(runs):
-        start, _, size = runs[index]
-        for later in range(index + 1, len(runs)):
-            if runs[later][2] == size:
-                if "|" in row[start : runs[later][1]]:
-                    return True
-                index = later
-                break
-        index += 1
-    return False
-
-
-def _split_row(row: str, border: bool) -> list[str]:
-    if border:
-        if row.startswith("|"):
-            row = row[1:]
-        if row.endswith("|"):
-            row = row[:-1]
-    return row.split("|")
-
-
-def _table(lines: list[str]) -> str:
-    border = lines[0].strip(" ").startswith("|") or lines[0].strip(" ").endswith("|")
-    aligns = []
-    for cell in _split_row(lines[1].strip(" "), border):
-        cell = cell.strip(" ")
-        if cell.startswith(":") and cell.endswith(":"):
-            aligns.append(' style="text-align: center;"')
-        elif cell.startswith(":"):
-            aligns.append(' style="text-align: left;"')
-        elif cell.endswith(":"):
-            aligns.append(' style="text-align: right;"')
-        else:
-            aligns.append("")
-    html = ["<table>\n<thead>\n", _row(lines[0], border, aligns, "th"), "</thead>\n<tbody>\n"]
-    if len(lines) < 3:
-        html.append("<tr>\n" + "<td></td>\n" * len(aligns) + "</tr>\n")  # no alignment here
-    for line in lines[2:]:
-        html.append(_row(line, border, aligns, "td"))
-    html.append("</tbody>\n</table>")
-    return "".join(html)
-
-
-def _row(line: str, border: bool, aligns: list[str], tag: str) -> str:
-    cells = _split_row(line.strip(" "), border)
-    html = ["<tr>\n"]
-    for index, align in enumerate(aligns):
-        text = cells[index].strip(" ") if index < len(cells) else ""
-        html.append(f"<{tag}{align}>{inline(text) if text else ''}</{tag}>\n")
-    html.append("</tr>\n")
-    return "".join(html)

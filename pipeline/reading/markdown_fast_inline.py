@@ -218,6 +218,27 @@ class InlineRenderer:
         return _STASHED.sub(lambda match: stash[int(match.group(1))], _escape_plain(text))
 
 
+def inline(text: str) -> str:
+    """One element's inline Markdown as HTML (or :class:`Decline`).
+
+    Text holding none of the characters an inline phase acts on (code, escapes, links,
+    emphasis, breaks, placeholders) only gets the serializer's escaping: the phases would
+    each find nothing and hand it back unchanged.
+    """
+    if (
+        "`" in text
+        or "\\" in text
+        or "[" in text
+        or "]" in text
+        or "*" in text
+        or "_" in text
+        or "  \n" in text
+        or STX in text
+    ):
+        return InlineRenderer().render(text)
+    return escape_text(text)
+
+
 def escape_text(text: str) -> str:
     """A text node as Python-Markdown serializes it, after unescaping backslash escapes."""
     if STX in text:

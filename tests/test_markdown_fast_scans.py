@@ -1,0 +1,299 @@
+"""The fast path's string scans give what the regex searches they stand for give.
+
+Several steps of the fast path used ``re`` searches that try every position of their text
+(a lookbehind or an ``^``/``(?:^|\\n)`` first): emphasis runs, rules, hash headings, blank
+lines of spaces, fence placeholders, character references. They are now ``str`` methods and
+loops. Each is compared here with the regex it replaced (kept below as the reference), over
+the lines and blocks of real inputs (example content, tests/data/markdown_wider, bench corpora
+with two seeds, the dense corpus's bodies) and over hypothesis-generated hostile text. Links
+whose surrounding text needs no later inline phase are joined directly instead of through
+placeholders: :class:`GeneralRenderer` below is the placeholder way, and both must agree.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.reading import markdown_fast
+from pipeline.reading.markdown_fast_blocks import HASH_HEADER, HR, _rule, hash_heading
+from pipeline.reading.markdown_fast_inline import (
+    _LINK,
+    STX,
+    Decline,
+    InlineRenderer,
+    _asterisk_runs,
+    _attr,
+    _underscore_runs,
+)
+from pipeline.reading.slugs import slugify
+from tests.test_markdown_fast_shortcuts import _real_texts
+from tests.test_markdown_prefilter import TOKENS
+
+REAL = _real_texts()
+
+
+def _outcome(function, *args) -> object:
+    try:
+        return function(*args)
+    except Decline:
+        return Decline
+
+
+# --- emphasis runs -------------------------------------------------------------------------
+
+_WORD = re.compile(r"\w")
+
+
+def _regex_runs(text: str, char: str, smart: bool) -> list[tuple[int, int, bool, bool]]:
+    """The runs as the fast path found them with ``re`` before (``\\*+`` / ``_+`` and ``\\w``)."""
+    runs = []
+    for run in re.finditer(re.escape(char) + "+", text):
+        start, end = run.span()
+        before = text[start - 1] if start else ""
+        after = text[end] if end < len(text) else ""
+        opens = bool(after) and not after.isspace()
+        closes = bool(before) and not before.isspace()
+        if smart:
+            opens = opens and not (before and _WORD.match(before))
+            closes = closes and not (after and _WORD.match(after))
+        runs.append((start, end, closes, opens))
+    return runs
+
+
+def assert_runs_agree(text: str) -> None:
+    assert _asterisk_runs(text) == _regex_runs(text, "*", False), repr(text)
+    assert _underscore_runs(text) == _regex_runs(text, "_", True), repr(text)
+
+
+def test_word_characters_are_isalnum_or_underscore() -> None:
+    """re's ``\\w`` is what the run scan asks of a neighbour, on every code point."""
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    by_regex = set(re.findall(r"\w", everything))
+    assert by_regex == {char for char in everything if char.isalnum() or char == "_"}
+
+
+def test_runs_agree_on_real_texts() -> None:
+    for text in REAL:
+        assert_runs_agree(text)
+
+
+RUN_ALPHABET = st.sampled_from(
+    ["*", "_", "**", "__", " ", "a", "é", "1", "²", "\u00a0", "\n", "\x02", ".", "\u3000"]
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(RUN_ALPHABET, max_size=30).map("".join))
+def test_runs_agree_on_generated_text(text: str) -> None:
+    assert_runs_agree(text)
+
+
+# --- hash headings and rules ---------------------------------------------------------------
+
+
+def _regex_heading(line: str) -> tuple[int, str]:
+    match = HASH_HEADER.search(line)
+    assert match is not None and match.span() == (0, len(line)), repr(line)
+    return len(match.group("level")), match.group("header")
+
+
+def assert_heading_agrees(line: str) -> None:
+    if line.startswith("#") and "\n" not in line and "\\" not in line:
+        assert hash_heading(line) == _regex_heading(line), repr(line)
+
+
+def assert_rule_agrees(block: str) -> None:
+    found, expected = _rule(block, block.split("\n")), HR.search(block)
+    assert (found and found.span()) == (expected and expected.span()), repr(block)
+
+
+def test_headings_and_rules_agree_on_real_texts() -> None:
+    for text in REAL:
+        assert_heading_agrees(text)
+        assert_rule_agrees(text)
+
+
+HEADING_PIECES = st.sampled_from(
+    ["#", "##", "####", "#######", " ", "a", "Å", "\u00a0", "\t", "*", "-", "|", "²"]
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(HEADING_PIECES, max_size=20).map(lambda pieces: "#" + "".join(pieces)))
+def test_headings_agree_on_generated_lines(line: str) -> None:
+    assert_heading_agrees(line)
+
+
+RULE_PIECES = st.sampled_from(["-", "_", "*", "---", "* * *", " ", "   ", "    ", "\n", "a", "- a", "\u00a0"])
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(RULE_PIECES, max_size=20).map("".join))
+def test_rules_agree_on_generated_blocks(block: str) -> None:
+    assert_rule_agrees(block)
+
+
+# --- whole-body steps ----------------------------------------------------------------------
+
+_OLD_BLANK_LINE = re.compile(r"(?<=\n) +\n")
+_OLD_FENCE_PLACEHOLDER = re.compile("<p>\x02f([0-9]+)\x03</p>|\x02f([0-9]+)\x03")
+_CHARREF = re.compile(r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);")
+
+
+def _regex_swap(html: str, codes: list[str]) -> tuple[str, bool]:
+    vouched = True
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal vouched
+        if match.group(2) is not None:
+            vouched = False
+        return codes[int(match.group(1) or match.group(2))]
+
+    return _OLD_FENCE_PLACEHOLDER.sub(swap, html), vouched
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(["\n", " ", "  ", "a", "\n\n", " \n"]), max_size=30).map("".join))
+def test_blank_lines_agree(body: str) -> None:
+    text = body + "\n\n"
+    assert markdown_fast._BLANK_LINE.sub("\n", text) == _OLD_BLANK_LINE.sub("\n", text)
+
+
+def test_blank_lines_agree_on_real_texts() -> None:
+    for text in REAL:
+        text += "\n\n"
+        assert markdown_fast._BLANK_LINE.sub("\n", text) == _OLD_BLANK_LINE.sub("\n", text)
+
+
+PLACEHOLDERS = [f"\x02f{number}\x03" for number in range(3)]
+HTML_PIECES = st.sampled_from(["<p>", "</p>", "<p", "p>", "</", "x", "\n", *PLACEHOLDERS])
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(HTML_PIECES, max_size=25).map("".join))
+def test_fence_swap_agrees(html: str) -> None:
+    codes = ["<pre><code>a\n</code></pre>", "<pre><code>&lt;p&gt;</code></pre>", "<pre>2</pre>"]
+    assert markdown_fast._swap_fences(html, codes) == _regex_swap(html, codes), repr(html)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(["&", "#", "&#", "1", "x", "X", "f", ";", "a", " "]), max_size=20).map("".join)
+)
+def test_character_reference_check_agrees(text: str) -> None:
+    expected = text.count("&#") != len(_CHARREF.findall(text))
+    assert markdown_fast._charrefs_incomplete(text) == expected, repr(text)
+
+
+# --- links joined directly -----------------------------------------------------------------
+
+
+class GeneralRenderer(InlineRenderer):
+    """The link phase the placeholder way (the library's): every link stashed, later phases run."""
+
+    __slots__ = ()
+
+    def _links(self, text: str) -> str:
+        out: list[str] = []
+        position = 0
+        for match in _LINK.finditer(text):
+            before = text[position : match.start()]
+            if "[" in before or "]" in before:
+                raise Decline
+            label, url, title = match.groups()
+            title_attr = f' title="{_attr(title)}"' if title is not None else ""
+            if before[-1:] == "!":
+                before = before[:-1]
+                if STX in label:
+                    raise Decline
+                html = f'<img alt="{_attr(label)}" src="{_attr(url)}"{title_attr}>'
+            else:
+                html = f'<a href="{_attr(url)}"{title_attr}>{self._finish(self._rest(label))}</a>'
+            out.append(before)
+            out.append(self._put(html))
+            position = match.end()
+        rest = text[position:]
+        if "[" in rest or "]" in rest:
+            raise Decline
+        out.append(rest)
+        return self._finish(self._rest("".join(out)))
+
+
+def assert_links_agree(text: str) -> None:
+    assert _outcome(InlineRenderer().render, text) == _outcome(GeneralRenderer().render, text), repr(text)
+
+
+def test_links_agree_on_real_texts() -> None:
+    for text in REAL:
+        assert_links_agree(text)
+
+
+LINK_PIECES = [
+    "[a](b.md)",
+    "[a & b](x?y=1&z=2)",
+    '[t](u "T > &amp; x")',
+    "![alt > & x](i.png)",
+    '![a](b.png "t")',
+    "[*em*](x)",
+    "[a  \nb](x)",
+    "[`c`](x)",
+    "[\\*](x)",
+    "[",
+    "]",
+    "(",
+    ")",
+    "!",
+    "&",
+    "&amp;",
+    ">",
+    "*",
+    "_",
+    "  \n",
+    " ",
+    "  ",
+    "\n",
+    "x",
+    "`k`",
+    "\\_",
+]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(LINK_PIECES), max_size=14).map("".join))
+def test_links_agree_on_generated_text(text: str) -> None:
+    assert_links_agree(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([*TOKENS, *LINK_PIECES]), max_size=20).map("".join))
+def test_links_agree_on_token_soup(text: str) -> None:
+    assert_links_agree(text)
+
+
+# --- heading ids ---------------------------------------------------------------------------
+
+
+def _full_slugify(text: str, separator: str = "-") -> str:
+    """slugify without its ASCII shortcut: always NFKD and the ASCII encoding."""
+    import unicodedata
+
+    from pipeline.reading.slugs import _NON_SLUG, _TRANSLITERATE
+
+    lowered = text.lower().translate(_TRANSLITERATE)
+    ascii_text = unicodedata.normalize("NFKD", lowered).encode("ascii", "ignore").decode("ascii")
+    return _NON_SLUG.sub(separator, ascii_text).strip(separator)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.text(max_size=30), st.sampled_from(["-", "_"]))
+def test_slugify_agrees_with_the_full_conversion(text: str, separator: str) -> None:
+    assert slugify(text, separator) == _full_slugify(text, separator)
+
+
+def test_slugify_agrees_on_real_lines() -> None:
+    for text in REAL:
+        assert slugify(text) == _full_slugify(text)
