@@ -15,11 +15,20 @@ from __future__ import annotations
 import re
 import sys
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.reading import markdown_fast
-from pipeline.reading.markdown_fast_blocks import HASH_HEADER, HR, _rule, hash_heading
+from pipeline.reading.markdown_fast_blocks import (
+    HASH_HEADER,
+    HR,
+    OLIST,
+    SETEXT_UNDERLINE,
+    ULIST,
+    _rule,
+    hash_heading,
+    parse_general,
+)
 from pipeline.reading.markdown_fast_inline import (
     _LINK,
     STX,
@@ -135,6 +144,41 @@ RULE_PIECES = st.sampled_from(["-", "_", "*", "---", "* * *", " ", "   ", "    "
 @given(st.lists(RULE_PIECES, max_size=20).map("".join))
 def test_rules_agree_on_generated_blocks(block: str) -> None:
     assert_rule_agrees(block)
+
+
+LIST_PIECES = st.sampled_from([" ", "   ", "1", "٣", "²", ".", "*", "+", "-", "=", "a", "\n", "\u00a0"])
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(LIST_PIECES, min_size=1, max_size=12).map("".join))
+@example("a\n-")
+@example("a\n==")
+def test_first_character_checks_never_skip_a_match(block: str) -> None:
+    """parse_general asks the list and setext regexes only after a first-character check."""
+    first = block[0]
+    if OLIST.match(block):
+        assert first == " " or first.isdigit(), repr(block)
+    if ULIST.match(block):
+        assert first in " *+-", repr(block)
+    line = block.split("\n")[0]
+    if SETEXT_UNDERLINE.match(line):
+        assert line[:1] in ("=", "-"), repr(block)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LIST_PIECES, min_size=1, max_size=12).map("".join))
+@example(" 1. a")
+@example("   ٣. a\n   4. b")
+@example("  - a")
+def test_indented_lists_still_reach_the_list_processors(block: str) -> None:
+    """A block with leading spaces (parse_block never passes one) is still read as a list."""
+    out: list = []
+    try:
+        parse_general(block, out, [])
+    except Decline:
+        return
+    if OLIST.match(block) or (ULIST.match(block) and not HR.search(block)):
+        assert out and not isinstance(out[0], str), repr(block)
 
 
 # --- whole-body steps ----------------------------------------------------------------------
