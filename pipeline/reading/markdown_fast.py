@@ -41,7 +41,7 @@ _CHARREF = re.compile(r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);")
 # Common reasons to decline that the parse would only meet late (after most of the work: a
 # declined body then costs ~15 % more than the library alone), found first by cheap scans:
 # reference links and definitions; indented lines (nested lists, code) are checked in render_fast.
-_EARLY = (("]", "]:"), ("]", "]["))
+_EARLY = ((":", "]:"), ("]", "]["))
 _FENCE = STX + "f"  # markdown_fast_fences.PREFIX
 
 
@@ -67,7 +67,7 @@ def render_fast_vouched(body: str) -> tuple[str, str, int, bool] | None:
         text = _BLANK_LINE.sub("\n", text)
     codes: list[str] = []
     outside = text
-    if "```" in text or "~~~" in text:
+    if ("`" in text and "```" in text) or ("~" in text and "~~~" in text):
         # The fenced_code preprocessor runs before any block is parsed; raw HTML, tabs and
         # control characters are seen by the steps before it, so code may not hold them either.
         if _unsupported_anywhere(text):

@@ -101,7 +101,7 @@ def parse_block(block: str, out: list, blocks: list[str], detabbed: bool = False
         # One line that only the paragraph can take: a table needs two lines, a setext heading
         # its underline, a list, rule, quote or hash heading its first character (not white
         # space, so the block is not blank and lstrip keeps it whole).
-        if "[" in block and "]:" in block:
+        if "[" in block and ":" in block and "]:" in block:
             raise Decline  # a reference or footnote definition
         out.append(f"<p>{inline(block)}</p>")
         return
@@ -156,7 +156,7 @@ def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = Fal
         _list(block, "ul", ULIST_CHILD, out)
     elif (first == ">" or not heads.isdisjoint("> ")) and (match := QUOTE.search(block)):
         _quote(block, match, out, detabbed)
-    elif "[" in block and "]:" in block:
+    elif "[" in block and ":" in block and "]:" in block:
         raise Decline  # a reference or footnote definition
     else:
         out.append(f"<p>{inline(block.lstrip())}</p>")
@@ -199,7 +199,7 @@ def _plain_item(text: str) -> str:
         and not (first in "*+-" and text[1:2] == " ")
         and not (first in "-_*" and not text.strip(first + " "))
         and text.strip()
-        and not ("]:" in text and "[" in text)
+        and not ("[" in text and ":" in text and "]:" in text)
     ):
         # One line that no block processor before the paragraph can take (a table needs two
         # lines, a heading "#", a list its marker and a space, a rule only its character and
