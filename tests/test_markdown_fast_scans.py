@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -38,11 +40,13 @@ from pipeline.reading.markdown_fast_inline import (
     _attr,
     _underscore_runs,
 )
+from pipeline.reading.markdown_fast_library import FENCED_BLOCK_RE, fence_matches
 from pipeline.reading.slugs import slugify
 from tests.test_markdown_fast_shortcuts import _real_texts
 from tests.test_markdown_prefilter import TOKENS
 
 REAL = _real_texts()
+WIDER = Path(__file__).resolve().parent / "data" / "markdown_wider"
 
 
 def _outcome(function, *args) -> object:
@@ -181,6 +185,16 @@ def test_indented_lists_still_reach_the_list_processors(block: str) -> None:
         assert out and not isinstance(out[0], str), repr(block)
 
 
+@pytest.mark.parametrize("text", ["[a]: b", "x [a]: http://e.org", "[^1]: note", "[a](x]:y)"])
+def test_a_definition_declines_in_every_block_shape(text: str) -> None:
+    """The "]:" checks (asked after a ":" was found) still see a definition where it is."""
+    from pipeline.reading.markdown_fast_blocks import _plain_item, parse_block
+
+    assert _outcome(_plain_item, text) is Decline
+    assert _outcome(parse_block, text, [], []) is Decline
+    assert _outcome(parse_general, text + "\nmore", [], []) is Decline
+
+
 # --- whole-body steps ----------------------------------------------------------------------
 
 _OLD_BLANK_LINE = re.compile(r"(?<=\n) +\n")
@@ -231,6 +245,33 @@ def test_fence_swap_agrees(html: str) -> None:
 def test_character_reference_check_agrees(text: str) -> None:
     expected = text.count("&#") != len(_CHARREF.findall(text))
     assert markdown_fast._charrefs_incomplete(text) == expected, repr(text)
+
+
+def _matches(found) -> list[tuple[tuple[int, int], dict]]:
+    return [(match.span(), match.groupdict()) for match in found]
+
+
+def assert_fences_agree(text: str) -> None:
+    assert _matches(fence_matches(text)) == _matches(FENCED_BLOCK_RE.finditer(text)), repr(text)
+
+
+def test_fences_agree_on_real_documents() -> None:
+    from tests.test_markdown_fast import _fixture_strings
+
+    documents = [*REAL, *_fixture_strings()]
+    documents += [path.read_text(encoding="utf-8") for path in sorted(WIDER.glob("*.md"))]
+    assert sum("```" in document or "~~~" in document for document in documents) > 20
+    for document in documents:
+        assert_fences_agree(document)
+
+
+FENCE_PIECES = ["```", "~~~", "````", "`", "~", "\n", "\n\n", " ", "python", "{.x}", "a", "x```", '"', "é"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(FENCE_PIECES), max_size=25).map("".join))
+def test_fences_agree_on_generated_documents(text: str) -> None:
+    assert_fences_agree(text)
 
 
 # --- links joined directly -----------------------------------------------------------------
