@@ -106,19 +106,20 @@ class InlineRenderer:
         hard break, no placeholder of code or an escape), those phases would only escape it:
         each piece between links is escaped and joined with the links' HTML directly.
         """
-        pieces: list[str] = []  # the text before each link, and after the last one
+        parts = _LINK.split(text)  # before, label, url, title, before, … the text after the last
+        pieces = parts[::4]
+        plain = "".join(pieces)  # may join a "  \n" no piece holds: then the general way
+        if "[" in plain or "]" in plain:
+            raise Decline
         made: list[str] = []  # each link's HTML
-        position = 0
-        for match in _LINK.finditer(text):
-            before = text[position : match.start()]
-            if "[" in before or "]" in before:
-                raise Decline
-            label, url, title = match.groups()
+        for index in range(1, len(parts), 4):
+            label, url, title = parts[index : index + 3]
             if "&" in url:  # _attr: the url pattern admits no ">" and no '"'
                 url = RE_AMP.sub("&amp;", url)
             title_attr = f' title="{_attr(title)}"' if title is not None else ""
+            before = pieces[index >> 2]
             if before[-1:] == "!":  # an image (the link pattern skips a "[" after "!")
-                before = before[:-1]
+                pieces[index >> 2] = before[:-1]
                 if STX in label:
                     raise Decline
                 made.append(f'<img alt="{_attr(label)}" src="{url}"{title_attr}>')
@@ -128,30 +129,13 @@ class InlineRenderer:
                 else:  # the phases after links would only escape it
                     inner = _escape_plain(label)
                 made.append(f'<a href="{url}"{title_attr}>{inner}</a>')
-            pieces.append(before)
-            position = match.end()
-        rest = text[position:]
-        if "[" in rest or "]" in rest:
-            raise Decline
-        pieces.append(rest)
-        plain = "".join(pieces)  # may join a "  \n" no piece holds: then the general way
+        out: list[str] = pieces + made  # the length wanted; pieces and links interleaved below
         if "*" in plain or "_" in plain or STX in plain or ("\n" in plain and "  \n" in plain):
-            put = self._put
-            out = [pieces[0]]
-            for index, html in enumerate(made):
-                out.append(put(html))
-                out.append(pieces[index + 1])
+            out[::2] = pieces
+            out[1::2] = map(self._put, made)
             return self._finish(self._rest("".join(out)))
-        if "&" not in plain and ">" not in plain:
-            out = [pieces[0]]
-            for index, html in enumerate(made):
-                out.append(html)
-                out.append(pieces[index + 1])
-        else:
-            out = [_escape_plain(pieces[0])]
-            for index, html in enumerate(made):
-                out.append(html)
-                out.append(_escape_plain(pieces[index + 1]))
+        out[::2] = pieces if "&" not in plain and ">" not in plain else map(_escape_plain, pieces)
+        out[1::2] = made
         return "".join(out)
 
     def _rest(self, text: str) -> str:
