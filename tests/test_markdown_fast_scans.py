@@ -382,3 +382,34 @@ def test_slugify_agrees_with_the_full_conversion(text: str, separator: str) -> N
 def test_slugify_agrees_on_real_lines() -> None:
     for text in REAL:
         assert slugify(text) == _full_slugify(text)
+
+
+def _reference_ids(inners: list[str]) -> list[str]:
+    """Heading ids as the toc extension gives them: ``unique`` asked for every heading."""
+    import html as html_lib
+
+    from pipeline.reading.markdown_fast_library import strip_tags, unique
+
+    used: set[str] = set()
+    counters: dict[str, int] = {}
+    ids = []
+    for inner in inners:
+        name = strip_tags(inner) if "<" in inner else " ".join(inner.split())
+        ids.append(unique(slugify(html_lib.unescape(name), "-"), used, counters))
+    return ids
+
+
+HEADING_NAMES = st.sampled_from(
+    ["a", "a_1", "a_2", "A", "", " ", "&amp;", "&#246;", "&", "_", "<code>x</code>", "ö", "-", "1"]
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.lists(HEADING_NAMES, max_size=3).map("".join), max_size=12))
+def test_heading_ids_agree_with_unique_for_every_heading(inners: list[str]) -> None:
+    from pipeline.reading.markdown_fast import _name_headings
+    from pipeline.reading.markdown_fast_blocks import Heading
+
+    headings = [Heading(2, inner) for inner in inners]
+    _name_headings(headings)
+    assert [heading.id for heading in headings] == _reference_ids(inners)

@@ -85,7 +85,7 @@ def render_fast_vouched(body: str) -> tuple[str, str, int, bool] | None:
     try:
         parse_chunk(text, nodes)
         tokens = _name_headings(nodes)
-        html = "\n".join(_render(node) for node in nodes).strip()
+        html = "\n".join([node if type(node) is str else _render(node) for node in nodes]).strip()
     except Decline:
         return None
     vouched = True
@@ -153,7 +153,12 @@ def _name_headings(nodes: list) -> list[dict]:
     for heading in _headings(nodes):
         # strip_tags without a "<" only collapses white space
         name = strip_tags(heading.inner) if "<" in heading.inner else " ".join(heading.inner.split())
-        heading.id = unique(slugify(html_lib.unescape(name), "-"), used, counters)
+        slug = slugify(html_lib.unescape(name) if "&" in name else name, "-")  # unescape's own test
+        if slug and slug not in used:  # what unique does with a new id
+            used.add(slug)
+        else:
+            slug = unique(slug, used, counters)
+        heading.id = slug
         if TOC_TOP <= heading.level <= TOC_BOTTOM:
             tokens.append({"level": heading.level, "id": heading.id, "name": name})
     return tokens
