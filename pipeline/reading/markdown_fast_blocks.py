@@ -34,6 +34,7 @@ LIST_INDENT = re.compile(r"^[ ]{4,7}((\d+\.)|[*+-])[ ]+.*")
 QUOTE = re.compile(r"(^|\n)[ ]{0,3}>[ ]?(.*)")
 QUOTE_LINE = re.compile(r"[ ]{0,3}>[ ]?(.*)")
 INDENT = " " * 4  # tab_length
+_DIGITS = re.compile(r"(\d+)")  # an ordered list's start number
 _ITEM_MARKUP = frozenset("#> \n")  # first characters a block processor may act on
 # First characters of a one-line block that a processor before the paragraph may act on: a
 # hash heading "#", a rule "-_*", a bullet "*+-", an ordered item (a digit: re's \d is any
@@ -227,7 +228,7 @@ def _list(block: str, tag: str, child: re.Pattern[str], out: list) -> None:
         match = child.match(line)
         if match:
             if not items and tag == "ol":
-                start = re.match(r"(\d+)", match.group(1)).group()  # type: ignore[union-attr]
+                start = _DIGITS.match(match.group(1)).group()  # type: ignore[union-attr]
             items.append(match.group(3))
         elif LIST_INDENT.match(line) and not items[-1].startswith(INDENT):
             items.append(line)  # a nested list starts: an item of its own, parsed in the last li

@@ -35,6 +35,7 @@ UNSUPPORTED_PAIRS = (("^", "[^"), ("`", "``"), ("`", "\\`"), ("~", "~~~"))
 # url without spaces, quotes, parentheses or escapes; images the same with a "!" in front.
 _LINK = re.compile(r'\[([^\[\]]*)\]\(([^\s()<>"\'`\\\x02\x03]+)(?: "([^"\\\x02\x03()]*)")?\)')
 _STASHED = re.compile("\x02h(\\d+)\x03")
+_BACKSLASH = re.compile(r"\\(.)", re.DOTALL)  # the escape pattern
 _ESCAPED = re.compile("\x02(\\d+)\x03")
 # A hard break whose line goes on with plain text (then the library's <br> tail is "\n" + it).
 _BREAK = re.compile(r"  \n(?=[^\s*_\[!`\\&\x02])")
@@ -96,7 +97,7 @@ class InlineRenderer:
             return f"{STX}{ord(char)}{ETX}"
 
         self.escaped = True
-        return re.sub(r"\\(.)", escape, text, flags=re.DOTALL)
+        return _BACKSLASH.sub(escape, text)
 
     def _links(self, text: str) -> str:
         """Links and images, then the phases after them: the element's finished HTML.
