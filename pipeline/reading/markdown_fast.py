@@ -22,7 +22,7 @@ import re
 
 from pipeline.reading import markdown_fast_fences
 from pipeline.reading.markdown_fast_blocks import Heading, Item, ListBlock, Quote, parse_chunk
-from pipeline.reading.markdown_fast_inline import UNSUPPORTED_CHARS, UNSUPPORTED_PAIRS, Decline
+from pipeline.reading.markdown_fast_inline import ETX, STX, UNSUPPORTED_CHARS, UNSUPPORTED_PAIRS, Decline
 from pipeline.reading.markdown_fast_library import MARKDOWN_VERSION, nest_toc_tokens, strip_tags, unique
 from pipeline.reading.slugs import slugify
 
@@ -32,15 +32,17 @@ from pipeline.reading.slugs import slugify
 VERIFIED_WITH = "3.11.3"
 ENABLED = MARKDOWN_VERSION == VERIFIED_WITH
 TOC_TOP, TOC_BOTTOM = 2, 3  # the toc extension's toc_depth "2-3"
-_BLANK_LINE = re.compile(r"(?<=\n) +\n")
+# A line of spaces after a newline, before the next (the step's "(?<=\n) +\n" without its
+# lookbehind, which made re try every position of the body).
+_BLANK_LINE = re.compile(r"\n +(?=\n)")
 # The raw-HTML extractor (Python's html.parser) completes a character reference that lacks its
 # ";" (``&#3`` → ``&#3;``), even inside code: only complete ones are left to the fast path.
 _CHARREF = re.compile(r"&#(?:[0-9]+|[xX][0-9a-fA-F]+);")
 # Common reasons to decline that the parse would only meet late (after most of the work: a
 # declined body then costs ~15 % more than the library alone), found first by cheap scans:
 # reference links and definitions; indented lines (nested lists, code) are checked in render_fast.
-_EARLY = (("]", "]:"), ("]", "]["))
-_FENCE_PLACEHOLDER = re.compile("<p>\x02f([0-9]+)\x03</p>|\x02f([0-9]+)\x03")
+_EARLY = ((":", "]:"), ("]", "]["))
+_FENCE = STX + "f"  # markdown_fast_fences.PREFIX
 
 
 def render_fast(body: str) -> tuple[str, str, int] | None:
@@ -65,7 +67,7 @@ def render_fast_vouched(body: str) -> tuple[str, str, int, bool] | None:
         text = _BLANK_LINE.sub("\n", text)
     codes: list[str] = []
     outside = text
-    if "```" in text or "~~~" in text:
+    if ("`" in text and "```" in text) or ("~" in text and "~~~" in text):
         # The fenced_code preprocessor runs before any block is parsed; raw HTML, tabs and
         # control characters are seen by the steps before it, so code may not hold them either.
         if _unsupported_anywhere(text):
@@ -83,21 +85,43 @@ def render_fast_vouched(body: str) -> tuple[str, str, int, bool] | None:
     try:
         parse_chunk(text, nodes)
         tokens = _name_headings(nodes)
-        html = "\n".join(_render(node) for node in nodes).strip()
+        html = "\n".join([node if type(node) is str else _render(node) for node in nodes]).strip()
     except Decline:
         return None
     vouched = True
     if codes:  # RawHtmlPostprocessor: "<p>placeholder</p>" (or a bare one) becomes the code
-
-        def swap(match: re.Match[str]) -> str:
-            nonlocal vouched
-            if match.group(2) is not None:
-                vouched = False  # a <pre> inside phrasing: html5ever would close or move it
-            return codes[int(match.group(1) or match.group(2))]
-
-        html = _FENCE_PLACEHOLDER.sub(swap, html)
+        html, vouched = _swap_fences(html, codes)
     count = len(tokens)
     return html, _toc(tokens), count, vouched
+
+
+def _swap_fences(html: str, codes: list[str]) -> tuple[str, bool]:
+    """Each fence placeholder (with the <p> around it, if any) swapped for its code's HTML.
+
+    The same swap as a ``<p>STX f n ETX</p>|STX f n ETX`` substitution, found with ``split``:
+    the input holds no STX, so every STX "f" is a placeholder. Also whether all had their
+    <p> (a bare one is a <pre> inside phrasing, where html5ever would close or move it).
+    """
+    parts = html.split(_FENCE)
+    out = [parts[0]]
+    vouched = True
+    for part in parts[1:]:
+        end = part.index(ETX)
+        tail = part[end + 1 :]
+        if out[-1].endswith("<p>") and tail.startswith("</p>"):
+            out[-1] = out[-1][:-3]
+            tail = tail[4:]
+        else:
+            vouched = False
+        out.append(codes[int(part[:end])])
+        out.append(tail)
+    return "".join(out), vouched
+
+
+def _charrefs_incomplete(text: str) -> bool:
+    """Whether some "&#" of ``text`` does not start a complete character reference."""
+    count = text.count("&#")
+    return count != 0 and count != len(_CHARREF.findall(text))
 
 
 def _unsupported_anywhere(text: str) -> bool:
@@ -105,7 +129,7 @@ def _unsupported_anywhere(text: str) -> bool:
     for char in UNSUPPORTED_CHARS:
         if char in text and char not in "{}":
             return True
-    return "&" in text and text.count("&#") != len(_CHARREF.findall(text))
+    return "&" in text and _charrefs_incomplete(text)
 
 
 def _unsupported(body: str) -> bool:
@@ -118,7 +142,7 @@ def _unsupported(body: str) -> bool:
     for char, needle in _EARLY:
         if char in body and needle in body:
             return True
-    return "&" in body and body.count("&#") != len(_CHARREF.findall(body))
+    return "&" in body and _charrefs_incomplete(body)
 
 
 def _name_headings(nodes: list) -> list[dict]:
@@ -129,7 +153,12 @@ def _name_headings(nodes: list) -> list[dict]:
     for heading in _headings(nodes):
         # strip_tags without a "<" only collapses white space
         name = strip_tags(heading.inner) if "<" in heading.inner else " ".join(heading.inner.split())
-        heading.id = unique(slugify(html_lib.unescape(name), "-"), used, counters)
+        slug = slugify(html_lib.unescape(name) if "&" in name else name, "-")  # unescape's own test
+        if slug and slug not in used:  # what unique does with a new id
+            used.add(slug)
+        else:
+            slug = unique(slug, used, counters)
+        heading.id = slug
         if TOC_TOP <= heading.level <= TOC_BOTTOM:
             tokens.append({"level": heading.level, "id": heading.id, "name": name})
     return tokens

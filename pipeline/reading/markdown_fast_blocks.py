@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.reading.markdown_fast_inline import STX, Decline, InlineRenderer, escape_text
+from pipeline.reading.markdown_fast_inline import Decline, inline
+from pipeline.reading.markdown_fast_tables import is_table, table
 
 # The library's regexes, verbatim (tab_length 4), from markdown.blockprocessors / sane_lists.
 HASH_HEADER = re.compile(r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)")
@@ -33,9 +34,8 @@ LIST_INDENT = re.compile(r"^[ ]{4,7}((\d+\.)|[*+-])[ ]+.*")
 QUOTE = re.compile(r"(^|\n)[ ]{0,3}>[ ]?(.*)")
 QUOTE_LINE = re.compile(r"[ ]{0,3}>[ ]?(.*)")
 INDENT = " " * 4  # tab_length
+_DIGITS = re.compile(r"(\d+)")  # an ordered list's start number
 _ITEM_MARKUP = frozenset("#> \n")  # first characters a block processor may act on
-_TABLE_SEPARATOR = frozenset("|:- ")
-_TICKS = re.compile("`+")
 # First characters of a one-line block that a processor before the paragraph may act on: a
 # hash heading "#", a rule "-_*", a bullet "*+-", an ordered item (a digit: re's \d is any
 # Unicode decimal, so str.isdigit is asked too), a quote ">".
@@ -102,7 +102,7 @@ def parse_block(block: str, out: list, blocks: list[str], detabbed: bool = False
         # One line that only the paragraph can take: a table needs two lines, a setext heading
         # its underline, a list, rule, quote or hash heading its first character (not white
         # space, so the block is not blank and lstrip keeps it whole).
-        if "[" in block and "]:" in block:
+        if "[" in block and ":" in block and "]:" in block:
             raise Decline  # a reference or footnote definition
         out.append(f"<p>{inline(block)}</p>")
         return
@@ -118,8 +118,12 @@ def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = Fal
     # What the later lines start with: the line-anchored regexes below can only match there
     # (or at the block's start), so one pass over the lines saves a scan per regex.
     heads = {line[:1] for line in lines[1:]} if len(lines) > 1 else set()
-    if "|" in block and _is_table(lines):
-        out.append(_table(lines))
+    if "|" in block and is_table(lines):
+        out.append(table(lines))
+        return
+    if first == "#" and "\n" not in block and "\\" not in block:
+        level, header = hash_heading(block)
+        out.append(Heading(level, inline(header.strip())))
         return
     if first == "#" or "#" in heads:
         match = HASH_HEADER.search(block)
@@ -131,13 +135,13 @@ def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = Fal
             if after:
                 blocks.insert(0, after)
             return
-    if len(lines) > 1 and SETEXT_UNDERLINE.match(lines[1]):
+    if len(lines) > 1 and lines[1][:1] in ("=", "-") and SETEXT_UNDERLINE.match(lines[1]):
         # SetextHeaderProcessor: the first line is the heading whatever it holds ("- a" too)
         out.append(Heading(1 if lines[1][0] == "=" else 2, inline(lines[0].strip())))
         if len(lines) > 2:
             blocks.insert(0, "\n".join(lines[2:]))
         return
-    if (first in "-_*" or not heads.isdisjoint("-_* ")) and (match := HR.search(block)):
+    if (first in "-_*" or not heads.isdisjoint("-_* ")) and (match := _rule(block, lines)):
         # HRProcessor: the lines before the rule parsed first, the lines after given back
         before = block[: match.start()].rstrip("\n")
         if before:
@@ -147,37 +151,42 @@ def parse_general(block: str, out: list, blocks: list[str], detabbed: bool = Fal
         if after:
             blocks.insert(0, after)
         return
-    if OLIST.match(block):
+    if (first == " " or first.isdigit()) and OLIST.match(block):  # re's \d: a decimal, so a digit
         _list(block, "ol", OLIST_CHILD, out)
-    elif ULIST.match(block):
+    elif first in " *+-" and ULIST.match(block):
         _list(block, "ul", ULIST_CHILD, out)
     elif (first == ">" or not heads.isdisjoint("> ")) and (match := QUOTE.search(block)):
         _quote(block, match, out, detabbed)
-    elif "[" in block and "]:" in block:
+    elif "[" in block and ":" in block and "]:" in block:
         raise Decline  # a reference or footnote definition
     else:
         out.append(f"<p>{inline(block.lstrip())}</p>")
 
 
-def inline(text: str) -> str:
-    """One element's inline Markdown as HTML (or :class:`Decline`).
+def hash_heading(line: str) -> tuple[int, str]:
+    """HASH_HEADER's level and header for one line that starts with "#" and holds no backslash.
 
-    Text holding none of the characters an inline phase acts on (code, escapes, links,
-    emphasis, breaks, placeholders) only gets the serializer's escaping: the phases would
-    each find nothing and hand it back unchanged.
+    The regex then matches the whole line (its search tries every position): at most six
+    "#" are the level, the rest without its closing "#"s is the header (each "#" run inside
+    it is followed by other text, as the header's ``#+(?=[^#\n])`` wants).
     """
-    if (
-        "`" in text
-        or "\\" in text
-        or "[" in text
-        or "]" in text
-        or "*" in text
-        or "_" in text
-        or "  \n" in text
-        or STX in text
-    ):
-        return InlineRenderer().render(text)
-    return escape_text(text)
+    level = min(6, len(line) - len(line.lstrip("#")))
+    return level, line[level:].rstrip("#")
+
+
+def _rule(block: str, lines: list[str]) -> re.Match[str] | None:
+    """``HR.search(block)``, tried only at the starts of lines made of spaces and "-_*" alone.
+
+    A rule's match is one whole line of them (the search tries every position of the block).
+    """
+    offset = 0
+    for line in lines:
+        if line and not line.strip(" -_*"):
+            match = HR.match(block, offset)
+            if match:
+                return match
+        offset += len(line) + 1
+    return None
 
 
 def _plain_item(text: str) -> str:
@@ -191,7 +200,7 @@ def _plain_item(text: str) -> str:
         and not (first in "*+-" and text[1:2] == " ")
         and not (first in "-_*" and not text.strip(first + " "))
         and text.strip()
-        and not ("]:" in text and "[" in text)
+        and not ("[" in text and ":" in text and "]:" in text)
     ):
         # One line that no block processor before the paragraph can take (a table needs two
         # lines, a heading "#", a list its marker and a space, a rule only its character and
@@ -219,7 +228,7 @@ def _list(block: str, tag: str, child: re.Pattern[str], out: list) -> None:
         match = child.match(line)
         if match:
             if not items and tag == "ol":
-                start = re.match(r"(\d+)", match.group(1)).group()  # type: ignore[union-attr]
+                start = _DIGITS.match(match.group(1)).group()  # type: ignore[union-attr]
             items.append(match.group(3))
         elif LIST_INDENT.match(line) and not items[-1].startswith(INDENT):
             items.append(line)  # a nested list starts: an item of its own, parsed in the last li
@@ -288,82 +297,3 @@ def _quote(block: str, match: re.Match[str], out: list, detabbed: bool) -> None:
     quote = Quote()
     parse_chunk("\n".join(lines), quote.children)  # the state is "blockquote" in there
     out.append(quote)
-
-
-def _is_table(lines: list[str]) -> bool:
-    """TableProcessor.test, for rows without backticks or backslashes (others decline)."""
-    rows = [row.strip(" ") for row in lines]
-    if len(rows) < 2:
-        return False
-    if any("\\" in row or ("`" in row and _code_hides_a_pipe(row)) for row in rows):
-        raise Decline  # escaped pipes, or a pipe inside code, splits cells the library's way
-    border = rows[0].startswith("|") or rows[0].endswith("|")
-    width = len(_split_row(rows[0], border))
-    is_table = width > 1
-    if width == 1 and border:
-        is_table = all(row.startswith("|") or row.endswith("|") for row in rows[1:])
-    if not is_table:
-        return False
-    separator = _split_row(rows[1], border)
-    return len(separator) == width and set("".join(separator)) <= _TABLE_SEPARATOR
-
-
-def _code_hides_a_pipe(row: str) -> bool:
-    """Would TableProcessor._split keep a pipe of this row (no backslashes) out of the split?
-
-    It pairs each backtick run with the next run of the same length and ignores the pipes
-    between them; with no pipe inside such a pair, its split is the plain one.
-    """
-    runs = [(run.start(), run.end(), run.end() - run.start()) for run in _TICKS.finditer(row)]
-    index = 0
-    while index < len(runs):
-        start, _, size = runs[index]
-        for later in range(index + 1, len(runs)):
-            if runs[later][2] == size:
-                if "|" in row[start : runs[later][1]]:
-                    return True
-                index = later
-                break
-        index += 1
-    return False
-
-
-def _split_row(row: str, border: bool) -> list[str]:
-    if border:
-        if row.startswith("|"):
-            row = row[1:]
-        if row.endswith("|"):
-            row = row[:-1]
-    return row.split("|")
-
-
-def _table(lines: list[str]) -> str:
-    border = lines[0].strip(" ").startswith("|") or lines[0].strip(" ").endswith("|")
-    aligns = []
-    for cell in _split_row(lines[1].strip(" "), border):
-        cell = cell.strip(" ")
-        if cell.startswith(":") and cell.endswith(":"):
-            aligns.append(' style="text-align: center;"')
-        elif cell.startswith(":"):
-            aligns.append(' style="text-align: left;"')
-        elif cell.endswith(":"):
-            aligns.append(' style="text-align: right;"')
-        else:
-            aligns.append("")
-    html = ["<table>\n<thead>\n", _row(lines[0], border, aligns, "th"), "</thead>\n<tbody>\n"]
-    if len(lines) < 3:
-        html.append("<tr>\n" + "<td></td>\n" * len(aligns) + "</tr>\n")  # no alignment here
-    for line in lines[2:]:
-        html.append(_row(line, border, aligns, "td"))
-    html.append("</tbody>\n</table>")
-    return "".join(html)
-
-
-def _row(line: str, border: bool, aligns: list[str], tag: str) -> str:
-    cells = _split_row(line.strip(" "), border)
-    html = ["<tr>\n"]
-    for index, align in enumerate(aligns):
-        text = cells[index].strip(" ") if index < len(cells) else ""
-        html.append(f"<{tag}{align}>{inline(text) if text else ''}</{tag}>\n")
-    html.append("</tr>\n")
-    return "".join(html)

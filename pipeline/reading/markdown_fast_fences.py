@@ -11,8 +11,10 @@ the HTML of each fence. Fences with ``{attributes}`` or ``hl_lines`` raise :clas
 from __future__ import annotations
 
 from pipeline.reading.markdown_fast_inline import ETX, STX, Decline
-from pipeline.reading.markdown_fast_library import FENCED_BLOCK_RE as FENCED_BLOCK
-from pipeline.reading.markdown_fast_library import escape_attrib_html  # the extension's own escaping
+from pipeline.reading.markdown_fast_library import (
+    escape_attrib_html,  # the extension's own escaping
+    fence_matches,
+)
 
 PREFIX = STX + "f"
 
@@ -23,7 +25,7 @@ def extract(text: str) -> tuple[str, list[str], list[str]]:
     outside: list[str] = []
     codes: list[str] = []
     position = 0
-    for match in FENCED_BLOCK.finditer(text):
+    for match in fence_matches(text):  # FENCED_BLOCK_RE.finditer, tried at line starts only
         if match.group("attrs") is not None or match.group("hl_lines") is not None:
             raise Decline  # attribute lists and highlighted lines: the library's handle_attrs
         lang = match.group("lang")

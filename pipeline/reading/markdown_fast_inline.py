@@ -35,9 +35,8 @@ UNSUPPORTED_PAIRS = (("^", "[^"), ("`", "``"), ("`", "\\`"), ("~", "~~~"))
 # url without spaces, quotes, parentheses or escapes; images the same with a "!" in front.
 _LINK = re.compile(r'\[([^\[\]]*)\]\(([^\s()<>"\'`\\\x02\x03]+)(?: "([^"\\\x02\x03()]*)")?\)')
 _STASHED = re.compile("\x02h(\\d+)\x03")
+_BACKSLASH = re.compile(r"\\(.)", re.DOTALL)  # the escape pattern
 _ESCAPED = re.compile("\x02(\\d+)\x03")
-_RUNS = {"*": re.compile(r"\*+"), "_": re.compile(r"_+")}
-_WORD = re.compile(r"\w")  # the library's "smart" underscore boundaries use re's \w
 # A hard break whose line goes on with plain text (then the library's <br> tail is "\n" + it).
 _BREAK = re.compile(r"  \n(?=[^\s*_\[!`\\&\x02])")
 
@@ -56,10 +55,11 @@ def _code_escape(text: str) -> str:
 class InlineRenderer:
     """Renders the text of one element; stashed fragments live in ``self.stash``."""
 
-    __slots__ = ("stash",)
+    __slots__ = ("escaped", "stash")
 
     def __init__(self) -> None:
         self.stash: list[str] = []
+        self.escaped = False  # whether _escapes left STX n ETX placeholders to turn back
 
     def _put(self, html: str) -> str:
         self.stash.append(html)
@@ -72,7 +72,7 @@ class InlineRenderer:
         if "\\" in text:
             text = self._escapes(text)
         if "[" in text or "]" in text:
-            text = self._links(text)
+            return self._links(text)
         return self._finish(self._rest(text))
 
     def _code_spans(self, text: str) -> str:
@@ -96,38 +96,52 @@ class InlineRenderer:
                 raise Decline
             return f"{STX}{ord(char)}{ETX}"
 
-        return re.sub(r"\\(.)", escape, text, flags=re.DOTALL)
+        self.escaped = True
+        return _BACKSLASH.sub(escape, text)
 
     def _links(self, text: str) -> str:
-        out: list[str] = []
-        position = 0
-        for match in _LINK.finditer(text):
-            before = text[position : match.start()]
-            if "[" in before or "]" in before:
-                raise Decline
-            label, url, title = match.groups()
+        """Links and images, then the phases after them: the element's finished HTML.
+
+        The library stashes each link and runs the later phases over the text around the
+        placeholders. When that text holds nothing a later phase acts on (no emphasis run, no
+        hard break, no placeholder of code or an escape), those phases would only escape it:
+        each piece between links is escaped and joined with the links' HTML directly.
+        """
+        parts = _LINK.split(text)  # before, label, url, title, before, … the text after the last
+        pieces = parts[::4]
+        plain = "".join(pieces)  # may join a "  \n" no piece holds: then the general way
+        if "[" in plain or "]" in plain:
+            raise Decline
+        made: list[str] = []  # each link's HTML
+        for index in range(1, len(parts), 4):
+            label, url, title = parts[index : index + 3]
+            if "&" in url:  # _attr: the url pattern admits no ">" and no '"'
+                url = RE_AMP.sub("&amp;", url)
             title_attr = f' title="{_attr(title)}"' if title is not None else ""
+            before = pieces[index >> 2]
             if before[-1:] == "!":  # an image (the link pattern skips a "[" after "!")
-                before = before[:-1]
+                pieces[index >> 2] = before[:-1]
                 if STX in label:
                     raise Decline
-                html = f'<img alt="{_attr(label)}" src="{_attr(url)}"{title_attr}>'
-                out.append(before)
+                made.append(f'<img alt="{_attr(label)}" src="{url}"{title_attr}>')
             else:
-                out.append(before)
-                inner = self._finish(self._rest(label))
-                html = f'<a href="{_attr(url)}"{title_attr}>{inner}</a>'
-            out.append(self._put(html))
-            position = match.end()
-        rest = text[position:]
-        if "[" in rest or "]" in rest:
-            raise Decline
-        out.append(rest)
+                if "*" in label or "_" in label or STX in label or ("\n" in label and "  \n" in label):
+                    inner = self._finish(self._rest(label))
+                else:  # the phases after links would only escape it
+                    inner = _escape_plain(label)
+                made.append(f'<a href="{url}"{title_attr}>{inner}</a>')
+        out: list[str] = pieces + made  # the length wanted; pieces and links interleaved below
+        if "*" in plain or "_" in plain or STX in plain or ("\n" in plain and "  \n" in plain):
+            out[::2] = pieces
+            out[1::2] = map(self._put, made)
+            return self._finish(self._rest("".join(out)))
+        out[::2] = pieces if "&" not in plain and ">" not in plain else map(_escape_plain, pieces)
+        out[1::2] = made
         return "".join(out)
 
     def _rest(self, text: str) -> str:
         """Line breaks, lone asterisks and emphasis: the phases after links."""
-        if "  \n" in text:
+        if "\n" in text and "  \n" in text:
             if len(_BREAK.findall(text)) != text.count("  \n"):
                 raise Decline  # a break followed by markup or space: the library's tail rules
             text = _BREAK.sub(lambda _: self._put("<br>") + "\n", text)
@@ -179,18 +193,48 @@ class InlineRenderer:
 
     def _finish(self, text: str) -> str:
         """Placeholders swapped for their HTML; the text between them escaped like the serializer."""
+        if self.escaped:
+            text = _ESCAPED.sub(lambda m: chr(int(m.group(1))), text)
         if STX not in text:
-            return escape_text(text)
+            return _escape_plain(text)
         # Escaping the whole text equals escaping each piece between placeholders: they hold
         # no "&", ">" or digits-only escape, and no entity or escape can span one.
         stash = self.stash
-        return _STASHED.sub(lambda match: stash[int(match.group(1))], escape_text(text))
+        return _STASHED.sub(lambda match: stash[int(match.group(1))], _escape_plain(text))
+
+
+def inline(text: str) -> str:
+    """One element's inline Markdown as HTML (or :class:`Decline`).
+
+    Text holding none of the characters an inline phase acts on (code, escapes, links,
+    emphasis, breaks, placeholders) only gets the serializer's escaping: the phases would
+    each find nothing and hand it back unchanged. A test for a longer needle ("  \n", "]:")
+    is a string search, ~17 times a one-character test (a memchr): here and in the block
+    code it is asked only after a character it needs was found.
+    """
+    if (
+        "`" in text
+        or "\\" in text
+        or "[" in text
+        or "]" in text
+        or "*" in text
+        or "_" in text
+        or ("\n" in text and "  \n" in text)
+        or STX in text
+    ):
+        return InlineRenderer().render(text)
+    return escape_text(text)
 
 
 def escape_text(text: str) -> str:
     """A text node as Python-Markdown serializes it, after unescaping backslash escapes."""
     if STX in text:
         text = _ESCAPED.sub(lambda m: chr(int(m.group(1))), text)
+    return _escape_plain(text)
+
+
+def _escape_plain(text: str) -> str:
+    """:func:`escape_text` for text that holds no escape placeholder."""
     if "&" in text:
         text = RE_AMP.sub("&amp;", text)
     if ">" in text:
@@ -200,23 +244,34 @@ def escape_text(text: str) -> str:
 
 def _asterisk_runs(text: str) -> list[tuple[int, int, bool, bool]]:
     """(start, end, can close, can open) of each ``*`` run: space or the edge on a side forbids."""
-    runs = []
-    for run in _RUNS["*"].finditer(text):
-        start, end = run.span()
-        opens = end < len(text) and not text[end].isspace()
-        closes = start > 0 and not text[start - 1].isspace()
-        runs.append((start, end, closes, opens))
-    return runs
+    return _runs(text, "*", False)
 
 
 def _underscore_runs(text: str) -> list[tuple[int, int, bool, bool]]:
     """Each ``_`` run as the smart boundary regex sees it: a word character beside it forbids."""
+    return _runs(text, "_", True)
+
+
+def _runs(text: str, char: str, smart: bool) -> list[tuple[int, int, bool, bool]]:
+    """The runs of ``char`` found with ``str.find`` (a ``re`` search tries every position).
+
+    ``smart``: a word character (re's ``\\w``: ``str.isalnum`` or "_") beside the run also
+    forbids that side, as the library's smart underscore patterns say.
+    """
     runs = []
-    for run in _RUNS["_"].finditer(text):
-        start, end = run.span()
+    size = len(text)
+    start = text.find(char)
+    while start != -1:
+        end = start + 1
+        while end < size and text[end] == char:
+            end += 1
+        after = text[end] if end < size else ""
         before = text[start - 1] if start else ""
-        after = text[end] if end < len(text) else ""
-        opens = bool(after) and not after.isspace() and not (before and _WORD.match(before))
-        closes = bool(before) and not before.isspace() and not (after and _WORD.match(after))
+        opens = bool(after) and not after.isspace()
+        closes = bool(before) and not before.isspace()
+        if smart:
+            opens = opens and not (before.isalnum() or before == "_")
+            closes = closes and not (after.isalnum() or after == "_")
         runs.append((start, end, closes, opens))
+        start = text.find(char, end)
     return runs

@@ -10,12 +10,14 @@ copied verbatim from **Python-Markdown 3.11.3** (BSD licence, © the Python-Mark
 ``strip_tags``, ``unique``, ``nest_toc_tokens``). The fast path is only on with that release
 (``markdown_fast.VERIFIED_WITH``), and ``tests/test_markdown_fast_library.py`` checks that each
 copy equals the library's own (the regexes' patterns and flags, the functions on hostile inputs).
+:func:`fence_matches` is ours: the fence regex's search, tried only where a fence can start
+(``tests/test_markdown_fast_scans.py`` compares it with ``finditer``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import MutableSet
+from collections.abc import Iterator, MutableSet
 from textwrap import dedent
 
 from pipeline.caching.library_versions import version
@@ -53,6 +55,36 @@ FENCED_BLOCK_RE = re.compile(
         """),
     re.MULTILINE | re.DOTALL | re.VERBOSE,
 )
+
+
+def fence_matches(text: str) -> Iterator[re.Match[str]]:
+    """``FENCED_BLOCK_RE.finditer(text)``, the regex tried only where a fence can open.
+
+    Its ``^`` (multiline) makes ``re`` try every position of the document; a match can only
+    start at the start of a line that starts with three backticks or tildes, found here with
+    ``str.find``. From each such place on, the regex answers as its own search would.
+    """
+    position = 0
+    while (start := _fence_start(text, position)) != -1:
+        match = FENCED_BLOCK_RE.match(text, start)
+        if match is None:
+            position = start + 1
+        else:
+            yield match
+            position = match.end()
+
+
+def _fence_start(text: str, position: int) -> int:
+    """The first index from ``position`` on where a line starts with ``` or ~~~, or -1."""
+    found = -1
+    for fence in ("```", "~~~"):
+        at = text.find(fence, position)
+        while at > 0 and text[at - 1] != "\n":
+            at = text.find(fence, at + 1)
+        if at != -1 and (found == -1 or at < found):
+            found = at
+    return found
+
 
 # markdown/inlinepatterns.py
 HTML_RE = (

@@ -15,5 +15,6 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 def slugify(text: str, separator: str = "-") -> str:
     """Lower-case ASCII with hyphens: 'Kommunala partnerskap i Östafrika' → 'kommunala-partnerskap-i-ostafrika'."""
     lowered = text.lower().translate(_TRANSLITERATE)
-    ascii_text = unicodedata.normalize("NFKD", lowered).encode("ascii", "ignore").decode("ascii")
-    return _NON_SLUG.sub(separator, ascii_text).strip(separator)
+    if not lowered.isascii():  # ASCII text is its own NFKD form and its own ASCII encoding
+        lowered = unicodedata.normalize("NFKD", lowered).encode("ascii", "ignore").decode("ascii")
+    return _NON_SLUG.sub(separator, lowered).strip(separator)
