@@ -34,6 +34,7 @@ def _content_path_from(folder: str, url_path: str) -> str:
 
 
 _split = lru_cache(maxsize=1 << 16)(urlsplit)  # pure, and links recur across updates
+split_url = _split  # urlsplit, remembered: for the few other URLs an update repeats (its image)
 
 
 def make_resolver(
