@@ -64,17 +64,17 @@ def decode_text(data: bytes) -> str:
 def _xml_illegal(data: bytes, body: str) -> re.Match[str] | None:
     """The first character of ``body`` (a part of ``data``'s text) that XML cannot carry.
 
-    The regular expression reads 5 ns a character; deleting the single-byte ones from ``data``
-    (``bytes.translate``) and looking for the two others with ``in`` is six times faster, and
-    when either finds something the expression says where.
+    The regular expression reads 5 ns a character; looking for each of the single-byte ones in
+    ``data`` (an ``int in bytes`` is a memchr) and for the two others in ``body`` with ``in`` is
+    several times cheaper (it was ``bytes.translate``, a copy of the file and a table lookup per
+    byte, 11 % of reading a file), and when either finds something the expression says where.
     """
-    if (
-        len(data.translate(None, _XML_ILLEGAL_BYTES)) == len(data)
-        and "\ufffe" not in body
-        and "\uffff" not in body
-    ):
-        return None
-    return _XML_ILLEGAL.search(body)
+    for byte in _XML_ILLEGAL_BYTES:
+        if byte in data:
+            return _XML_ILLEGAL.search(body)
+    if "\ufffe" in body or "\uffff" in body:
+        return _XML_ILLEGAL.search(body)
+    return None
 
 
 def read_source(rel: str, data: bytes, settings: Settings, problems: list[Problem]) -> Source | None:
