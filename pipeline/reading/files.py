@@ -250,7 +250,7 @@ def _open_beneath(root: str, rel: str) -> int:
     fails, the walk from the root tells why, in the words it always used.
     """
     parts = rel.split("/")
-    if not rel or any(part in ("", ".", "..") for part in parts):
+    if not rel or "" in parts or "." in parts or ".." in parts:
         raise UnsafeFile(rel, tr("is not a path inside the content folder"))
     if root:
         try:

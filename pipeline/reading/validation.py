@@ -196,7 +196,7 @@ def read_source(rel: str, data: bytes, settings: Settings, problems: list[Proble
         problem(meta["image_alt"].line, tr("'image_alt' given without 'image'"), "warning")
     summary = text_value("summary")
     author = text_value("author")
-    if not doc.body.strip():
+    if not doc.body or doc.body.isspace():  # not body.strip(), without its copy of the body
         problem(doc.body_line, tr("the update has no text"), "warning")
     check_unclosed(doc.body, doc.body_line, problem)
 
