@@ -192,9 +192,9 @@ class FastCleaner:
                 if answer is None:
                     parts[k] = "<" + entry[0] + ">"
                 else:
-                    parts[k] = (
-                        "<" + entry[0] + " " + attributes[0][0] + '="' + escape_attribute(answer) + '">'
-                    )
+                    if '"' in answer or "&" in answer or "<" in answer or ">" in answer:
+                        answer = escape_attribute(answer)  # rare: resolved URLs are quoted
+                    parts[k] = "<" + entry[0] + " " + attributes[0][0] + '="' + answer + '">'
             else:
                 parts[k] = _resolved(entry, resolve)
         out = "".join(parts)
