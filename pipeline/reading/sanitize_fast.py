@@ -171,9 +171,7 @@ class FastCleaner:
         """
         if not self._vouchable or "\x00" in raw or "\r" in raw or not encodable(raw):
             return None
-        parts = _WITH_ATTRIBUTES_QUICK(raw)  # text and attribute-free tags, a tag with attributes, …
-        if len(parts) > 1 and "".join(parts[1::2]).count("<") * 2 != len(parts) - 1:
-            parts = _WITH_ATTRIBUTES(raw)  # a tag holds a "<": the exact expression splits
+        parts = split_with_attributes(raw)  # text and attribute-free tags, a tag with attributes, …
         get, parse = self._tags.get, self._parse
         pending: list[tuple[int, Tag]] = []
         try:
@@ -337,6 +335,18 @@ class FastCleaner:
             return (name, kind, None, tuple(kept))
         out = _serialize(name, [(a, v) for a, v, _ in kept])
         return (name, kind, tag if out == tag else out, ())
+
+
+def split_with_attributes(raw: str) -> list[str]:
+    """``_WITH_ATTRIBUTES(raw)``: text, a tag with attributes, text, …, made by the quick split.
+
+    The quick split's tags end at the first ">"; the exact one's also stop at a "<". They differ
+    only where a tag the quick split found holds a second "<", and then the exact one splits.
+    """
+    parts = _WITH_ATTRIBUTES_QUICK(raw)
+    if len(parts) > 1 and "".join(parts[1::2]).count("<") * 2 != len(parts) - 1:
+        return _WITH_ATTRIBUTES(raw)
+    return parts
 
 
 def _resolved(entry: Tag, resolve: Resolver) -> str:
