@@ -88,7 +88,8 @@ _WITH_ATTRIBUTES = re.compile(r"(<[a-z][a-z0-9]* [^<>]*>)").split
 # The same split when no tag it finds holds a "<" after its first character: [^>]* runs as one
 # C loop per tag where [^<>]* tests a character class at each character (a seventh of finishing's
 # instructions went to that class). A "<" inside would mean the exact split starts a tag there.
-_WITH_ATTRIBUTES_QUICK = re.compile(r"(<[a-z][a-z0-9]* [^>]*>)").split
+# Possessive (*+): giving characters back could never let the " " or the ">" after them match.
+_WITH_ATTRIBUTES_QUICK = re.compile(r"(<[a-z][a-z0-9]*+ [^>]*+>)").split
 # Every element pipeline.reading.markdown_fast writes (its blocks, inline markup, fenced code
 # and table of contents).
 _RENDERER_ELEMENTS = frozenset(
