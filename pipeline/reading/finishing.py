@@ -6,14 +6,15 @@ Runs right after each rendering, in the same worker (see :func:`pipeline.reading
 from __future__ import annotations
 
 import mimetypes
-from urllib.parse import quote, urlsplit
+from pathlib import Path
+from urllib.parse import quote
 
 from pipeline.caching.fingerprint import update_fingerprint
 from pipeline.config.site import Settings
 from pipeline.locale.cli import tr
 from pipeline.outputs.urls import update_path
 from pipeline.reading import imagesize, sanitize
-from pipeline.reading.links import content_path, make_resolver
+from pipeline.reading.links import content_path, make_resolver, split_url
 from pipeline.reading.markdown_render import Rendered, cache_key
 from pipeline.reading.model import Finished, Image, LinkTargets, Lookup, Problem, Source, Update
 
@@ -36,22 +37,21 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
     resolve = make_resolver(source.rel, page_url, settings, targets, on_missing, lookups, resolved)
     html = sanitize.clean_html(rendered.html, resolve, rendered.vouched)
     toc = sanitize.clean_html(rendered.toc_html, resolve, rendered.vouched) if rendered.toc_html else ""
-    summary = source.summary or sanitize.shorten(sanitize.first_paragraph_text(html), SUMMARY_LIMIT)
+    summary = source.summary or sanitize.summary_text(html, SUMMARY_LIMIT)
     image = None
     image_size: tuple[str, int] | None = None
     if source.image:
-        if urlsplit(source.image).scheme in ("http", "https"):
+        if split_url(source.image).scheme in ("http", "https"):
             image = Image(url=source.image, alt=source.image_alt or "")
         else:
             rel = content_path(source.rel, source.image)
-            length = targets.assets[rel].stat().st_size
+            url, length, media_type, width, height = _asset_facts(rel, targets.assets[rel], settings)
             image_size = (rel, length)
-            width, height = imagesize.image_size(targets.assets[rel]) or (None, None)
             image = Image(
-                url=settings.url(quote(rel, safe="/")),
+                url=url,
                 alt=source.image_alt or "",
                 length=length,
-                media_type=mimetypes.guess_type(rel)[0] or "application/octet-stream",
+                media_type=media_type,
                 width=width,
                 height=height,
             )
@@ -84,3 +84,25 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
     return Finished(
         update=update, lookups=tuple(dict.fromkeys(lookups)), image_size=image_size, warnings=tuple(warnings)
     )
+
+
+# An asset's facts by its path and version (pipeline.reading.files.version's fields): most updates
+# show one of a few images, and each was opened and its header read again for every one of them
+# (a tenth of finishing an update). Bounded; a changed file has another version, so another key.
+_FACTS_LIMIT = 4096
+_facts: dict[tuple, tuple[str, int, str, int | None, int | None]] = {}
+
+
+def _asset_facts(rel: str, path: Path, settings: Settings) -> tuple[str, int, str, int | None, int | None]:
+    """(URL, bytes, media type, width, height) of the image ``rel`` at ``path``, as it is now."""
+    st = path.stat()
+    key = (rel, path, settings.base_url, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    facts = _facts.get(key)
+    if facts is None:
+        width, height = imagesize.image_size(path) or (None, None)
+        media_type = mimetypes.guess_type(rel)[0] or "application/octet-stream"
+        facts = (settings.url(quote(rel, safe="/")), st.st_size, media_type, width, height)
+        if len(_facts) >= _FACTS_LIMIT:
+            _facts.clear()
+        _facts[key] = facts
+    return facts

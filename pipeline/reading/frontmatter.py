@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pipeline.locale.cli import tr
@@ -33,6 +33,10 @@ class Document:
     body: str
     body_line: int  # 1-based line where the body starts
     meta_line: int  # 1-based line of the opening ---
+    # True when the fast reader read the front matter: then no key or value holds a control
+    # character or a line break (it declines on any), which spares validation its search. Not
+    # part of equality: the same text read either way is the same document.
+    plain: bool = field(default=False, compare=False)
 
 
 class FrontMatterError(ValueError):
@@ -57,15 +61,25 @@ def split(text: str) -> Document:
         newline = text.find("\n", start)
         line = text[start:newline] if newline >= 0 else text[start:]
         if line.strip() in ("---", "..."):
-            meta = _parse_yaml(text[opening : max(start - 1, opening)], first_line=2)
+            yaml_text = text[opening : max(start - 1, opening)]
+            # The fast reader first when the text is surely within the size limit: a text it
+            # reads holds none of the characters _parse_yaml's control check refuses (it declines
+            # on every one), so that check could only pass.
+            meta = frontmatter_fast.parse(yaml_text, 2) if len(yaml_text) <= _SURELY_SMALL else None
+            plain = meta is not None
+            if meta is None:
+                meta = _parse_yaml(yaml_text, first_line=2, fast=False)
             body = text[newline + 1 :] if newline >= 0 else ""
-            return Document(meta=meta, body=body, body_line=index + 2, meta_line=1)
+            return Document(meta=meta, body=body, body_line=index + 2, meta_line=1, plain=plain)
         start = newline + 1
     raise FrontMatterError(1, tr("front matter is not closed: add a line '---' after it"))
 
 
 # Front matter is a handful of short lines; anything near this size is a mistake or an attack.
 MAX_FRONT_MATTER_BYTES = 64 * 1024
+# Characters a text may hold and still be within MAX_FRONT_MATTER_BYTES whatever they are (UTF-8
+# writes a character in at most 4 bytes): below it the size needs no encoding to be checked.
+_SURELY_SMALL = MAX_FRONT_MATTER_BYTES // 4
 # Control characters YAML would either refuse with a two-line message or carry into a value;
 # a tab is allowed (it may separate a value from its key), CR never survives LF-normalising.
 _CONTROL = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
@@ -90,7 +104,8 @@ def _tree(yaml_text: str, offset: int) -> Field | None:
     return _compose(yaml.parse(yaml_text, Loader=yaml.BaseLoader), offset)
 
 
-def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
+def _parse_yaml(yaml_text: str, first_line: int, fast: bool = True) -> dict[str, Field]:
+    """The front matter's value tree, or :class:`FrontMatterError`; ``fast``: try the fast reader."""
     offset = first_line - 1
     size = len(yaml_text.encode("utf-8"))
     if size > MAX_FRONT_MATTER_BYTES:
@@ -113,9 +128,9 @@ def _parse_yaml(yaml_text: str, first_line: int) -> dict[str, Field]:
                 code=ord(control.group()),
             ),
         )
-    fast = frontmatter_fast.parse(yaml_text, first_line)
-    if fast is not None:
-        return fast
+    read = frontmatter_fast.parse(yaml_text, first_line) if fast else None
+    if read is not None:
+        return read
     import yaml
 
     try:

@@ -59,6 +59,10 @@ def _scalar(token: str) -> str:
     return token.rstrip(" ")
 
 
+# Field(value, line) without the named tuple's Python-level __new__: the same instance.
+_tuple = tuple.__new__
+
+
 def parse(yaml_text: str, first_line: int) -> dict[str, Field] | None:
     """The front matter's fields, as the general path would give them, or None to decline.
 
@@ -66,30 +70,41 @@ def parse(yaml_text: str, first_line: int) -> dict[str, Field] | None:
     safe: the caller then parses with the general path, which also reports every error. The
     size limit is the caller's to check first (``frontmatter.MAX_FRONT_MATTER_BYTES``).
     """
-    if not yaml_text or _UNUSUAL.search(yaml_text):
+    if not yaml_text:
         return None
     meta: dict[str, Field] = {}
     items: list[Field] | None = None  # the block sequence being read, if any
     indent = -1  # its items' indentation, once its first item is seen
     pending: tuple[str, int] | None = None  # a key given no value on its line
+    key_line, item_line, flow_items, make = (
+        _KEY_LINE.fullmatch,
+        _ITEM_LINE.fullmatch,
+        _FLOW_ITEMS.findall,
+        _tuple,
+    )
     for number, line in enumerate(yaml_text.split("\n"), first_line):
         if not line:
             continue
+        # Every character _UNUSUAL matches is one str.isprintable refuses (controls, line and
+        # paragraph separators, surrogates, the BOM, noncharacters), so a printable line holds
+        # none; isprintable costs a quarter of the expression's character-class scan.
+        if not line.isprintable() and _UNUSUAL.search(line):
+            return None
         if pending is not None and (line[0] == " " or line[0] == "-"):
-            found = _ITEM_LINE.fullmatch(line)
+            found = item_line(line)
             if found is None:
                 return None
             if items is None:
                 items, indent = [], len(found.group(1))
-                meta[pending[0]] = Field(items, pending[1])
+                meta[pending[0]] = make(Field, (items, pending[1]))
             elif len(found.group(1)) != indent:
                 return None
-            items.append(Field(_scalar(found.group(2)), number))
+            items.append(make(Field, (_scalar(found.group(2)), number)))
             continue
         if pending is not None and items is None:
-            meta[pending[0]] = Field("", pending[1])
+            meta[pending[0]] = make(Field, ("", pending[1]))
         pending, items = None, None
-        found = _KEY_LINE.fullmatch(line)
+        found = key_line(line)
         if found is None:
             return None
         key, token = found.group(1, 2)
@@ -97,11 +112,17 @@ def parse(yaml_text: str, first_line: int) -> dict[str, Field] | None:
             return None
         if token is None:
             pending = (key, number)
-        elif token[0] == "[":
-            values = [Field(_scalar(item), number) for item in _FLOW_ITEMS.findall(token, 1)]
-            meta[key] = Field(values, number)
+            continue
+        first = token[0]  # _scalar's cases inline: the commonest line is one key and one value
+        if first == "[":
+            value: str | list[Field] = [make(Field, (_scalar(item), number)) for item in flow_items(token, 1)]
+        elif first == '"':
+            value = token[1:-1]
+        elif first == "'":
+            value = token[1:-1].replace("''", "'")
         else:
-            meta[key] = Field(_scalar(token), number)
+            value = token.rstrip(" ")
+        meta[key] = make(Field, (value, number))
     if pending is not None and items is None:
-        meta[pending[0]] = Field("", pending[1])
+        meta[pending[0]] = make(Field, ("", pending[1]))
     return meta

@@ -34,6 +34,7 @@ def _content_path_from(folder: str, url_path: str) -> str:
 
 
 _split = lru_cache(maxsize=1 << 16)(urlsplit)  # pure, and links recur across updates
+split_url = _split  # urlsplit, remembered: for the few other URLs an update repeats (its image)
 
 
 def make_resolver(
@@ -63,13 +64,18 @@ def make_resolver(
     if memo is None:
         memo = plans[folder] = {}
 
+    # Bound once: a resolver answers a dozen links (the lists given or throwaway ones).
+    record = (lookups if lookups is not None else []).append
+    answered = (answers if answers is not None else []).append
+    get = memo.get
+
     def resolve(url: str) -> str | None:
-        plan = memo.get(url)
+        plan = get(url)
         if plan is None:
             plan = memo[url] = _plan(url, folder, settings, md_links, assets)
         kind, value, lookup = plan
-        if lookup is not None and lookups is not None:
-            lookups.append(lookup)
+        if lookup is not None:
+            record(lookup)
         if kind == _FIXED:
             answer: str | None = value
         elif kind == _PAGE:
@@ -78,8 +84,7 @@ def make_resolver(
             answer = None
         else:
             answer = _against_page(url, value, page_url, settings, on_missing)
-        if answers is not None:
-            answers.append(answer)
+        answered(answer)
         return answer
 
     return resolve

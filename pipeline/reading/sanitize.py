@@ -254,14 +254,43 @@ def nh3_plain_text(html_fragment: str) -> str:
     return " ".join(html_lib.unescape(stripped).split())
 
 
+_FIRST_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p>", flags=re.S)
+
+
 def first_paragraph_text(clean: str) -> str:
-    match = re.search(r"<p\b[^>]*>(.*?)</p>", clean, flags=re.S)
-    return plain_text(match.group(1)) if match else plain_text(clean)
+    """The text of the first paragraph of cleaned HTML (of all of it when it has none)."""
+    return plain_text(_first_paragraph(clean))
+
+
+def _first_paragraph(clean: str) -> str:
+    # Cleaned HTML writes a paragraph "<p>": when the first "<p" is one and a "</p>" follows, the
+    # expression's first match is there (no match can start before the first "<p"), found by two
+    # str.find instead of its lazy scan, which tries "</p>" at every character of the paragraph.
+    start = clean.find("<p")
+    if start >= 0 and clean[start + 2 : start + 3] == ">":
+        end = clean.find("</p>", start + 3)
+        if end >= 0:
+            return clean[start + 3 : end]
+    match = _FIRST_PARAGRAPH.search(clean)
+    return match.group(1) if match else clean
+
+
+def summary_text(clean: str, limit: int = 300) -> str:
+    """``shorten(first_paragraph_text(clean), limit)``: an update's summary when it gives none.
+
+    :func:`plain_text` collapses the whitespace already, so :func:`shorten`'s own collapsing
+    (a split and a join of the whole paragraph) is skipped.
+    """
+    return _shortened(first_paragraph_text(clean), limit)
 
 
 def shorten(text: str, limit: int = 300) -> str:
     """Cut at a word boundary so the result, with its ellipsis, is at most ``limit`` characters."""
-    text = " ".join(text.split())
+    return _shortened(" ".join(text.split()), limit)
+
+
+def _shortened(text: str, limit: int) -> str:
+    """:func:`shorten` of text whose whitespace is collapsed already."""
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]

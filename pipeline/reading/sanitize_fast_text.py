@@ -25,9 +25,11 @@ def text_of(fragment: str) -> str | None:
         return None
     if "<" in fragment:
         parts = _SPLIT(fragment)
-        if fragment.count("<") * 2 + 1 != len(parts) or not _nested(parts[1::2]):
-            return None
         text = "".join(parts[0::2])
+        # A "<" left in the text starts no tag (each tag holds one "<"): a memchr, where counting
+        # the fragment's "<" read all of it.
+        if "<" in text or not _nested(parts[1::2]):
+            return None
     else:
         text = fragment
     try:
