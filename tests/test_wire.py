@@ -256,3 +256,20 @@ def test_no_cache_writes_no_cache_into_the_state_folder(tmp_path):
     assert not (site.state / "cache").exists() or not any(
         p.is_file() for p in (site.state / "cache").rglob("*")
     )
+
+
+def test_a_state_folder_that_cannot_take_the_html_file_still_builds(tmp_path, settings, monkeypatch):
+    content = write_corpus(tmp_path / "c", 60, seed=6)
+    expected = _texts(read_cached(content, settings, NOW, use_cache=False))
+
+    def refuse(path: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(html_store, "create", refuse)
+    assert _texts(read_cached(content, settings, NOW)) == expected  # the HTML travels with the records
+    join_background()
+    monkeypatch.undo()
+    again = read_cached(content, settings, NOW)  # the save put it in the store all the same
+    assert all("_body" in u.__dict__ for u in again.updates)
+    assert _texts(again) == expected
+    join_background()

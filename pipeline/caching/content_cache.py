@@ -148,9 +148,17 @@ class ContentCache:
         self._sink = sink
         return sink
 
-    def settler(self, sources: list[Source], warnings: list[tuple[Problem, ...]], kept: int) -> Settle:
-        """The renderers put the HTML into :meth:`html_sink` (:func:`pipeline.caching.wire.settle_into`)."""
-        return wire.settle_into(self.html_sink(len(sources), kept), sources, warnings)
+    def settler(self, sources: list[Source], warnings: list[tuple[Problem, ...]], kept: int) -> Settle | None:
+        """The renderers put the HTML into :meth:`html_sink` (:func:`pipeline.caching.wire.settle_into`).
+
+        None when that file cannot be made (a full disk, a read-only state folder): then the
+        HTML travels with the records and the save tries the store, as without a sink.
+        """
+        try:
+            sink = self.html_sink(len(sources), kept)
+        except OSError:
+            return None
+        return wire.settle_into(sink, sources, warnings)
 
     def repair_with(self, make: html_store.Repair) -> None:
         html_store.register_repair(self.folder, make)
