@@ -187,9 +187,12 @@ def test_a_batch_settled_into_the_store_names_its_html_by_place(tmp_path, settin
     _same_html(finished[0].update, again.update)
 
 
-def test_a_cold_build_leaves_one_html_file_and_reads_back_the_same_texts(tmp_path, settings):
+def test_a_cold_build_leaves_one_html_file_and_reads_back_the_same_texts(tmp_path, settings, monkeypatch):
     content = write_corpus(tmp_path / "c", 80, seed=9)
     expected = _texts(read_cached(content, settings, NOW, use_cache=False))
+    monkeypatch.setattr(
+        html_store, "register_repair", lambda folder, repair: None
+    )  # no repair hides a misread
     cold = read_cached(content, settings, NOW)  # renders in the pool: the HTML written there
     assert all("_body" in u.__dict__ for u in cold.updates)
     assert _texts(cold) == expected
@@ -272,4 +275,19 @@ def test_a_state_folder_that_cannot_take_the_html_file_still_builds(tmp_path, se
     again = read_cached(content, settings, NOW)  # the save put it in the store all the same
     assert all("_body" in u.__dict__ for u in again.updates)
     assert _texts(again) == expected
+    join_background()
+
+
+def test_damaged_records_the_pool_wrote_are_made_again_from_the_source(tmp_path, settings):
+    content = write_corpus(tmp_path / "c", 80, seed=8)  # above the pool threshold: workers write the HTML
+    expected = _texts(read_cached(content, settings, NOW, use_cache=False))
+    cold = read_cached(content, settings, NOW)
+    (blob,) = html_store.generations(cache_path(settings, content))
+    data = bytearray(blob.read_bytes())
+    for at in range(50, len(data), 1499):  # the records the workers just wrote, damaged under the build
+        data[at] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    assert _texts(cold) == expected  # read by pread, checked, repaired from the source
+    join_background()
+    assert _texts(read_cached(content, settings, NOW)) == expected
     join_background()

@@ -104,6 +104,7 @@ def read_content(
         )
     )
     bodies: dict[str, str] = {}  # rel -> the body of a file parsed by this read
+    unput: dict[str, tuple[str, CachedSource, Any]] = {}  # parsed entries not yet given to the cache
     page_urls: dict[str, str] = {}  # a rendered update's page URL, made with these very settings
     for index, (rel, _) in enumerate(markdown_files):
         key, hit = keys[index], hits[index]
@@ -124,8 +125,8 @@ def read_content(
                 entry = CachedSource(
                     source if flat is not None else replace(source, body=None), file_problems, None
                 )
-                cache.put(key, entry, flat)
                 cached[rel] = (key, entry)
+                unput[rel] = (key, entry, flat)  # put once: finished, or as parsed after the rendering
     check_unique(sources, "id", problems)
     check_unique(sources, "slug", problems)
     for source in sources:
@@ -193,7 +194,11 @@ def read_content(
         warnings.extend(finished.warnings)
         if cache is not None:
             key, entry = cached[source.rel]
+            unput.pop(source.rel, None)
             cache.put(key, made if made is not None else replace(entry, finished=finished), flat)
+    if cache is not None:
+        for key, entry, flat in unput.values():  # drafts, scheduled updates
+            cache.put(key, entry, flat)
     result.updates.sort(key=sort_key)
     result.warnings = sorted(warnings)
     if cache is not None:
