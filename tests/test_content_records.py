@@ -38,11 +38,14 @@ class Capture:
     def get_many(self, keys: list[str]) -> list[None]:
         return [None] * len(keys)
 
-    def put(self, key: str, entry: CachedSource) -> None:
+    def put(self, key: str, entry: CachedSource, flat: Any = None) -> None:
         self.entries[key] = entry
 
     def repair_with(self, make: Any) -> None:
         pass
+
+    def settler(self, sources: Any, warnings: Any, kept: int) -> None:
+        return None
 
 
 def stored(entry: CachedSource, at: int = 0) -> CachedSource:

@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import forkpool
-from pipeline.caching import content_records, html_store
+from pipeline.caching import content_records, html_store, wire
 from pipeline.caching.fingerprint import digest
 from pipeline.caching.record_store import RecordStore
 from pipeline.config.site import Settings
 from pipeline.reading.content import read_content
 from pipeline.reading.files import Found
-from pipeline.reading.model import CachedSource, ContentSet, Renderer, Update
+from pipeline.reading.model import CachedSource, ContentSet, Problem, Renderer, Settle, Source, Update
 
 FORMAT = b"goal17-content-cache 5\n"
 FOLDER_NAME = "content-v5"  # v5: marshalled records in a base and a log, found by path and stats
@@ -61,10 +61,13 @@ class ContentCache:
         self.store = RecordStore(folder, FORMAT)
         self._records: dict[str, Any] | None = None  # path -> (stats, context, flat), once loaded
         self._decoded: dict[str, CachedSource] = {}
-        self._new: dict[str, tuple[str, str, CachedSource]] = {}  # put by this build
+        # put by this build: (stats, context, entry, its record when the entry came as one)
+        self._new: dict[str, tuple[str, str, CachedSource, Any]] = {}
         self._used: set[str] = set()
         self._sizes: dict[str, int] = {}  # HTML store file -> its size (-1: gone), once opened
         self._keep: str | None = None  # the new generation a save made: the others go after it
+        self._sink: Path | None = None  # where this build's renderers put their HTML (html_sink)
+        self._sink_is_new = False  # … a generation this build made
 
     def get(self, key: str) -> CachedSource | None:
         """The entry for ``key``; one whose HTML record is gone counts as parsed, not rendered."""
@@ -117,14 +120,45 @@ class ContentCache:
             self._records = self.store.load()
         return self._records
 
-    def put(self, key: str, entry: CachedSource) -> None:
+    def put(self, key: str, entry: CachedSource, flat: tuple[Any, ...] | None = None) -> None:
+        """Keep ``entry`` for ``key``; ``flat``: its record, as a worker encoded it ``inline``
+        (:mod:`pipeline.caching.wire`), so saving does not encode it again."""
         parts = split_key(key)
         if parts is None:
             return
         rel, stats, context = parts
-        self._new[rel] = (stats, context, entry)
+        self._new[rel] = (stats, context, entry, flat)
         self._used.add(rel)
         self._decoded.pop(rel, None)
+
+    def html_sink(self, fresh: int, kept: int) -> Path:
+        """The HTML store file this build's renderers append their updates' HTML to.
+
+        ``fresh``: updates about to be rendered, ``kept``: those reused. The newest generation
+        when most of the HTML is kept (an edit); a new one when most is made afresh (a cold
+        build, or one after a code change), so the save need not copy the fresh records out of
+        a file full of dead ones. Made and opened here, before the renderers are forked
+        (:func:`pipeline.caching.html_store.create`).
+        """
+        forkpool.join(_WRITERS.pop(self.folder, None))  # a save still being written lands first
+        files = html_store.generations(self.folder)
+        self._sink_is_new = not files or fresh > kept
+        sink = html_store.new_generation(self.folder) if self._sink_is_new else files[-1]
+        html_store.create(sink)
+        self._sink = sink
+        return sink
+
+    def settler(self, sources: list[Source], warnings: list[tuple[Problem, ...]], kept: int) -> Settle | None:
+        """The renderers put the HTML into :meth:`html_sink` (:func:`pipeline.caching.wire.settle_into`).
+
+        None when that file cannot be made (a full disk, a read-only state folder): then the
+        HTML travels with the records and the save tries the store, as without a sink.
+        """
+        try:
+            sink = self.html_sink(len(sources), kept)
+        except OSError:
+            return None
+        return wire.settle_into(sink, sources, warnings)
 
     def repair_with(self, make: html_store.Repair) -> None:
         html_store.register_repair(self.folder, make)
@@ -181,31 +215,42 @@ class ContentCache:
         too, and the caller writes a new base. An entry that cannot be encoded is not stored.
         """
         tzs = content_records.Encoder()
-        fresh: list[tuple[str, str, str, CachedSource]] = []  # HTML in memory: made by this build
+        share = wire.Sharer().share
+        fresh: list[tuple[str, str, str, CachedSource, Any]] = []  # HTML in memory: made by this build
         changes: dict[str, Any] = {}
-        for rel, (stats, context, entry) in self._new.items():
+        here: list[tuple[str, Any]] = []  # records whose HTML a renderer put in the sink
+        for rel, (stats, context, entry, flat) in self._new.items():
             body = entry.finished.update.__dict__.get("_body") if entry.finished is not None else None
             if entry.finished is not None and body is None:
-                fresh.append((rel, stats, context, entry))
+                fresh.append((rel, stats, context, entry, flat))
+            elif flat is not None and (flat[2] is None or type(flat[2][5][1]) is int):
+                changes[rel] = (
+                    stats,
+                    context,
+                    share(flat),
+                )  # encoded by its worker, its HTML (if any) stored
+                if flat[2] is not None:
+                    here.append((rel, changes[rel]))
             else:
                 _encode_into(changes, rel, stats, context, entry, tzs)
-        made_here = [entry.finished.update for *_, entry in fresh if entry.finished is not None]
+        made_here = [entry.finished.update for *_, entry, _flat in fresh if entry.finished is not None]
         # Records kept from earlier builds: only those a lookup decoded (so of the right shape).
         kept = [
             (rel, record) for rel, record in records.items() if rel in self._used and rel not in self._new
         ]
         live = 0
-        for _rel, record in kept:
+        for _rel, record in (*kept, *here):
             done = record[2][2]
             if done is not None:
                 live += done[5][2]
         files = html_store.generations(self.folder)
         compact = not files or _mostly_dead(files, live, made_here)
-        target = html_store.new_generation(self.folder) if compact else files[-1]
+        sink = self._sink if self._sink_is_new and self._sink in files else None
+        target = (sink or html_store.new_generation(self.folder)) if compact else files[-1]
         copied: list[bytes] = []
         copied_rels: list[tuple[str, Any]] = []
         if compact:
-            for rel, record in kept:
+            for rel, record in kept if sink is not None else (*kept, *here):
                 ref = _ref_of(record)
                 if ref is None:
                     continue
@@ -214,6 +259,8 @@ class ContentCache:
                     copied_rels.append((rel, record))
                 except OSError:  # its file is gone: the update is rendered again next time
                     changes[rel] = (record[0], record[1], content_records.without_finished(record[2]))
+        if compact and sink is not None:
+            self._keep = str(sink)  # holds this build's HTML: the older files go once it is saved
         if not made_here and not copied:
             return changes, compact
         records_out: Iterable[bytes] = itertools.chain(copied, (_record(u) for u in made_here))
@@ -221,7 +268,7 @@ class ContentCache:
             made = html_store.append(target, records_out)
         except OSError:
             # Without its HTML an entry cannot be reused: keep only the parsed sources.
-            for rel, stats, context, entry in fresh:
+            for rel, stats, context, entry, _flat in fresh:
                 _encode_into(changes, rel, stats, context, replace(entry, finished=None), tzs)
             for rel, record in copied_rels:
                 changes[rel] = (record[0], record[1], content_records.without_finished(record[2]))
@@ -229,8 +276,12 @@ class ContentCache:
         for (rel, record), ref in zip(copied_rels, made, strict=False):
             location = (ref.path, ref.offset, ref.length)
             changes[rel] = (record[0], record[1], content_records.with_html_ref(record[2], location))
-        for (rel, stats, context, entry), ref in zip(fresh, made[len(copied_rels) :], strict=True):
-            _encode_into(changes, rel, stats, context, entry, tzs, ref)  # its HTML now at ref
+        for (rel, stats, context, entry, flat), ref in zip(fresh, made[len(copied_rels) :], strict=True):
+            if flat is not None and flat[2] is not None:  # encoded by its worker: the HTML's place filled in
+                location = (ref.path, ref.offset, ref.length)
+                changes[rel] = (stats, context, share(content_records.with_html_ref(flat, location)))
+            else:
+                _encode_into(changes, rel, stats, context, entry, tzs, ref)  # its HTML now at ref
         if compact:
             self._keep = str(target)
         return changes, compact

@@ -110,6 +110,7 @@ _UPDATE_TYPES = _signatures(UPDATE_FIELDS)
 _IMAGE_TYPES = _signatures(IMAGE_FIELDS)
 _LOOKUP_TYPES = frozenset({(str, str, bool), (str, NoneType, bool)})
 _PROBLEM_TYPES = frozenset({(str, int, str, str)})
+_INLINE_TYPES = frozenset({(str, str, str), (str, str, NoneType)})  # html, toc_html, feed_html or None
 _SOURCE_KEYS = frozenset(SOURCE_NAMES)
 _UPDATE_ALLOWED = _UPDATE_KEYS | _UPDATE_EXTRA
 _IMAGE_KEYS = frozenset(IMAGE_NAMES)
@@ -136,11 +137,13 @@ class Encoder:
         self._tuples: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._lookups: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # each checked (equal means equivalent)
 
-    def encode(self, entry: CachedSource, html: HtmlRef | None = None) -> tuple[Any, ...]:
+    def encode(self, entry: CachedSource, html: Any = None, inline: bool = False) -> tuple[Any, ...]:
         """``entry`` as nested tuples of marshal's exact types; raises :class:`Unencodable`.
 
         ``html``: where the update's HTML has just been put, for an update that still holds it
         in memory (no lazy copy of the update only to encode it: 10,000 of them cold).
+        ``inline``: the form a forked worker sends back (:mod:`pipeline.caching.wire`): the
+        source's body is left out (None, as stored), and ``html`` may be the HTML strings.
         """
         if type(entry) is not CachedSource or type(entry.source) is not Source:
             raise Unencodable("not a CachedSource of a Source")
@@ -148,6 +151,8 @@ class Encoder:
         if source.keys() != _SOURCE_KEYS:
             raise Unencodable("the Source holds other fields than the record format knows")
         values = _source_values(source)
+        if inline and values[1] is not None:
+            values = (values[0], None, *values[2:])
         if tuple(map(type, values)) not in _SOURCE_TYPES:
             raise Unencodable("a Source field of an unexpected type")
         (rel, body, body_line, id_, slug, title, date, updated, lang, targets, tags, author, summary,
@@ -162,10 +167,12 @@ class Encoder:
         return (
             source_t,
             self._problems(entry.warnings),
-            None if finished is None else self._finished(finished, source, html),
+            None if finished is None else self._finished(finished, source, html, inline),
         )
 
-    def _finished(self, finished: Finished, source: dict[str, Any], html: HtmlRef | None) -> tuple[Any, ...]:
+    def _finished(
+        self, finished: Finished, source: dict[str, Any], html: Any, inline: bool
+    ) -> tuple[Any, ...]:
         update = finished.update
         if type(finished) is not Finished or type(update) is not Update:
             raise Unencodable("not a Finished Update")
@@ -178,10 +185,14 @@ class Encoder:
             raise Unencodable("an Update field of an unexpected type")
         (id_, slug, title, date, updated, lang, targets, tags, author, summary, image, rel, url,
          fingerprint) = values  # fmt: skip
-        body = state.get("_body") if html is None else html
-        if type(body) is not HtmlRef or tuple(map(type, body)) != (str, int, int):
-            raise Unencodable("the Update's HTML is not in the HTML store")
         word = self._strings.setdefault
+        body = state.get("_body") if html is None else html
+        if inline and type(body) is tuple and tuple(map(type, body)) in _INLINE_TYPES:
+            ref = body  # the HTML strings themselves
+        elif type(body) is not HtmlRef or tuple(map(type, body)) != (str, int, int):
+            raise Unencodable("the Update's HTML is not in the HTML store")
+        else:
+            ref = (word(body.path, body.path), body.offset, body.length)
         picture = None if image is None else self._image(image)
         # Shared when equal (types are checked alike on both sides); dates also in the same zone
         # and fold: equal instants in two zones compare equal but print differently.
@@ -225,7 +236,6 @@ class Encoder:
             if type(size) is not tuple or tuple(map(type, size)) != (str, int):
                 raise Unencodable("an unexpected image size")
             size = one(size, size)
-        ref = (word(body.path, body.path), body.offset, body.length)
         return (shared, own, one(shown, shown), size, self._problems(finished.warnings), ref, sort_key)
 
     def _date(self, value: datetime) -> tuple[bytes, bytes | None]:
@@ -266,10 +276,10 @@ class Encoder:
         return tuple(out)
 
 
-def encode(entry: CachedSource, encoder: Encoder, html: HtmlRef | None = None) -> tuple[Any, ...]:
+def encode(entry: CachedSource, encoder: Encoder, html: Any = None, inline: bool = False) -> tuple[Any, ...]:
     """``entry`` as nested tuples of marshal's exact types; raises :class:`Unencodable`."""
     try:
-        return encoder.encode(entry, html)
+        return encoder.encode(entry, html, inline)
     except (AttributeError, KeyError, TypeError) as exc:
         raise Unencodable(str(exc)) from None
 
@@ -281,9 +291,10 @@ class Decoder:
         self._zones: dict[bytes, Any] = {}
         self._images: dict[tuple[Any, ...], Image] = {}
 
-    def decode(self, flat: tuple[Any, ...]) -> CachedSource:
+    def decode(self, flat: tuple[Any, ...], inline: bool = False) -> CachedSource:
         """The entry :func:`encode` made ``flat`` from (raises on a malformed tuple).
 
+        ``inline``: ``flat`` holds the HTML strings (see :meth:`Encoder.encode`).
         Written for speed (10,000 calls per edit build): tuples unpacked into dict displays,
         ``object.__new__`` and the instance's own dict instead of ``__init__``, equal images
         made once.
@@ -319,9 +330,13 @@ class Decoder:
                     "id": id_, "slug": slug, "title": title, "date": date, "updated": updated, "lang": lang,
                     "targets": targets, "tags": tags, "author": author, "summary": summary, "image": picture,
                     "source": rel, "url": url, "fingerprint": fingerprint,
-                    "_body": tuple.__new__(HtmlRef, ref),
                 }
             )  # fmt: skip
+            if inline:
+                html, toc, feed = ref
+                update.__dict__.update(html=html, toc_html=toc, feed_html=html if feed is None else feed)
+            else:
+                update.__dict__["_body"] = tuple.__new__(HtmlRef, ref)
             if sort_key is not None:
                 update.__dict__["_sort_key"] = sort_key
             finished = _new(Finished)

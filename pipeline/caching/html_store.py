@@ -165,16 +165,30 @@ def encoded_length(html: str, toc_html: str, feed_html: str) -> int:
     return _CHECK + _LENGTHS.size + sum(len(p) if p.isascii() else len(p.encode("utf-8")) for p in parts)
 
 
-def append(path: Path, records: Iterable[bytes]) -> list[HtmlRef]:
+def create(path: Path) -> None:
+    """Make ``path`` (an empty generation, if it is not there) and open it for this process.
+
+    A build creates the file its forked renderers append to before it forks them, so they and
+    the publishing workers forked later all read it through the one descriptor the parent holds.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    open_files([str(path)])
+
+
+def append(path: Path, records: Iterable[bytes], create: bool = True) -> list[HtmlRef]:
     """Append ``records`` to ``path`` (created if needed) under an exclusive lock; their refs.
 
     ``records`` is consumed as it is written, about a megabyte at a time: a cold 10,000-update
     build appends 68 MB, which held as a list and then joined doubled the writer's memory
     (the build's peak RSS went from 368 to 569 MiB). Each batch goes out in one ``writev``
-    of its records as they are, not joined into one more copy first.
+    of its records as they are, not joined into one more copy first. ``create=False``: a file
+    that is gone (removed by another build) is an ``OSError``, not made again empty.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+    fd = os.open(path, flags, 0o600)
     refs: list[HtmlRef] = []
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

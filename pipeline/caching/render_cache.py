@@ -21,14 +21,14 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pipeline.caching.shard_store import ShardStore
 from pipeline.config.site import Settings
 from pipeline.forkpool import can_fork, map_forked
 from pipeline.reading.markdown_fast_library import MARKDOWN_VERSION
 from pipeline.reading.markdown_render import RENDERER_VERSION, Rendered, cache_key, render_markdown
-from pipeline.reading.model import AfterRender
+from pipeline.reading.model import AfterRender, Settle
 
 FORMAT = b"goal17-markdown-cache 3\n"  # 3: entries are UTF-8 bytes (Entry)
 # Folder per renderer generation: a version bump abandons the old folder, which is then removed.
@@ -45,7 +45,6 @@ WORKERS = 2
 CHUNK = 32  # bodies per task: big enough to amortise pickling, small enough to balance cores
 
 ProgressCallback = Callable[[int, int], None]  # (done, total)
-R = TypeVar("R")
 # What the store keeps of a rendering: its HTML and table of contents as UTF-8, and its heading
 # count. Bytes, not str: one character beyond Latin-1 (an en dash, a typographic quote, "ń")
 # makes a Python string two bytes per character, and a cold build holds every fresh rendering
@@ -92,32 +91,36 @@ class CachedRenderer:
         self.progress = progress
         self.stats = CacheStats()
 
-    def __call__(self, bodies: list[str], then: AfterRender | None = None) -> list[Any]:
+    def __call__(
+        self, bodies: list[str], then: AfterRender | None = None, settle: Settle | None = None
+    ) -> list[Any]:
         """``then(i, rendering)`` for every body (the renderings themselves without ``then``).
 
         Hits come from the store; misses are rendered, each once per distinct body in the count,
         and ``then`` runs in the same worker, so a cold build renders and finishes each update
-        in one pass over both cores.
+        in one pass over both cores. ``settle``: see :class:`pipeline.reading.model.Renderer`
+        (batches of :data:`CHUNK` bodies).
         """
         store = self.store if len(bodies) >= self.direct_below else None
-        keys = [cache_key(body) for body in bodies] if store is not None else []
-        known: list[Entry | None] = (
-            [store.get(key) for key in keys] if store is not None else [None] * len(bodies)
-        )
+        # An empty store (a cold build) misses every key: then each body's key is made where it is
+        # rendered, on both cores, and comes back with its rendering (10,000 keys took 0.1 s here).
+        later = store is not None and store.is_empty()
+        keys = [cache_key(body) for body in bodies] if store is not None and not later else []
+        known: list[Entry | None] = [store.get(key) for key in keys] if keys else [None] * len(bodies)
         missing = [index for index, rendering in enumerate(known) if rendering is None]
         self.stats.hits = len(bodies) - len(missing)
         # Equal bodies count once.
-        self.stats.misses = len({keys[index] for index in missing} if keys else set(bodies))
+        self.stats.misses = len({keys[index] for index in missing} if keys else () if later else set(bodies))
         follow = then if then is not None else _itself
 
-        def work(index: int) -> tuple[Entry | None, Any]:
+        def work(index: int) -> tuple[tuple[str, Entry] | None, Any]:
             entry = known[index]
             fresh = None
             # The key (when there is one) goes with the rendering: finishing hashes it, not the body.
-            key = keys[index] if keys else ""
+            key = keys[index] if keys else cache_key(bodies[index]) if later else ""
             if entry is None:
                 rendering = render_markdown(bodies[index], key)
-                fresh = _pack(rendering) if store is not None else None
+                fresh = (key, _pack(rendering)) if store is not None else None
             else:
                 rendering = _unpack(entry, key)
             return fresh, follow(index, rendering)
@@ -125,26 +128,53 @@ class CachedRenderer:
         if self.progress:
             self.progress(0, len(bodies))
         results: list[Any] = []
+        made: set[str] = set()  # the keys rendered, when they were made in the workers
         # Work worth a worker: every body when something follows, else only the misses.
         busy = len(bodies) if then is not None else len(missing)
-        for index, (fresh, result) in enumerate(self._map(work, len(bodies), busy)):
+        for index, (fresh, result) in enumerate(self._map(work, len(bodies), busy, settle)):
             if fresh is not None and store is not None:
-                store.put(keys[index], fresh)
+                store.put(*fresh)
+                if later:
+                    made.add(fresh[0])
             results.append(result)
             if self.progress:
                 self.progress(index + 1, len(bodies))
+        if later:
+            self.stats.misses = len(made)
         if store is not None and self.folder is not None:
             store.save(prune=False, background=True)
             self.stats.rejected_paths = list(store.rejected)
             _remove_other_generations(self.folder)
         return results
 
-    def _map(self, work: Callable[[int], R], count: int, busy: int) -> Iterator[R]:
-        """``work(i)`` for every index, on both cores when ``busy`` of them pay for a pool."""
+    def _map(
+        self,
+        work: Callable[[int], tuple[Any, Any]],
+        count: int,
+        busy: int,
+        settle: Settle | None = None,
+    ) -> Iterator[tuple[Any, Any]]:
+        """``work(i)`` for every index, on both cores when ``busy`` of them pay for a pool.
+
+        With ``settle``, the work goes out in batches of :data:`CHUNK` indexes, each settled
+        where it was made before it travels back.
+        """
         self.stats.pooled = self.workers >= 2 and can_fork(busy, self.pool_threshold)
+        if settle is None:
+            if not self.stats.pooled:
+                return (work(index) for index in range(count))
+            return map_forked(work, count, min_items=0, chunksize=CHUNK)
+
+        def batch(number: int) -> list[tuple[Any, Any]]:
+            indices = range(number * CHUNK, min(count, (number + 1) * CHUNK))
+            done = [work(index) for index in indices]
+            settled = settle(indices, [result for _, result in done])
+            return [(fresh, result) for (fresh, _), result in zip(done, settled, strict=True)]
+
+        batches = -(-count // CHUNK)
         if not self.stats.pooled:
-            return (work(index) for index in range(count))
-        return map_forked(work, count, min_items=0, chunksize=CHUNK)
+            return (item for number in range(batches) for item in batch(number))
+        return (item for made in map_forked(batch, batches, min_items=0, chunksize=1) for item in made)
 
 
 def _pack(rendering: Rendered) -> Entry:

@@ -87,6 +87,16 @@ class ShardStore:
         else:
             write()
 
+    def is_empty(self) -> bool:
+        """Nothing stored: no entry in memory and no shard file on disk (a cold build's store)."""
+        if any(self._shards.values()):
+            return False
+        forkpool.join(_WRITERS.pop(self.folder, None))  # a save still being written lands first
+        try:
+            return not any(p.name.startswith("shard-") for p in self.folder.iterdir())
+        except OSError:
+            return True
+
     def _shard(self, name: str) -> dict[str, Any]:
         if name not in self._shards:
             self._shards[name] = self._load(name)

@@ -162,11 +162,11 @@ class _RendererOnFirstUse:
         self._progress = progress
         self._renderer: Any = None
 
-    def __call__(self, bodies: list[str], then: AfterRender | None = None) -> list[Any]:
+    def __call__(self, bodies: list[str], then: AfterRender | None = None, settle: Any = None) -> list[Any]:
         if self._renderer is None:
             from pipeline.caching.render_cache import DIRECT_BELOW, cached_renderer
 
             self._renderer = cached_renderer(
                 self._settings, use_cache=self._use_cache, progress=self._progress, direct_below=DIRECT_BELOW
             )
-        return self._renderer(bodies, then)
+        return self._renderer(bodies, then, settle)

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.caching import wire
 from pipeline.config.site import Settings, SettingsError
 from pipeline.forkpool import map_forked
 from pipeline.locale.cli import cli_language, tr
@@ -29,6 +30,7 @@ from pipeline.reading.model import (
     LinkTargets,
     Problem,
     Renderer,
+    Settle,
     Source,
     SourceCache,
     Update,
@@ -37,13 +39,20 @@ from pipeline.reading.model import (
 from pipeline.reading.validation import check_image, check_unique
 
 
-def render_all(bodies: list[str], then: AfterRender | None = None) -> list[Any]:
-    """Render without a cache; with ``then``, on both cores when there are many bodies."""
+def render_all(bodies: list[str], then: AfterRender | None = None, settle: Settle | None = None) -> list[Any]:
+    """Render without a cache; with ``then``, on both cores when there are many bodies.
+
+    ``settle`` (see :class:`pipeline.reading.model.Renderer`) is given one result at a time.
+    """
     from pipeline.reading.markdown_render import render_markdown  # Markdown only when rendering
 
     if then is None:
         return [render_markdown(body) for body in bodies]
-    return list(map_forked(lambda i: then(i, render_markdown(bodies[i])), len(bodies)))
+    if settle is None:
+        return list(map_forked(lambda i: then(i, render_markdown(bodies[i])), len(bodies)))
+    return list(
+        map_forked(lambda i: settle(range(i, i + 1), [then(i, render_markdown(bodies[i]))])[0], len(bodies))
+    )
 
 
 def read_content(
@@ -82,15 +91,20 @@ def read_content(
     )
     hits = cache.get_many(keys) if cache is not None else [None] * len(keys)
     misses = [index for index, hit in enumerate(hits) if hit is None]
+    # Results come back as content-cache records (pipeline.caching.wire says why), with each
+    # body beside its source: the sources themselves are kept without their bodies.
     parsed = dict(
         zip(
             misses,
             map_forked(
-                lambda i: parse_file(root, markdown_files[misses[i]][0], settings, limit), len(misses)
+                lambda i: wire.pack_parsed(parse_file(root, markdown_files[misses[i]][0], settings, limit)),
+                len(misses),
             ),
             strict=True,
         )
     )
+    bodies: dict[str, str] = {}  # rel -> the body of a file parsed by this read
+    unput: dict[str, tuple[str, CachedSource, Any]] = {}  # parsed entries not yet given to the cache
     page_urls: dict[str, str] = {}  # a rendered update's page URL, made with these very settings
     for index, (rel, _) in enumerate(markdown_files):
         key, hit = keys[index], hits[index]
@@ -101,14 +115,18 @@ def read_content(
             if hit.finished is not None:
                 page_urls[rel] = hit.finished.update.url
             continue
-        source, file_problems = parsed[index]
+        source, file_problems, body, flat = wire.unpack_parsed(parsed[index])
         problems.extend(file_problems)
         if source is not None:
             sources.append(source)
+            if body is not None:
+                bodies[rel] = body
             if cache is not None:
-                entry = CachedSource(replace(source, body=None), file_problems, None)
-                cache.put(key, entry)
+                entry = CachedSource(
+                    source if flat is not None else replace(source, body=None), file_problems, None
+                )
                 cached[rel] = (key, entry)
+                unput[rel] = (key, entry, flat)  # put once: finished, or as parsed after the rendering
     check_unique(sources, "id", problems)
     check_unique(sources, "slug", problems)
     for source in sources:
@@ -137,7 +155,9 @@ def read_content(
     result = ContentSet(updates=[], assets=assets, warnings=warnings)
     result.drafts = drafts
     result.scheduled = sorted(later)
-    todo: list[Source] = []
+    todo: list[Source] = []  # without their bodies, which are in todo_bodies
+    todo_bodies: list[str] = []
+    todo_warnings: list[tuple[Problem, ...]] = []  # each source's own, kept in its cache entry
     known: dict[Any, bool] = {}  # lookup -> still answered the same (shared by every update)
     for source in published:
         key, entry = cached.get(source.rel, ("", None))
@@ -146,26 +166,52 @@ def read_content(
             result.updates.append(finished.update)
             warnings.extend(finished.warnings)
         else:
-            if source.body is None:
-                source = replace(source, body=body_of(read_again(root, source.rel, limit)))
+            body = bodies.get(source.rel)
+            if body is None:
+                body = (
+                    source.body if source.body is not None else body_of(read_again(root, source.rel, limit))
+                )
             todo.append(source)
+            todo_bodies.append(body)
+            todo_warnings.append(entry.warnings if entry is not None else ())
+
+    # The content cache's way of sending each batch of finished updates back (their HTML put in
+    # its store by the worker); without one, each travels as its record with its strings.
+    settle = cache.settler(todo, todo_warnings, len(result.updates)) if cache is not None and todo else None
+
+    def finish(i: int, rendered: Any) -> Any:
+        """Runs where body ``i`` was rendered: finish it (and pack it for the trip back)."""
+        source = _with_body(todo[i], todo_bodies[i])
+        finished = finish_update(source, rendered, settings, targets)
+        return finished if settle is not None else wire.pack_finished(source, todo_warnings[i], finished)
+
     # Sanitizing is the second-largest cost of a cold build (nh3 plus our URL resolver): it runs
     # right after each rendering, in the same worker.
-    finishing = renderer(
-        [s.body or "" for s in todo],
-        lambda i, rendered: finish_update(todo[i], rendered, settings, targets),
-    )
-    for source, finished in zip(todo, finishing, strict=True):
+    finishing = renderer(todo_bodies, finish, settle) if settle is not None else renderer(todo_bodies, finish)
+    for source, item in zip(todo, finishing, strict=True):
+        finished, made, flat = wire.unpack_finished(item)
         result.updates.append(finished.update)
         warnings.extend(finished.warnings)
         if cache is not None:
             key, entry = cached[source.rel]
-            cache.put(key, replace(entry, finished=finished))
+            unput.pop(source.rel, None)
+            cache.put(key, made if made is not None else replace(entry, finished=finished), flat)
+    if cache is not None:
+        for key, entry, flat in unput.values():  # drafts, scheduled updates
+            cache.put(key, entry, flat)
     result.updates.sort(key=sort_key)
     result.warnings = sorted(warnings)
     if cache is not None:
         cache.repair_with(_repairer(root, limit, settings, sources, targets, result.updates))
     return result
+
+
+def _with_body(source: Source, body: str) -> Source:
+    """``source`` with ``body``: one dict copy (:func:`dataclasses.replace` runs ``__init__``)."""
+    made = object.__new__(Source)
+    made.__dict__.update(source.__dict__)
+    made.__dict__["body"] = body
+    return made
 
 
 def file_keys(context: str, files: list[tuple[str, Any]]) -> list[str]:

@@ -223,13 +223,20 @@ class SourceCache(Protocol):
         """``get`` of each key, in order."""
         ...
 
-    def put(self, key: str, entry: CachedSource) -> None: ...
+    def put(self, key: str, entry: CachedSource, flat: tuple[Any, ...] | None = None) -> None:
+        """Keep ``entry``; ``flat``: the same entry as its record (``content_records``, inline)."""
+        ...
 
     def repair_with(self, make: Callable[[str], tuple[str, str, str] | None]) -> None:
         """How to make a cached update's HTML again (by fingerprint) if its record is damaged."""
 
+    def settler(self, sources: list[Source], warnings: list[tuple[Problem, ...]], kept: int) -> Settle | None:
+        """How the renderers send ``sources``' finished updates back (None: as records with
+        their HTML); ``warnings``: each source's own, ``kept``: the updates reused as they were."""
+
 
 AfterRender = Callable[[int, "Rendered"], Any]  # what to do with body i once rendered (e.g. finish it)
+Settle = Callable[[range, list[Any]], list[Any]]  # a batch of then's results -> what travels back
 
 
 class Renderer(Protocol):
@@ -237,9 +244,14 @@ class Renderer(Protocol):
 
     ``then`` runs where the rendering was made (a forked worker, for many bodies), so rendering
     and what follows it share one pass over both cores and only the result travels back.
+    ``settle(indices, results)``, when given, runs there too, on each batch of ``then``'s
+    results (``indices``: the bodies they are for), and returns what travels back instead:
+    the content cache writes a batch's HTML into its store there, in one write.
     """
 
-    def __call__(self, bodies: list[str], then: AfterRender | None = None) -> list[Any]: ...
+    def __call__(
+        self, bodies: list[str], then: AfterRender | None = None, settle: Settle | None = None
+    ) -> list[Any]: ...
 
 
 def sort_key(update: Update) -> tuple[float, str]:
