@@ -173,15 +173,7 @@ def test_a_killed_build_then_a_normal_build_matches_cold(tmp_path: Path) -> None
     site = Site(tmp_path, 80)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     rng = random.Random(16)
-    args = [
-        "build",
-        "--config",
-        str(site.config),
-        "--content",
-        str(site.content),
-        "--out",
-        str(tmp_path / "out"),
-    ]
+    args = site.args(tmp_path / "out")
     for trial in range(4):
         if trial:
             corpus.edit_one(site.content, 80)

@@ -36,9 +36,12 @@ class Site:
         lines = ["[site]", f'state_dir = "{self.state}"'] + [f'{k} = "{v}"' for k, v in site.items()]
         self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
+    def args(self, out: Path) -> list[str]:
+        """The build command's arguments for this site into ``out`` (no clock, no flags)."""
+        return ["build", "--config", str(self.config), "--content", str(self.content), "--out", str(out)]
+
     def build(self, out: Path, *extra: str, now: str = NOW) -> dict[str, bytes]:
-        args = ["build", "--config", str(self.config), "--content", str(self.content), "--out", str(out)]
-        assert main([*args, "--now", now, "--quiet", *extra]) == 0
+        assert main([*self.args(out), "--now", now, "--quiet", *extra]) == 0
         return tree(out)
 
     def cached_equals_cold(self, now: str = NOW) -> dict[str, bytes]:

@@ -216,15 +216,7 @@ def test_a_worker_killed_while_it_writes_fails_the_build_and_the_next_is_cold_by
         write_all(fd, parts)
 
     monkeypatch.setattr(html_store, "_write_all", die_half_way)
-    args = [
-        "build",
-        "--config",
-        str(site.config),
-        "--content",
-        str(site.content),
-        "--out",
-        str(tmp_path / "o"),
-    ]
+    args = site.args(tmp_path / "o")
     assert main([*args, "--now", "2026-11-27T12:00:00+01:00", "--quiet"]) != 0
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
