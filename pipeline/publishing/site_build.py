@@ -17,8 +17,11 @@ Builds are incremental without ever being allowed to differ from a cold build:
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -173,25 +176,49 @@ def run_build(
         if skipped is not None:
             return skipped
     try:
-        result = build_files(content_dir, settings, now, renderer=renderer, use_cache=use_cache, found=found)
-        summary = BuildSummary.of(result.content)
-        stamp = _stamp(inputs, result.content, summary) if inputs is not None else {}
-        report = publish(
-            out,
-            result.files,
-            preserve=lambda rel: rel.startswith(NEWSLETTER_PREFIX),
-            stamp=stamp,
-            manifest_path=manifest_path,
-            reuse=use_cache,
-            progress=progress,
-            read_before=manifest,
-        )
+        with collector_paused():
+            result = build_files(
+                content_dir, settings, now, renderer=renderer, use_cache=use_cache, found=found
+            )
+            summary = BuildSummary.of(result.content)
+            stamp = _stamp(inputs, result.content, summary) if inputs is not None else {}
+            report = publish(
+                out,
+                result.files,
+                preserve=lambda rel: rel.startswith(NEWSLETTER_PREFIX),
+                stamp=stamp,
+                manifest_path=manifest_path,
+                reuse=use_cache,
+                progress=progress,
+                read_before=manifest,
+            )
     finally:
         forkpool.join_background()  # the caches are on disk before the build says it is done
     from pipeline.publishing.effects import run_after_publish  # not needed by a skipped build
 
     run_after_publish(report, settings)  # effects.AFTER_PUBLISH: WebSub's pending list, …
     return SiteBuildOutcome(summary=summary, report=report, result=result)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for one build in a single-threaded process (a command).
+
+    A build's objects (sources, updates, outputs, caches) live until it ends and hold almost no
+    cycles: at 10,000 updates the main process ran four full collections that freed nothing and
+    cost 0.3 s, some of it while the other core waited (three alternating pairs, wall 7.43 →
+    7.21 s, peak RSS unchanged). Forked workers inherit the setting. Where jobs run in threads
+    (the scheduler, the preview server) the collector is the whole process's, so it keeps
+    running; reference counting frees everything that is not in a cycle either way.
+    """
+    pause = gc.isenabled() and threading.active_count() == 1
+    if pause:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if pause:
+            gc.enable()
 
 
 def _refuse_overlap(out: Path, content_dir: str | Path, settings: Settings) -> None:
