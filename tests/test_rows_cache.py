@@ -347,3 +347,11 @@ def test_a_new_base_keeps_the_rows_of_the_latest_other_contexts_only(tmp_path: P
     kept = sorted(p.name for p in root.iterdir())
     mine = rows.rows_folder(state, config.context_digest).name
     assert kept == sorted([mine, *(f"other-{age}" for age in range(rows.KEEP_CONTEXTS))])
+
+
+def test_a_deferred_naming_parts_hashes_and_compares_as_before() -> None:
+    def produce() -> bytes:
+        return b""
+
+    plain, named = Deferred("k", produce), Deferred("k", produce, (Recorder(), [1, 2]))
+    assert named == plain and hash(named) == hash(plain)
