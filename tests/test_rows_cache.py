@@ -332,3 +332,26 @@ def test_a_build_needing_few_rows_renders_them_without_reading_the_store(tmp_pat
     deferred.prepare(list(fresh.values()))  # the rest: from the store
     assert maker._store is not None and maker.rendered == 3
     assert {p: materialize(f) for p, f in fresh.items()} == {p: materialize(f) for p, f in first.items()}
+
+
+def test_a_new_base_keeps_the_rows_of_the_latest_other_contexts_only(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    config = default_settings(state_dir=str(state), page_size=3)
+    root = state / "cache" / rows.FOLDER_NAME
+    for age in range(rows.KEEP_CONTEXTS + 2):  # other contexts' folders, written 1 … 6 hours ago
+        folder = root / f"other-{age}"
+        folder.mkdir(parents=True)
+        os.utime(folder, (0, 2_000_000_000 - age * 3600))
+    updates = [made_update(i, f"Titel {i}", "Text", "sv", False, -i) for i in range(5)]
+    deferred.prepare(listing_pages(pages.build(updates, config)).values())
+    kept = sorted(p.name for p in root.iterdir())
+    mine = rows.rows_folder(state, config.context_digest).name
+    assert kept == sorted([mine, *(f"other-{age}" for age in range(rows.KEEP_CONTEXTS))])
+
+
+def test_a_deferred_naming_parts_hashes_and_compares_as_before() -> None:
+    def produce() -> bytes:
+        return b""
+
+    plain, named = Deferred("k", produce), Deferred("k", produce, (Recorder(), [1, 2]))
+    assert named == plain and hash(named) == hash(plain)

@@ -17,7 +17,7 @@ workers forked afterwards inherit it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -35,7 +35,9 @@ class Shared(Protocol):
 class Deferred:
     key: str  # digest of every input of the file; equal keys mean equal bytes
     produce: Callable[[], bytes]
-    uses: tuple[Shared, Sequence[Any]] | None = None  # parts to make before ``produce`` runs
+    # Parts to make before ``produce`` runs; not compared: equality and hashing stay the key's
+    # and the function's (the parts are often a list).
+    uses: tuple[Shared, Sequence[Any]] | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return f"Deferred({self.key})"

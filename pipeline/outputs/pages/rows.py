@@ -2,7 +2,7 @@
 
 An update's row (``pages/_item.html`` ``row``) is joined into every listing page it is on (up to
 eight). Publishing makes pages in forked workers, each with its own memory, so rows rendered on
-demand were rendered once per worker (19,000 renders for 10,000 updates). And an update that
+demand were rendered once per worker (15,800 renders for 10,000 updates). And an update that
 opens a new archive page changes "Sida n av M" on every page of the site listing: ≈ 250 pages
 remade, ≈ 10,000 rows rendered again for one new update.
 
@@ -17,8 +17,9 @@ A row is kept under the update's fingerprint, in a folder of its context digest 
 templates, settings): the fingerprint covers every field the row shows (title, date, summary,
 language, targets, image and its size, slug) and the context everything else it reads (the site's
 language and time zone, the base URL, the taxonomy, the translations, the row template). So
-within a folder equal keys are equal rows (computing a key per row cost 15 ms at 10,000), a record from another build or generation is as good as a fresh
-render, and a damaged, cut or foreign file only costs renders. Each context has its own folder
+within a folder equal keys are equal rows (a key made per row cost 15 ms at 10,000 updates), a
+record from another build or generation is as good as a fresh render, and a damaged, cut or
+foreign file only costs renders. Each context has its own folder
 (two sites' settings sharing a state folder do not evict each other's rows; two content folders
 built with the same settings share one, and a new base keeps only the rows of the build that
 wrote it, so the other's next big build renders its rows again).
@@ -45,7 +46,7 @@ KEEP_CONTEXTS = 4  # row folders of other contexts (settings, code, templates) k
 # start at 10,000 updates, and 2,000 rows take 50 ms (an add remakes ≈ 1,300 rows' pages).
 POOL_MIN = 2000
 POOL_BLOCKS = 16  # the rows go to the workers in this many blocks
-LOAD_RATIO = 10  # the store is read only for builds that need at least this share of the rows
+LOAD_RATIO = 10  # the store is read only by builds needing at least 1/LOAD_RATIO of the rows
 # The log is folded into a new base once it is larger than a quarter of the base or this.
 LOG_SLACK = 256 << 10
 
