@@ -244,3 +244,20 @@ def test_a_frame_is_reused_only_for_the_same_values():
     for value in values:
         assert framed.render(dict(value)) == render(template, dict(value))
     assert framed._count == 5
+
+
+@pytest.mark.parametrize("name", ["pages/update.html", "pages/list.html", "pages/404.html"])
+@pytest.mark.parametrize("own_globals", [None, {"extra": 1, "taxonomy": "own"}])
+def test_a_page_context_is_jinjas_context_without_blocks(site, name, own_globals):
+    """``frames.page_context`` makes what ``Template.new_context(values, shared=True)`` makes
+    (the same parent dict, names of globals, evaluation context), with no blocks."""
+    env = site[0].env
+    template = env.get_template(name) if own_globals is None else env.get_template(name, globals=own_globals)
+    values = {"lang": "sv"}
+    made, wanted = frames_module.page_context(template, values), template.new_context(values, shared=True)
+    assert type(made) is type(wanted) and made.parent is values
+    mine, jinjas = dict(vars(made)), dict(vars(wanted))
+    assert mine.pop("blocks") == {} and jinjas.pop("blocks")
+    assert vars(mine.pop("eval_ctx")) == vars(jinjas.pop("eval_ctx"))
+    assert mine == jinjas
+    assert made.globals_keys >= {"taxonomy", "display_date", *(own_globals or ())}

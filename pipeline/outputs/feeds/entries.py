@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import mimetypes
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -65,18 +65,32 @@ def rss_attribute(value: str) -> str:
 
 def feedgen_date(moment: datetime) -> str:
     """feedgen's ``formatRFC2822`` (``%a, %d %b %Y %H:%M:%S %z`` in the C locale), without
-    switching the locale twice per date and without strftime (a tenth of an archive entry)."""
+    switching the locale twice per date and without strftime (a tenth of an archive entry).
+
+    The zone's text is kept per offset (a site has two or three), and the rest is one
+    ``%``-format: half the cost of formatting each field in an f-string."""
     offset = moment.utcoffset()
-    if offset is None or offset.microseconds or offset.seconds % 60:
-        zone = moment.strftime("%z")  # no offset, or one with seconds: strftime's own form
-    else:
-        minutes = offset.days * 1440 + offset.seconds // 60
-        sign = "-" if minutes < 0 else "+"
-        zone = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
-    return (
-        f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year} "
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} {zone}"
+    zone = _ZONES.get(offset)
+    if zone is None:
+        if offset is None or offset.microseconds or offset.seconds % 60:
+            zone = moment.strftime("%z")  # no offset, or one with seconds: strftime's own form
+        else:
+            minutes = offset.days * 1440 + offset.seconds // 60
+            sign = "-" if minutes < 0 else "+"
+            zone = _ZONES[offset] = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    return "%s, %02d %s %d %02d:%02d:%02d %s" % (  # noqa: UP031 (faster than the f-string here)
+        _DAYS[moment.weekday()],
+        moment.day,
+        _MONTHS[moment.month - 1],
+        moment.year,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        zone,
     )
+
+
+_ZONES: dict[timedelta, str] = {}  # an offset in whole minutes -> its "+0100"
 
 
 def seconds(moment: datetime) -> datetime:

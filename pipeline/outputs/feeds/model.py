@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, partial
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import Group, Target, load_taxonomy
@@ -95,6 +95,9 @@ class FeedScope:
         return self.texts[1]
 
 
+_UPDATED = attrgetter("updated")
+
+
 @dataclass(frozen=True)
 class FeedPage:
     """One feed document (in three formats): a scope's subscription document or an archive page."""
@@ -127,7 +130,9 @@ class FeedPage:
         Kept: the builder asks for it right after reading the entries' fingerprints, while
         they are in the CPU's cache, and the index, the OPML files and the shells ask again.
         """
-        return max((u.updated for u in self.entries), default=EMPTY_FEED_UPDATED)
+        # ``map`` over an attrgetter: the same order, so the same first maximum, without a
+        # generator's frame per entry (the archive pages' 10,000 entries, on every build).
+        return max(map(_UPDATED, self.entries), default=EMPTY_FEED_UPDATED)
 
     def title(self) -> str:
         if self.archive_number is None:
