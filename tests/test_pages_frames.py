@@ -252,7 +252,11 @@ def test_a_page_context_is_jinjas_context_without_blocks(site, name, own_globals
     """``frames.page_context`` makes what ``Template.new_context(values, shared=True)`` makes
     (the same parent dict, names of globals, evaluation context), with no blocks."""
     env = site[0].env
-    template = env.get_template(name) if own_globals is None else env.get_template(name, globals=own_globals)
+    if own_globals is None:
+        template = env.get_template(name)
+    else:  # an uncached overlay: get_template(globals=...) would add them to the shared cached template
+        template = env.overlay(cache_size=0).get_template(name, globals=own_globals)
+        assert "extra" not in env.get_template(name).globals
     values = {"lang": "sv"}
     made, wanted = frames_module.page_context(template, values), template.new_context(values, shared=True)
     assert type(made) is type(wanted) and made.parent is values
