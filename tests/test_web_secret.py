@@ -7,9 +7,11 @@ started with ``--dev`` (warned on every start), and refuse weak secrets.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -188,13 +190,26 @@ def test_the_preview_refuses_the_development_secret_where_others_can_reach_it(tm
 
     monkeypatch.delenv("GOAL17_SECRET", raising=False)
     settings = load_settings(site(tmp_path))
+    threads = threading.active_count()
     with pytest.raises(CommandFailed, match="public development secret") as refused:
         make_app(settings, tmp_path, host=host)
     assert refused.value.code == 2
+    assert threading.active_count() == threads, "a refused service leaves no database thread behind"
     for loopback in ("127.0.0.1", "::1", "localhost"):
-        assert make_app(settings, tmp_path, host=loopback) is not None
+        shut_down(make_app(settings, tmp_path, host=loopback))
     monkeypatch.setenv("GOAL17_SECRET", REAL_SECRET)
-    assert make_app(settings, tmp_path, host=host) is not None
+    shut_down(make_app(settings, tmp_path, host=host))
+    assert threading.active_count() == threads
+
+
+def shut_down(app) -> None:
+    """Run the app's lifespan to its end, as the server does when it stops: it closes the service."""
+
+    async def start_and_stop() -> None:
+        async with app.router.lifespan_context(app):
+            pass
+
+    asyncio.run(start_and_stop())
 
 
 def test_serve_on_a_public_address_needs_a_real_secret(tmp_path):

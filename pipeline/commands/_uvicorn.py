@@ -37,17 +37,20 @@ def make_app(
             secret = service_secret(development=development, transport=transport)
         else:
             secret = preview_secret(transport=transport)
+        # Refused before the app exists: the app opens the database on a thread of its own,
+        # which nothing would close once the command has failed (a process that goes on, such
+        # as a test run, kept one thread and one connection per refusal).
+        if secret.development and host is not None and not is_loopback(host):
+            raise CommandFailed(
+                f"the sign-up service would sign links with the public development secret on {host}, "
+                "where others can reach it and forge them: set GOAL17_SECRET, or listen on 127.0.0.1",
+                code=2,
+            )
         app = create_app(settings, out_dir, secret=secret.value)
     except SettingsError as exc:
         raise CommandFailed("invalid settings", details=exc.problems) from None
     except SecretMissing as exc:
         raise CommandFailed(str(exc)) from None
-    if secret.development and host is not None and not is_loopback(host):
-        raise CommandFailed(
-            f"the sign-up service would sign links with the public development secret on {host}, "
-            "where others can reach it and forge them: set GOAL17_SECRET, or listen on 127.0.0.1",
-            code=2,
-        )
     if secret.warning:
         print(secret.warning, file=sys.stderr, flush=True)
     return app
