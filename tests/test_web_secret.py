@@ -225,3 +225,26 @@ def test_serve_on_a_public_address_needs_a_real_secret(tmp_path):
         env=env_with(None),
     )
     assert "public development secret" in one_line_error(result, code=2)
+
+
+def test_the_live_preview_on_a_public_address_needs_a_real_secret(tmp_path):
+    """``serve`` without ``--out`` (the live preview of the content) follows the same rule."""
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "ett.md").write_text(
+        '---\nid: ett\ntitle: "Ett"\ndate: 2026-11-20T09:00\ntargets: ["17.9"]\n---\nText.\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "serve", "--config", str(site(tmp_path))]
+        + ["--content", str(content), "--port", "0", "--host", "0.0.0.0", "--no-watch"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_with(None),
+    )
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "public development secret" in last

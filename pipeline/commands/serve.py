@@ -115,7 +115,7 @@ def _preview(args: argparse.Namespace) -> int:
     if error is not None:
         print("error: " + tr("{reason}\n(showing the previous preview build)", reason=error), flush=True)
     try:
-        app = PreviewApp(make_app(local, paths.site), builder.state)
+        app = PreviewApp(make_app(local, paths.site, host=args.host), builder.state)
     except CommandFailed:
         sock.close()
         raise
