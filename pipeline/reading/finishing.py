@@ -14,6 +14,7 @@ from pipeline.config.site import Settings
 from pipeline.locale.cli import tr
 from pipeline.outputs.urls import update_path
 from pipeline.reading import imagesize, sanitize
+from pipeline.reading.files import version
 from pipeline.reading.links import content_path, make_resolver, split_url
 from pipeline.reading.markdown_render import Rendered, cache_key
 from pipeline.reading.model import Finished, Image, LinkTargets, Lookup, Problem, Source, Update
@@ -90,13 +91,13 @@ def finish_update(source: Source, rendered: Rendered, settings: Settings, target
 # show one of a few images, and each was opened and its header read again for every one of them
 # (a tenth of finishing an update). Bounded; a changed file has another version, so another key.
 _FACTS_LIMIT = 4096
-_facts: dict[tuple, tuple[str, int, str, int | None, int | None]] = {}
+_facts: dict[tuple[str, Path, str, str], tuple[str, int, str, int | None, int | None]] = {}
 
 
 def _asset_facts(rel: str, path: Path, settings: Settings) -> tuple[str, int, str, int | None, int | None]:
     """(URL, bytes, media type, width, height) of the image ``rel`` at ``path``, as it is now."""
     st = path.stat()
-    key = (rel, path, settings.base_url, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    key = (rel, path, settings.base_url, version(st))
     facts = _facts.get(key)
     if facts is None:
         width, height = imagesize.image_size(path) or (None, None)
