@@ -109,8 +109,6 @@ class CachedRenderer:
         known: list[Entry | None] = [store.get(key) for key in keys] if keys else [None] * len(bodies)
         missing = [index for index, rendering in enumerate(known) if rendering is None]
         self.stats.hits = len(bodies) - len(missing)
-        # Equal bodies count once.
-        self.stats.misses = len({keys[index] for index in missing} if keys else () if later else set(bodies))
         follow = then if then is not None else _itself
 
         def work(index: int) -> tuple[tuple[str, Entry] | None, Any]:
@@ -139,8 +137,11 @@ class CachedRenderer:
             results.append(result)
             if self.progress:
                 self.progress(index + 1, len(bodies))
+        # Equal bodies count once; on an empty store the keys were made by the workers.
         if later:
             self.stats.misses = len(made)
+        else:
+            self.stats.misses = len({keys[index] for index in missing} if keys else set(bodies))
         if store is not None and self.folder is not None:
             store.save(prune=False, background=True)
             self.stats.rejected_paths = list(store.rejected)
