@@ -33,3 +33,42 @@ def test_an_error_in_a_worker_propagates_and_the_next_pool_works():
         list(forkpool.map_forked(fails, 300, min_items=0))
     assert gc.isenabled()
     assert list(forkpool.map_forked(lambda index: index, 300, min_items=0)) == list(range(300))
+
+
+def test_results_larger_than_the_pipe_come_back_whole_and_the_pipe_was_widened():
+    import concurrent.futures
+    import fcntl
+    import multiprocessing
+
+    results = list(forkpool.map_forked(lambda index: bytes([index % 256]) * 700_000, 24, min_items=0, chunksize=2))
+    assert [len(r) for r in results] == [700_000] * 24
+    assert all(r == bytes([i % 256]) * 700_000 for i, r in enumerate(results))
+
+    # The widening leans on the executor's private result queue: if a Python release renames
+    # it, this says so instead of the build quietly losing the speed.
+    get_size = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if get_size is None:
+        pytest.skip("no F_GETPIPE_SZ here")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        forkpool._widen_results(pool)
+        size = fcntl.fcntl(pool._result_queue._reader.fileno(), get_size)
+    assert size >= forkpool.RESULT_PIPE_BYTES
+
+
+def test_objects_held_frozen_stay_frozen_through_a_pool_until_the_build_ends():
+    forkpool.join_background()
+    assert gc.get_freeze_count() == 0
+    kept = [[index] for index in range(1000)]  # noqa: F841 - frozen below
+    forkpool.hold_frozen()
+    frozen = gc.get_freeze_count()
+    assert frozen >= 1000
+    assert list(forkpool.map_forked(lambda index: index, 300, min_items=0)) == list(range(300))
+    assert gc.get_freeze_count() >= frozen, "a pool must not hand the held objects back"
+    forkpool.join_background()
+    assert gc.get_freeze_count() == 0
+
+
+def test_without_held_objects_a_pool_thaws_what_it_froze():
+    forkpool.join_background()
+    assert list(forkpool.map_forked(lambda index: index, 300, min_items=0)) == list(range(300))
+    assert gc.get_freeze_count() == 0

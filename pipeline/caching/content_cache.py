@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import itertools
 import shutil
-import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -328,8 +327,7 @@ class _paused_collector:
         gc.disable()
 
     def __exit__(self, *exc: object) -> None:
-        if threading.active_count() == 1:
-            gc.freeze()
+        forkpool.hold_frozen()
         if self.enabled:
             gc.enable()
 

@@ -21,7 +21,6 @@ import hashlib
 import os
 import pickle
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -193,8 +192,7 @@ def _unpickle(payload: memoryview) -> Any:
     gc.disable()
     try:
         entries = pickle.loads(payload)
-        if threading.active_count() == 1:
-            gc.freeze()
+        forkpool.hold_frozen()
         return entries
     finally:
         if was_enabled:
