@@ -35,6 +35,7 @@ _HELD = False  # objects are frozen until the build ends (hold_frozen); join_bac
 # What a worker's results may fill of the pipe back before it waits for the parent (see
 # _widen_results): 1 MiB is the largest an unprivileged process may ask for by default.
 RESULT_PIPE_BYTES = 1 << 20
+_MEANWHILE: dict[str, Callable[[], object]] = {}  # work for the parent while the next pool runs
 
 
 def map_forked(
@@ -55,11 +56,31 @@ def map_forked(
         context = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
             _widen_results(pool)
-            yield from pool.map(_call, range(count), chunksize=chunksize)
+            results = pool.map(_call, range(count), chunksize=chunksize)  # the workers start here
+            _run_meanwhile()
+            yield from results
     finally:
         _FUNCTION = None
         _unfreeze(thawed)
         _LOCK.release()
+
+
+def meanwhile(name: str, work: Callable[[], object]) -> None:
+    """Have the parent run ``work`` while the next forked pool's workers run, if one does.
+
+    For work the build will need later anyway and that needs nothing the pool makes (importing
+    the output builders: ≈ 0.05 s at the start of the serial stretch after the render pool).
+    While the reading pool runs, the parent only collects results and a core has time to
+    spare. Only a warm-up: nothing may depend on it having run, since a build that forks no
+    pool (a few files, other threads running) never runs it. Work is kept by ``name``, so a
+    process whose builds never fork holds one item per name, not one per build.
+    """
+    _MEANWHILE[name] = work
+
+
+def _run_meanwhile() -> None:
+    while _MEANWHILE:
+        _MEANWHILE.pop(next(iter(_MEANWHILE)))()
 
 
 def can_fork(count: int, min_items: int) -> bool:

@@ -72,3 +72,18 @@ def test_without_held_objects_a_pool_thaws_what_it_froze():
     forkpool.join_background()
     assert list(forkpool.map_forked(lambda index: index, 300, min_items=0)) == list(range(300))
     assert gc.get_freeze_count() == 0
+
+
+def test_meanwhile_work_runs_once_in_the_parent_while_the_workers_of_the_next_pool_run():
+    import multiprocessing
+
+    ran: list[tuple[str, int, int]] = []
+    forkpool.meanwhile("probe", lambda: ran.append(("first", os.getpid(), 0)))
+    forkpool.meanwhile("probe", lambda: ran.append(("again", os.getpid(), len(multiprocessing.active_children()))))
+    assert list(forkpool.map_forked(lambda index: index, 10, min_items=100)) == list(range(10))
+    assert ran == [], "a loop run in-process leaves the work for a pool"
+    assert list(forkpool.map_forked(lambda index: index * 2, 300, min_items=0)) == [i * 2 for i in range(300)]
+    assert [(label, pid) for label, pid, _ in ran] == [("again", os.getpid())], "one item per name, in the parent"
+    assert ran[0][2] >= 1, "the workers were running while the parent did the work"
+    list(forkpool.map_forked(lambda index: index, 300, min_items=0))
+    assert len(ran) == 1, "done once"

@@ -111,6 +111,7 @@ def build_files(
     """
     from pipeline.caching.content_cache import read_cached  # not needed by a skipped build
 
+    forkpool.meanwhile("import the builders", builders)  # while the files are read
     # The content cache is written while pages and feeds are made; run_build joins the writer.
     content = read_cached(content_dir, settings, now, renderer=renderer, use_cache=use_cache, found=found)
     files: dict[str, Output] = {}
