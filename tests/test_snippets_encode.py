@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import enum
+import json
 import math
 from collections import OrderedDict
 
