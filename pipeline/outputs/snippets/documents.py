@@ -202,7 +202,9 @@ def _layout(value: Any, indent: str) -> str:
         for key, item in sorted(value.items()):
             if not isinstance(key, str):
                 raise _Unusual
-            members.append(_STRING(key) + ": " + (_STRING(item) if type(item) is str else _layout(item, inner)))
+            members.append(
+                _STRING(key) + ": " + (_STRING(item) if type(item) is str else _layout(item, inner))
+            )
         return "{" + inner + ("," + inner).join(members) + indent + "}"
     if value is None:
         return "null"
