@@ -10,9 +10,11 @@ layout and one source for each part.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from functools import cache
+from datetime import date, datetime
+from functools import cache, partial
+from operator import attrgetter
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -62,20 +64,52 @@ def cached_display_date(moment: datetime, lang: str, tz: ZoneInfo) -> str:
     key = (day, lang, tz)
     text = _DAYS.get(key)
     if text is None:
-        pattern, locale = _long_date(lang)
-        text = _DAYS[key] = pattern.apply(day, locale)
+        text = _DAYS[key] = _long_date(lang)(day)
     return text
 
 
+# What each field of a date pattern reads of the day, for the fields that read one part only:
+# ``d`` the day of the month, ``M``/``L`` (number or name) the month, ``y`` the calendar year.
+_FIELD_PARTS = {"d": "day", "M": "month", "L": "month", "y": "year"}
+_FIELD = re.compile(r"%\((\w+)\)s")
+
+
 @cache
-def _long_date(lang: str) -> tuple[Any, Any]:
-    """:func:`display_date`'s Babel call (``format_date(day, "long", locale)``) parsed once per
-    language: the pattern and the locale, which ``format_date`` parsed again for each of the
-    5,000 days a 10k build shows (half its cost); ``apply`` is what it then called."""
+def _long_date(lang: str) -> Callable[[date], str]:
+    """:func:`display_date`'s Babel call (``format_date(day, "long", locale)``) for one language.
+
+    The pattern and the locale are parsed once (``format_date`` parsed them for each of the
+    5,000 days a 10k build shows). Where each of the pattern's fields reads one part of the day
+    (:data:`_FIELD_PARTS`: the ``d MMMM y`` of both site languages), a field's text is Babel's
+    own, made once per value of that part and then filled into the pattern's format: a day not
+    seen before was a Babel ``apply`` (a ``DateTimeFormat`` and a call per field), a twelfth of
+    an update page; any other pattern is applied by Babel each time.
+    """
     from babel import dates as babel_dates
 
     locale = babel_locale(lang)
-    return babel_dates.parse_pattern(babel_dates.get_date_format("long", locale=locale)), locale
+    pattern = babel_dates.parse_pattern(babel_dates.get_date_format("long", locale=locale))
+    names = _FIELD.findall(pattern.format)
+    if not names or any(name[0] not in _FIELD_PARTS for name in names):
+        return partial(_apply, pattern, locale)
+    fields = [(name, attrgetter(_FIELD_PARTS[name[0]]), {}) for name in dict.fromkeys(names)]
+    template = pattern.format
+
+    def long_date(day: date) -> str:
+        values = {}
+        for name, part, texts in fields:
+            value = part(day)
+            text = texts.get(value)
+            if text is None:
+                text = texts[value] = babel_dates.DateTimeFormat(day, locale)[name]
+            values[name] = text
+        return template % values
+
+    return long_date
+
+
+def _apply(pattern: Any, locale: Any, day: date) -> str:
+    return pattern.apply(day, locale)
 
 
 def page_gettext(lang: str) -> Callable[[str], Markup]:

@@ -16,7 +16,8 @@ import nh3
 
 from pipeline.config.site import Settings
 from pipeline.config.taxonomy import load_taxonomy
-from pipeline.reading.dates import display_date, rfc3339
+from pipeline.outputs.pages.layout import cached_display_date
+from pipeline.reading.dates import rfc3339
 from pipeline.reading.model import Update
 from pipeline.reading.sanitize import CLEAN_CONTENT, EXCERPT_TAGS, excerpt_html, plain_text
 
@@ -120,7 +121,7 @@ def snippet_item(update: Update, settings: Settings) -> dict[str, Any]:
         "url": update.url,
         "date": rfc3339(update.date),
         "updated": rfc3339(update.updated),
-        "display_date": display_date(update.date, update.lang, settings.tz),
+        "display_date": cached_display_date(update.date, update.lang, settings.tz),  # = display_date
         "summary": plain(update.summary),
         "excerpt_html": excerpt(update.html),
         "targets": target_refs(update.targets, update.lang),
