@@ -11,6 +11,7 @@ text; each shortcut was mutation-checked (broken on purpose, it fails here).
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,15 +118,68 @@ def test_links_agree_on_token_soup(text: str) -> None:
 # --- heading ids ---------------------------------------------------------------------------
 
 
+# slugify's first definition: a translate table, always NFKD, always the regex.
+_FULL_TRANSLITERATE = str.maketrans(
+    {"å": "a", "ä": "a", "ö": "o", "æ": "ae", "ø": "o", "ß": "ss", "þ": "th", "ð": "d"}
+)
+
+
 def _full_slugify(text: str, separator: str = "-") -> str:
-    """slugify without its ASCII shortcut: always NFKD and the ASCII encoding."""
+    """slugify without its shortcuts: the translate table, NFKD, the ASCII encoding, the regex."""
+    import re
     import unicodedata
 
-    from pipeline.reading.slugs import _NON_SLUG, _TRANSLITERATE
-
-    lowered = text.lower().translate(_TRANSLITERATE)
+    lowered = text.lower().translate(_FULL_TRANSLITERATE)
     ascii_text = unicodedata.normalize("NFKD", lowered).encode("ascii", "ignore").decode("ascii")
-    return _NON_SLUG.sub(separator, ascii_text).strip(separator)
+    return re.sub(r"[^a-z0-9]+", separator, ascii_text).strip(separator)
+
+
+# Titles made of what the shortcuts decide on: words, digits, every kind of white space, the
+# transliterated letters, letters NFKD turns into capitals or digits, separators and punctuation.
+SLUG_ALPHABET = st.sampled_from(
+    [
+        *"abzAZ09 -_.",
+        *"åäöÅÄÖæøßþðÆØÞÐéÉü",
+        *"\t\n\x0b\x0c\r\x1c\x1f\x85\xa0\u2003\u3000",
+        "🄰",  # NFKD: "A"
+        "\u212a",  # Kelvin sign: lower() gives "k"
+        "İ",  # lower() gives "i" and a combining dot
+        "²",  # NFKD: "2"
+        "ﬁ",  # NFKD: "fi"
+        "Ⅷ",
+        "ǅ",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(SLUG_ALPHABET, st.just(" "), st.just("ord")), max_size=12).map("".join),
+    st.sampled_from(["-", "_", "a", "--", ""]),
+)
+def test_slugify_agrees_with_the_full_conversion_on_tricky_titles(text: str, separator: str) -> None:
+    assert slugify(text, separator) == _full_slugify(text, separator)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bakgrund Målgrupp",
+        "  Två  ord\t",
+        "🄰bc",
+        "a 🄰 b",
+        "Öl & bröd",
+        "x\u2003y",
+        "ǅ ²",
+        "",
+        " - ",
+        "a-b",
+        "A1 b2",
+    ],
+)
+def test_slugify_agrees_by_hand(text: str) -> None:
+    for separator in ("-", "_", "a"):
+        assert slugify(text, separator) == _full_slugify(text, separator)
 
 
 @settings(max_examples=800, deadline=None)

@@ -9,8 +9,6 @@ them.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -61,7 +59,7 @@ def test_the_shortcuts_change_no_answer(body: str) -> None:
         quick = said(body)
         patch.setattr(markdown_limits, "_within_limits_for_sure", lambda paragraphs: False)
         patch.setattr(markdown_limits, "_surely_within_limits", lambda body: False)
-        patch.setattr(markdown_limits, "_DEEP_INDENT", re.compile(""))  # every body: check its rows
+        patch.setattr(markdown_limits, "_deep_indent", lambda body: True)  # every body: check its rows
         exact = said(body)
     assert quick == exact
 
@@ -115,3 +113,73 @@ def test_the_counting_shortcut_answers_for_ordinary_updates() -> None:
     assert not markdown_limits._surely_within_limits("word " * 5000)
     assert not markdown_limits._surely_within_limits("line\n" * 400)
     assert not markdown_limits._surely_within_limits("[a](b) " * 1000)
+
+
+def _surely_by_counting(body: str) -> bool:
+    """The counting shortcut as first written, with ``str.count``: the reference."""
+    size = len(body)
+    if (
+        size > markdown_limits.PARAGRAPH_CHAR_LIMIT
+        or body.count("\n") + 1 > markdown_limits.PARAGRAPH_LINE_LIMIT
+    ):
+        return False
+    openers = body.count("[") + body.count("(") + body.count("<")
+    return openers * size <= min(markdown_limits.PARAGRAPH_SCAN_LIMIT, markdown_limits.UPDATE_SCAN_LIMIT)
+
+
+# Bodies near each bound: lines of openers, newlines and words, a few hundred characters long.
+NEAR_BOUNDS = st.lists(
+    st.sampled_from(["[", "(", "<", "\n", "a", "word ", "[a](b)", "\n\n", "<<<", "(((", "[[["]), max_size=120
+).map("".join)
+SCAN_LIMITS = st.fixed_dictionaries(
+    {
+        "PARAGRAPH_SCAN_LIMIT": st.integers(1, 3000),
+        "UPDATE_SCAN_LIMIT": st.integers(1, 3000),
+        "PARAGRAPH_LINE_LIMIT": st.integers(1, 40),
+        "PARAGRAPH_CHAR_LIMIT": st.integers(1, 400),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=NEAR_BOUNDS, limits=SCAN_LIMITS)
+def test_the_counting_shortcut_counts_as_str_count_does(body: str, limits: dict[str, int]) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in limits.items():
+            patch.setattr(markdown_limits, name, value)
+        assert markdown_limits._surely_within_limits(body) == _surely_by_counting(body)
+
+
+INDENTED = st.lists(
+    st.builds(
+        lambda indent, rest: indent + rest,
+        st.sampled_from(["", " ", " " * 16, " " * 17, " " * 18, "\t", "\t" * 17, " " * 16 + "\t", "\t "]),
+        st.sampled_from(["", "a", " ", "\t", "x y"]),
+    ),
+    max_size=8,
+).map("\n".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=INDENTED)
+def test_the_deep_indent_test_is_the_regex(body: str) -> None:
+    assert markdown_limits._deep_indent(body) == (
+        markdown_limits._DEEP_INDENT.search("\n" + body) is not None
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "deep"),
+    [
+        (" " * 17 + "first line", True),
+        ("a\n" + " " * 17 + "b", True),
+        ("a\n" + " " * 16 + "b", False),
+        ("a " + " " * 17 + "b", False),  # blanks inside a line are no indent
+        ("a\n" + "\t" * 17, True),
+        ("a\n" + " " * 16 + "\t", True),
+        ("\t" + "a", False),
+    ],
+)
+def test_the_deep_indent_test_by_hand(body: str, deep: bool) -> None:
+    assert markdown_limits._deep_indent(body) is deep
+    assert (markdown_limits._DEEP_INDENT.search("\n" + body) is not None) is deep
