@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hypothesis import given
@@ -11,8 +12,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from pipeline.outputs.feeds import jsonfeed
-from pipeline.reading.model import Image, Update
+from pipeline.reading.model import Image
 from tests.test_feeds_splice import HOSTILE, updates
+from tests.update_factory import plain_update
 
 # Text that the encoder escapes (quotes, backslashes, controls) beside what the pass escapes
 # (markup, and in content_html only what ends a script block), and the body's own key and
@@ -129,23 +131,13 @@ def test_the_tricky_cases_by_hand():
 
 def test_a_full_item_keeps_its_body_raw_but_script_safe():
     moment = datetime(2026, 11, 20, 10, tzinfo=UTC)
-    update = Update(
-        id="urn:x",
-        slug="a",
+    update = replace(
+        plain_update(1, moment, targets=("17.9",)),
         title="A <b> & c",
-        date=moment,
-        updated=moment,
-        lang="sv",
-        targets=("17.9",),
-        tags=(),
         author="<x>",
         summary="<i>s</i>",
-        html="<p>x</p>",
-        toc_html="",
         feed_html='<p>a</p></script><!-- c --><a href="x">&amp;</a>',
         image=Image(url="https://example.se/media/a.png", alt="<"),
-        source="a.md",
-        url="https://example.se/updates/a/",
     )
     text = jsonfeed._escaped_item(jsonfeed._item(update, True))
     assert text == _reference(jsonfeed._item(update, True))

@@ -91,7 +91,7 @@ def _long_date(lang: str) -> Callable[[date], str]:
     pattern = babel_dates.parse_pattern(babel_dates.get_date_format("long", locale=locale))
     names = _FIELD.findall(pattern.format)
     if not names or any(name[0] not in _FIELD_PARTS for name in names):
-        return partial(_apply, pattern, locale)
+        return partial(pattern.apply, locale=locale)
     fields = [(name, attrgetter(_FIELD_PARTS[name[0]]), {}) for name in dict.fromkeys(names)]
     template = pattern.format
 
@@ -106,10 +106,6 @@ def _long_date(lang: str) -> Callable[[date], str]:
         return template % values
 
     return long_date
-
-
-def _apply(pattern: Any, locale: Any, day: date) -> str:
-    return pattern.apply(day, locale)
 
 
 def page_gettext(lang: str) -> Callable[[str], Markup]:
