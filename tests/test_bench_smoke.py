@@ -130,3 +130,20 @@ def test_the_runner_judges_every_issue_16_target_from_the_run():
     assert "990/s: NOT met" in said and "0.60 s: met" in said
     missing = "\n".join(verdicts({}, [], {}, LABELS))
     assert missing.count("not measured") == 3
+
+
+def test_delete_before_deletes_the_last_outputs_instead_of_setting_them_aside(tmp_path):
+    """``--delete-before`` measures what ``hyperfine --prepare 'rm -rf out'`` does; the default does not."""
+    from bench.run import measure_size
+
+    for delete_before in (False, True):
+        work = tmp_path / str(delete_before)
+        seen: list[bool] = []
+
+        def say(message: str, work=work, seen=seen) -> None:
+            if "cold full build" in message:  # said right after each cold run
+                seen.append((work / "n12" / "trash").exists())
+
+        measure_size(12, 2, work, say, delete_before=delete_before)
+        # The second cold run found the first one's output: set aside, or deleted.
+        assert seen == [False, not delete_before]
