@@ -329,10 +329,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench", description="Benchmark the site build (issue 8)."
     )
     parser.add_argument(
-        "--sizes", default="1000,10000", help="comma-separated corpus sizes (default 1000,10000)"
+        "--sizes",
+        type=_sizes,
+        default=[1000, 10000],
+        help="comma-separated corpus sizes (default 1000,10000)",
     )
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per figure; the median is reported (default 3)"
+        "--repeat",
+        type=_positive,
+        default=3,
+        help="runs per figure; the median is reported (default 3)",
     )
     parser.add_argument("--quick", action="store_true", help="N = 300, one run each: a quick sanity check")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a new temporary folder)")
@@ -347,16 +353,63 @@ def main(argv: list[str] | None = None) -> int:
         help="delete each tool's last output just before its cold run (as hyperfine --prepare 'rm -rf' does)",
     )
     args = parser.parse_args(argv)
-    sizes = [300] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = [300] if args.quick else args.sizes
     if args.skip_builds:
         sizes = []
-    repeat = 1 if args.quick else max(args.repeat, 1)
+    repeat = 1 if args.quick else args.repeat
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    work = args.work or Path(tempfile.mkdtemp(prefix="goal17-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
+    try:
+        work = args.work or Path(tempfile.mkdtemp(prefix="goal17-bench-"))
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.error(f"--work {args.work}: {exc.strerror}")
+    try:  # before the run, not after its minutes of measuring
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        parser.error(f"--json {args.json}: {args.json.parent} is not a folder")
+    except OSError as exc:
+        parser.error(f"--json {args.json}: {exc.strerror}")
+    try:
+        return _run(args, argv, sizes, repeat, work, say)
+    except KeyboardInterrupt:
+        say("error: interrupted")
+        return 130
+    except RuntimeError as exc:  # a build that failed: its command and the end of its stderr
+        say(f"error: {exc}")
+        return 1
+    except OSError as exc:  # a full disk, a folder removed meanwhile
+        say(f"error: {exc.filename or 'bench'}: {exc.strerror}")
+        return 1
+
+
+def _sizes(text: str) -> list[int]:
+    """``--sizes``: a comma-separated list of corpus sizes, each at least 1."""
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"each size must be at least 1: {text!r}")
+    return sizes
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text!r}")
+    return number
+
+
+def _run(
+    args: argparse.Namespace, argv: list[str] | None, sizes: list[int], repeat: int, work: Path, say
+) -> int:
+    """Measure, print the table and write the JSON report."""
     started = time.time()
     bytecode = compile_bytecode(say) if sizes else {}
     try:

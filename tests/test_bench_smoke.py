@@ -147,3 +147,29 @@ def test_delete_before_deletes_the_last_outputs_instead_of_setting_them_aside(tm
         measure_size(12, 2, work, say, delete_before=delete_before)
         # The second cold run found the first one's output: set aside, or deleted.
         assert seen == [False, not delete_before]
+
+
+def test_wrong_arguments_give_one_error_line_and_no_traceback(tmp_path, capsys):
+    import pytest
+
+    from bench.run import main
+
+    unwritable = tmp_path / "file"
+    unwritable.write_text("not a folder", encoding="utf-8")
+    for argv, said in (
+        (["--sizes", "abc"], "--sizes: not a comma-separated list of numbers: 'abc'"),
+        (["--sizes", "10,0"], "--sizes: each size must be at least 1"),
+        (["--repeat", "0"], "--repeat: must be a whole number of at least 1"),
+        (["--repeat", "two"], "--repeat: must be a whole number of at least 1"),
+        (["--work", str(unwritable / "w")], f"--work {unwritable / 'w'}: Not a directory"),
+        (
+            ["--json", str(unwritable / "x.json")],
+            f"--json {unwritable / 'x.json'}: {unwritable} is not a folder",
+        ),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2, argv
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err, (argv, err)
+        assert [line for line in err.splitlines() if "error:" in line] == [err.splitlines()[-1]]
