@@ -21,7 +21,9 @@ _known: dict[str, tuple[str, bool]] = {}  # tag → (name, is an end tag), for t
 
 def text_of(fragment: str) -> str | None:
     """``fragment``'s text, references decoded, or None when nh3 must say what it is."""
-    if "\x00" in fragment or "\r" in fragment or not encodable(fragment):
+    # html5ever drops a byte order mark that opens its input (a second one, or one later on, is
+    # text): nh3 says what such a fragment is.
+    if "\x00" in fragment or "\r" in fragment or fragment[:1] == "\ufeff" or not encodable(fragment):
         return None
     if "<" in fragment:
         parts = _SPLIT(fragment)
