@@ -17,6 +17,8 @@ import atexit
 import contextlib
 import gc
 import os
+import signal
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -33,7 +35,7 @@ _FUNCTION: Callable[[int], Any] | None = None  # inherited by the forked workers
 _LOCK = threading.Lock()  # one pool at a time; a nested or concurrent loop runs in-process
 _HELD = False  # objects are frozen until the build ends (hold_frozen); join_background thaws them
 # What a worker's results may fill of the pipe back before it waits for the parent (see
-# _widen_results): 1 MiB is the largest an unprivileged process may ask for by default.
+# _widen): 1 MiB is the largest an unprivileged process may ask for by default.
 RESULT_PIPE_BYTES = 1 << 20
 _MEANWHILE: dict[str, Callable[[], object]] = {}  # work for the parent while the next pool runs
 
@@ -47,22 +49,184 @@ def map_forked(
         for index in range(count):
             yield function(index)
         return
-    import concurrent.futures  # with multiprocessing, 12 ms to import: only when a pool starts
-    import multiprocessing
-
     _FUNCTION = function
     thawed = _freeze()
     try:
-        context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
-            _widen_results(pool)
-            results = pool.map(_call, range(count), chunksize=chunksize)  # the workers start here
-            _run_meanwhile()
-            yield from results
+        yield from _pool(count, max(chunksize, 1))
     finally:
         _FUNCTION = None
         _unfreeze(thawed)
         _LOCK.release()
+
+
+class WorkerLost(RuntimeError):
+    """A worker ended (killed, out of memory) before it sent back the work it had taken."""
+
+
+_HEADER = struct.Struct("<IQ")  # chunk number, length of its pickled results
+_TASK = struct.Struct("<I")
+_MAX_TASKS = 16384  # chunk numbers that fit a pipe of 64 KiB, Linux's default: written before forking
+_WORKER_PIDS: set[int] = set()  # workers of the pool running now (kill_workers)
+
+
+def _pool(count: int, chunksize: int) -> Iterator[Any]:
+    """The pool: forked workers take chunk numbers from one pipe, each sends results on its own.
+
+    Written for this build rather than :class:`concurrent.futures.ProcessPoolExecutor`, whose
+    generality cost the parent a queue-feeding thread, a result thread and a future per chunk:
+    their hand-offs took about 0.2 s of the parent's CPU in a cold 10k build, while the workers
+    needed both cores. Here every chunk number is in the task pipe before the first fork, a
+    worker reads the next one (a 4-byte read from a pipe is never split), runs it and writes a
+    frame (number, length, pickled results) to its own result pipe; the parent reads whichever
+    pipe has data, in this thread, and yields the chunks in order. A worker that raises sends
+    the exception instead; one that dies leaves its pipe closed early: :class:`WorkerLost`.
+    """
+    chunksize = max(chunksize, -(-count // _MAX_TASKS))
+    chunks = -(-count // chunksize)
+    task_read, task_write = os.pipe()
+    try:
+        os.write(task_write, b"".join(_TASK.pack(k) for k in range(chunks)))
+    finally:
+        os.close(task_write)  # the workers see the end of the pipe once it is empty
+    readers: dict[int, int] = {}  # result pipe's read end -> the worker's pid
+    finished = False
+    try:
+        for _ in range(min(WORKERS, chunks)):
+            result_read, result_write = os.pipe()
+            _widen(result_write)
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the worker, which reports through its pipe
+                code = 1
+                try:
+                    for fd in readers:
+                        os.close(fd)
+                    os.close(result_read)
+                    code = _work(task_read, result_write, count, chunksize)
+                finally:
+                    os._exit(code)
+            os.close(result_write)
+            readers[result_read] = pid
+            _WORKER_PIDS.add(pid)
+        os.close(task_read)
+        task_read = -1
+        _run_meanwhile()
+        yield from _collect(readers, chunks)
+        finished = True
+    finally:
+        if task_read >= 0:
+            os.close(task_read)
+        _end(readers, finished)
+
+
+def _work(tasks: int, results: int, count: int, chunksize: int) -> int:
+    """A worker's loop: the next chunk number, its results, until the task pipe is empty."""
+    import pickle
+
+    while True:
+        taken = os.read(tasks, _TASK.size)
+        if not taken:
+            return 0
+        (chunk,) = _TASK.unpack(taken)
+        start = chunk * chunksize
+        try:
+            done = [_call(index) for index in range(start, min(start + chunksize, count))]
+            payload = pickle.dumps((True, done), pickle.HIGHEST_PROTOCOL)
+        except BaseException as exc:  # noqa: BLE001 - sent to the parent, which raises it
+            try:
+                payload = pickle.dumps((False, exc), pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - an exception that cannot travel travels as text
+                payload = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+            _write_all(results, _HEADER.pack(chunk, len(payload)) + payload)
+            return 1
+        _write_all(results, _HEADER.pack(chunk, len(payload)))
+        _write_all(results, payload)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _collect(readers: dict[int, int], chunks: int) -> Iterator[Any]:
+    """Read the workers' frames as they come; yield each chunk's results in chunk order."""
+    import pickle
+    import selectors
+
+    waiting: dict[int, list[Any]] = {}
+    pending = {fd: bytearray() for fd in readers}
+    nxt = 0
+    with selectors.DefaultSelector() as selector:
+        for fd in readers:
+            selector.register(fd, selectors.EVENT_READ)
+        while nxt < chunks:
+            if not pending:
+                raise WorkerLost(f"the build's workers ended with {chunks - nxt} of {chunks} chunks not done")
+            for key, _ in selector.select():
+                fd = key.fd
+                data = os.read(fd, RESULT_PIPE_BYTES)
+                if not data:  # the worker has gone: after its last chunk, or killed
+                    selector.unregister(fd)
+                    del pending[fd]
+                    _reap(readers[fd], early=nxt < chunks)
+                    continue
+                buffer = pending[fd]
+                buffer += data
+                while len(buffer) >= _HEADER.size:
+                    chunk, length = _HEADER.unpack_from(buffer)
+                    if len(buffer) < _HEADER.size + length:
+                        break
+                    ok, value = pickle.loads(memoryview(buffer)[_HEADER.size : _HEADER.size + length])
+                    del buffer[: _HEADER.size + length]
+                    if not ok:
+                        raise value
+                    waiting[chunk] = value
+            while nxt in waiting:
+                yield from waiting.pop(nxt)
+                nxt += 1
+
+
+def _reap(pid: int, early: bool) -> None:
+    """Wait for a worker whose pipe has closed; raise :class:`WorkerLost` if it died."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        status = 0
+    _WORKER_PIDS.discard(pid)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0 and early:
+        how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        raise WorkerLost(f"a worker process of the build ended before its work was done ({how})")
+
+
+def _end(readers: dict[int, int], finished: bool) -> None:
+    """Close the pipes and wait for the workers.
+
+    After the last chunk a worker only finds the task pipe empty and exits; one still running
+    otherwise (an error elsewhere, a consumer that stopped early) is killed first.
+    """
+    for fd, pid in readers.items():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        if pid in _WORKER_PIDS:
+            if not finished:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            _WORKER_PIDS.discard(pid)
+
+
+def workers() -> frozenset[int]:
+    """The process ids of the workers of the pool running now (none when no pool runs)."""
+    return frozenset(_WORKER_PIDS)
+
+
+def kill_workers() -> None:
+    """SIGKILL the workers of a pool that is running now (a process about to ``os._exit``)."""
+    for pid in list(_WORKER_PIDS):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def meanwhile(name: str, work: Callable[[], object]) -> None:
@@ -85,30 +249,22 @@ def _run_meanwhile() -> None:
 
 def can_fork(count: int, min_items: int) -> bool:
     """Is a forked pool both worth it and safe here?"""
-    if count < min_items or WORKERS < 2 or threading.active_count() != 1:
-        return False
-    import multiprocessing  # 8 ms to import: only once a pool would be worth it
-
-    return "fork" in multiprocessing.get_all_start_methods()
+    return count >= min_items and WORKERS >= 2 and threading.active_count() == 1 and hasattr(os, "fork")
 
 
-def _widen_results(pool: Any) -> None:
-    """Let each worker's results fill up to :data:`RESULT_PIPE_BYTES` of the pipe back.
+def _widen(fd: int) -> None:
+    """Let a worker's results fill up to :data:`RESULT_PIPE_BYTES` of its pipe back.
 
-    Results travel through one pipe, 64 KiB on Linux unless asked otherwise, which the
-    parent's result thread drains. A chunk of the reading pool's results is about 400 KB (64
-    parsed files), so a worker wrote it in a dozen pieces, each time waiting until the parent
-    was scheduled and had read the last: that pool kept 1.3 of the 2 cores busy. With 1 MiB
-    a worker writes a chunk and goes on; the pool's wall time at 10,000 updates went from
-    0.68–0.78 s to 0.53–0.58 s (``/tmp`` timeline script, alternating runs). It relies on the
-    executor's private result queue, so it is only tried: anywhere else nothing changes.
+    A pipe holds 64 KiB on Linux unless asked otherwise. A chunk of the reading pool's results
+    is about 400 KB (64 parsed files), so a worker wrote it in a dozen pieces, each time waiting
+    until the parent was scheduled and had read the last: that pool kept 1.3 of the 2 cores
+    busy. With 1 MiB a worker writes a chunk and goes on; the pool's wall time at 10,000
+    updates went from 0.68–0.78 s to 0.53–0.58 s (``/tmp`` timeline script, alternating runs).
     """
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
-    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
-    if set_size is None or writer is None:
-        return
-    with contextlib.suppress(OSError, ValueError, AttributeError):  # e.g. over pipe-max-size
-        fcntl.fcntl(writer.fileno(), set_size, RESULT_PIPE_BYTES)
+    if set_size is not None:
+        with contextlib.suppress(OSError):  # e.g. over /proc/sys/fs/pipe-max-size
+            fcntl.fcntl(fd, set_size, RESULT_PIPE_BYTES)
 
 
 def hold_frozen() -> None:

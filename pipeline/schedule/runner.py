@@ -41,6 +41,7 @@ from apscheduler.events import (
 )
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from pipeline import forkpool
 from pipeline.schedule.catchup import CatchUp, plan_job
 from pipeline.schedule.config import JobSpec, Schedule, format_duration, local_time
 from pipeline.schedule.execution import execute
@@ -60,6 +61,7 @@ def _end_worker_processes() -> None:
     before ``os._exit``: forked workers outlive their parent and, blocked on the pool's queue that
     a sibling keeps open, would wait forever. SIGKILL, because a forked worker inherited this
     process's SIGTERM handler and would only note the signal. Their work is staged, never published."""
+    forkpool.kill_workers()  # a pool's workers, should a job have forked one
     children = multiprocessing.active_children()
     for child in children:
         child.kill()
