@@ -29,6 +29,7 @@ from typing import Any
 from pipeline import __version__, commands
 from pipeline.commands._options import CommandFailed, describe_os_error, loaded_error, report_failure
 from pipeline.config.site import SettingsError
+from pipeline.forkpool import WorkerLost
 from pipeline.program_exit import end_process
 from pipeline.stores.errors import DatabaseUnavailable, SchemaError
 
@@ -179,7 +180,7 @@ def _run(argv: list[str]) -> int:
         return _say(f"error: {describe_os_error(exc)}")
     except loaded_error("sqlite3", "Error") as exc:
         return _say(f"error: state database: {exc}")
-    except (SchemaError, DatabaseUnavailable) as exc:
+    except (SchemaError, DatabaseUnavailable, WorkerLost) as exc:  # WorkerLost: e.g. out of memory
         return _say(f"error: {exc}")
     except SettingsError as exc:  # e.g. a bad GOAL17_DATABASE_URL found when a store is opened
         return report_failure(CommandFailed("invalid settings", details=exc.problems))

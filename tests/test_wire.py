@@ -220,6 +220,8 @@ def test_a_worker_killed_while_it_writes_fails_the_build_and_the_next_is_cold_by
     assert main([*args, "--now", "2026-11-27T12:00:00+01:00", "--quiet"]) != 0
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+    assert "a worker process of the build ended before its work was done (exit status 9)" in err
+    assert "internal error" not in err, "a lost worker (killed, out of memory) is no bug of ours"
     assert not (tmp_path / "o" / "index.html").exists()
     monkeypatch.setattr(html_store, "_write_all", write_all)
     site.cached_equals_cold()  # the half-written record is named by nothing: only misses
