@@ -37,10 +37,10 @@ from pipeline.reading.sanitize_fast_escapes import (
     REFERENCE,
     Decline,
     decode,
-    encodable,
     escape_attribute,
     escape_text,
     reference_escaped,
+    stream_keeps,
 )
 from pipeline.reading.sanitize_fast_urls import url_kind
 
@@ -143,9 +143,7 @@ class FastCleaner:
         Declining happens before ``resolve`` is first called, so a caller that falls back to
         nh3 sees each resolver call exactly once.
         """
-        if "\x00" in raw or "\r" in raw or raw[:1] == "\ufeff" or not encodable(raw):
-            # html5ever drops NUL, turns CR into LF and drops a byte order mark that opens its
-            # input; nh3 refuses lone surrogates
+        if not stream_keeps(raw):
             return None
         parts = _SPLIT(raw)  # text, tag, text, …, text
         if raw.count("<") * 2 + 1 != len(parts):
@@ -172,7 +170,7 @@ class FastCleaner:
         the same :meth:`_parse` as :meth:`clean`, and the text only where it holds a
         reference. Every other refusal of :meth:`clean` stays, before the resolver's first call.
         """
-        if not self._vouchable or "\x00" in raw or "\r" in raw or raw[:1] == "\ufeff" or not encodable(raw):
+        if not self._vouchable or not stream_keeps(raw):
             return None
         parts = split_with_attributes(raw)  # text and attribute-free tags, a tag with attributes, …
         get, parse = self._tags.get, self._parse

@@ -3,6 +3,8 @@
 Split from :mod:`pipeline.reading.sanitize_fast` (which uses them for text and attribute values):
 what html5ever decodes (complete references of the HTML5 table and ordinary code points) and how
 it escapes text and attribute values when it serializes; anything else raises :class:`Decline`.
+Also which input its input stream hands on unchanged (:func:`stream_keeps`), the fast paths' first
+check.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ REFERENCE = re.compile(
 )
 
 
-def encodable(text: str) -> bool:
+def stream_keeps(text: str) -> bool:
+    """Would html5ever's input stream hand ``text`` to its tokenizer unchanged, and nh3 take it?
+
+    The stream drops NUL, turns CR into LF and drops a byte order mark that opens the input;
+    nh3 refuses lone surrogates. The fast paths take only text for which all of that is moot.
+    """
+    return "\x00" not in text and "\r" not in text and text[:1] != "\ufeff" and _encodable(text)
+
+
+def _encodable(text: str) -> bool:
     """No lone surrogates (which nh3 cannot take): a copy for ASCII and one-byte strings."""
     if text.isascii():
         return True

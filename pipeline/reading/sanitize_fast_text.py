@@ -11,7 +11,7 @@ tag, a comment, a misnested element, CR, NUL …) gives None and the caller asks
 from __future__ import annotations
 
 from pipeline.reading.sanitize_fast import _PHRASING, _SPLIT, _START
-from pipeline.reading.sanitize_fast_escapes import Decline, decode, encodable
+from pipeline.reading.sanitize_fast_escapes import Decline, decode, stream_keeps
 
 _INLINE = _PHRASING  # the cleaner's phrasing elements: what a cleaned paragraph holds
 _VOID = frozenset({"img", "br"})
@@ -21,9 +21,7 @@ _known: dict[str, tuple[str, bool]] = {}  # tag → (name, is an end tag), for t
 
 def text_of(fragment: str) -> str | None:
     """``fragment``'s text, references decoded, or None when nh3 must say what it is."""
-    # html5ever drops a byte order mark that opens its input (a second one, or one later on, is
-    # text): nh3 says what such a fragment is.
-    if "\x00" in fragment or "\r" in fragment or fragment[:1] == "\ufeff" or not encodable(fragment):
+    if not stream_keeps(fragment):
         return None
     if "<" in fragment:
         parts = _SPLIT(fragment)
