@@ -181,9 +181,11 @@ def measure_size(size: int, repeat: int, work: Path, say, delete_before: bool = 
         cost is measured on purpose, for every tool alike, as a ``hyperfine --prepare 'rm -rf …'``
         run has it.
         """
-        if path.exists() and delete_before:
+        if not path.exists():
+            return
+        if delete_before:
             shutil.rmtree(path)
-        elif path.exists():
+        else:
             trash.mkdir(exist_ok=True)
             path.rename(trash / f"{path.name}-{len(list(trash.iterdir()))}")
 
@@ -460,7 +462,6 @@ def _run(
         + "\n".join(f"  {t}" for t in targets)
     )
     print(text)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nresults written to {args.json}")
     return 0

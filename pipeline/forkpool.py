@@ -138,16 +138,17 @@ def _work(tasks: int, results: int, count: int, chunksize: int) -> int:
                 payload = pickle.dumps((False, exc), pickle.HIGHEST_PROTOCOL)
             except Exception:  # noqa: BLE001 - an exception that cannot travel travels as text
                 payload = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
-            _write_all(results, _HEADER.pack(chunk, len(payload)) + payload)
+            _send(results, chunk, payload)
             return 1
-        _write_all(results, _HEADER.pack(chunk, len(payload)))
-        _write_all(results, payload)
+        _send(results, chunk, payload)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+def _send(fd: int, chunk: int, payload: bytes) -> None:
+    """One frame: the chunk's number, the payload's length, the payload."""
+    for data in (_HEADER.pack(chunk, len(payload)), payload):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def _collect(readers: dict[int, int], chunks: int) -> Iterator[Any]:
@@ -170,7 +171,7 @@ def _collect(readers: dict[int, int], chunks: int) -> Iterator[Any]:
                 if not data:  # the worker has gone: after its last chunk, or killed
                     selector.unregister(fd)
                     del pending[fd]
-                    _reap(readers[fd], early=nxt < chunks)
+                    _reap(readers[fd])
                     continue
                 buffer = pending[fd]
                 buffer += data
@@ -188,15 +189,19 @@ def _collect(readers: dict[int, int], chunks: int) -> Iterator[Any]:
                 nxt += 1
 
 
-def _reap(pid: int, early: bool) -> None:
-    """Wait for a worker whose pipe has closed; raise :class:`WorkerLost` if it died."""
+def _reap(pid: int) -> None:
+    """Wait for a worker whose pipe closed before the last chunk came; :class:`WorkerLost` if it died.
+
+    One that exits cleanly there (it found no chunk left) is fine; one that left its chunk
+    undone without failing is caught by :func:`_collect` once every pipe has closed.
+    """
     try:
         _, status = os.waitpid(pid, 0)
     except ChildProcessError:
         status = 0
     _WORKER_PIDS.discard(pid)
     code = os.waitstatus_to_exitcode(status)
-    if code != 0 and early:
+    if code != 0:
         how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
         raise WorkerLost(f"a worker process of the build ended before its work was done ({how})")
 

@@ -58,9 +58,10 @@ LOCK_LOST_EXIT = 75  # EX_TEMPFAIL: restart me (as a standby)
 
 def _end_worker_processes() -> None:
     """Kill the worker processes of interrupted jobs (e.g. the build's render and publish pools)
-    before ``os._exit``: forked workers outlive their parent and, blocked on the pool's queue that
-    a sibling keeps open, would wait forever. SIGKILL, because a forked worker inherited this
-    process's SIGTERM handler and would only note the signal. Their work is staged, never published."""
+    before ``os._exit``: forked workers outlive their parent and go on with their chunk (job
+    processes with their whole job) until they next write. SIGKILL, because a forked worker
+    inherited this process's SIGTERM handler and would only note the signal. Their work is
+    staged, never published."""
     forkpool.kill_workers()  # a pool's workers, should a job have forked one
     children = multiprocessing.active_children()
     for child in children:
